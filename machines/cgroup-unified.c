@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The cgroup v2 backend: one tree, controllers enabled down to the machine's scope. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "machines/cgroup.h"
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/macro.h"
+
+static const char *const wanted_controllers[] = { "cpu", "io", "memory", "pids" };
+
+/* Enable in dir's subtree_control every wanted controller that dir offers. */
+static int enable_controllers(const char *dir) {
+        char p[PATH_MAX];
+        _cleanup_free_ char *avail = NULL;
+        snprintf(p, sizeof p, "%s/cgroup.controllers", dir);
+        int r = read_file_at(-EBADF, p, 4096, &avail);
+        if (r < 0)
+                return r;
+        snprintf(p, sizeof p, "%s/cgroup.subtree_control", dir);
+        for (size_t i = 0; i < ELEMENTSOF(wanted_controllers); i++) {
+                const char *c = wanted_controllers[i];
+                size_t n = strlen(c);
+                bool found = false;
+                for (const char *s = avail; (s = strstr(s, c)); s += n)
+                        if ((s == avail || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\n' || s[n] == 0)) {
+                                found = true;
+                                break;
+                        }
+                if (!found)
+                        continue;
+                char v[32];
+                snprintf(v, sizeof v, "+%s", c);
+                (void) write_file_at(-EBADF, p, v); /* best effort: limits say later what is missing */
+        }
+        return 0;
+}
+
+static int unified_create(MachineCgroup *cg) {
+        int r = cgroup_mkdir_p(cg->unified_root, cg->payload, &cg->created_parent, cg->parent);
+        if (r < 0)
+                return r;
+        /* From the hierarchy's root down to the scope; the payload is the guest's to manage. */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", cg->unified_root, cg->scope);
+        size_t rootlen = strlen(cg->unified_root);
+        char *p = dir + rootlen;
+        for (;;) {
+                char saved = *p;
+                *p = 0;
+                (void) enable_controllers(dir);
+                *p = saved;
+                if (!saved)
+                        break;
+                p = strchr(p + 1, '/');
+                if (!p)
+                        p = dir + strlen(dir);
+        }
+        return 0;
+}
+
+static int unified_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {
+        if (!unified_too)
+                return 0;
+        char v[32];
+        snprintf(v, sizeof v, "%d", (int) pid);
+        return cgroup_write(cg->unified_root, cg->payload, "cgroup.procs", v);
+}
+
+static int unified_restrict_devices(MachineCgroup *cg) {
+        return -EOPNOTSUPP; /* needs a BPF_CGROUP_DEVICE program */
+}
+
+static int unified_destroy(MachineCgroup *cg) {
+        int r = cgroup_rmdir_retry(cg->unified_root, cg->payload);
+        int k = cgroup_rmdir_retry(cg->unified_root, cg->scope);
+        if (r >= 0)
+                r = k;
+        if (cg->created_parent) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->parent);
+                (void) rmdir(p); /* still in use by another machine: fine */
+        }
+        return r;
+}
+
+const CgroupBackend cgroup_backend_unified = {
+        .name = "unified",
+        .create = unified_create,
+        .attach = unified_attach,
+        .restrict_devices = unified_restrict_devices,
+        .destroy = unified_destroy,
+};

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "machines/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "machines/name.h"
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/macro.h"
+#include "nspawnlite/path-util.h"
+
+#define CGROUP_FS "/sys/fs/cgroup"
+
+int cgroup_detect_layout(CgroupLayout *ret) {
+        struct statfs fs;
+        if (statfs(CGROUP_FS, &fs) < 0)
+                return -errno;
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+                *ret = CGROUP_LAYOUT_UNIFIED;
+                return 0;
+        }
+        if (fs.f_type != TMPFS_MAGIC)
+                return -ENOMEDIUM;
+        if (statfs(CGROUP_FS "/unified", &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+                return -ENOMEDIUM; /* legacy without cgroup2: the guest's view needs cgroup2 */
+        *ret = CGROUP_LAYOUT_HYBRID;
+        return 0;
+}
+
+int cgroup_parent_from_env(char **ret) {
+        const char *e = getenv("NSPAWNLITE_CGROUP_PARENT");
+        if (!e || !*e)
+                e = "machine.slice";
+        while (*e == '/')
+                e++;
+        char abs[PATH_MAX];
+        if (snprintf(abs, sizeof abs, "/%s", e) >= (int) sizeof abs || !path_is_safe_absolute(abs))
+                return -EINVAL;
+        *ret = strdup(e);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int machine_cgroup_init(MachineCgroup *cg, const char *name) {
+        *cg = (MachineCgroup) { .payload_fd = -EBADF };
+        if (!machine_name_is_valid(name))
+                return -EINVAL;
+
+        CgroupLayout layout;
+        int r = cgroup_detect_layout(&layout);
+        if (r < 0)
+                return r;
+        cg->backend = layout == CGROUP_LAYOUT_UNIFIED ? &cgroup_backend_unified : &cgroup_backend_hybrid;
+        cg->unified_root = strdup(layout == CGROUP_LAYOUT_UNIFIED ? CGROUP_FS : CGROUP_FS "/unified");
+
+        r = cgroup_parent_from_env(&cg->parent);
+        if (r < 0)
+                return r;
+        if (asprintf(&cg->scope, "%s/machine-%s.scope", cg->parent, name) < 0 ||
+            asprintf(&cg->payload, "%s/payload", cg->scope) < 0 || !cg->unified_root)
+                return -ENOMEM;
+        return 0;
+}
+
+int machine_cgroup_create(MachineCgroup *cg) {
+        int r = cg->backend->create(cg);
+        if (r < 0) {
+                (void) cg->backend->destroy(cg);
+                return r;
+        }
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->payload);
+        cg->payload_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cg->payload_fd < 0) {
+                r = -errno;
+                (void) cg->backend->destroy(cg);
+                return r;
+        }
+        r = cg->backend->restrict_devices(cg);
+        cg->devices_restricted = r >= 0;
+        if (r < 0 && r != -EOPNOTSUPP) {
+                (void) cg->backend->destroy(cg);
+                return r;
+        }
+        return 0;
+}
+
+int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {
+        return cg->backend->attach(cg, pid, unified_too);
+}
+
+int machine_cgroup_destroy(MachineCgroup *cg) {
+        if (!cg->backend)
+                return 0;
+        cg->payload_fd = safe_close(cg->payload_fd);
+        return cg->backend->destroy(cg);
+}
+
+void machine_cgroup_done(MachineCgroup *cg) {
+        safe_close(cg->payload_fd);
+        free(cg->parent);
+        free(cg->scope);
+        free(cg->payload);
+        free(cg->unified_root);
+        for (size_t i = 0; i < cg->n_v1; i++)
+                free(cg->v1_roots[i]);
+        *cg = (MachineCgroup) { .payload_fd = -EBADF };
+}
+
+/* mkdir -p ROOT/PATH. *ret_created_first tells whether the component "first" (the parent slice)
+ * was made by us, so that we remove it again only then. */
+int cgroup_mkdir_p(const char *root, const char *path, bool *ret_created_first, const char *first) {
+        char buf[PATH_MAX];
+        if (snprintf(buf, sizeof buf, "%s/%s", root, path) >= (int) sizeof buf)
+                return -ENAMETOOLONG;
+        size_t rootlen = strlen(root);
+        size_t firstlen = first ? strlen(root) + 1 + strlen(first) : 0;
+        for (char *p = buf + rootlen + 1;; p++) {
+                if (*p != '/' && *p != 0)
+                        continue;
+                char saved = *p;
+                *p = 0;
+                if (mkdir(buf, 0755) < 0) {
+                        if (errno != EEXIST)
+                                return -errno;
+                } else if (ret_created_first && (size_t) (p - buf) == firstlen)
+                        *ret_created_first = true;
+                *p = saved;
+                if (!saved)
+                        break;
+        }
+        return 0;
+}
+
+int cgroup_write(const char *root, const char *path, const char *file, const char *value) {
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s/%s", root, path, file) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        return write_file_at(AT_FDCWD, p, value);
+}
+
+/* The processes of a dead pid namespace take a moment to leave their cgroup. */
+int cgroup_rmdir_retry(const char *root, const char *path) {
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s", root, path) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        for (int i = 0; i < 200; i++) {
+                if (rmdir(p) >= 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY)
+                        return -errno;
+                nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+        return -EBUSY;
+}

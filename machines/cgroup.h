@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A machine's cgroup: PARENT/machine-NAME.scope with the guest in …/payload, which becomes the root
+ * of the guest's cgroup namespace. PARENT is "machine.slice" unless $NSPAWNLITE_CGROUP_PARENT says
+ * otherwise (tests use their own). Two backends behind one interface, chosen at run time:
+ *   unified: a pure cgroup2 host, controllers enabled down the path;
+ *   hybrid:  v1 controller hierarchies plus cgroup2 at /sys/fs/cgroup/unified (no controllers). */
+
+typedef enum {
+        CGROUP_LAYOUT_UNIFIED,
+        CGROUP_LAYOUT_HYBRID,
+} CgroupLayout;
+
+typedef struct MachineCgroup MachineCgroup;
+
+typedef struct {
+        const char *name;
+        /* Create the cgroup in every hierarchy of the backend. */
+        int (*create)(MachineCgroup *cg);
+        /* Put pid in payload of every hierarchy that clone3(CLONE_INTO_CGROUP) did not cover. */
+        int (*attach)(MachineCgroup *cg, pid_t pid, bool unified_too);
+        /* Restrict device access to the machine's nodes; -EOPNOTSUPP if this backend cannot. */
+        int (*restrict_devices)(MachineCgroup *cg);
+        /* Remove the cgroup everywhere (the processes must be gone or going). */
+        int (*destroy)(MachineCgroup *cg);
+} CgroupBackend;
+
+#define CGROUP_V1_MAX 16
+
+struct MachineCgroup {
+        const CgroupBackend *backend;
+        char *parent;       /* "machine.slice", relative to each hierarchy's root */
+        char *scope;        /* "machine.slice/machine-NAME.scope" */
+        char *payload;      /* "machine.slice/machine-NAME.scope/payload" */
+        char *unified_root; /* where cgroup2 is mounted on the host */
+        char *v1_roots[CGROUP_V1_MAX];
+        size_t n_v1;
+        bool created_parent;
+        bool devices_restricted;
+        int payload_fd; /* the unified payload directory, for CLONE_INTO_CGROUP */
+};
+
+int cgroup_detect_layout(CgroupLayout *ret);
+
+/* Fill in paths for a validated machine name and pick the backend. Touches nothing. */
+int machine_cgroup_init(MachineCgroup *cg, const char *name);
+int machine_cgroup_create(MachineCgroup *cg);
+int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too);
+int machine_cgroup_destroy(MachineCgroup *cg);
+void machine_cgroup_done(MachineCgroup *cg);
+
+/* Validate and normalise a cgroup parent path like "machine.slice" or "a/b". */
+int cgroup_parent_from_env(char **ret);
+
+/* Helpers shared by the backends. */
+int cgroup_mkdir_p(const char *root, const char *path, bool *ret_created_first, const char *first);
+int cgroup_write(const char *root, const char *path, const char *file, const char *value);
+int cgroup_rmdir_retry(const char *root, const char *path);
+
+extern const CgroupBackend cgroup_backend_unified;
+extern const CgroupBackend cgroup_backend_hybrid;

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "network/netlink.h"
+#include "nspawnlite/caps.h"
+#include "nspawnlite/dev.h"
+#include "nspawnlite/environ.h"
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/mounts.h"
+#include "nspawnlite/path-util.h"
+#include "nspawnlite/seccomp.h"
+#include "nspawnlite/sync.h"
+
+#define FAIL(stage, r, ...)                                                                        \
+        do {                                                                                       \
+                (void) sync_send_error(ctx->sync_fd, (stage), (r), __VA_ARGS__);                   \
+                _exit(EXIT_FAILURE);                                                               \
+        } while (0)
+
+static void reset_signals(const sigset_t *mask) {
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+        for (int s = 1; s < _NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void) sigaction(s, &sa, NULL);
+        (void) sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+/* Files under /run/host that tell the guest who runs it (DESIGN.md §3). */
+static int setup_run_host(int rootfd, const ChildContext *ctx, char *err, size_t errlen) {
+        _cleanup_close_ int dir = -EBADF;
+        int r = mkdir_p_in_root(rootfd, "/run/host", 0755, &dir);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to create /run/host");
+                return r;
+        }
+        _cleanup_close_ int d = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d < 0)
+                return -errno;
+        const struct {
+                const char *name;
+                const char *content;
+        } files[] = {
+                { "container-manager", "nspawnlite\n" },
+                { "container-uuid", ctx->uuid },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_close_ int fd = openat(d, files[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+                if (fd < 0 || loop_write(fd, files[i].content, strlen(files[i].content)) < 0 ||
+                    (i == 1 && loop_write(fd, "\n", 1) < 0)) {
+                        snprintf(err, errlen, "Failed to write /run/host/%s", files[i].name);
+                        return -errno;
+                }
+        }
+
+        /* The host's os-release, read-only. */
+        const char *host_os = access("/etc/os-release", F_OK) >= 0 ? "/etc/os-release" : "/usr/lib/os-release";
+        if (access(host_os, F_OK) >= 0) {
+                _cleanup_close_ int fd = openat(d, "os-release", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+                if (fd < 0) {
+                        snprintf(err, errlen, "Failed to create /run/host/os-release");
+                        return -errno;
+                }
+                /* Named through the directory, so the remount finds the new mount, not the file
+                 * beneath it. */
+                char target[64];
+                snprintf(target, sizeof target, "/proc/self/fd/%d/os-release", d);
+                if (mount(host_os, target, NULL, MS_BIND, NULL) < 0 ||
+                    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                        snprintf(err, errlen, "Failed to mount /run/host/os-release");
+                        return -errno;
+                }
+        }
+        return 0;
+}
+
+/* The guest may send READY=1 and STATUS= here; the supervisor reads it. */
+static int make_notify_socket(int rootfd, int *ret) {
+        _cleanup_close_ int dir = -EBADF;
+        int r = chase_in_root(rootfd, "/run/host", O_PATH | O_DIRECTORY, &dir);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (s < 0)
+                return -errno;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/notify", dir);
+        if (bind(s, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        int one = 1;
+        (void) setsockopt(s, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+        *ret = TAKE_FD(s);
+        return 0;
+}
+
+/* /dev/console: a pty of the machine's own devpts; the master goes to the supervisor. */
+static int make_console(int rootfd, int *ret_master, int *ret_slave) {
+        _cleanup_close_ int ptmx = -EBADF;
+        int r = chase_in_root(rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, &ptmx);
+        if (r < 0)
+                return r;
+        if (unlockpt(ptmx) < 0)
+                return -errno;
+        _cleanup_close_ int slave = ioctl(ptmx, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        if (fchmod(slave, 0600) < 0 || fchown(slave, 0, 0) < 0)
+                return -errno;
+
+        _cleanup_close_ int target = -EBADF;
+        r = mount_target_in_root(rootfd, "/dev/console", false, &target);
+        if (r < 0)
+                return r;
+        if (mount(fd_path(slave).path, fd_path(target).path, NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        *ret_master = TAKE_FD(ptmx);
+        *ret_slave = TAKE_FD(slave);
+        return 0;
+}
+
+static int do_pivot_root(int rootfd) {
+        if (fchdir(rootfd) < 0)
+                return -errno;
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return -errno;
+        /* The old root is now stacked on top of the new one: detach it. */
+        if (umount2(".", MNT_DETACH) < 0)
+                return -errno;
+        if (chdir("/") < 0)
+                return -errno;
+        return 0;
+}
+
+static int make_controlling_tty(int slave) {
+        if (setsid() < 0)
+                return -errno;
+        if (ioctl(slave, TIOCSCTTY, 0) < 0)
+                return -errno;
+        for (int i = 0; i < 3; i++)
+                if (dup2(slave, i) < 0)
+                        return -errno;
+        return 0;
+}
+
+_noreturn_ void child_main(const ChildContext *ctx) {
+        const Config *c = ctx->config;
+        char err[256] = "";
+        SyncMessage m;
+        int r;
+
+        /* Die with the supervisor; it holds our other end of everything. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        r = sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL);
+        if (r < 0)
+                _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
+
+        /* Only now, inside payload in every hierarchy, so that the guest sees its cgroup as "/". */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                FAIL(CHILD_STAGE_NAMESPACES, errno, "Failed to create a cgroup namespace: %m");
+
+        /* Nothing we mount may propagate back to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
+        /* pivot_root() wants the new root to be a mount point. */
+        if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", c->rootfs);
+        if (mount(NULL, c->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", c->rootfs);
+        _cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", c->rootfs);
+
+        bool own_netns = c->network != NETWORK_HOST;
+        r = mounts_apply_table(rootfd, own_netns, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
+
+        r = dev_populate(rootfd, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_DEVICES, r, "%s: %m", err);
+
+        r = setup_run_host(rootfd, ctx, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
+
+        _cleanup_close_ int notify = -EBADF, master = -EBADF, slave = -EBADF;
+        r = make_notify_socket(rootfd, &notify);
+        if (r < 0)
+                FAIL(CHILD_STAGE_CONSOLE, r, "Failed to create the notify socket: %m");
+        if (ctx->console != CONSOLE_PIPE) {
+                r = make_console(rootfd, &master, &slave);
+                if (r < 0)
+                        FAIL(CHILD_STAGE_CONSOLE, r, "Failed to set up /dev/console: %m");
+        }
+
+        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
+
+        if (c->read_only) {
+                r = mount_remount_read_only(c->rootfs);
+                if (r < 0)
+                        FAIL(CHILD_STAGE_MOUNTS, r, "Failed to make the root directory read-only: %m");
+        }
+
+        int fds[2] = { notify, master };
+        r = sync_send_step(ctx->sync_fd, SYNC_STEP_CONSOLE_READY, fds, master >= 0 ? 2 : 1);
+        if (r < 0)
+                _exit(EXIT_FAILURE);
+        notify = safe_close(notify);
+        master = safe_close(master);
+
+        r = do_pivot_root(rootfd);
+        if (r < 0)
+                FAIL(CHILD_STAGE_PIVOT, r, "Failed to switch to the new root: %m");
+        rootfd = safe_close(rootfd);
+
+        if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+                FAIL(CHILD_STAGE_HOSTNAME, errno, "Failed to set the hostname: %m");
+
+        if (own_netns) {
+                r = netlink_link_up("lo");
+                if (r < 0)
+                        FAIL(CHILD_STAGE_NETWORK, r, "Failed to bring up the loopback interface: %m");
+        }
+
+        if (slave >= 0) {
+                r = make_controlling_tty(slave);
+                if (r < 0)
+                        FAIL(CHILD_STAGE_CONSOLE, r, "Failed to make /dev/console the controlling terminal: %m");
+                slave = safe_close(slave);
+        }
+
+        _cleanup_strv_free_ char **envp = NULL;
+        GuestEnvironment ge = {
+                .uuid = ctx->uuid,
+                .term = ctx->term,
+                .init_kind = ctx->init_kind,
+                .setenv = c->setenv,
+        };
+        r = guest_environment_build(&ge, &envp);
+        if (r < 0)
+                FAIL(CHILD_STAGE_EXEC, r, "Failed to build the environment: %m");
+
+        r = capability_apply_bounding(ctx->caps);
+        if (r < 0)
+                FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
+
+        if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                FAIL(CHILD_STAGE_CAPABILITIES, errno, "Failed to set no_new_privs: %m");
+
+        r = seccomp_load_machine_filter(c->no_new_privileges);
+        if (r < 0)
+                FAIL(CHILD_STAGE_SECCOMP, r, "Failed to load the seccomp filter: %m");
+
+        /* Nothing of ours but stdio may reach the guest. The sync socket is CLOEXEC too: its closing
+         * at execve() tells the supervisor that init runs. */
+        r = fd_cloexec_from_three();
+        if (r < 0)
+                FAIL(CHILD_STAGE_EXEC, r, "Failed to mark file descriptors close-on-exec: %m");
+
+        reset_signals(&ctx->original_mask);
+
+        if (c->kind == LAUNCH_RUN) {
+                /* The stub keeps running our code without an execve() to trim its sets. */
+                r = capability_drop_permitted(ctx->caps);
+                if (r < 0)
+                        FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
+                stub_init_main(c->args, envp, ctx->sync_fd, ctx->console != CONSOLE_PIPE);
+        }
+
+        /* argv[0] as the init was found; INIT-ARGS follow. */
+        size_t n = (size_t) strv_length(c->args);
+        char **argv = calloc(n + 2, sizeof(char *));
+        if (!argv)
+                FAIL(CHILD_STAGE_EXEC, ENOMEM, "Out of memory");
+        argv[0] = (char *) ctx->init_path;
+        for (size_t i = 0; i < n; i++)
+                argv[i + 1] = c->args[i];
+
+        execve(ctx->init_path, argv, envp);
+        FAIL(CHILD_STAGE_EXEC, errno, "Failed to execute %s: %m", ctx->init_path);
+}

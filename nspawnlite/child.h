@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "nspawnlite/init-detect.h"
+#include "nspawnlite/macro.h"
+#include "nspawnlite/options.h"
+
+/* Everything the container child needs, prepared by the supervisor before clone3(). */
+typedef struct {
+        const Config *config;
+        ConsoleMode console;
+        const char *init_path; /* inside the guest; NULL for "run" */
+        InitKind init_kind;
+        const char *uuid;
+        const char *term;
+        uint64_t caps; /* the bounding set to keep */
+        int sync_fd;   /* the child's end */
+        sigset_t original_mask;
+} ChildContext;
+
+/* Runs in the new namespaces as the guest's PID 1: sets up the tree, then execs init (or becomes
+ * the stub init for "run"). Never returns; failures are reported over sync_fd. */
+_noreturn_ void child_main(const ChildContext *ctx);
+
+/* The stub PID 1 of "run": starts argv on the console (or the caller's stdio), reaps everything,
+ * and exits with the command's status (128+N for signal N). */
+_noreturn_ void stub_init_main(char **argv, char **envp, int sync_fd, bool console_tty);

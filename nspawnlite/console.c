@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/console.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/log.h"
+#include "nspawnlite/macro.h"
+
+usec_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+ConsoleMode console_mode_resolve(ConsoleMode requested, bool is_run) {
+        if (requested != CONSOLE_AUTO)
+                return requested;
+        if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+                return CONSOLE_INTERACTIVE;
+        /* A command's output belongs to whoever reads our stdout; a booting OS wants a console. */
+        return is_run ? CONSOLE_PIPE : CONSOLE_READ_ONLY;
+}
+
+int console_relay_init(ConsoleRelay *c, ConsoleMode mode, int in, int out) {
+        *c = (ConsoleRelay) { .mode = mode, .in = in, .out = out, .master = -EBADF,
+                              .idx_in = -1, .idx_master = -1, .idx_out = -1 };
+        if (mode != CONSOLE_INTERACTIVE)
+                c->in_eof = true;
+        if (mode == CONSOLE_INTERACTIVE && isatty(in) && tcgetattr(in, &c->saved) >= 0) {
+                struct termios raw = c->saved;
+                cfmakeraw(&raw);
+                raw.c_oflag |= OPOST; /* keep "\n" → "\r\n" for our own messages */
+                if (tcsetattr(in, TCSANOW, &raw) < 0)
+                        return -errno;
+                c->raw = true;
+                log_set_raw_terminal(1);
+        }
+        return 0;
+}
+
+void console_relay_set_master(ConsoleRelay *c, int master) {
+        c->master = master;
+        c->master_hung_up = false;
+        c->to_guest_len = 0;
+        if (master >= 0) {
+                (void) fd_nonblock(master, 1);
+                console_relay_winch(c);
+        }
+}
+
+void console_relay_done(ConsoleRelay *c) {
+        if (c->raw) {
+                (void) tcsetattr(c->in, TCSANOW, &c->saved);
+                c->raw = false;
+                log_set_raw_terminal(0);
+        }
+}
+
+void console_relay_winch(ConsoleRelay *c) {
+        struct winsize ws;
+        if (c->master < 0 || c->mode != CONSOLE_INTERACTIVE)
+                return;
+        if (ioctl(c->in, TIOCGWINSZ, &ws) >= 0)
+                (void) ioctl(c->master, TIOCSWINSZ, &ws);
+}
+
+bool console_relay_wants_tick(const ConsoleRelay *c) {
+        return c->master >= 0 && c->master_hung_up;
+}
+
+static bool relays_output(const ConsoleRelay *c) {
+        return c->mode == CONSOLE_INTERACTIVE || c->mode == CONSOLE_READ_ONLY;
+}
+
+void console_relay_poll_add(ConsoleRelay *c, struct pollfd *p, size_t *n) {
+        c->idx_in = c->idx_master = c->idx_out = -1;
+        if (c->master < 0)
+                return;
+        if (!c->in_eof && c->to_guest_len < sizeof c->to_guest) {
+                c->idx_in = (int) *n;
+                p[(*n)++] = (struct pollfd) { .fd = c->in, .events = POLLIN };
+        }
+        short ev = 0;
+        if (!c->master_hung_up && c->to_host_len < sizeof c->to_host)
+                ev |= POLLIN;
+        if (!c->master_hung_up && c->to_guest_len > 0)
+                ev |= POLLOUT;
+        if (ev) {
+                c->idx_master = (int) *n;
+                p[(*n)++] = (struct pollfd) { .fd = c->master, .events = ev };
+        }
+        if (c->to_host_len > 0) {
+                c->idx_out = (int) *n;
+                p[(*n)++] = (struct pollfd) { .fd = c->out, .events = POLLOUT };
+        }
+}
+
+/* Count Ctrl-] typed in a row within a second; other input resets the count. */
+static bool scan_escape(ConsoleRelay *c, const char *buf, size_t n, usec_t now) {
+        for (size_t i = 0; i < n; i++) {
+                if (buf[i] != CONSOLE_ESCAPE_CHAR) {
+                        c->escapes = 0;
+                        continue;
+                }
+                if (c->escapes == 0 || now - c->first_escape > USEC_PER_SEC) {
+                        c->escapes = 0;
+                        c->first_escape = now;
+                }
+                if (++c->escapes >= CONSOLE_ESCAPE_COUNT)
+                        return true;
+        }
+        return false;
+}
+
+static void read_master(ConsoleRelay *c) {
+        for (;;) {
+                if (c->to_host_len >= sizeof c->to_host)
+                        return;
+                ssize_t k = read(c->master, c->to_host + c->to_host_len, sizeof c->to_host - c->to_host_len);
+                if (k > 0) {
+                        /* Output that nobody is to see is read all the same, so the guest never
+                         * blocks on a full pty. */
+                        if (relays_output(c))
+                                c->to_host_len += (size_t) k;
+                        continue;
+                }
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN)
+                        return;
+                /* EIO: no slave is open at the moment (the guest closed its console). */
+                c->master_hung_up = true;
+                return;
+        }
+}
+
+static void write_out(ConsoleRelay *c) {
+        if (c->to_host_len == 0)
+                return;
+        ssize_t k = write(c->out, c->to_host, c->to_host_len);
+        if (k < 0) {
+                if (errno != EINTR && errno != EAGAIN)
+                        c->to_host_len = 0; /* our stdout is gone: drop output, keep the guest going */
+                return;
+        }
+        memmove(c->to_host, c->to_host + k, c->to_host_len - (size_t) k);
+        c->to_host_len -= (size_t) k;
+}
+
+int console_relay_dispatch(ConsoleRelay *c, const struct pollfd *p, usec_t now) {
+        int kill = 0;
+
+        if (c->master_hung_up && c->master >= 0) {
+                /* Try again: a new slave may have been opened (poll reports POLLHUP until then). */
+                struct pollfd t = { .fd = c->master, .events = POLLIN };
+                if (poll(&t, 1, 0) > 0 && !(t.revents & POLLHUP))
+                        c->master_hung_up = false;
+        }
+
+        if (c->idx_in >= 0 && p[c->idx_in].revents) {
+                ssize_t k = read(c->in, c->to_guest + c->to_guest_len, sizeof c->to_guest - c->to_guest_len);
+                if (k > 0) {
+                        if (scan_escape(c, c->to_guest + c->to_guest_len, (size_t) k, now))
+                                kill = 1;
+                        c->to_guest_len += (size_t) k;
+                } else if (k == 0 || (errno != EINTR && errno != EAGAIN))
+                        c->in_eof = true;
+        }
+
+        if (c->idx_master >= 0) {
+                short re = p[c->idx_master].revents;
+                if (re & (POLLIN | POLLHUP | POLLERR))
+                        read_master(c);
+                if ((re & POLLOUT) && c->to_guest_len > 0) {
+                        ssize_t k = write(c->master, c->to_guest, c->to_guest_len);
+                        if (k > 0) {
+                                memmove(c->to_guest, c->to_guest + k, c->to_guest_len - (size_t) k);
+                                c->to_guest_len -= (size_t) k;
+                        }
+                }
+        }
+
+        if (c->idx_out >= 0 && p[c->idx_out].revents)
+                write_out(c);
+
+        return kill;
+}
+
+void console_relay_drain(ConsoleRelay *c) {
+        if (c->master < 0)
+                return;
+        c->master_hung_up = false;
+        for (int i = 0; i < 1000 && !c->master_hung_up; i++) {
+                size_t before = c->to_host_len;
+                read_master(c);
+                if (c->to_host_len == before && !relays_output(c))
+                        break;
+                while (c->to_host_len > 0) {
+                        size_t l = c->to_host_len;
+                        write_out(c);
+                        if (c->to_host_len == l)
+                                break;
+                }
+                struct pollfd t = { .fd = c->master, .events = POLLIN };
+                if (poll(&t, 1, 0) <= 0)
+                        break;
+        }
+        while (c->to_host_len > 0) {
+                size_t l = c->to_host_len;
+                write_out(c);
+                if (c->to_host_len == l)
+                        break;
+        }
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <termios.h>
+
+#include "nspawnlite/options.h"
+#include "nspawnlite/parse-util.h"
+
+/* Relays the caller's terminal to and from the guest's console pty master. Interactive mode puts
+ * the caller's terminal in raw mode (restored by console_relay_done() on every exit path) and keeps
+ * the window size in sync; Ctrl-] three times within a second asks for the machine to be killed. */
+
+#define CONSOLE_ESCAPE_CHAR 0x1d /* Ctrl-] */
+#define CONSOLE_ESCAPE_COUNT 3
+
+typedef struct {
+        ConsoleMode mode;
+        int in, out; /* the caller's */
+        int master;  /* not owned */
+        bool raw;
+        struct termios saved;
+
+        char to_guest[4096];
+        size_t to_guest_len;
+        char to_host[16384];
+        size_t to_host_len;
+        bool in_eof;
+        bool master_hung_up; /* no slave open right now: retry later */
+
+        unsigned escapes;
+        usec_t first_escape;
+
+        int idx_in, idx_master, idx_out; /* positions in the pollfd array, -1 if absent */
+} ConsoleRelay;
+
+/* Resolve CONSOLE_AUTO for a verb from what stdin/stdout are. */
+ConsoleMode console_mode_resolve(ConsoleMode requested, bool is_run);
+
+int console_relay_init(ConsoleRelay *c, ConsoleMode mode, int in, int out);
+void console_relay_set_master(ConsoleRelay *c, int master);
+void console_relay_done(ConsoleRelay *c);
+
+/* Add what the relay waits for to p (at most 3 entries). */
+void console_relay_poll_add(ConsoleRelay *c, struct pollfd *p, size_t *n);
+/* Move data. Returns 1 when the escape sequence was typed, 0 otherwise. */
+int console_relay_dispatch(ConsoleRelay *c, const struct pollfd *p, usec_t now);
+/* Copy the caller's window size to the pty. */
+void console_relay_winch(ConsoleRelay *c);
+/* After the guest is gone: pass on what is left in the pty, then flush. */
+void console_relay_drain(ConsoleRelay *c);
+
+/* Whether the relay wants a timer tick (a hung-up master is polled again every 100 ms). */
+bool console_relay_wants_tick(const ConsoleRelay *c);
+
+usec_t now_usec(void);

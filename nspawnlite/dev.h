@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+        const char *name; /* relative to /dev */
+        mode_t mode;
+        unsigned major, minor;
+} DeviceNode;
+
+typedef struct {
+        const char *name; /* relative to /dev */
+        const char *target;
+} DeviceLink;
+
+/* Exactly what a machine's /dev holds besides pts/, shm/, mqueue/ and console (DESIGN.md §3). */
+extern const DeviceNode device_nodes[];
+extern const size_t device_nodes_size;
+extern const DeviceLink device_links[];
+extern const size_t device_links_size;
+
+/* Create the nodes and links in the machine's /dev (a fresh tmpfs inside the tree at rootfd). */
+int dev_populate(int rootfd, char *err, size_t errlen);

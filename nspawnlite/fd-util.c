@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/fd-util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nspawnlite/macro.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+int fd_cloexec_from_three(void) {
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) >= 0)
+                return 0;
+        if (errno != ENOSYS && errno != EINVAL)
+                return -errno;
+
+        /* Old kernel: walk /proc/self/fd. */
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+                return -errno;
+        int dfd = dirfd(d);
+        for (struct dirent *de; (de = readdir(d));) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+                if (*end || fd < 3 || fd == dfd)
+                        continue;
+                int flags = fcntl((int) fd, F_GETFD);
+                if (flags >= 0)
+                        (void) fcntl((int) fd, F_SETFD, flags | FD_CLOEXEC);
+        }
+        closedir(d);
+        return 0;
+}
+
+int fd_nonblock(int fd, int nonblock) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0)
+                return -errno;
+        int nflags = nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+        if (nflags != flags && fcntl(fd, F_SETFL, nflags) < 0)
+                return -errno;
+        return 0;
+}
+
+int loop_write(int fd, const void *buf, size_t n) {
+        const char *p = buf;
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **ret) {
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        _cleanup_free_ char *buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        size_t n = 0;
+        while (n < max) {
+                ssize_t k = read(fd, buf + n, max - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        *ret = TAKE_PTR(buf);
+        return (int) n;
+}
+
+int write_file_at(int dirfd, const char *path, const char *content) {
+        _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return loop_write(fd, content, strlen(content));
+}
+
+int write_file_atomic(const char *path, const char *content, mode_t mode) {
+        char tmp[PATH_MAX];
+        if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= (int) sizeof tmp)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        int r = loop_write(fd, content, strlen(content));
+        if (r >= 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Mark every fd from 3 up close-on-exec, so nothing but stdio survives an execve() into a guest. */
+int fd_cloexec_from_three(void);
+
+int fd_nonblock(int fd, int nonblock);
+
+/* Write a whole buffer, retrying on EINTR and short writes. */
+int loop_write(int fd, const void *buf, size_t n);
+
+/* Read a small file (at most max bytes) into a NUL-terminated buffer. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret);
+int write_file_at(int dirfd, const char *path, const char *content);
+
+/* Write content to path atomically: a temporary file next to it, then rename. */
+int write_file_atomic(const char *path, const char *content, mode_t mode);

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "nspawnlite/macro.h"
+#include "nspawnlite/path-util.h"
+
+#define NSD (MS_NOSUID | MS_NODEV)
+#define NSDE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+const MountEntry mount_table[] = {
+        /* /dev first: device nodes and the console live there. No nodev here, obviously. */
+        { MOUNT_FS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k", 0 },
+        { MOUNT_FS, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5", 0 },
+        { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777", 0 },
+        { MOUNT_FS, "mqueue", "/dev/mqueue", "mqueue", NSDE, NULL, 0 },
+        { MOUNT_FS, "tmpfs", "/run", "tmpfs", NSD | MS_STRICTATIME, "mode=0755,size=20%", 0 },
+        { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777", 0 },
+        { MOUNT_MAKE_INACCESSIBLE_SOURCE, NULL, INACCESSIBLE_FILE, NULL, 0, NULL, 0 },
+
+        { MOUNT_FS, "proc", "/proc", "proc", NSDE, NULL, 0 },
+        /* /proc/sys read-only, but the private network's sysctls stay the guest's. */
+        { MOUNT_BIND_SELF, NULL, "/proc/sys/net", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NETNS_ONLY | MOUNT_NO_MKDIR },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/sys", NULL, 0, NULL, MOUNT_NO_MKDIR },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/sysrq-trigger", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/kcore", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/kallsyms", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/keys", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/timer_list", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/acpi", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/bus", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/fs", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/irq", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/scsi", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+
+        /* Read-only /sys tells the guest's udev and systemd not to manage devices. */
+        { MOUNT_FS, "sysfs", "/sys", "sysfs", NSDE | MS_RDONLY, NULL, 0 },
+        /* The guest's cgroup namespace root, writable so its init can manage its services. */
+        { MOUNT_FS, "cgroup2", "/sys/fs/cgroup", "cgroup2", NSDE, NULL, MOUNT_NO_MKDIR },
+};
+const size_t mount_table_size = ELEMENTSOF(mount_table);
+
+static unsigned long statvfs_to_ms(unsigned long f) {
+        static const struct {
+                unsigned long st, ms;
+        } map[] = {
+                { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+                { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+        };
+        unsigned long ms = 0;
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (f & map[i].st)
+                        ms |= map[i].ms;
+        return ms;
+}
+
+int mount_remount_read_only(const char *path) {
+        struct statvfs sv;
+        if (statvfs(path, &sv) < 0)
+                return -errno;
+        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_to_ms(sv.f_flag), NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Re-resolve path after something was mounted on it: an old fd still sees what lies beneath. */
+static int remount_ro_in_root(int rootfd, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        int r = chase_in_root(rootfd, path, O_PATH, &fd);
+        if (r < 0)
+                return r;
+        return mount_remount_read_only(fd_path(fd).path);
+}
+
+static int bind_in_root(int rootfd, const char *source_path, const char *where, bool want_dir,
+                        bool optional, bool no_mkdir, bool read_only) {
+        _cleanup_close_ int target = -EBADF;
+        int r;
+        if (no_mkdir || optional)
+                r = chase_in_root(rootfd, where, O_PATH, &target);
+        else
+                r = mount_target_in_root(rootfd, where, want_dir, &target);
+        if (r == -ENOENT && optional)
+                return 0;
+        if (r < 0)
+                return r;
+        const char *src = source_path ?: fd_path(target).path;
+        FdPath tp = fd_path(target);
+        if (mount(src, tp.path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return -errno;
+        return read_only ? remount_ro_in_root(rootfd, where) : 0;
+}
+
+static int apply_entry(int rootfd, const MountEntry *e) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        switch (e->op) {
+        case MOUNT_FS:
+                if (e->mode & MOUNT_NO_MKDIR)
+                        r = chase_in_root(rootfd, e->where, O_PATH | O_DIRECTORY, &fd);
+                else
+                        r = mkdir_p_in_root(rootfd, e->where, 0755, &fd);
+                if (r < 0)
+                        return r;
+                if (mount(e->what, fd_path(fd).path, e->type, e->flags, e->options) < 0)
+                        return -errno;
+                return 0;
+
+        case MOUNT_BIND_SELF:
+        case MOUNT_BIND_SELF_RO:
+                return bind_in_root(rootfd, NULL, e->where, true, e->mode & MOUNT_OPTIONAL,
+                                    e->mode & MOUNT_NO_MKDIR, e->op == MOUNT_BIND_SELF_RO);
+
+        case MOUNT_MAKE_INACCESSIBLE_SOURCE: {
+                r = mount_target_in_root(rootfd, e->where, false, &fd);
+                if (r < 0)
+                        return r;
+                /* Reopen the O_PATH fd to change its mode. */
+                _cleanup_close_ int w = open(fd_path(fd).path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (w < 0 || fchmod(w, 0000) < 0)
+                        return -errno;
+                return 0;
+        }
+
+        case MOUNT_INACCESSIBLE: {
+                _cleanup_close_ int src = -EBADF;
+                r = chase_in_root(rootfd, INACCESSIBLE_FILE, O_PATH, &src);
+                if (r < 0)
+                        return r;
+                return bind_in_root(rootfd, fd_path(src).path, e->where, false, e->mode & MOUNT_OPTIONAL,
+                                    true, true);
+        }
+        }
+        return -EINVAL;
+}
+
+int mounts_apply_table(int rootfd, bool own_netns, char *err, size_t errlen) {
+        for (size_t i = 0; i < mount_table_size; i++) {
+                const MountEntry *e = &mount_table[i];
+                if ((e->mode & MOUNT_NETNS_ONLY) && !own_netns)
+                        continue;
+                int r = apply_entry(rootfd, e);
+                if (r < 0) {
+                        snprintf(err, errlen, "Failed to mount %s%s%s", e->where, e->type ? " as " : "",
+                                 strempty(e->type));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen) {
+        for (size_t i = 0; i < n; i++) {
+                int r;
+                if (m[i].tmpfs) {
+                        _cleanup_close_ int fd = -EBADF;
+                        r = mkdir_p_in_root(rootfd, m[i].dest, 0755, &fd);
+                        if (r >= 0 && mount("tmpfs", fd_path(fd).path, "tmpfs", NSD, "mode=0755") < 0)
+                                r = -errno;
+                        if (r < 0) {
+                                snprintf(err, errlen, "Failed to mount a tmpfs on %s", m[i].dest);
+                                return r;
+                        }
+                        continue;
+                }
+                /* The source is the caller's, on the host; the target is resolved inside the tree. */
+                _cleanup_close_ int src = open(m[i].source, O_PATH | O_CLOEXEC);
+                struct stat st;
+                if (src < 0 || fstat(src, &st) < 0) {
+                        r = -errno;
+                        snprintf(err, errlen, "Failed to open bind mount source %s", m[i].source);
+                        return r;
+                }
+                r = bind_in_root(rootfd, fd_path(src).path, m[i].dest, S_ISDIR(st.st_mode), false, false,
+                                 m[i].read_only);
+                if (r < 0) {
+                        snprintf(err, errlen, "Failed to bind mount %s on %s", m[i].source, m[i].dest);
+                        return r;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nspawnlite/options.h"
+
+typedef enum {
+        MOUNT_FS,            /* mount a fresh filesystem */
+        MOUNT_BIND_SELF,     /* bind a path onto itself (to keep it writable under a read-only parent) */
+        MOUNT_BIND_SELF_RO,  /* bind a path onto itself, recursively, and make it read-only */
+        MOUNT_INACCESSIBLE,  /* cover a file with an empty, mode 0000, read-only file */
+        MOUNT_MAKE_INACCESSIBLE_SOURCE, /* create the file the entries above use */
+} MountOp;
+
+enum {
+        MOUNT_OPTIONAL = 1 << 0,  /* skip when the target does not exist (e.g. /proc/acpi) */
+        MOUNT_NETNS_ONLY = 1 << 1, /* only with a private network namespace */
+        MOUNT_NO_MKDIR = 1 << 2,   /* never create the target */
+};
+
+typedef struct {
+        MountOp op;
+        const char *what;
+        const char *where;
+        const char *type;
+        unsigned long flags;
+        const char *options;
+        unsigned mode;
+} MountEntry;
+
+/* The API filesystems every machine gets (DESIGN.md §3), in order. */
+extern const MountEntry mount_table[];
+extern const size_t mount_table_size;
+
+/* Where the source of MOUNT_INACCESSIBLE entries lives inside the guest. */
+#define INACCESSIBLE_FILE "/run/host/inaccessible"
+
+/* Apply the table under the tree at rootfd (a mount point, still reachable from the host). */
+int mounts_apply_table(int rootfd, bool own_netns, char *err, size_t errlen);
+
+/* --bind, --bind-ro, --tmpfs. */
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen);
+
+/* Make the mount at fd (path resolved freshly) read-only, keeping nosuid/nodev/noexec. */
+int mount_remount_read_only(const char *path);

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "machines/name.h"
+#include "nspawnlite/caps.h"
+#include "nspawnlite/log.h"
+#include "nspawnlite/macro.h"
+#include "nspawnlite/path-util.h"
+
+void strv_free(char **l) {
+        for (char **p = l; p && *p; p++)
+                free(*p);
+        free(l);
+}
+
+static int strv_push(char ***l, const char *s) {
+        int n = strv_length(*l);
+        char **nl = realloc(*l, sizeof(char *) * (size_t) (n + 2));
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        if (!(nl[n] = strdup(s)))
+                return -ENOMEM;
+        nl[n + 1] = NULL;
+        return 0;
+}
+
+void config_done(Config *c) {
+        free(c->rootfs);
+        free(c->machine);
+        free(c->hostname);
+        free(c->bridge);
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                free(c->mounts[i].source);
+                free(c->mounts[i].dest);
+        }
+        free(c->mounts);
+        strv_free(c->setenv);
+        strv_free(c->args);
+        *c = (Config) {};
+}
+
+static const struct {
+        const char *name;
+        ConsoleMode mode;
+} console_modes[] = {
+        { "interactive", CONSOLE_INTERACTIVE },
+        { "read-only", CONSOLE_READ_ONLY },
+        { "passive", CONSOLE_PASSIVE },
+        { "pipe", CONSOLE_PIPE },
+        { "autopipe", CONSOLE_AUTO },
+};
+
+static int parse_console(const char *s, ConsoleMode *ret) {
+        for (size_t i = 0; i < ELEMENTSOF(console_modes); i++)
+                if (strcmp(s, console_modes[i].name) == 0) {
+                        *ret = console_modes[i].mode;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static int parse_network(Config *c, const char *s) {
+        if (strcmp(s, "none") == 0)
+                c->network = NETWORK_NONE;
+        else if (strcmp(s, "host") == 0)
+                c->network = NETWORK_HOST;
+        else if (strcmp(s, "veth") == 0)
+                c->network = NETWORK_VETH;
+        else if (strcmp(s, "bridge") == 0 || strncmp(s, "bridge:", 7) == 0) {
+                c->network = NETWORK_BRIDGE;
+                free(c->bridge);
+                c->bridge = NULL;
+                if (s[6] == ':' && !(c->bridge = strdup(s + 7)))
+                        return -ENOMEM;
+        } else
+                return -EINVAL;
+        return 0;
+}
+
+/* SRC[:DST[:ro|rw]] — both absolute; DST defaults to SRC. */
+static int parse_bind(Config *c, const char *spec, bool read_only) {
+        _cleanup_free_ char *copy = strdup(spec);
+        if (!copy)
+                return -ENOMEM;
+        char *src = copy, *dst = NULL, *opt = NULL;
+        char *colon = strchr(src, ':');
+        if (colon) {
+                *colon = 0;
+                dst = colon + 1;
+                colon = strchr(dst, ':');
+                if (colon) {
+                        *colon = 0;
+                        opt = colon + 1;
+                }
+        }
+        if (dst && !*dst)
+                dst = NULL;
+        if (opt) {
+                if (strcmp(opt, "ro") == 0)
+                        read_only = true;
+                else if (strcmp(opt, "rw") != 0)
+                        return -EINVAL;
+        }
+        if (!path_is_absolute(src) || (dst && !path_is_safe_absolute(dst)) ||
+            (!dst && !path_is_safe_absolute(src)))
+                return -EINVAL;
+
+        CustomMount *n = realloc(c->mounts, sizeof(CustomMount) * (c->n_mounts + 1));
+        if (!n)
+                return -ENOMEM;
+        c->mounts = n;
+        CustomMount *m = &c->mounts[c->n_mounts];
+        *m = (CustomMount) { .read_only = read_only };
+        m->source = strdup(src);
+        m->dest = strdup(dst ?: src);
+        if (!m->source || !m->dest) {
+                free(m->source);
+                free(m->dest);
+                return -ENOMEM;
+        }
+        c->n_mounts++;
+        return 0;
+}
+
+static int parse_tmpfs(Config *c, const char *spec) {
+        if (!path_is_safe_absolute(spec))
+                return -EINVAL;
+        CustomMount *n = realloc(c->mounts, sizeof(CustomMount) * (c->n_mounts + 1));
+        if (!n)
+                return -ENOMEM;
+        c->mounts = n;
+        c->mounts[c->n_mounts] = (CustomMount) { .tmpfs = true, .dest = strdup(spec) };
+        if (!c->mounts[c->n_mounts].dest)
+                return -ENOMEM;
+        c->n_mounts++;
+        return 0;
+}
+
+static bool env_assignment_is_valid(const char *s) {
+        const char *eq = strchr(s, '=');
+        if (!eq || eq == s)
+                return false;
+        for (const char *p = s; p < eq; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_' ||
+                      (p > s && *p >= '0' && *p <= '9')))
+                        return false;
+        return true;
+}
+
+enum {
+        ARG_HOSTNAME = 0x100,
+        ARG_CONSOLE,
+        ARG_NETWORK,
+        ARG_PRIVATE_NETWORK,
+        ARG_NETWORK_VETH,
+        ARG_NETWORK_BRIDGE,
+        ARG_BIND,
+        ARG_BIND_RO,
+        ARG_TMPFS,
+        ARG_READ_ONLY,
+        ARG_CAPABILITY,
+        ARG_DROP_CAPABILITY,
+        ARG_NO_NEW_PRIVILEGES,
+        ARG_KILL_SIGNAL,
+        ARG_TIMEOUT,
+        ARG_REGISTER,
+        ARG_KEEP_UNIT,
+};
+
+static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "directory", required_argument, NULL, 'D' },
+        { "machine", required_argument, NULL, 'M' },
+        { "hostname", required_argument, NULL, ARG_HOSTNAME },
+        { "detach", no_argument, NULL, 'd' },
+        { "boot", no_argument, NULL, 'b' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "console", required_argument, NULL, ARG_CONSOLE },
+        { "network", required_argument, NULL, ARG_NETWORK },
+        { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
+        { "network-veth", no_argument, NULL, ARG_NETWORK_VETH },
+        { "network-bridge", required_argument, NULL, ARG_NETWORK_BRIDGE },
+        { "bind", required_argument, NULL, ARG_BIND },
+        { "bind-ro", required_argument, NULL, ARG_BIND_RO },
+        { "tmpfs", required_argument, NULL, ARG_TMPFS },
+        { "read-only", no_argument, NULL, ARG_READ_ONLY },
+        { "setenv", required_argument, NULL, 'E' },
+        { "capability", required_argument, NULL, ARG_CAPABILITY },
+        { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
+        { "no-new-privileges", optional_argument, NULL, ARG_NO_NEW_PRIVILEGES },
+        { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
+        { "timeout", required_argument, NULL, ARG_TIMEOUT },
+        /* systemd-nspawn spellings that mean nothing here: accepted so scripts keep working. */
+        { "register", required_argument, NULL, ARG_REGISTER },
+        { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        {}
+};
+
+/* Default machine name: the tree's directory name, if it is a valid name. */
+static int default_machine_name(const char *rootfs, char **ret) {
+        const char *base = strrchr(rootfs, '/');
+        base = base ? base + 1 : rootfs;
+        if (!machine_name_is_valid(base))
+                return -EINVAL;
+        *ret = strdup(base);
+        return *ret ? 0 : -ENOMEM;
+}
+
+#define BAD(...) (log_error(__VA_ARGS__), -EINVAL)
+
+int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
+        const char *directory = NULL;
+        int r;
+
+        *c = (Config) {
+                .kind = kind,
+                .console = CONSOLE_AUTO,
+                .network = NETWORK_NONE,
+                .timeout = 30 * USEC_PER_SEC,
+        };
+
+        optind = 0; /* full reinitialisation of getopt */
+        opterr = 0;
+        int opt;
+        while ((opt = getopt_long(argc, argv, "+hD:M:dbqE:", long_options, NULL)) >= 0) {
+                switch (opt) {
+                case 'h':
+                        if (kind == LAUNCH_BOOT)
+                                boot_help();
+                        else
+                                run_help();
+                        return 1;
+                case 'D':
+                        directory = optarg;
+                        break;
+                case 'M':
+                        if (!machine_name_is_valid(optarg))
+                                return BAD("Invalid machine name '%s': use up to 64 characters of "
+                                           "[A-Za-z0-9._-], starting with a letter or digit.", optarg);
+                        free(c->machine);
+                        if (!(c->machine = strdup(optarg)))
+                                return -ENOMEM;
+                        break;
+                case ARG_HOSTNAME:
+                        if (!hostname_is_valid(optarg))
+                                return BAD("Invalid hostname '%s'.", optarg);
+                        free(c->hostname);
+                        if (!(c->hostname = strdup(optarg)))
+                                return -ENOMEM;
+                        break;
+                case 'd':
+                        c->detach = true;
+                        break;
+                case 'b':
+                        if (kind != LAUNCH_BOOT)
+                                return BAD("-b/--boot only makes sense with 'boot'; 'run' starts a command.");
+                        break;
+                case 'q':
+                        log_set_max_level(LOG_WARNING);
+                        break;
+                case ARG_CONSOLE:
+                        if (parse_console(optarg, &c->console) < 0)
+                                return BAD("Invalid --console= mode '%s': use interactive, read-only, "
+                                           "passive or pipe.", optarg);
+                        break;
+                case ARG_NETWORK:
+                        if (parse_network(c, optarg) < 0)
+                                return BAD("Invalid --network= '%s': use bridge[:NAME], veth, none or host.",
+                                           optarg);
+                        break;
+                case ARG_PRIVATE_NETWORK:
+                        c->network = NETWORK_NONE;
+                        break;
+                case ARG_NETWORK_VETH:
+                        c->network = NETWORK_VETH;
+                        break;
+                case ARG_NETWORK_BRIDGE:
+                        c->network = NETWORK_BRIDGE;
+                        free(c->bridge);
+                        if (!(c->bridge = strdup(optarg)))
+                                return -ENOMEM;
+                        break;
+                case ARG_BIND:
+                case ARG_BIND_RO:
+                        r = parse_bind(c, optarg, opt == ARG_BIND_RO);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return BAD("Invalid bind mount '%s': use SRC[:DST[:ro|rw]] with absolute "
+                                           "paths and no '..' components.", optarg);
+                        break;
+                case ARG_TMPFS:
+                        r = parse_tmpfs(c, optarg);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return BAD("Invalid --tmpfs= path '%s': use an absolute path without '..'.",
+                                           optarg);
+                        break;
+                case ARG_READ_ONLY:
+                        c->read_only = true;
+                        break;
+                case 'E':
+                        if (!env_assignment_is_valid(optarg))
+                                return BAD("Invalid environment assignment '%s': use VAR=VALUE.", optarg);
+                        if (strv_push(&c->setenv, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_CAPABILITY:
+                case ARG_DROP_CAPABILITY: {
+                        uint64_t set;
+                        if (capability_parse_list(optarg, &set) < 0)
+                                return BAD("Invalid capability list '%s': use names like CAP_NET_ADMIN "
+                                           "separated by commas, or 'all'.", optarg);
+                        if (opt == ARG_CAPABILITY) {
+                                c->caps_add |= set;
+                                c->caps_drop &= ~set;
+                        } else {
+                                c->caps_drop |= set;
+                                c->caps_add &= ~set;
+                        }
+                        break;
+                }
+                case ARG_NO_NEW_PRIVILEGES:
+                        if (optarg) {
+                                r = parse_boolean(optarg);
+                                if (r < 0)
+                                        return BAD("Invalid --no-new-privileges= value '%s'.", optarg);
+                                c->no_new_privileges = r;
+                        } else
+                                c->no_new_privileges = true;
+                        break;
+                case ARG_KILL_SIGNAL:
+                        if (parse_signal(optarg, &c->kill_signal) < 0)
+                                return BAD("Invalid --kill-signal= '%s': use a name like SIGRTMIN+3 or a number.",
+                                           optarg);
+                        break;
+                case ARG_TIMEOUT:
+                        if (parse_sec(optarg, &c->timeout) < 0 || c->timeout == 0)
+                                return BAD("Invalid --timeout= '%s': use seconds, e.g. 30 or 500ms.", optarg);
+                        break;
+                case ARG_REGISTER:
+                case ARG_KEEP_UNIT:
+                        break;
+                case '?':
+                default:
+                        if (optopt && optopt < 0x100)
+                                return BAD("Unknown option '-%c'. See '%s --help'.", optopt, argv[0]);
+                        return BAD("Unknown option or missing argument '%s'. See '%s --help'.",
+                                   argv[optind - 1], argv[0]);
+                }
+        }
+
+        if (!directory) {
+                if (optind >= argc)
+                        return BAD("No root directory given. Usage: nspawnlite %s [OPTIONS] ROOTFS%s",
+                                   argv[0], kind == LAUNCH_RUN ? " [--] CMD…" : "");
+                directory = argv[optind++];
+        }
+        if (optind < argc && strcmp(argv[optind], "--") == 0)
+                optind++;
+        for (int i = optind; i < argc; i++)
+                if (strv_push(&c->args, argv[i]) < 0)
+                        return -ENOMEM;
+        if (kind == LAUNCH_RUN && strv_length(c->args) == 0)
+                return BAD("No command given. Usage: nspawnlite run [OPTIONS] ROOTFS [--] CMD…");
+
+        if (!*directory)
+                return BAD("Empty root directory path.");
+        char resolved[PATH_MAX];
+        if (!realpath(directory, resolved)) {
+                if (errno == ELOOP)
+                        return BAD("Root directory %s cannot be resolved: too many levels of symbolic "
+                                   "links.", directory);
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return BAD("Root directory %s does not exist.", directory);
+                return log_error_errno(errno, "Cannot resolve root directory %s: %m", directory);
+        }
+        struct stat st;
+        if (stat(resolved, &st) < 0)
+                return log_error_errno(errno, "Cannot access root directory %s: %m", directory);
+        if (!S_ISDIR(st.st_mode))
+                return BAD("%s is not a directory: give the root directory of an OS tree.", directory);
+        if (strcmp(resolved, "/") == 0)
+                return BAD("Refusing to use the host's root directory as a machine's root.");
+        if (!(c->rootfs = strdup(resolved)))
+                return -ENOMEM;
+
+        if (!c->machine && default_machine_name(c->rootfs, &c->machine) < 0)
+                return BAD("Cannot derive a machine name from '%s'; give one with -M NAME.", c->rootfs);
+        if (!c->hostname && !(c->hostname = strdup(c->machine)))
+                return -ENOMEM;
+
+        if (c->network == NETWORK_BRIDGE || c->network == NETWORK_VETH)
+                return BAD("--network=%s is not available yet; use --network=none or --network=host.",
+                           c->network == NETWORK_BRIDGE ? "bridge" : "veth");
+        if (c->detach)
+                return BAD("-d/--detach is not available yet; run in the foreground.");
+
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                if (c->mounts[i].tmpfs)
+                        continue;
+                if (stat(c->mounts[i].source, &st) < 0)
+                        return BAD("Bind mount source %s does not exist: %s.", c->mounts[i].source,
+                                   strerror(errno));
+        }
+        return 0;
+}
+
+void boot_help(void) {
+        printf("nspawnlite boot [OPTIONS] ROOTFS [INIT-ARGS…]\n\n"
+               "Boot the OS tree ROOTFS as a container: its own init runs as PID 1.\n\n"
+               "  -h --help                 Show this help\n"
+               "  -D --directory=PATH       Root directory (instead of ROOTFS)\n"
+               "  -M --machine=NAME         Machine name (default: the tree's directory name)\n"
+               "     --hostname=NAME        Hostname of the guest (default: the machine name)\n"
+               "     --console=MODE         interactive, read-only, passive or pipe\n"
+               "     --network=MODE         none (own network, only lo) or host\n"
+               "     --private-network      Same as --network=none\n"
+               "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest\n"
+               "     --bind-ro=SRC[:DST]    Same, read-only\n"
+               "     --tmpfs=DST            Mount a tmpfs on DST inside the guest\n"
+               "     --read-only            Mount the root directory read-only\n"
+               "  -E --setenv=VAR=VALUE     Set an environment variable for init (container= too)\n"
+               "     --capability=CAPS      Add capabilities to the bounding set\n"
+               "     --drop-capability=CAPS Remove capabilities from the bounding set\n"
+               "     --no-new-privileges    Set PR_SET_NO_NEW_PRIVS for the guest\n"
+               "     --kill-signal=SIG      Signal that asks init to power off (default: per init)\n"
+               "     --timeout=SEC          How long a poweroff may take before the machine is killed\n"
+               "  -q --quiet                Fewer messages\n\n"
+               "Ctrl-] three times within a second kills the machine.\n\n"
+               "Without user namespaces, root in the guest is root on the host kernel: like\n"
+               "systemd-nspawn, this is a boundary against accidents, not against a hostile guest.\n");
+}
+
+void run_help(void) {
+        printf("nspawnlite run [OPTIONS] ROOTFS [--] CMD [ARGS…]\n\n"
+               "Run one command in a fresh container; a tiny stub init is PID 1.\n"
+               "The exit status is the command's (128+N when it was killed by signal N).\n\n"
+               "Options as for 'nspawnlite boot --help'; the console defaults to 'pipe' unless\n"
+               "standard input and output are terminals.\n");
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nspawnlite/parse-util.h"
+
+typedef enum {
+        CONSOLE_AUTO,
+        CONSOLE_INTERACTIVE, /* the caller's terminal relayed to /dev/console, raw */
+        CONSOLE_READ_ONLY,   /* console output relayed, no input */
+        CONSOLE_PASSIVE,     /* a /dev/console exists, nothing is relayed */
+        CONSOLE_PIPE,        /* no pty: the guest gets the caller's stdio */
+} ConsoleMode;
+
+typedef enum {
+        NETWORK_NONE,   /* own netns, only lo */
+        NETWORK_HOST,   /* the host's netns */
+        NETWORK_BRIDGE, /* veth on a host bridge (network issue) */
+        NETWORK_VETH,   /* point-to-point veth (network issue) */
+} NetworkMode;
+
+typedef enum {
+        LAUNCH_BOOT, /* the tree's init as PID 1 */
+        LAUNCH_RUN,  /* a stub PID 1 that runs one command */
+} LaunchKind;
+
+typedef struct {
+        char *source; /* host path, NULL for tmpfs */
+        char *dest;   /* path inside the guest */
+        bool read_only;
+        bool tmpfs;
+} CustomMount;
+
+typedef struct {
+        LaunchKind kind;
+        char *rootfs;   /* absolute, canonical */
+        char *machine;  /* validated name */
+        char *hostname; /* defaults to the machine name */
+        ConsoleMode console;
+        NetworkMode network;
+        char *bridge;
+        CustomMount *mounts;
+        size_t n_mounts;
+        bool read_only;
+        bool detach;
+        char **setenv; /* -E VAR=VALUE, in order */
+        uint64_t caps_add, caps_drop;
+        bool no_new_privileges;
+        int kill_signal; /* 0: chosen from the init */
+        usec_t timeout;
+        char **args; /* boot: arguments for init; run: the command */
+} Config;
+
+/* Parse argv of "boot" or "run" (argv[0] is the verb). Prints one error line and returns -EINVAL
+ * (or 1 for --help, having printed it) without touching anything outside the process. */
+int config_parse(Config *c, LaunchKind kind, int argc, char **argv);
+void config_done(Config *c);
+
+void boot_help(void);
+void run_help(void);

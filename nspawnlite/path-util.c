@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/path-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "nspawnlite/macro.h"
+
+FdPath fd_path(int fd) {
+        FdPath p;
+        snprintf(p.path, sizeof p.path, "/proc/self/fd/%d", fd);
+        return p;
+}
+
+bool path_is_absolute(const char *p) {
+        return p && p[0] == '/';
+}
+
+bool path_is_safe_absolute(const char *p) {
+        if (!path_is_absolute(p) || strlen(p) >= 4096)
+                return false;
+        const char *s = p;
+        bool any = false;
+        while (*s) {
+                while (*s == '/')
+                        s++;
+                if (!*s)
+                        break;
+                size_t n = strcspn(s, "/");
+                if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+                        return false;
+                any = true;
+                s += n;
+        }
+        return any;
+}
+
+static int openat2_in_root(int rootfd, const char *path, int flags) {
+        struct open_how how = {
+                .flags = (unsigned) flags | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Fallback without openat2: walk one component at a time and refuse symlinks altogether. */
+static int walk_nofollow(int rootfd, const char *path, int flags) {
+        _cleanup_close_ int cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0)
+                return -errno;
+        const char *s = path;
+        for (;;) {
+                while (*s == '/')
+                        s++;
+                if (!*s)
+                        return (flags & O_PATH) ? TAKE_FD(cur) : -EISDIR;
+                size_t n = strcspn(s, "/");
+                char comp[256];
+                if (n >= sizeof comp)
+                        return -ENAMETOOLONG;
+                memcpy(comp, s, n);
+                comp[n] = 0;
+                s += n;
+                if (strcmp(comp, "..") == 0)
+                        return -EPERM;
+                while (*s == '/')
+                        s++;
+                bool last = !*s;
+                int fd = openat(cur, comp, (last ? flags : O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                struct stat st;
+                if ((flags & O_PATH) && fstat(fd, &st) >= 0 && S_ISLNK(st.st_mode)) {
+                        close(fd);
+                        return -ELOOP;
+                }
+                safe_close(cur);
+                cur = fd;
+                if (last)
+                        return TAKE_FD(cur);
+        }
+}
+
+int chase_in_root(int rootfd, const char *path, int open_flags, int *ret_fd) {
+        int fd = openat2_in_root(rootfd, path, open_flags);
+        if (fd == -ENOSYS)
+                fd = walk_nofollow(rootfd, path, open_flags);
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Split path into the parent's fd (created if needed) and the last component. */
+static int open_parent_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd, char last[static 256]) {
+        const char *slash = strrchr(path, '/');
+        if (!slash || strlen(slash + 1) == 0 || strlen(slash + 1) >= 256)
+                return -EINVAL;
+        strcpy(last, slash + 1);
+        if (slash == path)
+                return chase_in_root(rootfd, "/", O_PATH | O_DIRECTORY, ret_fd);
+        char parent[4096];
+        size_t n = (size_t) (slash - path);
+        if (n >= sizeof parent)
+                return -ENAMETOOLONG;
+        memcpy(parent, path, n);
+        parent[n] = 0;
+        return mkdir_p_in_root(rootfd, parent, mode, ret_fd);
+}
+
+int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd) {
+        int fd;
+        int r = chase_in_root(rootfd, path, O_PATH | O_DIRECTORY, &fd);
+        if (r != -ENOENT) {
+                if (r >= 0)
+                        *ret_fd = fd;
+                return r;
+        }
+        if (!path_is_safe_absolute(path))
+                return -EINVAL;
+
+        _cleanup_close_ int parent = -EBADF;
+        char last[256];
+        r = open_parent_in_root(rootfd, path, mode, &parent, last);
+        if (r < 0)
+                return r;
+        if (mkdirat(parent, last, mode) < 0 && errno != EEXIST)
+                return -errno;
+        fd = openat(parent, last, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+int mount_target_in_root(int rootfd, const char *path, bool want_dir, int *ret_fd) {
+        if (want_dir)
+                return mkdir_p_in_root(rootfd, path, 0755, ret_fd);
+
+        int fd;
+        int r = chase_in_root(rootfd, path, O_PATH, &fd);
+        if (r >= 0) {
+                struct stat st;
+                if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+                        close(fd);
+                        return -EISDIR;
+                }
+                *ret_fd = fd;
+                return 0;
+        }
+        if (r != -ENOENT)
+                return r;
+        if (!path_is_safe_absolute(path))
+                return -EINVAL;
+
+        _cleanup_close_ int parent = -EBADF;
+        char last[256];
+        r = open_parent_in_root(rootfd, path, 0755, &parent, last);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int created = openat(parent, last, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+        if (created < 0)
+                return -errno;
+        fd = openat(parent, last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}

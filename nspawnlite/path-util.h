@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Paths inside a guest tree are resolved as if the tree were "/": symlinks and ".." never leave it
+ * (openat2 RESOLVE_IN_ROOT; on old kernels a component walk that refuses symlinks). */
+int chase_in_root(int rootfd, const char *path, int open_flags, int *ret_fd);
+
+/* Create the directory path (and its parents) inside the tree; returns an O_PATH fd of it. */
+int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd);
+
+/* Make sure path exists inside the tree as a directory (want_dir) or a regular file, creating it
+ * (and its parents) if missing; returns an O_PATH fd of it, for use as a mount target. */
+int mount_target_in_root(int rootfd, const char *path, bool want_dir, int *ret_fd);
+
+/* "/proc/self/fd/N": how a resolved fd is named for mount(2). */
+typedef struct {
+        char path[32];
+} FdPath;
+FdPath fd_path(int fd);
+
+bool path_is_absolute(const char *p);
+/* Normalized: no "." or ".." components, no empty components, not the root. */
+bool path_is_safe_absolute(const char *p);

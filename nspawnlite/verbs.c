@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/verbs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "nspawnlite/launch.h"
+#include "nspawnlite/log.h"
+#include "nspawnlite/macro.h"
+#include "nspawnlite/options.h"
+
+static int verb_launch(int argc, char **argv, LaunchKind kind) {
+        Config c;
+        int r = config_parse(&c, kind, argc, argv);
+        if (r != 0) {
+                config_done(&c);
+                return r > 0 ? 0 : 2;
+        }
+        r = launch_machine(&c);
+        config_done(&c);
+        return r;
+}
+
+static int verb_boot(int argc, char **argv) {
+        return verb_launch(argc, argv, LAUNCH_BOOT);
+}
+
+static int verb_run(int argc, char **argv) {
+        return verb_launch(argc, argv, LAUNCH_RUN);
+}
+
+static void main_help(void);
+
+static int verb_help(int argc, char **argv) {
+        main_help();
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int (*func)(int argc, char **argv);
+        const char *summary;
+} verb_table[] = {
+        { "boot", verb_boot, "Boot an OS tree; its init runs as PID 1" },
+        { "run", verb_run, "Run one command in a fresh container" },
+        { "help", verb_help, "Show this help" },
+};
+
+static void main_help(void) {
+        printf("nspawnlite [--version] VERB [OPTIONS…]\n\n"
+               "A light machine manager: boots whole OS trees as containers.\n\nVerbs:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)
+                printf("  %-10s %s\n", verb_table[i].name, verb_table[i].summary);
+        printf("\n'nspawnlite VERB --help' for a verb's options.\n");
+}
+
+int verbs_dispatch(int argc, char **argv) {
+        if (argc < 2) {
+                main_help();
+                return 2;
+        }
+        const char *verb = argv[1];
+        if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+                main_help();
+                return 0;
+        }
+        if (strcmp(verb, "--version") == 0) {
+                printf("nspawnlite " NSPAWNLITE_VERSION "\n");
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)
+                if (strcmp(verb, verb_table[i].name) == 0)
+                        return verb_table[i].func(argc - 1, argv + 1);
+        log_error("Unknown verb '%s'. See 'nspawnlite --help'.", verb);
+        return 2;
+}
