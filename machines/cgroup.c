@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "machines/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -147,11 +148,30 @@ int cgroup_write(const char *root, const char *path, const char *file, const cha
         return write_file_at(AT_FDCWD, p, value);
 }
 
-/* The processes of a dead pid namespace take a moment to leave their cgroup. */
-int cgroup_rmdir_retry(const char *root, const char *path) {
-        char p[PATH_MAX];
-        if (snprintf(p, sizeof p, "%s/%s", root, path) >= (int) sizeof p)
-                return -ENAMETOOLONG;
+/* Remove p and every cgroup below it (the guest's own init makes those), deepest first. The
+ * processes of a dead pid namespace take a moment to leave: retry for up to two seconds. */
+static int rmdir_tree(const char *p, int depth) {
+        if (depth > 64)
+                return -ELOOP;
+        DIR *d = opendir(p);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        int r = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                char sub[PATH_MAX];
+                if (snprintf(sub, sizeof sub, "%s/%s", p, de->d_name) >= (int) sizeof sub) {
+                        r = -ENAMETOOLONG;
+                        continue;
+                }
+                int k = rmdir_tree(sub, depth + 1);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
         for (int i = 0; i < 200; i++) {
                 if (rmdir(p) >= 0 || errno == ENOENT)
                         return 0;
@@ -160,4 +180,11 @@ int cgroup_rmdir_retry(const char *root, const char *path) {
                 nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
         return -EBUSY;
+}
+
+int cgroup_rmdir_retry(const char *root, const char *path) {
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s", root, path) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        return rmdir_tree(p, 0);
 }

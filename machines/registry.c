@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "machines/name.h"
+#include "nspawnlite/fd-util.h"
 #include "nspawnlite/macro.h"
 
 const char *runtime_dir(void) {
@@ -53,10 +54,18 @@ int machine_lock_acquire(const char *name, MachineLock *ret) {
         return 0;
 }
 
+int machine_state_write(const MachineLock *l, const char *content) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/state", l->dir);
+        return write_file_atomic(p, content, 0644);
+}
+
 void machine_lock_release(MachineLock *l) {
         if (!l->dir)
                 return;
         char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/state", l->dir);
+        (void) unlink(p);
         snprintf(p, sizeof p, "%s/lock", l->dir);
         (void) unlink(p);
         (void) rmdir(l->dir);

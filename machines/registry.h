@@ -11,5 +11,7 @@ typedef struct {
 
 /* Take the name: -EBUSY when a live supervisor holds it. */
 int machine_lock_acquire(const char *name, MachineLock *ret);
+/* Write RUNTIME/machines/NAME/state atomically (key=value lines). */
+int machine_state_write(const MachineLock *l, const char *content);
 /* Release and remove what acquiring made. */
 void machine_lock_release(MachineLock *l);

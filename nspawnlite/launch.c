@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "machines/cgroup.h"
@@ -186,6 +187,21 @@ static int reap_child(Supervisor *s, siginfo_t *ret) {
         return 0;
 }
 
+/* What other verbs and the tests read about a running machine. */
+static void write_state(Supervisor *s) {
+        char buf[8192];
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(buf, sizeof buf,
+                 "name=%s\nleader=%d\nsupervisor=%d\nrootfs=%s\ninit=%s\nuuid=%s\ncgroup=%s\nsince=%lld\n",
+                 s->config->machine, (int) s->pid, (int) getpid(), s->config->rootfs,
+                 init_kind_to_string(s->init_kind), s->uuid, s->cgroup.payload,
+                 (long long) ts.tv_sec * 1000000LL + ts.tv_nsec / 1000);
+        int r = machine_state_write(&s->lock, buf);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the state of machine %s: %m", s->config->machine);
+}
+
 /* Start the guest once: clone, the sync steps, and init running. On failure the child has been
  * reaped and the error printed. */
 static int start_guest(Supervisor *s) {
@@ -227,8 +243,10 @@ static int start_guest(Supervisor *s) {
         r = sync_recv(pair[0], &m, NULL, NULL);
         if (r == 1 && m.step == SYNC_STEP_COMMAND_STARTED)
                 r = sync_recv(pair[0], &m, NULL, NULL);
-        if (r == 0)
+        if (r == 0) {
+                write_state(s);
                 return 0;
+        }
 
 child_failed:
         if ((r == 1 || r == -EPROTO) && m.step == SYNC_STEP_ERROR) {

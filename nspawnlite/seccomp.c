@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <seccomp.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 
 #include "nspawnlite/macro.h"
@@ -58,6 +59,18 @@ int seccomp_load_machine_filter(bool no_new_privileges) {
                 if (r < 0 && r != -EDOM && r != -EINVAL && r != -EFAULT)
                         return r;
         }
+
+        /* A remount without MS_BIND reconfigures the superblock, and the guest's root is a bind
+         * mount of a host filesystem: "mount -o remount,ro /" in a shutdown script would make the
+         * host's filesystem read-only. Per-mount remounts (MS_BIND) stay allowed; fspick() is the
+         * new mount API's way to the same superblock. */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mount), 1,
+                             SCMP_A3(SCMP_CMP_MASKED_EQ, MS_REMOUNT | MS_BIND, MS_REMOUNT));
+        if (r < 0)
+                return r;
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fspick), 0);
+        if (r < 0 && r != -EDOM)
+                return r;
 
         /* Audit is not namespaced: make it look absent, as systemd-nspawn does. */
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 2,

@@ -1,0 +1,181 @@
+#!/bin/bash
+# Shared harness of the root integration tests (DESIGN.md §7). Source it first thing:
+#   - skips (exit 77) when not root;
+#   - re-executes the test in its own network and mount namespace;
+#   - gives it its own runtime dir and cgroup parent, so it never touches the host's state;
+#   - on exit, whatever happened, kills what it started and removes what it left, then fails the
+#     test if nspawnlite itself left anything behind.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NSPAWNLITE=${NSPAWNLITE:-$TOP/build/nspawnlite}
+TEST_NAME=$(basename "$0" .sh)
+
+skip() { echo "SKIP: $TEST_NAME: $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+[ -x "$NSPAWNLITE" ] || { echo "FAIL: $TEST_NAME: $NSPAWNLITE not built"; exit 1; }
+command -v unshare >/dev/null || skip "needs unshare (util-linux)"
+
+if [ -z "${NSPAWNLITE_TEST_ISOLATED:-}" ]; then
+        export NSPAWNLITE_TEST_ISOLATED=1
+        exec unshare --net --mount --propagation private -- "$0" "$@"
+fi
+
+export NSPAWNLITE_RUNTIME_DIR
+NSPAWNLITE_RUNTIME_DIR=$(mktemp -d /tmp/nspawnlite-test-run.XXXXXX)
+export NSPAWNLITE_CGROUP_PARENT="nspawnlite-test-$$.slice"
+WORK=$(mktemp -d /tmp/nspawnlite-test-work.XXXXXX)
+STARTED_PIDS=()
+FAILURES=0
+CHECKS=0
+
+log() { echo "[$TEST_NAME] $*" >&2; }
+pass() { CHECKS=$((CHECKS + 1)); echo "PASS: $TEST_NAME: $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL: $TEST_NAME: $*"; }
+die() { fail "$*"; exit 1; }
+
+# Paths of every cgroup hierarchy where nspawnlite may create the test's parent.
+cgroup_roots() {
+        local d
+        for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+                [ -d "$d" ] && [ ! -L "$d" ] || continue
+                case "$(stat -f -c %T "$d")" in
+                cgroup2fs | cgroupfs) echo "$d" ;;
+                esac
+        done
+}
+
+# What nspawnlite left: cgroups under the test's parent, machine directories, our processes.
+leftovers() {
+        local root
+        for root in $(cgroup_roots); do
+                [ -e "$root/$NSPAWNLITE_CGROUP_PARENT" ] && echo "cgroup $root/$NSPAWNLITE_CGROUP_PARENT"
+        done
+        if [ -d "$NSPAWNLITE_RUNTIME_DIR/machines" ]; then
+                find "$NSPAWNLITE_RUNTIME_DIR/machines" -mindepth 1 | sed 's/^/file /'
+        fi
+        local p
+        for p in "${STARTED_PIDS[@]}"; do
+                kill -0 "$p" 2>/dev/null && echo "process $p"
+        done
+        return 0
+}
+
+assert_clean() {
+        local what=${1:-"nothing left behind"} left
+        left=$(leftovers)
+        if [ -n "$left" ]; then
+                fail "$what: left behind: $(echo "$left" | tr '\n' ' ')"
+        else
+                pass "$what"
+        fi
+}
+
+cleanup() {
+        local rc=$? p root
+        for p in "${STARTED_PIDS[@]}"; do
+                kill -KILL "$p" 2>/dev/null || true
+        done
+        for p in "${STARTED_PIDS[@]}"; do
+                wait "$p" 2>/dev/null || true
+        done
+        for root in $(cgroup_roots); do
+                [ -d "$root/$NSPAWNLITE_CGROUP_PARENT" ] || continue
+                # kill whatever is still in there, then remove deepest first
+                find "$root/$NSPAWNLITE_CGROUP_PARENT" -name cgroup.procs -exec cat {} + 2>/dev/null |
+                        xargs -r kill -KILL 2>/dev/null || true
+                sleep 0.2
+                find "$root/$NSPAWNLITE_CGROUP_PARENT" -depth -type d -exec rmdir {} + 2>/dev/null || true
+        done
+        rm -rf "$NSPAWNLITE_RUNTIME_DIR" "$WORK"
+        if [ "$rc" = 0 ] && [ "$FAILURES" -gt 0 ]; then rc=1; fi
+        if [ "$rc" = 0 ] && [ "$CHECKS" = 0 ]; then
+                echo "FAIL: $TEST_NAME: ran no check"
+                rc=1
+        fi
+        echo "$TEST_NAME: $((CHECKS - FAILURES)) passed, $FAILURES failed"
+        exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# guest KIND: path of a cached guest tree (busybox, debian-systemd, debian-sysvinit, debian-openrc).
+guest() {
+        "$TOP/tests/guests/build.sh" "$1" | tail -n 1
+}
+
+# boot_bg NAME LOGFILE ARGS…: start "nspawnlite boot -M NAME ARGS…" in the background, console output
+# to LOGFILE; sets BOOT_PID.
+boot_bg() {
+        local name=$1 logf=$2
+        shift 2
+        "$NSPAWNLITE" boot -M "$name" "$@" </dev/null >"$logf" 2>&1 &
+        BOOT_PID=$!
+        STARTED_PIDS+=("$BOOT_PID")
+}
+
+# wait_for SECONDS COMMAND…: retry COMMAND until it succeeds (bounded), 0.1 s apart.
+wait_for() {
+        local t=$1 i
+        shift
+        for ((i = 0; i < t * 10; i++)); do
+                "$@" >/dev/null 2>&1 && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# wait_log FILE PATTERN SECONDS: wait until FILE has a line matching the extended regex.
+wait_log() {
+        wait_for "$3" grep -qE "$2" "$1"
+}
+
+machine_state() { # NAME KEY
+        sed -n "s/^$2=//p" "$NSPAWNLITE_RUNTIME_DIR/machines/$1/state" 2>/dev/null
+}
+
+leader() { machine_state "$1" leader; }
+
+# wait_running NAME SECONDS: until the machine has a state file with a live leader.
+wait_running() {
+        wait_for "$2" _leader_alive "$1"
+}
+_leader_alive() {
+        local p
+        p=$(leader "$1")
+        [ -n "$p" ] && kill -0 "$p" 2>/dev/null
+}
+
+# in_guest NAME CMD…: run CMD inside the machine's namespaces (a test-side nsenter).
+in_guest() {
+        local name=$1 p
+        shift
+        p=$(leader "$name")
+        [ -n "$p" ] || return 97
+        nsenter -t "$p" -m -u -i -n -p -C -r -w -- "$@"
+}
+
+# wait_exit PID SECONDS: wait for a background process of this shell (not in a subshell: only the
+# parent can collect it); sets EXIT_RC to its exit status, or to "timeout".
+wait_exit() {
+        local p=$1 t=$2 i
+        EXIT_RC=timeout
+        for ((i = 0; i < t * 10; i++)); do
+                if ! kill -0 "$p" 2>/dev/null; then
+                        EXIT_RC=0
+                        wait "$p" || EXIT_RC=$?
+                        return 0
+                fi
+                sleep 0.1
+        done
+        return 0
+}
+
+assert_eq() { # EXPECTED ACTUAL WHAT
+        if [ "$1" = "$2" ]; then pass "$3"; else fail "$3: expected '$1', got '$2'"; fi
+}
+
+assert_match() { # REGEX ACTUAL WHAT
+        if [[ $2 =~ $1 ]]; then pass "$3"; else fail "$3: '$2' does not match /$1/"; fi
+}
