@@ -98,8 +98,64 @@ int chase_in_root(int rootfd, const char *path, int open_flags, int *ret_fd) {
         return 0;
 }
 
+/* Lexically normalise an absolute path, clamping ".." at "/" as RESOLVE_IN_ROOT does. */
+static int normalize_in_root(const char *in, char *out, size_t n) {
+        size_t len = 0;
+        const char *s = in;
+        out[0] = 0;
+        for (;;) {
+                while (*s == '/')
+                        s++;
+                if (!*s)
+                        break;
+                size_t c = strcspn(s, "/");
+                if (c == 1 && s[0] == '.') {
+                } else if (c == 2 && s[0] == '.' && s[1] == '.') {
+                        while (len > 0 && out[len - 1] != '/')
+                                len--;
+                        if (len > 0)
+                                len--;
+                        out[len] = 0;
+                } else {
+                        if (len + 1 + c + 1 > n)
+                                return -ENAMETOOLONG;
+                        out[len++] = '/';
+                        memcpy(out + len, s, c);
+                        len += c;
+                        out[len] = 0;
+                }
+                s += c;
+        }
+        if (len == 0) {
+                if (n < 2)
+                        return -ENAMETOOLONG;
+                strcpy(out, "/");
+        }
+        return 0;
+}
+
+/* path names a symlink in the tree whose target does not exist: where it points, inside the tree. */
+static int dangling_target(int parent, const char *path, const char *last, char *ret, size_t n) {
+        char target[4096], joined[8192];
+        ssize_t k = readlinkat(parent, last, target, sizeof target - 1);
+        if (k < 0)
+                return errno == EINVAL ? -ENOTDIR : -errno;
+        target[k] = 0;
+        if (target[0] == '/')
+                snprintf(joined, sizeof joined, "%s", target);
+        else {
+                const char *slash = strrchr(path, '/');
+                snprintf(joined, sizeof joined, "%.*s/%s", (int) (slash - path), path, target);
+        }
+        return normalize_in_root(joined, ret, n);
+}
+
+static int mkdir_p_depth(int rootfd, const char *path, mode_t mode, int *ret_fd, unsigned depth);
+static int target_depth(int rootfd, const char *path, bool want_dir, int *ret_fd, unsigned depth);
+
 /* Split path into the parent's fd (created if needed) and the last component. */
-static int open_parent_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd, char last[static 256]) {
+static int open_parent_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd, char last[static 256],
+                               unsigned depth) {
         const char *slash = strrchr(path, '/');
         if (!slash || strlen(slash + 1) == 0 || strlen(slash + 1) >= 256)
                 return -EINVAL;
@@ -112,10 +168,16 @@ static int open_parent_in_root(int rootfd, const char *path, mode_t mode, int *r
                 return -ENAMETOOLONG;
         memcpy(parent, path, n);
         parent[n] = 0;
-        return mkdir_p_in_root(rootfd, parent, mode, ret_fd);
+        return mkdir_p_depth(rootfd, parent, mode, ret_fd, depth);
 }
 
-int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd) {
+/* Symlinks met on the way are followed inside the tree, their missing targets created there, the
+ * way an init would see them once the tree is its root. */
+#define MAX_LINK_DEPTH 32
+
+static int mkdir_p_depth(int rootfd, const char *path, mode_t mode, int *ret_fd, unsigned depth) {
+        if (depth > MAX_LINK_DEPTH)
+                return -ELOOP;
         int fd;
         int r = chase_in_root(rootfd, path, O_PATH | O_DIRECTORY, &fd);
         if (r != -ENOENT) {
@@ -123,26 +185,44 @@ int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd) {
                         *ret_fd = fd;
                 return r;
         }
-        if (!path_is_safe_absolute(path))
+        char norm[4096];
+        if (!path_is_absolute(path) || normalize_in_root(path, norm, sizeof norm) < 0 || strcmp(norm, "/") == 0)
                 return -EINVAL;
 
         _cleanup_close_ int parent = -EBADF;
         char last[256];
-        r = open_parent_in_root(rootfd, path, mode, &parent, last);
+        r = open_parent_in_root(rootfd, norm, mode, &parent, last, depth);
         if (r < 0)
                 return r;
         if (mkdirat(parent, last, mode) < 0 && errno != EEXIST)
                 return -errno;
         fd = openat(parent, last, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
+        if (fd >= 0) {
+                *ret_fd = fd;
+                return 0;
+        }
+        if (errno != ENOTDIR && errno != ELOOP)
                 return -errno;
-        *ret_fd = fd;
-        return 0;
+        char target[4096];
+        r = dangling_target(parent, norm, last, target, sizeof target);
+        if (r < 0)
+                return r;
+        r = mkdir_p_depth(rootfd, target, mode, &fd, depth + 1);
+        if (r < 0)
+                return r;
+        safe_close(fd);
+        return chase_in_root(rootfd, norm, O_PATH | O_DIRECTORY, ret_fd);
 }
 
-int mount_target_in_root(int rootfd, const char *path, bool want_dir, int *ret_fd) {
+int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd) {
+        return mkdir_p_depth(rootfd, path, mode, ret_fd, 0);
+}
+
+static int target_depth(int rootfd, const char *path, bool want_dir, int *ret_fd, unsigned depth) {
         if (want_dir)
-                return mkdir_p_in_root(rootfd, path, 0755, ret_fd);
+                return mkdir_p_depth(rootfd, path, 0755, ret_fd, depth);
+        if (depth > MAX_LINK_DEPTH)
+                return -ELOOP;
 
         int fd;
         int r = chase_in_root(rootfd, path, O_PATH, &fd);
@@ -157,20 +237,32 @@ int mount_target_in_root(int rootfd, const char *path, bool want_dir, int *ret_f
         }
         if (r != -ENOENT)
                 return r;
-        if (!path_is_safe_absolute(path))
+        char norm[4096];
+        if (!path_is_absolute(path) || normalize_in_root(path, norm, sizeof norm) < 0 || strcmp(norm, "/") == 0)
                 return -EINVAL;
 
         _cleanup_close_ int parent = -EBADF;
         char last[256];
-        r = open_parent_in_root(rootfd, path, 0755, &parent, last);
+        r = open_parent_in_root(rootfd, norm, 0755, &parent, last, depth);
         if (r < 0)
                 return r;
         _cleanup_close_ int created = openat(parent, last, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
-        if (created < 0)
-                return -errno;
+        if (created < 0) {
+                if (errno != ELOOP && errno != EEXIST)
+                        return -errno;
+                char target[4096];
+                r = dangling_target(parent, norm, last, target, sizeof target);
+                if (r < 0)
+                        return r;
+                return target_depth(rootfd, target, false, ret_fd, depth + 1);
+        }
         fd = openat(parent, last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         *ret_fd = fd;
         return 0;
+}
+
+int mount_target_in_root(int rootfd, const char *path, bool want_dir, int *ret_fd) {
+        return target_depth(rootfd, path, want_dir, ret_fd, 0);
 }

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nspawnlite/caps.h"
+#include "nspawnlite/macro.h"
+#include "nspawnlite/options.h"
+#include "tests/unit/unit.h"
+
+static char *tree;
+
+static void setup(void) {
+        tree = make_tmp_dir();
+        make_file(tree, "etc/os-release", 0644);
+}
+
+static void teardown(void) {
+        rm_rf_tmp(tree);
+        tree = NULL;
+}
+
+/* Parse a NULL-terminated list after the verb. */
+static int parse(Config *c, LaunchKind kind, const char *const *args) {
+        char *argv[64];
+        int argc = 0;
+        argv[argc++] = (char *) (kind == LAUNCH_BOOT ? "boot" : "run");
+        for (; *args; args++)
+                argv[argc++] = (char *) (strcmp(*args, "@TREE@") == 0 ? tree : *args);
+        argv[argc] = NULL;
+        return config_parse(c, kind, argc, argv);
+}
+
+START_TEST(defaults) {
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { "@TREE@", NULL }), 0);
+        const char *base = strrchr(tree, '/') + 1;
+        ck_assert_str_eq(c.machine, base);
+        ck_assert_str_eq(c.hostname, base);
+        ck_assert_str_eq(c.rootfs, tree);
+        ck_assert_int_eq(c.network, NETWORK_NONE);
+        ck_assert_int_eq(c.console, CONSOLE_AUTO);
+        ck_assert_uint_eq(c.timeout, 30 * USEC_PER_SEC);
+        ck_assert_ptr_null(c.args);
+        config_done(&c);
+}
+END_TEST
+
+START_TEST(launch_options) {
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT,
+                               (const char *[]) { "-M", "web1", "--hostname=h.example", "--console=read-only",
+                                                  "--network=host", "--bind=/tmp:/mnt/x:ro", "--bind-ro=/tmp",
+                                                  "--tmpfs=/scratch", "--read-only", "-E", "A=1", "--setenv=B=2",
+                                                  "--capability=CAP_SYS_TIME", "--drop-capability=net_raw,mknod",
+                                                  "--no-new-privileges", "--kill-signal=SIGRTMIN+3",
+                                                  "--timeout=5s", "@TREE@", "systemd.unit=rescue.target", NULL }),
+                         0);
+        ck_assert_str_eq(c.machine, "web1");
+        ck_assert_str_eq(c.hostname, "h.example");
+        ck_assert_int_eq(c.console, CONSOLE_READ_ONLY);
+        ck_assert_int_eq(c.network, NETWORK_HOST);
+        ck_assert_uint_eq(c.n_mounts, 3);
+        ck_assert_str_eq(c.mounts[0].source, "/tmp");
+        ck_assert_str_eq(c.mounts[0].dest, "/mnt/x");
+        ck_assert(c.mounts[0].read_only);
+        ck_assert_str_eq(c.mounts[1].dest, "/tmp");
+        ck_assert(c.mounts[1].read_only);
+        ck_assert(c.mounts[2].tmpfs);
+        ck_assert_str_eq(c.mounts[2].dest, "/scratch");
+        ck_assert(c.read_only);
+        ck_assert_str_eq(c.setenv[0], "A=1");
+        ck_assert_str_eq(c.setenv[1], "B=2");
+        ck_assert_uint_eq(c.caps_add, CAP_MASK(CAP_SYS_TIME));
+        ck_assert_uint_eq(c.caps_drop, CAP_MASK(CAP_NET_RAW) | CAP_MASK(CAP_MKNOD));
+        ck_assert(c.no_new_privileges);
+        ck_assert_uint_eq(c.timeout, 5 * USEC_PER_SEC);
+        ck_assert_str_eq(c.args[0], "systemd.unit=rescue.target");
+        config_done(&c);
+}
+END_TEST
+
+START_TEST(nspawn_aliases) {
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT,
+                               (const char *[]) { "-b", "-D", "@TREE@", "--private-network", "--register=no",
+                                                  "--keep-unit", "-q", NULL }),
+                         0);
+        ck_assert_str_eq(c.rootfs, tree);
+        ck_assert_int_eq(c.network, NETWORK_NONE);
+        config_done(&c);
+}
+END_TEST
+
+START_TEST(run_command) {
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_RUN, (const char *[]) { "@TREE@", "--", "sh", "-c", "exit 3", NULL }), 0);
+        ck_assert_str_eq(c.args[0], "sh");
+        ck_assert_str_eq(c.args[2], "exit 3");
+        config_done(&c);
+        /* Options of the command are the command's. */
+        ck_assert_int_eq(parse(&c, LAUNCH_RUN, (const char *[]) { "@TREE@", "ls", "-l", NULL }), 0);
+        ck_assert_str_eq(c.args[1], "-l");
+        config_done(&c);
+        ck_assert_int_eq(parse(&c, LAUNCH_RUN, (const char *[]) { "@TREE@", NULL }), -EINVAL);
+        config_done(&c);
+}
+END_TEST
+
+START_TEST(bad_input) {
+        static const char *const cases[][4] = {
+                { "-M", "../x", "@TREE@", NULL },
+                { "-M", "a/b", "@TREE@", NULL },
+                { "-M", "", "@TREE@", NULL },
+                { "-M", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "@TREE@", NULL },
+                { "--frobnicate", "@TREE@", NULL },
+                { "--bind=relative:/x", "@TREE@", NULL },
+                { "--bind=/tmp:/a/../b", "@TREE@", NULL },
+                { "--bind=/tmp:/x:bogus", "@TREE@", NULL },
+                { "--bind=/nonexistent-nspawnlite:/x", "@TREE@", NULL },
+                { "--tmpfs=relative", "@TREE@", NULL },
+                { "--console=bogus", "@TREE@", NULL },
+                { "--network=bogus", "@TREE@", NULL },
+                { "--kill-signal=NOPE", "@TREE@", NULL },
+                { "--timeout=abc", "@TREE@", NULL },
+                { "--timeout=0", "@TREE@", NULL },
+                { "-E", "NOEQUALS", "@TREE@", NULL },
+                { "-E", "1A=x", "@TREE@", NULL },
+                { "--capability=CAP_NOPE", "@TREE@", NULL },
+                { "--hostname=-bad", "@TREE@", NULL },
+                { "--no-new-privileges=maybe", "@TREE@", NULL },
+                { "/nonexistent-nspawnlite-tree", NULL },
+                { "/", NULL },
+                { "", NULL },
+                { NULL },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                Config c;
+                int r = parse(&c, LAUNCH_BOOT, cases[i]);
+                ck_assert_msg(r == -EINVAL, "case %zu (%s) gave %d", i, strempty(cases[i][0]), r);
+                config_done(&c);
+        }
+}
+END_TEST
+
+START_TEST(rootfs_kinds) {
+        Config c;
+        char p[4096];
+        /* A regular file. */
+        snprintf(p, sizeof p, "%s/etc/os-release", tree);
+        ck_assert_int_eq(config_parse(&c, LAUNCH_BOOT, 2, (char *[]) { "boot", p, NULL }), -EINVAL);
+        config_done(&c);
+        /* A symlink loop. */
+        make_symlink(tree, "loop1", "loop2");
+        make_symlink(tree, "loop2", "loop1");
+        snprintf(p, sizeof p, "%s/loop1", tree);
+        ck_assert_int_eq(config_parse(&c, LAUNCH_BOOT, 2, (char *[]) { "boot", p, NULL }), -EINVAL);
+        config_done(&c);
+        /* A name that cannot be a machine name needs -M. */
+        make_file(tree, "bad name/etc/os-release", 0644);
+        snprintf(p, sizeof p, "%s/bad name", tree);
+        ck_assert_int_eq(config_parse(&c, LAUNCH_BOOT, 2, (char *[]) { "boot", p, NULL }), -EINVAL);
+        config_done(&c);
+        ck_assert_int_eq(config_parse(&c, LAUNCH_BOOT, 4, (char *[]) { "boot", "-M", "ok", p, NULL }), 0);
+        ck_assert_str_eq(c.machine, "ok");
+        config_done(&c);
+}
+END_TEST
+
+START_TEST(capability_lists) {
+        uint64_t m;
+        ck_assert_int_eq(capability_parse_list("CAP_NET_ADMIN,sys_time", &m), 0);
+        ck_assert_uint_eq(m, CAP_MASK(CAP_NET_ADMIN) | CAP_MASK(CAP_SYS_TIME));
+        ck_assert_int_eq(capability_parse_list("all", &m), 0);
+        ck_assert(m & CAP_MASK(CAP_SYS_MODULE));
+        ck_assert_int_lt(capability_parse_list("", &m), 0);
+        ck_assert_int_lt(capability_parse_list("CAP_FOO", &m), 0);
+}
+END_TEST
+
+Suite *suite_options(void) {
+        Suite *s = suite_create("options");
+        TCase *t = tcase_create("parse");
+        tcase_add_checked_fixture(t, setup, teardown);
+        tcase_add_test(t, defaults);
+        tcase_add_test(t, launch_options);
+        tcase_add_test(t, nspawn_aliases);
+        tcase_add_test(t, run_command);
+        tcase_add_test(t, bad_input);
+        tcase_add_test(t, rootfs_kinds);
+        tcase_add_test(t, capability_lists);
+        suite_add_tcase(s, t);
+        return s;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nspawnlite/path-util.h"
+#include "tests/unit/unit.h"
+
+static char *tree, *outside;
+static int rootfd = -1;
+
+static void setup(void) {
+        tree = make_tmp_dir();
+        outside = make_tmp_dir();
+        rootfd = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(rootfd, 0);
+}
+
+static void teardown(void) {
+        close(rootfd);
+        rm_rf_tmp(tree);
+        rm_rf_tmp(outside);
+}
+
+static void fd_target(int fd, char *buf, size_t n) {
+        ssize_t k = readlink(fd_path(fd).path, buf, n - 1);
+        ck_assert_int_gt(k, 0);
+        buf[k] = 0;
+}
+
+START_TEST(safe_paths) {
+        ck_assert(path_is_safe_absolute("/a/b"));
+        ck_assert(path_is_safe_absolute("/a//b/"));
+        ck_assert(!path_is_safe_absolute("/"));
+        ck_assert(!path_is_safe_absolute("a/b"));
+        ck_assert(!path_is_safe_absolute("/a/../b"));
+        ck_assert(!path_is_safe_absolute("/a/./b"));
+        ck_assert(!path_is_safe_absolute("/.."));
+        ck_assert(!path_is_safe_absolute(""));
+        ck_assert(!path_is_safe_absolute(NULL));
+}
+END_TEST
+
+START_TEST(absolute_symlink_stays_in_tree) {
+        /* /run -> /outside-dir (as a guest could make it): creating /run/host must not leave. */
+        char target[PATH_MAX];
+        snprintf(target, sizeof target, "%s", outside);
+        make_symlink(tree, "run", target);
+        int fd;
+        ck_assert_int_eq(mkdir_p_in_root(rootfd, "/run/host", 0755, &fd), 0);
+        char got[PATH_MAX], want[PATH_MAX];
+        fd_target(fd, got, sizeof got);
+        snprintf(want, sizeof want, "%s%s/host", tree, outside);
+        ck_assert_str_eq(got, want);
+        close(fd);
+        /* Nothing appeared in the real outside directory. */
+        char probe[PATH_MAX];
+        snprintf(probe, sizeof probe, "%s/host", outside);
+        ck_assert_int_eq(access(probe, F_OK), -1);
+}
+END_TEST
+
+START_TEST(dotdot_symlink_clamped) {
+        make_symlink(tree, "etc", "../../../../../../../../");
+        int fd;
+        ck_assert_int_eq(mount_target_in_root(rootfd, "/etc/console-file", false, &fd), 0);
+        char got[PATH_MAX], want[PATH_MAX];
+        fd_target(fd, got, sizeof got);
+        snprintf(want, sizeof want, "%s/console-file", tree);
+        ck_assert_str_eq(got, want);
+        close(fd);
+}
+END_TEST
+
+START_TEST(targets) {
+        int fd;
+        ck_assert_int_eq(mount_target_in_root(rootfd, "/a/b/c", true, &fd), 0);
+        close(fd);
+        char p[PATH_MAX];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/a/b/c", tree);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert(S_ISDIR(st.st_mode));
+        ck_assert_int_eq(mount_target_in_root(rootfd, "/a/f", false, &fd), 0);
+        close(fd);
+        snprintf(p, sizeof p, "%s/a/f", tree);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        /* A file where a directory is wanted, and the other way round. */
+        ck_assert_int_lt(mount_target_in_root(rootfd, "/a/f", true, &fd), 0);
+        ck_assert_int_eq(mount_target_in_root(rootfd, "/a/b", false, &fd), -EISDIR);
+        ck_assert_int_eq(chase_in_root(rootfd, "/nope", O_PATH, &fd), -ENOENT);
+}
+END_TEST
+
+START_TEST(loops) {
+        make_symlink(tree, "l1", "l2");
+        make_symlink(tree, "l2", "l1");
+        int fd;
+        ck_assert_int_eq(chase_in_root(rootfd, "/l1", O_PATH | O_DIRECTORY, &fd), -ELOOP);
+        ck_assert_int_lt(mkdir_p_in_root(rootfd, "/l1/x", 0755, &fd), 0);
+}
+END_TEST
+
+Suite *suite_path(void) {
+        Suite *s = suite_create("path");
+        TCase *t = tcase_create("in-root");
+        tcase_add_checked_fixture(t, setup, teardown);
+        tcase_add_test(t, safe_paths);
+        tcase_add_test(t, absolute_symlink_stays_in_tree);
+        tcase_add_test(t, dotdot_symlink_clamped);
+        tcase_add_test(t, targets);
+        tcase_add_test(t, loops);
+        suite_add_tcase(s, t);
+        return s;
+}
