@@ -1,0 +1,11 @@
+#!/bin/bash
+# Sets everything up on a fresh Debian 12 machine and boots the default guest (Debian bookworm with
+# systemd) to its login prompt on this terminal. Log in as root, password root.
+# Ctrl-] three times within a second kills the machine; "poweroff" inside ends it cleanly.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+"$TOP/scripts/install-deps.sh"
+echo "Preparing the Debian bookworm guest (debootstrap, cached after the first time)…" >&2
+TREE=$("$TOP/tests/guests/build.sh" debian-systemd | tail -n 1)
+echo "Booting $TREE. Log in as root with password root." >&2
+exec "$TOP/build/nspawnlite" boot -M debian "$TREE" "$@"

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Installs what nspawnlite needs to build and test on Debian 12 (as root), then builds it in ./build.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+
+PACKAGES=(
+        # build
+        gcc meson ninja-build pkg-config
+        libmount-dev libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev check
+        # guests and tests
+        debootstrap busybox-static util-linux tmux iproute2 procps
+        # the yardstick
+        systemd-container
+)
+
+[ "$(id -u)" = 0 ] || { echo "$0: run as root (apt-get, namespaces, cgroups)." >&2; exit 1; }
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+        echo "Installing: ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cd "$TOP"
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+echo "Built $TOP/build/nspawnlite" >&2

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Sets everything up on a fresh Debian 12 machine (as root) and runs every test: unit tests (Check),
+# the root integration tests booting real guests, then the benchmark against systemd-nspawn
+# (figures only, never a pass/fail). Exit status: non-zero if any test failed.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+
+"$TOP/scripts/install-deps.sh"
+
+echo "== Guest trees" >&2
+"$TOP/tests/guests/build.sh" all >/dev/null
+
+echo "== Tests" >&2
+rc=0
+meson test -C build --print-errorlogs --no-rebuild || rc=$?
+
+# One closing line for whoever reads the log: counts from meson's own record of the run.
+python3 - "$TOP/build/meson-logs/testlog.json" <<'PY' || true
+import json, sys
+counts = {"OK": 0, "FAIL": 0, "SKIP": 0}
+for line in open(sys.argv[1]):
+    r = json.loads(line).get("result", "")
+    if r in ("OK", "EXPECTEDFAIL"):
+        counts["OK"] += 1
+    elif r == "SKIP":
+        counts["SKIP"] += 1
+    else:
+        counts["FAIL"] += 1
+print(f"{counts['OK']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+PY
+
+if [ "${NSPAWNLITE_SKIP_BENCH:-0}" != 1 ] && [ -x "$TOP/tests/bench/bench-boot.sh" ]; then
+        echo "== Benchmark (figures, not a test)" >&2
+        "$TOP/tests/bench/bench-boot.sh" || echo "benchmark did not complete (exit $?)" >&2
+fi
+exit "$rc"
