@@ -241,10 +241,14 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         }
 
         if (slave >= 0) {
-                r = make_controlling_tty(slave);
+                /* Opened by its name, so the guest sees its stdio as /dev/console. */
+                _cleanup_close_ int console = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (console < 0)
+                        FAIL(CHILD_STAGE_CONSOLE, errno, "Failed to open /dev/console: %m");
+                slave = safe_close(slave);
+                r = make_controlling_tty(console);
                 if (r < 0)
                         FAIL(CHILD_STAGE_CONSOLE, r, "Failed to make /dev/console the controlling terminal: %m");
-                slave = safe_close(slave);
         }
 
         _cleanup_strv_free_ char **envp = NULL;

@@ -482,7 +482,7 @@ int launch_machine(Config *c) {
                         status = r > 0 ? r : 1;
                         break;
                 }
-                if (s.console == CONSOLE_INTERACTIVE)
+                if (s.console == CONSOLE_INTERACTIVE && c->kind == LAUNCH_BOOT)
                         log_info("Machine %s started. Press Ctrl-] three times within 1 s to kill it.", c->machine);
 
                 GuestEnd end = GUEST_EXITED;
