@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "machines/cgroup.h"
@@ -94,10 +95,7 @@ static int cpuset_fill(const char *root, const char *path) {
 }
 
 static int hybrid_create(MachineCgroup *cg) {
-        int r = enumerate_v1(cg);
-        if (r < 0)
-                return r;
-        r = cgroup_mkdir_p(cg->unified_root, cg->payload, &cg->created_parent, cg->parent);
+        int r = cgroup_mkdir_p(cg->unified_root, cg->payload, &cg->created_parent, cg->parent);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < cg->n_v1; i++) {
@@ -155,7 +153,7 @@ static int hybrid_destroy(MachineCgroup *cg) {
                         k = cgroup_rmdir_retry(roots[i], cg->scope);
                 if (k < 0 && r >= 0)
                         r = k;
-                if (cg->created_parent) {
+                if (cgroup_parent_removable(cg)) {
                         char p[PATH_MAX];
                         snprintf(p, sizeof p, "%s/%s", roots[i], cg->parent);
                         (void) rmdir(p);
@@ -164,8 +162,111 @@ static int hybrid_destroy(MachineCgroup *cg) {
         return r;
 }
 
+static const char *v1_root(MachineCgroup *cg, const char *controller) {
+        for (size_t i = 0; i < cg->n_v1; i++) {
+                const char *base = strrchr(cg->v1_roots[i], '/') + 1;
+                if (strcmp(base, controller) == 0)
+                        return cg->v1_roots[i];
+        }
+        return NULL;
+}
+
+static int hybrid_set_limit(MachineCgroup *cg, LimitKey key, uint64_t value) {
+        const LimitInfo *i = limit_info(key);
+        const char *root = v1_root(cg, i->v1_controller);
+        char v[64];
+        if (!root)
+                return -EOPNOTSUPP;
+        int r = limit_format_v1(key, value, v, sizeof v);
+        if (r < 0)
+                return r;
+        if (key == LIMIT_CPU_QUOTA) {
+                char period[32];
+                snprintf(period, sizeof period, "%d", CPU_QUOTA_PERIOD_USEC);
+                r = cgroup_write(root, cg->scope, "cpu.cfs_period_us", period);
+                if (r < 0)
+                        return r == -ENOENT ? -EOPNOTSUPP : r;
+        }
+        if (key == LIMIT_MEMORY_MAX) {
+                /* memsw must stay ≥ the memory limit: order the writes so each one is valid. */
+                uint64_t cur = 0;
+                bool has_memsw = cgroup_read_u64(root, cg->scope, "memory.memsw.limit_in_bytes", &cur) >= 0;
+                bool raising = value == LIMIT_INFINITY || (has_memsw && value > cur);
+                if (has_memsw && raising && (r = cgroup_write(root, cg->scope, "memory.memsw.limit_in_bytes", v)) < 0)
+                        return r;
+                r = cgroup_write(root, cg->scope, i->v1_file, v);
+                if (r < 0)
+                        return r;
+                /* Without this a machine with swap would page instead of meeting its limit. */
+                if (has_memsw && !raising)
+                        r = cgroup_write(root, cg->scope, "memory.memsw.limit_in_bytes", v);
+                return r;
+        }
+        r = cgroup_write(root, cg->scope, i->v1_file, v);
+        return r == -ENOENT ? -EOPNOTSUPP : r;
+}
+
+static int hybrid_read_stats(MachineCgroup *cg, CgroupStats *ret) {
+        CgroupStats st = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
+        const char *root;
+        uint64_t ns;
+        if ((root = v1_root(cg, "memory"))) {
+                (void) cgroup_read_u64(root, cg->scope, "memory.usage_in_bytes", &st.memory_current);
+                (void) cgroup_read_u64(root, cg->scope, "memory.max_usage_in_bytes", &st.memory_peak);
+        }
+        if ((root = v1_root(cg, "pids")))
+                (void) cgroup_read_u64(root, cg->scope, "pids.current", &st.pids_current);
+        if ((root = v1_root(cg, "cpuacct")) && cgroup_read_u64(root, cg->scope, "cpuacct.usage", &ns) >= 0)
+                st.cpu_usec = ns / 1000;
+        if ((root = v1_root(cg, "blkio"))) {
+                char p[PATH_MAX];
+                _cleanup_free_ char *text = NULL;
+                snprintf(p, sizeof p, "%s/%s/blkio.throttle.io_service_bytes_recursive", root, cg->scope);
+                if (read_file_at(-EBADF, p, 1 << 16, &text) >= 0)
+                        (void) parse_blkio_bytes(text, &st.io_read_bytes, &st.io_write_bytes);
+        }
+        *ret = st;
+        return 0;
+}
+
+static int hybrid_freeze(MachineCgroup *cg, bool frozen) {
+        const char *root = v1_root(cg, "freezer");
+        if (!root)
+                return -EOPNOTSUPP;
+        int r = cgroup_write(root, cg->scope, "freezer.state", frozen ? "FROZEN" : "THAWED");
+        if (r < 0 || !frozen)
+                return r;
+        /* FREEZING until every task stopped. */
+        for (int i = 0; i < 200; i++) {
+                char p[PATH_MAX];
+                _cleanup_free_ char *state = NULL;
+                snprintf(p, sizeof p, "%s/%s/freezer.state", root, cg->scope);
+                if (read_file_at(-EBADF, p, 64, &state) >= 0 && strncmp(state, "FROZEN", 6) == 0)
+                        return 0;
+                nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
+        }
+        return -ETIMEDOUT;
+}
+
+/* No cgroup.kill on v1: freeze so nothing forks away, SIGKILL every task, thaw so they die. */
+static int hybrid_kill_all(MachineCgroup *cg) {
+        const char *freezer = v1_root(cg, "freezer");
+        bool frozen = freezer && hybrid_freeze(cg, true) >= 0;
+        int r = cgroup_kill_procs(cg->unified_root, cg->scope);
+        if (frozen)
+                (void) hybrid_freeze(cg, false);
+        if (r >= 0)
+                r = cgroup_kill_procs(cg->unified_root, cg->scope);
+        return r;
+}
+
 const CgroupBackend cgroup_backend_hybrid = {
         .name = "hybrid",
+        .init = enumerate_v1,
+        .set_limit = hybrid_set_limit,
+        .read_stats = hybrid_read_stats,
+        .freeze = hybrid_freeze,
+        .kill_all = hybrid_kill_all,
         .create = hybrid_create,
         .attach = hybrid_attach,
         .restrict_devices = hybrid_restrict_devices,

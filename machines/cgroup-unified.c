@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,7 +80,7 @@ static int unified_destroy(MachineCgroup *cg) {
         int k = cgroup_rmdir_retry(cg->unified_root, cg->scope);
         if (r >= 0)
                 r = k;
-        if (cg->created_parent) {
+        if (cgroup_parent_removable(cg)) {
                 char p[PATH_MAX];
                 snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->parent);
                 (void) rmdir(p); /* still in use by another machine: fine */
@@ -87,8 +88,52 @@ static int unified_destroy(MachineCgroup *cg) {
         return r;
 }
 
+static int unified_set_limit(MachineCgroup *cg, LimitKey key, uint64_t value) {
+        char v[64];
+        int r = limit_format_v2(key, value, v, sizeof v);
+        if (r < 0)
+                return r;
+        r = cgroup_write(cg->unified_root, cg->scope, limit_info(key)->v2_file, v);
+        /* A missing file means the controller is not enabled here. */
+        return r == -ENOENT ? -EOPNOTSUPP : r;
+}
+
+static int unified_read_stats(MachineCgroup *cg, CgroupStats *ret) {
+        CgroupStats st = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
+        char p[PATH_MAX];
+        _cleanup_free_ char *text = NULL;
+        (void) cgroup_read_u64(cg->unified_root, cg->scope, "memory.current", &st.memory_current);
+        (void) cgroup_read_u64(cg->unified_root, cg->scope, "memory.peak", &st.memory_peak);
+        (void) cgroup_read_u64(cg->unified_root, cg->scope, "pids.current", &st.pids_current);
+        snprintf(p, sizeof p, "%s/%s/cpu.stat", cg->unified_root, cg->scope);
+        if (read_file_at(-EBADF, p, 4096, &text) >= 0)
+                (void) parse_cpu_stat_usage(text, &st.cpu_usec);
+        free(text);
+        text = NULL;
+        snprintf(p, sizeof p, "%s/%s/io.stat", cg->unified_root, cg->scope);
+        if (read_file_at(-EBADF, p, 1 << 16, &text) >= 0)
+                (void) parse_io_stat(text, &st.io_read_bytes, &st.io_write_bytes);
+        *ret = st;
+        return 0;
+}
+
+static int unified_freeze(MachineCgroup *cg, bool frozen) {
+        return cgroup_write(cg->unified_root, cg->scope, "cgroup.freeze", frozen ? "1" : "0");
+}
+
+static int unified_kill_all(MachineCgroup *cg) {
+        int r = cgroup_write(cg->unified_root, cg->scope, "cgroup.kill", "1");
+        if (r == -ENOENT) /* before 5.14 */
+                return cgroup_kill_procs(cg->unified_root, cg->scope);
+        return r;
+}
+
 const CgroupBackend cgroup_backend_unified = {
         .name = "unified",
+        .set_limit = unified_set_limit,
+        .read_stats = unified_read_stats,
+        .freeze = unified_freeze,
+        .kill_all = unified_kill_all,
         .create = unified_create,
         .attach = unified_attach,
         .restrict_devices = unified_restrict_devices,

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ int machine_cgroup_init(MachineCgroup *cg, const char *name) {
         if (asprintf(&cg->scope, "%s/machine-%s.scope", cg->parent, name) < 0 ||
             asprintf(&cg->payload, "%s/payload", cg->scope) < 0 || !cg->unified_root)
                 return -ENOMEM;
-        return 0;
+        return cg->backend->init ? cg->backend->init(cg) : 0;
 }
 
 int machine_cgroup_create(MachineCgroup *cg) {
@@ -103,6 +104,17 @@ int machine_cgroup_destroy(MachineCgroup *cg) {
                 return 0;
         cg->payload_fd = safe_close(cg->payload_fd);
         return cg->backend->destroy(cg);
+}
+
+int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l) {
+        for (int k = 0; k < _LIMIT_MAX; k++) {
+                if (!l->set[k])
+                        continue;
+                int r = cg->backend->set_limit(cg, (LimitKey) k, l->value[k]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 void machine_cgroup_done(MachineCgroup *cg) {
@@ -177,6 +189,75 @@ static int rmdir_tree(const char *p, int depth) {
                         return 0;
                 if (errno != EBUSY)
                         return -errno;
+                nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+        return -EBUSY;
+}
+
+bool cgroup_parent_removable(const MachineCgroup *cg) {
+        return cg->created_parent || access("/run/systemd/system", F_OK) < 0;
+}
+
+int cgroup_read_u64(const char *root, const char *path, const char *file, uint64_t *ret) {
+        char p[PATH_MAX];
+        _cleanup_free_ char *s = NULL;
+        snprintf(p, sizeof p, "%s/%s/%s", root, path, file);
+        int r = read_file_at(AT_FDCWD, p, 64, &s);
+        if (r < 0)
+                return r;
+        if (strncmp(s, "max", 3) == 0) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+static int kill_tree(const char *p, int depth, unsigned *killed) {
+        if (depth > 64)
+                return -ELOOP;
+        char f[PATH_MAX];
+        _cleanup_free_ char *pids = NULL;
+        snprintf(f, sizeof f, "%s/cgroup.procs", p);
+        if (read_file_at(AT_FDCWD, f, 1 << 20, &pids) >= 0)
+                for (char *q = pids; *q;) {
+                        long pid = strtol(q, &q, 10);
+                        if (pid > 0 && kill((pid_t) pid, SIGKILL) >= 0)
+                                (*killed)++;
+                        while (*q == '\n')
+                                q++;
+                        if (pid <= 0)
+                                break;
+                }
+        DIR *d = opendir(p);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                char sub[PATH_MAX];
+                snprintf(sub, sizeof sub, "%s/%s", p, de->d_name);
+                (void) kill_tree(sub, depth + 1, killed);
+        }
+        closedir(d);
+        return 0;
+}
+
+int cgroup_kill_procs(const char *root, const char *path) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", root, path);
+        for (int round = 0; round < 50; round++) {
+                unsigned killed = 0;
+                int r = kill_tree(p, 0, &killed);
+                if (r < 0)
+                        return r;
+                if (killed == 0)
+                        return 0;
                 nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
         return -EBUSY;

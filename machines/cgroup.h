@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "machines/cgroup-limits.h"
+
 /* A machine's cgroup: PARENT/machine-NAME.scope with the guest in …/payload, which becomes the root
  * of the guest's cgroup namespace. PARENT is "machine.slice" unless $NSPAWNLITE_CGROUP_PARENT says
  * otherwise (tests use their own). Two backends behind one interface, chosen at run time:
@@ -20,6 +22,8 @@ typedef struct MachineCgroup MachineCgroup;
 
 typedef struct {
         const char *name;
+        /* Find the hierarchies (reads only). */
+        int (*init)(MachineCgroup *cg);
         /* Create the cgroup in every hierarchy of the backend. */
         int (*create)(MachineCgroup *cg);
         /* Put pid in payload of every hierarchy that clone3(CLONE_INTO_CGROUP) did not cover. */
@@ -28,6 +32,12 @@ typedef struct {
         int (*restrict_devices)(MachineCgroup *cg);
         /* Remove the cgroup everywhere (the processes must be gone or going). */
         int (*destroy)(MachineCgroup *cg);
+        /* Limits go on the scope, out of the guest's reach (its namespace root is payload). */
+        int (*set_limit)(MachineCgroup *cg, LimitKey key, uint64_t value);
+        int (*read_stats)(MachineCgroup *cg, CgroupStats *ret);
+        int (*freeze)(MachineCgroup *cg, bool frozen);
+        /* SIGKILL every process of the machine. */
+        int (*kill_all)(MachineCgroup *cg);
 } CgroupBackend;
 
 #define CGROUP_V1_MAX 16
@@ -47,12 +57,15 @@ struct MachineCgroup {
 
 int cgroup_detect_layout(CgroupLayout *ret);
 
-/* Fill in paths for a validated machine name and pick the backend. Touches nothing. */
+/* Fill in paths for a validated machine name and pick the backend. Touches nothing: also how a
+ * machine whose supervisor is gone is found again (gc). */
 int machine_cgroup_init(MachineCgroup *cg, const char *name);
 int machine_cgroup_create(MachineCgroup *cg);
 int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too);
 int machine_cgroup_destroy(MachineCgroup *cg);
 void machine_cgroup_done(MachineCgroup *cg);
+int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l);
+
 
 /* Validate and normalise a cgroup parent path like "machine.slice" or "a/b". */
 int cgroup_parent_from_env(char **ret);
@@ -61,6 +74,12 @@ int cgroup_parent_from_env(char **ret);
 int cgroup_mkdir_p(const char *root, const char *path, bool *ret_created_first, const char *first);
 int cgroup_write(const char *root, const char *path, const char *file, const char *value);
 int cgroup_rmdir_retry(const char *root, const char *path);
+/* Whether the parent slice may go when it is empty: always, unless systemd runs the host and owns
+ * it; then only if we made it. */
+bool cgroup_parent_removable(const MachineCgroup *cg);
+int cgroup_read_u64(const char *root, const char *path, const char *file, uint64_t *ret);
+/* SIGKILL every pid listed in ROOT/PATH (and below), a few rounds until none are left. */
+int cgroup_kill_procs(const char *root, const char *path);
 
 extern const CgroupBackend cgroup_backend_unified;
 extern const CgroupBackend cgroup_backend_hybrid;

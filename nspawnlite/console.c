@@ -124,6 +124,8 @@ static void read_master(ConsoleRelay *c) {
                         return;
                 ssize_t k = read(c->master, c->to_host + c->to_host_len, sizeof c->to_host - c->to_host_len);
                 if (k > 0) {
+                        if (c->on_output)
+                                c->on_output(c->userdata, c->to_host + c->to_host_len, (size_t) k);
                         /* Output that nobody is to see is read all the same, so the guest never
                          * blocks on a full pty. */
                         if (relays_output(c))
@@ -190,6 +192,15 @@ int console_relay_dispatch(ConsoleRelay *c, const struct pollfd *p, usec_t now) 
                 write_out(c);
 
         return kill;
+}
+
+size_t console_relay_inject(ConsoleRelay *c, const char *buf, size_t n) {
+        size_t room = sizeof c->to_guest - c->to_guest_len;
+        if (n > room)
+                n = room;
+        memcpy(c->to_guest + c->to_guest_len, buf, n);
+        c->to_guest_len += n;
+        return n;
 }
 
 void console_relay_drain(ConsoleRelay *c) {

@@ -34,6 +34,10 @@ typedef struct {
         usec_t first_escape;
 
         int idx_in, idx_master, idx_out; /* positions in the pollfd array, -1 if absent */
+
+        /* Called with everything read from the guest's console (attached clients, log, readiness). */
+        void (*on_output)(void *userdata, const char *buf, size_t n);
+        void *userdata;
 } ConsoleRelay;
 
 /* Resolve CONSOLE_AUTO for a verb from what stdin/stdout are. */
@@ -47,6 +51,8 @@ void console_relay_done(ConsoleRelay *c);
 void console_relay_poll_add(ConsoleRelay *c, struct pollfd *p, size_t *n);
 /* Move data. Returns 1 when the escape sequence was typed, 0 otherwise. */
 int console_relay_dispatch(ConsoleRelay *c, const struct pollfd *p, usec_t now);
+/* Queue input for the guest from elsewhere (an attached client). Returns how much was taken. */
+size_t console_relay_inject(ConsoleRelay *c, const char *buf, size_t n);
 /* Copy the caller's window size to the pty. */
 void console_relay_winch(ConsoleRelay *c);
 /* After the guest is gone: pass on what is left in the pty, then flush. */

@@ -175,6 +175,18 @@ enum {
         ARG_TIMEOUT,
         ARG_REGISTER,
         ARG_KEEP_UNIT,
+        ARG_WAIT_READY,
+        ARG_MEMORY_MAX,
+        ARG_CPU_WEIGHT,
+        ARG_CPU_QUOTA,
+        ARG_PIDS_MAX,
+        ARG_IO_WEIGHT,
+};
+
+/* The limit options, in the order of LimitKey. */
+static const int limit_options[_LIMIT_MAX] = {
+        [LIMIT_MEMORY_MAX] = ARG_MEMORY_MAX, [LIMIT_CPU_WEIGHT] = ARG_CPU_WEIGHT, [LIMIT_CPU_QUOTA] = ARG_CPU_QUOTA,
+        [LIMIT_PIDS_MAX] = ARG_PIDS_MAX,     [LIMIT_IO_WEIGHT] = ARG_IO_WEIGHT,
 };
 
 static const struct option long_options[] = {
@@ -203,6 +215,12 @@ static const struct option long_options[] = {
         /* systemd-nspawn spellings that mean nothing here: accepted so scripts keep working. */
         { "register", required_argument, NULL, ARG_REGISTER },
         { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+        { "wait-ready", no_argument, NULL, ARG_WAIT_READY },
+        { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
+        { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
+        { "cpu-quota", required_argument, NULL, ARG_CPU_QUOTA },
+        { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
+        { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
         {}
 };
 
@@ -352,6 +370,29 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                 case ARG_REGISTER:
                 case ARG_KEEP_UNIT:
                         break;
+                case ARG_WAIT_READY:
+                        c->wait_ready = true;
+                        break;
+                case ARG_MEMORY_MAX:
+                case ARG_CPU_WEIGHT:
+                case ARG_CPU_QUOTA:
+                case ARG_PIDS_MAX:
+                case ARG_IO_WEIGHT: {
+                        LimitKey k = 0;
+                        while (limit_options[k] != opt)
+                                k++;
+                        uint64_t v;
+                        r = limit_parse_value(k, optarg, &v);
+                        if (r < 0)
+                                return BAD("Invalid --%s= value '%s': %s.", limit_info(k)->name, optarg,
+                                           k == LIMIT_MEMORY_MAX ? "use bytes with K, M, G or T, or infinity"
+                                           : k == LIMIT_CPU_QUOTA ? "use a percentage of one CPU like 50%, or infinity"
+                                           : k == LIMIT_PIDS_MAX ? "use a number of tasks, or infinity"
+                                                                 : "use a weight from 1 to 10000");
+                        c->limits.set[k] = true;
+                        c->limits.value[k] = v;
+                        break;
+                }
                 case '?':
                 default:
                         if (optopt && optopt < 0x100)
@@ -404,8 +445,10 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         if (c->network == NETWORK_BRIDGE || c->network == NETWORK_VETH)
                 return BAD("--network=%s is not available yet; use --network=none or --network=host.",
                            c->network == NETWORK_BRIDGE ? "bridge" : "veth");
-        if (c->detach)
-                return BAD("-d/--detach is not available yet; run in the foreground.");
+        if (c->wait_ready && !c->detach)
+                return BAD("--wait-ready only makes sense with -d/--detach.");
+        if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
+                return BAD("A detached machine's console goes to its log: --console= does not apply with -d.");
 
         for (size_t i = 0; i < c->n_mounts; i++) {
                 if (c->mounts[i].tmpfs)
@@ -423,6 +466,9 @@ void boot_help(void) {
                "  -h --help                 Show this help\n"
                "  -D --directory=PATH       Root directory (instead of ROOTFS)\n"
                "  -M --machine=NAME         Machine name (default: the tree's directory name)\n"
+               "  -d --detach               Run in the background; console to the machine's log\n"
+               "     --wait-ready           With -d: return once the guest is ready (READY=1 or\n"
+               "                            a login prompt), or fail after --timeout\n"
                "     --hostname=NAME        Hostname of the guest (default: the machine name)\n"
                "     --console=MODE         interactive, read-only, passive or pipe\n"
                "     --network=MODE         none (own network, only lo) or host\n"
@@ -437,6 +483,11 @@ void boot_help(void) {
                "     --no-new-privileges    Set PR_SET_NO_NEW_PRIVS for the guest\n"
                "     --kill-signal=SIG      Signal that asks init to power off (default: per init)\n"
                "     --timeout=SEC          How long a poweroff may take before the machine is killed\n"
+               "     --memory-max=BYTES     Memory limit (K, M, G suffixes; infinity)\n"
+               "     --cpu-weight=N         CPU weight, 1-10000 (default 100)\n"
+               "     --cpu-quota=N%%         CPU time, as a percentage of one CPU\n"
+               "     --pids-max=N           Most tasks at once\n"
+               "     --io-weight=N          IO weight, 1-10000\n"
                "  -q --quiet                Fewer messages\n\n"
                "Ctrl-] three times within a second kills the machine.\n\n"
                "Without user namespaces, root in the guest is root on the host kernel: like\n"

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "machines/cgroup-limits.h"
 #include "nspawnlite/parse-util.h"
 
 typedef enum {
@@ -46,6 +47,8 @@ typedef struct {
         size_t n_mounts;
         bool read_only;
         bool detach;
+        bool wait_ready;
+        Limits limits;
         char **setenv; /* -E VAR=VALUE, in order */
         uint64_t caps_add, caps_drop;
         bool no_new_privileges;

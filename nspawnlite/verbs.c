@@ -8,6 +8,7 @@
 #include "nspawnlite/log.h"
 #include "nspawnlite/macro.h"
 #include "nspawnlite/options.h"
+#include "nspawnlite/verbs-machines.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
         Config c;
@@ -43,6 +44,17 @@ static const struct {
 } verb_table[] = {
         { "boot", verb_boot, "Boot an OS tree; its init runs as PID 1" },
         { "run", verb_run, "Run one command in a fresh container" },
+        { "list", verb_list, "List running machines" },
+        { "status", verb_status, "Show a machine's state, resources and limits" },
+        { "console", verb_console, "Attach to a machine's console" },
+        { "poweroff", verb_poweroff, "Ask a machine's init to power off; kill it after --timeout" },
+        { "reboot", verb_reboot, "Ask a machine's init to reboot" },
+        { "terminate", verb_terminate, "Kill every process of a machine now" },
+        { "kill", verb_kill, "Send a signal to a machine's init" },
+        { "freeze", verb_freeze, "Suspend every process of a machine" },
+        { "thaw", verb_thaw, "Resume a frozen machine" },
+        { "set-limit", verb_set_limit, "Change the limits of a running machine" },
+        { "gc", verb_gc, "Remove what dead machines left behind" },
         { "help", verb_help, "Show this help" },
 };
 

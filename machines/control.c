@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "machines/control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "machines/registry.h"
+#include "nspawnlite/macro.h"
+
+/* sun_path is short (108) and runtime directories can be long: name the socket through an O_PATH
+ * fd of its directory instead. */
+static int control_address(const char *name, int *ret_dirfd, struct sockaddr_un *sa) {
+        char dir[PATH_MAX];
+        int r = machine_path(name, NULL, dir, sizeof dir);
+        if (r < 0)
+                return r;
+        int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
+        snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/control", dfd);
+        *ret_dirfd = dfd;
+        return 0;
+}
+
+int control_listen(const char *name, int *ret_fd) {
+        struct sockaddr_un sa;
+        _cleanup_close_ int dfd = -EBADF;
+        int r = control_address(name, &dfd, &sa);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlinkat(dfd, "control", 0);
+        mode_t old = umask(0077);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
+        umask(old);
+        if (r < 0 || listen(fd, 16) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int control_accept(int listen_fd, int *ret_fd) {
+        _cleanup_close_ int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (cred.uid != 0)
+                return -EPERM;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int control_connect(const char *name, int *ret_fd) {
+        struct sockaddr_un sa;
+        _cleanup_close_ int dfd = -EBADF;
+        int r = control_address(name, &dfd, &sa);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int control_send_text(int fd, const char *text) {
+        size_t n = strlen(text);
+        if (n > CONTROL_MESSAGE_MAX)
+                return -EMSGSIZE;
+        return send(fd, text, n, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int control_reply_error(int fd, int error, const char *message) {
+        char buf[CONTROL_MESSAGE_MAX];
+        snprintf(buf, sizeof buf, "ERR %d %s", error < 0 ? -error : error, message);
+        return control_send_text(fd, buf);
+}
+
+int control_request(int fd, const char *request, char *reply, size_t n) {
+        int r = control_send_text(fd, request);
+        if (r < 0)
+                return r;
+        char buf[CONTROL_MESSAGE_MAX + 1];
+        ssize_t k;
+        do
+                k = recv(fd, buf, CONTROL_MESSAGE_MAX, 0);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        if (k == 0)
+                return -ECONNRESET;
+        buf[k] = 0;
+        if (strncmp(buf, "OK", 2) == 0 && (buf[2] == 0 || buf[2] == ' ')) {
+                snprintf(reply, n, "%s", buf[2] ? buf + 3 : "");
+                return 0;
+        }
+        int e = 0, off = 0;
+        if (sscanf(buf, "ERR %d %n", &e, &off) >= 1 && e > 0) {
+                snprintf(reply, n, "%s", buf + off);
+                return -e;
+        }
+        snprintf(reply, n, "malformed reply");
+        return -EBADMSG;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/* The supervisor's control socket, RUNTIME/machines/NAME/control (SOCK_SEQPACKET, root only).
+ * One request per connection, a text datagram "VERB [ARG…]"; the reply is "OK [TEXT]" or
+ * "ERR ERRNO MESSAGE". Some requests keep the connection:
+ *   poweroff [TIMEOUT_USEC], terminate   the supervisor later sends "X STATUS" when the machine
+ *                                        is gone, then closes;
+ *   console                              "OK rw" or "OK ro" (another writer is attached), then
+ *                                        'D'-tagged datagrams both ways: console output from the
+ *                                        supervisor, input to it (from the writer only), and
+ *                                        "X STATUS" at the end.
+ * Other requests: reboot, kill SIGNAL, freeze, thaw, set-limit KEY=VALUE…  */
+
+#define CONTROL_MESSAGE_MAX 4096
+
+int control_listen(const char *name, int *ret_fd);
+/* Accept one connection; -EPERM (connection closed) when the peer is not root. */
+int control_accept(int listen_fd, int *ret_fd);
+
+int control_connect(const char *name, int *ret_fd);
+/* Send a request and read the reply: 0 with the text after "OK " in reply, or -ERRNO from an
+ * "ERR" reply with its message in reply. */
+int control_request(int fd, const char *request, char *reply, size_t n);
+int control_reply_error(int fd, int error, const char *message);
+int control_send_text(int fd, const char *text);

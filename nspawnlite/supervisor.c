@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The supervisor's event loop while the guest runs: its console (the caller's terminal, a log, and
+ * attached clients), signals, the control socket, the notify socket, and the end of init. */
+#include "nspawnlite/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "machines/control.h"
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/log.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define CONSOLE_LOG_MAX (1024 * 1024)
+
+int pidfd_send(int pidfd, int sig) {
+        return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+void supervisor_write_state(Supervisor *s, const char *state) {
+        MachineInfo m = {
+                .leader = s->pid,
+                .supervisor = getpid(),
+                .since_usec = s->since_usec,
+                .detached = s->config->detach,
+                .limits = s->config->limits,
+        };
+        (void) pid_starttime(s->pid, &m.leader_starttime);
+        snprintf(m.name, sizeof m.name, "%s", s->config->machine);
+        snprintf(m.state, sizeof m.state, "%s", state);
+        snprintf(m.init, sizeof m.init, "%s", init_kind_to_string(s->init_kind));
+        snprintf(m.rootfs, sizeof m.rootfs, "%s", s->config->rootfs);
+        snprintf(m.uuid, sizeof m.uuid, "%s", s->uuid);
+        snprintf(m.cgroup, sizeof m.cgroup, "%s", s->cgroup.scope);
+        int r = machine_state_write(&s->lock, &m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the state of machine %s: %m", s->config->machine);
+}
+
+void supervisor_report_ready(Supervisor *s) {
+        if (s->ready)
+                return;
+        s->ready = true;
+        s->ready_deadline = 0;
+        if (s->ready_fd < 0)
+                return;
+        (void) loop_write(s->ready_fd, "1", 1);
+        s->ready_fd = safe_close(s->ready_fd);
+        /* From now on nobody reads our stderr: messages go to the console log. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+                (void) dup2(null, STDIN_FILENO);
+                (void) dup2(null, STDOUT_FILENO);
+                (void) dup2(s->log_fd >= 0 ? s->log_fd : null, STDERR_FILENO);
+                close(null);
+        }
+}
+
+/* Keep console.log bounded: past the limit it becomes console.log.old and a new one starts. */
+static void log_rotate(Supervisor *s) {
+        char cur[PATH_MAX], old[PATH_MAX];
+        if (machine_path(s->config->machine, "console.log", cur, sizeof cur) < 0 ||
+            machine_path(s->config->machine, "console.log.old", old, sizeof old) < 0)
+                return;
+        if (rename(cur, old) < 0)
+                return;
+        int fd = open(cur, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return;
+        if (s->ready)
+                (void) dup2(fd, STDERR_FILENO);
+        safe_close(s->log_fd);
+        s->log_fd = fd;
+        s->log_size = 0;
+        s->relay.out = fd;
+}
+
+static void drop_client(Supervisor *s, size_t i) {
+        safe_close(s->clients[i].fd);
+        s->clients[i] = s->clients[--s->n_clients];
+}
+
+/* Everything the guest writes on its console passes here. */
+static void on_console_output(void *userdata, const char *buf, size_t n) {
+        Supervisor *s = userdata;
+
+        if (s->log_fd >= 0) {
+                s->log_size += (off_t) n;
+                if (s->log_size > CONSOLE_LOG_MAX)
+                        log_rotate(s);
+        }
+
+        char msg[1 + 4096];
+        msg[0] = 'D';
+        for (size_t off = 0; off < n;) {
+                size_t chunk = n - off > 4096 ? 4096 : n - off;
+                memcpy(msg + 1, buf + off, chunk);
+                for (size_t i = 0; i < s->n_clients; i++)
+                        if (s->clients[i].kind == CLIENT_CONSOLE)
+                                /* A client too slow to keep up loses output rather than stall us. */
+                                (void) send(s->clients[i].fd, msg, chunk + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                off += chunk;
+        }
+
+        /* --wait-ready for inits that send no READY=1: their console's login prompt. */
+        if (!s->ready && s->ready_deadline) {
+                size_t keep = strlen(s->ready_scan);
+                char window[sizeof s->ready_scan + 4096 + 1];
+                size_t take = n > 4096 ? 4096 : n;
+                memcpy(window, s->ready_scan, keep);
+                memcpy(window + keep, buf + n - take, take);
+                window[keep + take] = 0;
+                if (strstr(window, "login: "))
+                        supervisor_report_ready(s);
+                size_t wl = keep + take, tail = sizeof s->ready_scan - 1;
+                snprintf(s->ready_scan, sizeof s->ready_scan, "%s", wl > tail ? window + wl - tail : window);
+        }
+}
+
+static void request_stop(Supervisor *s, usec_t timeout) {
+        const InitInfo *info = init_info(s->init_kind);
+        int sig = s->config->kill_signal ?: info->poweroff_signal;
+
+        if (++s->stop_requests > 1 || s->pidfd < 0) {
+                log_info("Killing machine %s.", s->config->machine);
+                s->killed_by_us = true;
+                (void) s->cgroup.backend->kill_all(&s->cgroup);
+                (void) pidfd_send(s->pidfd, SIGKILL);
+                return;
+        }
+        supervisor_write_state(s, "stopping");
+        s->kill_deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
+        if (s->frozen) {
+                (void) s->cgroup.backend->freeze(&s->cgroup, false);
+                s->frozen = false;
+        }
+        if (!s->config->kill_signal && info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '0') >= 0) {
+                log_info("Asked %s to power off through /run/initctl.", s->config->machine);
+                return;
+        }
+        log_info("Asking %s to power off (%s to %s).", s->config->machine, signal_to_string(sig), info->name);
+        (void) pidfd_send(s->pidfd, sig);
+}
+
+static void kill_machine(Supervisor *s) {
+        s->stop_requests++;
+        s->killed_by_us = true;
+        if (s->frozen)
+                s->frozen = false; /* kill_all thaws */
+        (void) s->cgroup.backend->kill_all(&s->cgroup);
+        (void) pidfd_send(s->pidfd, SIGKILL);
+}
+
+static void drain_notify(Supervisor *s) {
+        char buf[4096];
+        for (;;) {
+                ssize_t k = recv(s->notify, buf, sizeof buf - 1, MSG_DONTWAIT);
+                if (k < 0)
+                        return;
+                buf[k] = 0;
+                /* One assignment per line; READY=1 alone on one. */
+                for (char *line = buf; line && *line;) {
+                        char *nl = strchr(line, '\n');
+                        if (nl)
+                                *nl = 0;
+                        if (strcmp(line, "READY=1") == 0) {
+                                log_debug("Machine %s reported READY=1.", s->config->machine);
+                                if (s->ready_deadline)
+                                        supervisor_report_ready(s);
+                        }
+                        line = nl ? nl + 1 : NULL;
+                }
+        }
+}
+
+/* As a subreaper we may inherit stray processes: collect them, but leave our init to its pidfd. */
+static void reap_orphans(Supervisor *s) {
+        for (;;) {
+                siginfo_t si = {};
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 || si.si_pid == s->pid)
+                        return;
+                (void) waitpid(si.si_pid, NULL, 0);
+        }
+}
+
+static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen) {
+        Limits want = {};
+        char *save = NULL;
+        bool any = false;
+        for (char *a = strtok_r(args, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+                LimitKey k;
+                uint64_t v;
+                int r = limit_parse_assignment(a, &k, &v);
+                if (r < 0) {
+                        snprintf(err, errlen, "Invalid limit '%s': use memory-max=, cpu-weight=, cpu-quota=N%%, "
+                                              "pids-max= or io-weight=.", a);
+                        return r;
+                }
+                want.set[k] = true;
+                want.value[k] = v;
+                any = true;
+        }
+        if (!any) {
+                snprintf(err, errlen, "No limit given.");
+                return -EINVAL;
+        }
+        for (int k = 0; k < _LIMIT_MAX; k++) {
+                if (!want.set[k])
+                        continue;
+                int r = s->cgroup.backend->set_limit(&s->cgroup, (LimitKey) k, want.value[k]);
+                if (r < 0) {
+                        snprintf(err, errlen, "Failed to set %s: %s%s", limit_info((LimitKey) k)->name, strerror(-r),
+                                 r == -EOPNOTSUPP ? " (this host's cgroups do not offer it)" : "");
+                        return r;
+                }
+                s->config->limits.set[k] = true;
+                s->config->limits.value[k] = want.value[k];
+        }
+        return 0;
+}
+
+static void handle_request(Supervisor *s, size_t i) {
+        ControlClient *c = &s->clients[i];
+        char buf[CONTROL_MESSAGE_MAX + 1], err[512] = "";
+        ssize_t k = recv(c->fd, buf, CONTROL_MESSAGE_MAX, MSG_DONTWAIT);
+        if (k <= 0) {
+                if (k == 0 || (errno != EAGAIN && errno != EINTR))
+                        drop_client(s, i);
+                return;
+        }
+        buf[k] = 0;
+        char *args = strchr(buf, ' ');
+        if (args)
+                *args++ = 0;
+        const char *verb = buf;
+        int r = 0;
+
+        if (strcmp(verb, "poweroff") == 0) {
+                usec_t timeout = s->config->timeout;
+                if (args && parse_sec(args, &timeout) < 0)
+                        r = -EINVAL, snprintf(err, sizeof err, "Invalid timeout '%s'.", args);
+                else {
+                        request_stop(s, timeout);
+                        c->kind = CLIENT_WAITER;
+                }
+        } else if (strcmp(verb, "terminate") == 0) {
+                kill_machine(s);
+                c->kind = CLIENT_WAITER;
+        } else if (strcmp(verb, "reboot") == 0) {
+                const InitInfo *info = init_info(s->init_kind);
+                if (s->frozen)
+                        r = -EBUSY, snprintf(err, sizeof err, "Machine %s is frozen; thaw it first.", s->config->machine);
+                else if (info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '6') >= 0)
+                        log_info("Asked %s to reboot through /run/initctl.", s->config->machine);
+                else
+                        r = pidfd_send(s->pidfd, info->reboot_signal);
+        } else if (strcmp(verb, "kill") == 0) {
+                int sig;
+                if (!args || parse_signal(args, &sig) < 0)
+                        r = -EINVAL, snprintf(err, sizeof err, "Invalid signal '%s'.", strempty(args));
+                else
+                        r = pidfd_send(s->pidfd, sig);
+        } else if (strcmp(verb, "freeze") == 0 || strcmp(verb, "thaw") == 0) {
+                bool f = verb[0] == 'f';
+                r = s->cgroup.backend->freeze(&s->cgroup, f);
+                if (r >= 0) {
+                        s->frozen = f;
+                        supervisor_write_state(s, f ? "frozen" : "running");
+                }
+        } else if (strcmp(verb, "set-limit") == 0) {
+                r = handle_set_limit(s, args ?: (char[]) { 0 }, err, sizeof err);
+                if (r >= 0)
+                        supervisor_write_state(s, s->frozen ? "frozen" : "running");
+        } else if (strcmp(verb, "console") == 0) {
+                bool writer = true;
+                for (size_t j = 0; j < s->n_clients; j++)
+                        if (s->clients[j].kind == CLIENT_CONSOLE && s->clients[j].writer)
+                                writer = false;
+                c->kind = CLIENT_CONSOLE;
+                c->writer = writer;
+                (void) control_send_text(c->fd, writer ? "OK rw" : "OK ro");
+                return;
+        } else
+                r = -EOPNOTSUPP, snprintf(err, sizeof err, "Unknown request '%s'.", verb);
+
+        if (r < 0) {
+                if (!err[0])
+                        snprintf(err, sizeof err, "%s", strerror(-r));
+                (void) control_reply_error(c->fd, r, err);
+                drop_client(s, i);
+                return;
+        }
+        (void) control_send_text(c->fd, "OK");
+        if (c->kind == CLIENT_REQUEST)
+                drop_client(s, i);
+}
+
+static void handle_console_input(Supervisor *s, size_t i) {
+        ControlClient *c = &s->clients[i];
+        char buf[CONTROL_MESSAGE_MAX + 1];
+        ssize_t k = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+                drop_client(s, i);
+                return;
+        }
+        if (k > 1 && buf[0] == 'D' && c->writer)
+                (void) console_relay_inject(&s->relay, buf + 1, (size_t) k - 1);
+}
+
+void supervisor_end_clients(Supervisor *s, int status) {
+        char msg[32];
+        snprintf(msg, sizeof msg, "X %d", status);
+        while (s->n_clients > 0) {
+                ControlClient *c = &s->clients[s->n_clients - 1];
+                if (c->kind != CLIENT_REQUEST)
+                        (void) control_send_text(c->fd, msg);
+                drop_client(s, s->n_clients - 1);
+        }
+}
+
+static void accept_clients(Supervisor *s) {
+        for (;;) {
+                int fd;
+                int r = control_accept(s->control_fd, &fd);
+                if (r == -EAGAIN || r == -EWOULDBLOCK)
+                        return;
+                if (r < 0)
+                        continue; /* not root, or a connection that went away */
+                if (s->n_clients >= SUPERVISOR_CLIENTS_MAX) {
+                        (void) control_reply_error(fd, EBUSY, "Too many clients.");
+                        close(fd);
+                        continue;
+                }
+                s->clients[s->n_clients++] = (ControlClient) { .fd = fd, .kind = CLIENT_REQUEST };
+        }
+}
+
+static void on_signal(Supervisor *s) {
+        struct signalfd_siginfo si;
+        while (read(s->signal_fd, &si, sizeof si) == sizeof si) {
+                switch (si.ssi_signo) {
+                case SIGTERM:
+                case SIGINT:
+                case SIGHUP:
+                        request_stop(s, s->config->timeout);
+                        break;
+                case SIGWINCH:
+                        console_relay_winch(&s->relay);
+                        break;
+                case SIGCHLD:
+                        reap_orphans(s);
+                        break;
+                }
+        }
+}
+
+static int min_timeout(int a, usec_t deadline, usec_t now) {
+        if (!deadline || deadline == USEC_INFINITY)
+                return a;
+        int t = deadline > now ? (int) ((deadline - now) / USEC_PER_MSEC) + 1 : 0;
+        return a < 0 || t < a ? t : a;
+}
+
+int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
+        s->relay.on_output = on_console_output;
+        s->relay.userdata = s;
+
+        for (;;) {
+                struct pollfd p[8 + SUPERVISOR_CLIENTS_MAX];
+                size_t n = 0, client_base;
+                p[n++] = (struct pollfd) { .fd = s->signal_fd, .events = POLLIN };
+                p[n++] = (struct pollfd) { .fd = s->pidfd, .events = POLLIN };
+                p[n++] = (struct pollfd) { .fd = s->notify, .events = POLLIN };
+                p[n++] = (struct pollfd) { .fd = s->control_fd, .events = POLLIN };
+                client_base = n;
+                for (size_t i = 0; i < s->n_clients; i++)
+                        p[n++] = (struct pollfd) { .fd = s->clients[i].fd, .events = POLLIN };
+                size_t n_polled_clients = s->n_clients;
+                console_relay_poll_add(&s->relay, p, &n);
+
+                usec_t now = now_usec();
+                int timeout = min_timeout(-1, s->kill_deadline, now);
+                timeout = min_timeout(timeout, s->ready_deadline, now);
+                if (console_relay_wants_tick(&s->relay) && (timeout < 0 || timeout > 100))
+                        timeout = 100;
+
+                int k = poll(p, n, timeout);
+                if (k < 0 && errno != EINTR)
+                        return log_error_errno(errno, "poll() failed: %m");
+                now = now_usec();
+
+                if (s->kill_deadline && s->kill_deadline != USEC_INFINITY && now >= s->kill_deadline &&
+                    !s->killed_by_us) {
+                        log_warning("Machine %s did not power off within the timeout; killing it.", s->config->machine);
+                        kill_machine(s);
+                }
+                if (s->ready_deadline && now >= s->ready_deadline && !s->ready && !s->killed_by_us) {
+                        log_error("Machine %s did not become ready within %llu s; stopping it.", s->config->machine,
+                                  (unsigned long long) (s->config->timeout / USEC_PER_SEC));
+                        s->ready_deadline = 0;
+                        kill_machine(s);
+                }
+                if (k <= 0) {
+                        (void) console_relay_dispatch(&s->relay, p, now);
+                        continue;
+                }
+
+                if (p[0].revents & POLLIN)
+                        on_signal(s);
+                if (p[2].revents & POLLIN)
+                        drain_notify(s);
+                if (p[3].revents & POLLIN)
+                        accept_clients(s);
+
+                /* Back to front: dropping a client moves the last one into its slot. */
+                for (size_t i = n_polled_clients; i-- > 0;) {
+                        if (!p[client_base + i].revents || i >= s->n_clients)
+                                continue;
+                        if (s->clients[i].kind == CLIENT_REQUEST)
+                                handle_request(s, i);
+                        else if (s->clients[i].kind == CLIENT_CONSOLE)
+                                handle_console_input(s, i);
+                        else if (p[client_base + i].revents & (POLLHUP | POLLERR))
+                                drop_client(s, i); /* a waiter that gave up */
+                }
+
+                if (console_relay_dispatch(&s->relay, p, now) > 0) {
+                        log_info("Escape typed three times: killing machine %s.", s->config->machine);
+                        kill_machine(s);
+                }
+
+                if (p[1].revents & POLLIN) {
+                        console_relay_drain(&s->relay);
+                        siginfo_t si = {};
+                        if (waitid((idtype_t) P_PIDFD, (id_t) s->pidfd, &si, WEXITED) < 0)
+                                return log_error_errno(errno, "Failed to reap the container: %m");
+                        s->pidfd = safe_close(s->pidfd);
+                        s->pid = 0;
+                        if (si.si_code == CLD_EXITED) {
+                                *ret_end = GUEST_EXITED;
+                                *ret_status = si.si_status;
+                        } else if (si.si_status == SIGINT) {
+                                /* reboot(2) in the guest with POWER_OFF or HALT (pid_namespaces(7)). */
+                                *ret_end = GUEST_POWEROFF;
+                                *ret_status = 0;
+                        } else if (si.si_status == SIGHUP) {
+                                *ret_end = GUEST_REBOOT;
+                                *ret_status = 0;
+                        } else {
+                                *ret_end = GUEST_EXITED;
+                                *ret_status = 128 + si.si_status;
+                        }
+                        return 0;
+                }
+        }
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "machines/cgroup.h"
+#include "machines/registry.h"
+#include "nspawnlite/console.h"
+#include "nspawnlite/init-detect.h"
+#include "nspawnlite/options.h"
+
+#define SUPERVISOR_CLIENTS_MAX 32
+
+typedef enum {
+        CLIENT_REQUEST, /* connected, request not read yet */
+        CLIENT_WAITER,  /* waits for the machine's end (poweroff, terminate) */
+        CLIENT_CONSOLE, /* attached to the console */
+} ClientKind;
+
+typedef struct {
+        int fd;
+        ClientKind kind;
+        bool writer;
+} ControlClient;
+
+typedef enum {
+        GUEST_POWEROFF,
+        GUEST_REBOOT,
+        GUEST_EXITED,
+} GuestEnd;
+
+/* Everything one machine's supervisor owns (DESIGN.md §2). */
+typedef struct {
+        Config *config;
+        ConsoleMode console;
+        const char *init_path;
+        InitKind init_kind;
+        char uuid[40];
+        MachineCgroup cgroup;
+        MachineLock lock;
+        ConsoleRelay relay;
+        sigset_t original_mask;
+        int signal_fd;
+        int control_fd;
+        ControlClient clients[SUPERVISOR_CLIENTS_MAX];
+        size_t n_clients;
+        bool frozen;
+        uint64_t since_usec;
+
+        /* detached machines */
+        int log_fd;
+        off_t log_size;
+        int ready_fd; /* to the waiting parent: one byte once started (and ready, with --wait-ready) */
+        bool ready;
+        usec_t ready_deadline;
+        char ready_scan[32]; /* tail of the console output, to spot a login prompt */
+
+        /* per boot of the guest (a reboot makes a new one) */
+        pid_t pid;
+        int pidfd;
+        int master;
+        int notify;
+
+        unsigned stop_requests;
+        usec_t kill_deadline;
+        bool killed_by_us;
+} Supervisor;
+
+/* The event loop while init runs: console, signals, control requests, init's end. */
+int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status);
+
+/* Tell waiting and attached clients that the machine ended, and drop them. */
+void supervisor_end_clients(Supervisor *s, int status);
+
+void supervisor_write_state(Supervisor *s, const char *state);
+
+/* The machine is up (and ready, if that was asked for): release a waiting "boot -d". */
+void supervisor_report_ready(Supervisor *s);
+
+int pidfd_send(int pidfd, int sig);

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/verbs-machines.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "machines/cgroup.h"
+#include "machines/control.h"
+#include "machines/name.h"
+#include "machines/registry.h"
+#include "nspawnlite/console.h"
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/format-util.h"
+#include "nspawnlite/log.h"
+#include "nspawnlite/macro.h"
+
+/* Options shared by the machine verbs; each verb says which it takes. */
+typedef struct {
+        bool json;
+        usec_t timeout;
+        int signal;
+} VerbOptions;
+
+enum { OPT_JSON = 1 << 0, OPT_TIMEOUT = 1 << 1, OPT_SIGNAL = 1 << 2 };
+
+static const struct {
+        const char *verb;
+        const char *usage;
+        const char *text;
+} verb_help_table[] = {
+        { "list", "list [--json]", "List running machines: name, state, init, address, since." },
+        { "status", "status NAME [--json]",
+          "Show a machine: leader, rootfs, cgroup, CPU, memory, tasks, IO and limits." },
+        { "console", "console NAME",
+          "Attach to the machine's console. One writer at a time; later ones are read-only.\n"
+          "Ctrl-] three times within a second detaches." },
+        { "poweroff", "poweroff NAME [--timeout=SEC]",
+          "Ask the guest's init to power off, wait for it (default 30 s), then kill it." },
+        { "reboot", "reboot NAME", "Ask the guest's init to reboot; the machine comes back under its name." },
+        { "terminate", "terminate NAME", "Kill every process of the machine now." },
+        { "kill", "kill NAME [--signal=SIG]", "Send a signal (default SIGTERM) to the guest's init." },
+        { "freeze", "freeze NAME", "Suspend every process of the machine." },
+        { "thaw", "thaw NAME", "Resume a frozen machine." },
+        { "set-limit", "set-limit NAME KEY=VALUE…",
+          "Change limits of a running machine: memory-max=BYTES|infinity, cpu-weight=1-10000,\n"
+          "cpu-quota=N%|infinity, pids-max=N|infinity, io-weight=1-10000." },
+        { "gc", "gc", "Remove what dead machines left behind: state files, cgroups." },
+};
+
+static void help(const char *verb) {
+        for (size_t i = 0; i < ELEMENTSOF(verb_help_table); i++)
+                if (strcmp(verb_help_table[i].verb, verb) == 0)
+                        printf("nspawnlite %s\n\n%s\n", verb_help_table[i].usage, verb_help_table[i].text);
+}
+
+/* Parse the options of a verb; positional arguments are left in argv[optind…]. Returns 1 after
+ * --help, 0 on success, -EINVAL after printing an error. */
+static int parse_verb_options(int argc, char **argv, unsigned allowed, VerbOptions *o) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },     { "json", no_argument, NULL, 'j' },
+                { "timeout", required_argument, NULL, 't' }, { "signal", required_argument, NULL, 's' },
+                {},
+        };
+        *o = (VerbOptions) { .timeout = 30 * USEC_PER_SEC, .signal = SIGTERM };
+        optind = 0;
+        opterr = 0;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help(argv[0]);
+                        return 1;
+                case 'j':
+                        if (!(allowed & OPT_JSON))
+                                goto unknown;
+                        o->json = true;
+                        break;
+                case 't':
+                        if (!(allowed & OPT_TIMEOUT))
+                                goto unknown;
+                        if (parse_sec(optarg, &o->timeout) < 0 || o->timeout == 0)
+                                return log_error("Invalid --timeout= '%s': use seconds, e.g. 30 or 500ms.", optarg),
+                                       -EINVAL;
+                        break;
+                case 's':
+                        if (!(allowed & OPT_SIGNAL))
+                                goto unknown;
+                        if (parse_signal(optarg, &o->signal) < 0)
+                                return log_error("Invalid --signal= '%s': use a name like SIGTERM or a number.", optarg),
+                                       -EINVAL;
+                        break;
+                default:
+                unknown:
+                        log_error("Unknown option or missing argument '%s'. See 'nspawnlite %s --help'.",
+                                  argv[optind - 1], argv[0]);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
+/* The one NAME argument of a verb, validated. */
+static int take_name(int argc, char **argv, const char **ret) {
+        if (optind >= argc)
+                return log_error("No machine name given. Usage: nspawnlite %s NAME", argv[0]), -EINVAL;
+        const char *name = argv[optind++];
+        if (!machine_name_is_valid(name))
+                return log_error("Invalid machine name '%s'.", name), -EINVAL;
+        *ret = name;
+        return 0;
+}
+
+static int no_more_args(int argc, char **argv) {
+        if (optind < argc)
+                return log_error("Unexpected argument '%s'. See 'nspawnlite %s --help'.", argv[optind], argv[0]),
+                       -EINVAL;
+        return 0;
+}
+
+static int load_machine(const char *name, MachineInfo *m) {
+        int r = machine_info_load(name, m);
+        switch (r) {
+        case 0:
+                return 0;
+        case -ENOENT:
+                return log_error("No machine named %s is running.", name), r;
+        case -EAGAIN:
+                return log_error("Machine %s is still starting; try again in a moment.", name), r;
+        case -ESRCH:
+                return log_error("Machine %s is not running (its leftovers go with 'nspawnlite gc').", name), r;
+        default:
+                return log_error_errno(r, "Failed to read the state of machine %s: %m", name);
+        }
+}
+
+/* Send one request to a machine's supervisor; prints the error. */
+static int call(const char *name, const char *request, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        char reply[CONTROL_MESSAGE_MAX];
+        int r = control_connect(name, &fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to reach the supervisor of %s: %m", name);
+        r = control_request(fd, request, reply, sizeof reply);
+        if (r < 0) {
+                if (r == -ECONNRESET || r == -EBADMSG)
+                        return log_error_errno(r, "The supervisor of %s did not answer.", name);
+                return log_error("%s", reply), r;
+        }
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Wait for "X STATUS" on a waiter connection. */
+static int wait_machine_end(int fd, usec_t timeout, int *ret_status) {
+        usec_t deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
+        for (;;) {
+                int ms = -1;
+                if (deadline != USEC_INFINITY) {
+                        usec_t now = now_usec();
+                        if (now >= deadline)
+                                return -ETIMEDOUT;
+                        ms = (int) ((deadline - now) / USEC_PER_MSEC) + 1;
+                }
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int k = poll(&p, 1, ms);
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+                if (k <= 0)
+                        continue;
+                char buf[CONTROL_MESSAGE_MAX + 1];
+                ssize_t n = recv(fd, buf, CONTROL_MESSAGE_MAX, 0);
+                if (n <= 0)
+                        return -ECONNRESET;
+                buf[n] = 0;
+                if (buf[0] == 'X' && sscanf(buf, "X %d", ret_status) == 1)
+                        return 0;
+        }
+}
+
+static int simple_verb(int argc, char **argv, unsigned allowed, const char *request_fmt) {
+        VerbOptions o;
+        const char *name;
+        MachineInfo m;
+        int r = parse_verb_options(argc, argv, allowed, &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
+                return 2;
+        if (load_machine(name, &m) < 0)
+                return 1;
+        char request[128];
+        snprintf(request, sizeof request, request_fmt, o.signal);
+        return call(name, request, NULL) < 0 ? 1 : 0;
+}
+
+int verb_reboot(int argc, char **argv) {
+        return simple_verb(argc, argv, 0, "reboot");
+}
+
+int verb_kill(int argc, char **argv) {
+        return simple_verb(argc, argv, OPT_SIGNAL, "kill %d");
+}
+
+int verb_freeze(int argc, char **argv) {
+        return simple_verb(argc, argv, 0, "freeze");
+}
+
+int verb_thaw(int argc, char **argv) {
+        return simple_verb(argc, argv, 0, "thaw");
+}
+
+/* poweroff and terminate: ask, then wait for the machine to be gone. */
+static int ending_verb(int argc, char **argv, bool terminate) {
+        VerbOptions o;
+        const char *name;
+        MachineInfo m;
+        int r = parse_verb_options(argc, argv, terminate ? 0 : OPT_TIMEOUT, &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
+                return 2;
+        if (load_machine(name, &m) < 0)
+                return 1;
+        char request[64];
+        if (terminate)
+                snprintf(request, sizeof request, "terminate");
+        else if (o.timeout == USEC_INFINITY)
+                snprintf(request, sizeof request, "poweroff infinity");
+        else
+                snprintf(request, sizeof request, "poweroff %" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
+        _cleanup_close_ int fd = -EBADF;
+        if (call(name, request, &fd) < 0)
+                return 1;
+        int status = 0;
+        /* The supervisor kills the machine at the timeout; give it a moment beyond that. */
+        r = wait_machine_end(fd, terminate || o.timeout == USEC_INFINITY ? USEC_INFINITY : o.timeout + 10 * USEC_PER_SEC,
+                             &status);
+        if (r < 0)
+                return log_error_errno(r, "Machine %s did not end: %m", name), 1;
+        if (!terminate && status != 0) {
+                log_error("Machine %s did not power off cleanly (exit status %d).", name, status);
+                return 1;
+        }
+        return 0;
+}
+
+int verb_poweroff(int argc, char **argv) {
+        return ending_verb(argc, argv, false);
+}
+
+int verb_terminate(int argc, char **argv) {
+        return ending_verb(argc, argv, true);
+}
+
+int verb_set_limit(int argc, char **argv) {
+        VerbOptions o;
+        const char *name;
+        MachineInfo m;
+        int r = parse_verb_options(argc, argv, 0, &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (take_name(argc, argv, &name) < 0)
+                return 2;
+        if (optind >= argc)
+                return log_error("No limit given. Usage: nspawnlite set-limit NAME KEY=VALUE…"), 2;
+        char request[CONTROL_MESSAGE_MAX] = "set-limit";
+        for (int i = optind; i < argc; i++) {
+                LimitKey k;
+                uint64_t v;
+                r = limit_parse_assignment(argv[i], &k, &v);
+                if (r < 0)
+                        return log_error("Invalid limit '%s': use memory-max=BYTES, cpu-weight=1-10000, cpu-quota=N%%, "
+                                         "pids-max=N or io-weight=1-10000 (or infinity where it applies).", argv[i]),
+                               2;
+                if (strlen(request) + strlen(argv[i]) + 2 > sizeof request)
+                        return log_error("Too many limits at once."), 2;
+                strcat(request, " ");
+                strcat(request, argv[i]);
+        }
+        if (load_machine(name, &m) < 0)
+                return 1;
+        return call(name, request, NULL) < 0 ? 1 : 0;
+}
+
+static void print_limits_json(const Limits *l) {
+        printf("{");
+        bool first = true;
+        for (int k = 0; k < _LIMIT_MAX; k++) {
+                if (!l->set[k])
+                        continue;
+                printf("%s\"%s\":", first ? "" : ",", limit_info((LimitKey) k)->name);
+                if (l->value[k] == LIMIT_INFINITY)
+                        printf("\"infinity\"");
+                else
+                        printf("%" PRIu64, l->value[k]);
+                first = false;
+        }
+        printf("}");
+}
+
+int verb_list(int argc, char **argv) {
+        VerbOptions o;
+        int r = parse_verb_options(argc, argv, OPT_JSON, &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (no_more_args(argc, argv) < 0)
+                return 2;
+        _cleanup_strv_free_ char **names = NULL;
+        r = machine_list_names(&names);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list %s/machines: %m", runtime_dir()), 1;
+
+        size_t n = 0;
+        MachineInfo *ms = calloc((size_t) strv_length(names) + 1, sizeof(MachineInfo));
+        if (!ms)
+                return log_error("Out of memory."), 1;
+        for (char **p = names; *p; p++)
+                if (machine_info_load(*p, &ms[n]) >= 0)
+                        n++;
+
+        if (o.json) {
+                printf("[");
+                for (size_t i = 0; i < n; i++) {
+                        char ts[64];
+                        format_timestamp(ms[i].since_usec, 1, ts, sizeof ts);
+                        printf("%s{\"name\":", i ? "," : "");
+                        json_print_string(stdout, ms[i].name);
+                        printf(",\"state\":");
+                        json_print_string(stdout, ms[i].state);
+                        printf(",\"init\":");
+                        json_print_string(stdout, ms[i].init);
+                        printf(",\"address\":");
+                        if (ms[i].address[0])
+                                json_print_string(stdout, ms[i].address);
+                        else
+                                printf("null");
+                        printf(",\"leader\":%d,\"since\":\"%s\",\"since_usec\":%" PRIu64 "}", (int) ms[i].leader, ts,
+                               ms[i].since_usec);
+                }
+                printf("]\n");
+        } else {
+                int w = 4;
+                for (size_t i = 0; i < n; i++)
+                        if ((int) strlen(ms[i].name) > w)
+                                w = (int) strlen(ms[i].name);
+                printf("%-*s  %-8s  %-11s  %-15s  %s\n", w, "NAME", "STATE", "INIT", "ADDRESS", "SINCE");
+                for (size_t i = 0; i < n; i++) {
+                        char ts[64];
+                        format_timestamp(ms[i].since_usec, 0, ts, sizeof ts);
+                        printf("%-*s  %-8s  %-11s  %-15s  %s\n", w, ms[i].name, ms[i].state, ms[i].init,
+                               ms[i].address[0] ? ms[i].address : "-", ts);
+                }
+                printf("\n%zu machine%s listed.\n", n, n == 1 ? "" : "s");
+        }
+        free(ms);
+        return 0;
+}
+
+int verb_status(int argc, char **argv) {
+        VerbOptions o;
+        const char *name;
+        MachineInfo m;
+        int r = parse_verb_options(argc, argv, OPT_JSON, &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
+                return 2;
+        if (load_machine(name, &m) < 0)
+                return 1;
+
+        MachineCgroup cg;
+        CgroupStats st = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
+        if (machine_cgroup_init(&cg, name) >= 0)
+                (void) cg.backend->read_stats(&cg, &st);
+        machine_cgroup_done(&cg);
+
+        char ts[64];
+        if (o.json) {
+                format_timestamp(m.since_usec, 1, ts, sizeof ts);
+                printf("{\"name\":");
+                json_print_string(stdout, m.name);
+                printf(",\"state\":");
+                json_print_string(stdout, m.state);
+                printf(",\"init\":");
+                json_print_string(stdout, m.init);
+                printf(",\"leader\":%d,\"supervisor\":%d,\"rootfs\":", (int) m.leader, (int) m.supervisor);
+                json_print_string(stdout, m.rootfs);
+                printf(",\"uuid\":");
+                json_print_string(stdout, m.uuid);
+                printf(",\"since\":\"%s\",\"since_usec\":%" PRIu64 ",\"cgroup\":", ts, m.since_usec);
+                json_print_string(stdout, m.cgroup);
+                printf(",\"address\":");
+                if (m.address[0])
+                        json_print_string(stdout, m.address);
+                else
+                        printf("null");
+                printf(",\"detached\":%s", m.detached ? "true" : "false");
+#define JSON_U64(key, v)                                                                           \
+        do {                                                                                       \
+                if ((v) == UINT64_MAX)                                                             \
+                        printf(",\"" key "\":null");                                               \
+                else                                                                               \
+                        printf(",\"" key "\":%" PRIu64, (uint64_t) (v));                           \
+        } while (0)
+                JSON_U64("cpu_usec", st.cpu_usec);
+                JSON_U64("memory_current", st.memory_current);
+                JSON_U64("memory_peak", st.memory_peak);
+                JSON_U64("tasks", st.pids_current);
+                JSON_U64("io_read_bytes", st.io_read_bytes);
+                JSON_U64("io_write_bytes", st.io_write_bytes);
+#undef JSON_U64
+                printf(",\"limits\":");
+                print_limits_json(&m.limits);
+                printf("}\n");
+                return 0;
+        }
+
+        char cpu[32], mem[32], peak[32], rd[32], wr[32];
+        format_timestamp(m.since_usec, 0, ts, sizeof ts);
+        format_usec_span(st.cpu_usec, cpu, sizeof cpu);
+        format_bytes(st.memory_current, mem, sizeof mem);
+        format_bytes(st.memory_peak, peak, sizeof peak);
+        format_bytes(st.io_read_bytes, rd, sizeof rd);
+        format_bytes(st.io_write_bytes, wr, sizeof wr);
+        printf("%s\n", m.name);
+        printf("     State: %s%s\n", m.state, m.detached ? " (detached)" : "");
+        printf("    Leader: %d (%s)\n", (int) m.leader, m.init);
+        printf("    Rootfs: %s\n", m.rootfs);
+        printf("     Since: %s\n", ts);
+        printf("   Address: %s\n", m.address[0] ? m.address : "-");
+        printf("    Cgroup: %s\n", m.cgroup);
+        printf("       CPU: %s\n", cpu);
+        printf("    Memory: %s (peak %s)\n", mem, peak);
+        if (st.pids_current == UINT64_MAX)
+                printf("     Tasks: -\n");
+        else
+                printf("     Tasks: %" PRIu64 "\n", st.pids_current);
+        printf("        IO: read %s, written %s\n", rd, wr);
+        printf("    Limits:");
+        bool any = false;
+        for (int k = 0; k < _LIMIT_MAX; k++)
+                if (m.limits.set[k]) {
+                        char v[32];
+                        limit_format_human((LimitKey) k, m.limits.value[k], v, sizeof v);
+                        printf(" %s=%s", limit_info((LimitKey) k)->name, v);
+                        any = true;
+                }
+        printf("%s\n", any ? "" : " none");
+        return 0;
+}
+
+/* Remove one dead machine's leftovers. Returns 1 if anything was there. */
+static int gc_machine(const char *name) {
+        MachineLock lock = { .lock_fd = -EBADF };
+        /* Holding its lock keeps a new boot of the name out while we clear up. */
+        int r = machine_lock_acquire(name, &lock);
+        if (r < 0)
+                return r == -EBUSY ? 0 : r;
+        MachineCgroup cg;
+        if (machine_cgroup_init(&cg, name) >= 0) {
+                (void) cg.backend->kill_all(&cg);
+                r = cg.backend->destroy(&cg);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
+        }
+        machine_cgroup_done(&cg);
+        machine_lock_release(&lock);
+        return 1;
+}
+
+int verb_gc(int argc, char **argv) {
+        VerbOptions o;
+        int r = parse_verb_options(argc, argv, 0, &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (no_more_args(argc, argv) < 0)
+                return 2;
+        if (geteuid() != 0)
+                return log_error("nspawnlite gc must run as root."), 1;
+
+        int failed = 0;
+        _cleanup_strv_free_ char **names = NULL;
+        r = machine_list_names(&names);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list %s/machines: %m", runtime_dir()), 1;
+        for (char **p = names; *p; p++) {
+                if (machine_lock_held(*p))
+                        continue;
+                r = gc_machine(*p);
+                if (r > 0)
+                        log_info("Removed the leftovers of machine %s.", *p);
+                else if (r < 0) {
+                        log_error_errno(r, "Failed to clear up machine %s: %m", *p);
+                        failed = 1;
+                }
+        }
+
+        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any). */
+        MachineCgroup probe;
+        if (machine_cgroup_init(&probe, "probe") >= 0) {
+                char dir[4096];
+                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
+                _cleanup_strv_free_ char **scopes = NULL;
+                DIR *d = opendir(dir);
+                if (d) {
+                        for (struct dirent *de; (de = readdir(d));) {
+                                size_t l = strlen(de->d_name);
+                                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
+                                    strcmp(de->d_name + l - 6, ".scope") != 0)
+                                        continue;
+                                char name[128];
+                                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
+                                if (!machine_name_is_valid(name) || machine_lock_held(name))
+                                        continue;
+                                r = gc_machine(name);
+                                if (r > 0)
+                                        log_info("Removed the cgroup of machine %s.", name);
+                        }
+                        closedir(d);
+                }
+                /* The parent slice, if nothing else lives there now. */
+                if (probe.backend == &cgroup_backend_hybrid)
+                        for (size_t i = 0; i < probe.n_v1; i++) {
+                                snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
+                                (void) rmdir(dir);
+                        }
+                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
+                (void) rmdir(dir);
+        }
+        machine_cgroup_done(&probe);
+        return failed;
+}
+
+/* Attach the caller's terminal to the console through the supervisor. */
+int verb_console(int argc, char **argv) {
+        VerbOptions o;
+        const char *name;
+        MachineInfo m;
+        int r = parse_verb_options(argc, argv, 0, &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
+                return 2;
+        if (load_machine(name, &m) < 0)
+                return 1;
+
+        _cleanup_close_ int fd = -EBADF;
+        char reply[CONTROL_MESSAGE_MAX];
+        r = control_connect(name, &fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to reach the supervisor of %s: %m", name), 1;
+        r = control_request(fd, "console", reply, sizeof reply);
+        if (r < 0)
+                return log_error("Failed to attach to the console of %s: %s", name, reply), 1;
+        bool writer = strcmp(reply, "rw") == 0;
+
+        struct termios saved;
+        bool raw = false;
+        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) >= 0) {
+                struct termios t = saved;
+                cfmakeraw(&t);
+                t.c_oflag |= OPOST;
+                raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) >= 0;
+                log_set_raw_terminal(raw);
+        }
+        log_info("Connected to the console of %s%s. Press Ctrl-] three times within 1 s to detach.", name,
+                 writer ? "" : " (read-only: another client writes)");
+
+        int status = -1;
+        unsigned escapes = 0;
+        usec_t first_escape = 0;
+        bool in_open = true;
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = fd, .events = POLLIN },
+                        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+                };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents) {
+                        char buf[CONTROL_MESSAGE_MAX + 1];
+                        ssize_t k = recv(fd, buf, CONTROL_MESSAGE_MAX, 0);
+                        if (k <= 0)
+                                break;
+                        if (buf[0] == 'D')
+                                (void) loop_write(STDOUT_FILENO, buf + 1, (size_t) k - 1);
+                        else if (buf[0] == 'X') {
+                                buf[k] = 0;
+                                (void) sscanf(buf, "X %d", &status);
+                                break;
+                        }
+                }
+                if (p[1].revents) {
+                        char buf[1 + 1024];
+                        ssize_t k = read(STDIN_FILENO, buf + 1, sizeof buf - 1);
+                        if (k <= 0) {
+                                in_open = false;
+                                continue;
+                        }
+                        bool detach = false;
+                        usec_t now = now_usec();
+                        for (ssize_t i = 1; i <= k; i++) {
+                                if (buf[i] != CONSOLE_ESCAPE_CHAR) {
+                                        escapes = 0;
+                                        continue;
+                                }
+                                if (escapes == 0 || now - first_escape > USEC_PER_SEC) {
+                                        escapes = 0;
+                                        first_escape = now;
+                                }
+                                if (++escapes >= CONSOLE_ESCAPE_COUNT)
+                                        detach = true;
+                        }
+                        if (detach)
+                                break;
+                        if (writer) {
+                                buf[0] = 'D';
+                                (void) send(fd, buf, (size_t) k + 1, MSG_NOSIGNAL);
+                        }
+                }
+        }
+        if (raw) {
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+                log_set_raw_terminal(0);
+        }
+        if (status >= 0)
+                log_info("Machine %s ended (status %d).", name, status);
+        else
+                log_info("Detached from the console of %s.", name);
+        return 0;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The verbs that manage running machines through the registry and the control socket. Each takes
+ * argv with the verb as argv[0] and returns the process exit status. */
+int verb_list(int argc, char **argv);
+int verb_status(int argc, char **argv);
+int verb_console(int argc, char **argv);
+int verb_poweroff(int argc, char **argv);
+int verb_reboot(int argc, char **argv);
+int verb_terminate(int argc, char **argv);
+int verb_kill(int argc, char **argv);
+int verb_freeze(int argc, char **argv);
+int verb_thaw(int argc, char **argv);
+int verb_set_limit(int argc, char **argv);
+int verb_gc(int argc, char **argv);
