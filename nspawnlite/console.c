@@ -28,7 +28,7 @@ ConsoleMode console_mode_resolve(ConsoleMode requested, bool is_run) {
 }
 
 int console_relay_init(ConsoleRelay *c, ConsoleMode mode, int in, int out) {
-        *c = (ConsoleRelay) { .mode = mode, .in = in, .out = out, .master = -EBADF,
+        *c = (ConsoleRelay) { .mode = mode, .in = in, .out = out, .master = -EBADF, .peer = -EBADF,
                               .idx_in = -1, .idx_master = -1, .idx_out = -1 };
         if (mode != CONSOLE_INTERACTIVE)
                 c->in_eof = true;
@@ -48,13 +48,19 @@ void console_relay_set_master(ConsoleRelay *c, int master) {
         c->master = master;
         c->master_hung_up = false;
         c->to_guest_len = 0;
+        c->peer = safe_close(c->peer);
         if (master >= 0) {
                 (void) fd_nonblock(master, 1);
+                /* Without a slave open, the master reports a hang-up and we would stop reading
+                 * until one is opened again: output written in between could be flushed away by
+                 * the next opener (a getty) before we see it. */
+                c->peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
                 console_relay_winch(c);
         }
 }
 
 void console_relay_done(ConsoleRelay *c) {
+        c->peer = safe_close(c->peer);
         if (c->raw) {
                 (void) tcsetattr(c->in, TCSANOW, &c->saved);
                 c->raw = false;

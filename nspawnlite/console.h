@@ -20,6 +20,7 @@ typedef struct {
         ConsoleMode mode;
         int in, out; /* the caller's */
         int master;  /* not owned */
+        int peer;    /* our own fd of the slave: keeps the master from hanging up between openers */
         bool raw;
         struct termios saved;
 
@@ -58,7 +59,7 @@ void console_relay_winch(ConsoleRelay *c);
 /* After the guest is gone: pass on what is left in the pty, then flush. */
 void console_relay_drain(ConsoleRelay *c);
 
-/* Whether the relay wants a timer tick (a hung-up master is polled again every 100 ms). */
+/* Whether the relay wants a timer tick (a hung-up master is polled again every 20 ms). */
 bool console_relay_wants_tick(const ConsoleRelay *c);
 
 usec_t now_usec(void);

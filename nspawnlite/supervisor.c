@@ -396,8 +396,8 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
                 usec_t now = now_usec();
                 int timeout = min_timeout(-1, s->kill_deadline, now);
                 timeout = min_timeout(timeout, s->ready_deadline, now);
-                if (console_relay_wants_tick(&s->relay) && (timeout < 0 || timeout > 100))
-                        timeout = 100;
+                if (console_relay_wants_tick(&s->relay) && (timeout < 0 || timeout > 20))
+                        timeout = 20;
 
                 int k = poll(p, n, timeout);
                 if (k < 0 && errno != EINTR)
