@@ -238,6 +238,10 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 r = netlink_link_up("lo");
                 if (r < 0)
                         FAIL(CHILD_STAGE_NETWORK, r, "Failed to bring up the loopback interface: %m");
+                /* Address and route before init starts, so any init finds the network up. */
+                r = network_configure_guest(&ctx->network);
+                if (r < 0)
+                        FAIL(CHILD_STAGE_NETWORK, r, "Failed to configure host0: %m");
         }
 
         if (slave >= 0) {

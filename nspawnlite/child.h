@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "network/setup.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/macro.h"
 #include "nspawnlite/options.h"
@@ -17,6 +18,7 @@ typedef struct {
         const char *uuid;
         const char *term;
         uint64_t caps; /* the bounding set to keep */
+        GuestNetwork network;
         int sync_fd;   /* the child's end */
         sigset_t original_mask;
 } ChildContext;

@@ -126,6 +126,8 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
+                GuestNetwork guest_network;
+                network_guest_config(&s->network, &guest_network);
                 bool own_network = s->config->network != NETWORK_HOST;
                 ChildContext ctx = {
                         .config = s->config,
@@ -138,6 +140,7 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
                                                        s->config->caps_drop |
                                                                (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD))),
                         .sync_fd = child_sync,
+                        .network = guest_network,
                         .original_mask = s->original_mask,
                 };
                 child_main(&ctx);
@@ -180,6 +183,12 @@ static int start_guest(Supervisor *s) {
         r = machine_cgroup_attach(&s->cgroup, s->pid, !into_cgroup);
         if (r < 0) {
                 log_error_errno(r, "Failed to move the container into its cgroup: %m");
+                goto fail;
+        }
+        char err[512] = "";
+        r = network_attach(&s->network, s->pid, err, sizeof err);
+        if (r < 0) {
+                log_error_errno(r, "%s: %m", err);
                 goto fail;
         }
         r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
@@ -265,9 +274,10 @@ static int open_console_log(Supervisor *s) {
 }
 
 /* What a dead supervisor left under this name (its guest died with it): clear it before reuse. */
-static void clear_leftovers(MachineCgroup *cg) {
+static void clear_leftovers(MachineCgroup *cg, const char *name) {
         (void) cg->backend->kill_all(cg);
         (void) cg->backend->destroy(cg);
+        (void) network_gc(name);
 }
 
 int launch_machine(Config *c) {
@@ -318,7 +328,7 @@ int launch_machine(Config *c) {
                 log_error_errno(r, "Failed to find the cgroup hierarchies: %m");
         if (r < 0)
                 goto out;
-        clear_leftovers(&s.cgroup);
+        clear_leftovers(&s.cgroup, c->machine);
         r = machine_cgroup_create(&s.cgroup);
         if (r < 0) {
                 log_error_errno(r, "Failed to create cgroup %s: %m", s.cgroup.payload);
@@ -328,6 +338,13 @@ int launch_machine(Config *c) {
         if (r < 0) {
                 log_error_errno(r, "Failed to set the machine's limits%s: %m",
                                 r == -EOPNOTSUPP ? " (this host's cgroups do not offer one of them)" : "");
+                goto out;
+        }
+
+        char err[512] = "";
+        r = network_prepare(&s.network, c, err, sizeof err);
+        if (r < 0) {
+                log_error_errno(r, "%s: %m", err);
                 goto out;
         }
 
@@ -412,7 +429,6 @@ out:
         reap_child(&s, true, NULL);
         end_guest(&s);
         console_relay_done(&s.relay);
-        supervisor_end_clients(&s, status);
         s.control_fd = safe_close(s.control_fd);
         s.signal_fd = safe_close(s.signal_fd);
         if (mask_blocked)
@@ -424,8 +440,11 @@ out:
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s.cgroup.scope));
         }
         machine_cgroup_done(&s.cgroup);
+        network_release(&s.network);
         s.log_fd = safe_close(s.log_fd);
         machine_lock_release(&s.lock);
+        /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
+        supervisor_end_clients(&s, status);
         s.ready_fd = safe_close(s.ready_fd);
         return status;
 }

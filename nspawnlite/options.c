@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "machines/name.h"
+#include "network/ifname.h"
+#include "network/nat.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/log.h"
 #include "nspawnlite/macro.h"
@@ -39,6 +41,7 @@ void config_done(Config *c) {
         free(c->machine);
         free(c->hostname);
         free(c->bridge);
+        free(c->ports);
         for (size_t i = 0; i < c->n_mounts; i++) {
                 free(c->mounts[i].source);
                 free(c->mounts[i].dest);
@@ -80,8 +83,12 @@ static int parse_network(Config *c, const char *s) {
                 c->network = NETWORK_BRIDGE;
                 free(c->bridge);
                 c->bridge = NULL;
-                if (s[6] == ':' && !(c->bridge = strdup(s + 7)))
-                        return -ENOMEM;
+                if (s[6] == ':') {
+                        if (!ifname_is_valid(s + 7))
+                                return -EINVAL;
+                        if (!(c->bridge = strdup(s + 7)))
+                                return -ENOMEM;
+                }
         } else
                 return -EINVAL;
         return 0;
@@ -181,6 +188,7 @@ enum {
         ARG_CPU_QUOTA,
         ARG_PIDS_MAX,
         ARG_IO_WEIGHT,
+        ARG_PORT,
 };
 
 /* The limit options, in the order of LimitKey. */
@@ -221,6 +229,7 @@ static const struct option long_options[] = {
         { "cpu-quota", required_argument, NULL, ARG_CPU_QUOTA },
         { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
         { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
+        { "port", required_argument, NULL, 'p' },
         {}
 };
 
@@ -243,14 +252,14 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         *c = (Config) {
                 .kind = kind,
                 .console = CONSOLE_AUTO,
-                .network = NETWORK_NONE,
+                .network = NETWORK_BRIDGE,
                 .timeout = 30 * USEC_PER_SEC,
         };
 
         optind = 0; /* full reinitialisation of getopt */
         opterr = 0;
         int opt;
-        while ((opt = getopt_long(argc, argv, "+hD:M:dbqE:", long_options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:M:dbqE:p:", long_options, NULL)) >= 0) {
                 switch (opt) {
                 case 'h':
                         if (kind == LAUNCH_BOOT)
@@ -293,8 +302,8 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         break;
                 case ARG_NETWORK:
                         if (parse_network(c, optarg) < 0)
-                                return BAD("Invalid --network= '%s': use bridge[:NAME], veth, none or host.",
-                                           optarg);
+                                return BAD("Invalid --network= '%s': use bridge[:NAME] (NAME: 1 to 15 characters, "
+                                           "no '/', ':' or spaces), veth, none or host.", optarg);
                         break;
                 case ARG_PRIVATE_NETWORK:
                         c->network = NETWORK_NONE;
@@ -303,6 +312,9 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         c->network = NETWORK_VETH;
                         break;
                 case ARG_NETWORK_BRIDGE:
+                        if (!ifname_is_valid(optarg))
+                                return BAD("Invalid bridge name '%s': use 1 to 15 characters, no '/', ':' or spaces.",
+                                           optarg);
                         c->network = NETWORK_BRIDGE;
                         free(c->bridge);
                         if (!(c->bridge = strdup(optarg)))
@@ -370,6 +382,22 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                 case ARG_REGISTER:
                 case ARG_KEEP_UNIT:
                         break;
+                case 'p': {
+                        PortForward pf;
+                        if (port_forward_parse(optarg, &pf) < 0)
+                                return BAD("Invalid --port= '%s': use [tcp|udp:]HOST[:GUEST] with ports from 1 to "
+                                           "65535.", optarg);
+                        for (size_t i = 0; i < c->n_ports; i++)
+                                if (c->ports[i].protocol == pf.protocol && c->ports[i].host_port == pf.host_port)
+                                        return BAD("Port %s/%u is given twice.", port_protocol_to_string(pf.protocol),
+                                                   pf.host_port);
+                        PortForward *n = realloc(c->ports, sizeof(PortForward) * (c->n_ports + 1));
+                        if (!n)
+                                return -ENOMEM;
+                        c->ports = n;
+                        c->ports[c->n_ports++] = pf;
+                        break;
+                }
                 case ARG_WAIT_READY:
                         c->wait_ready = true;
                         break;
@@ -442,9 +470,9 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         if (!c->hostname && !(c->hostname = strdup(c->machine)))
                 return -ENOMEM;
 
-        if (c->network == NETWORK_BRIDGE || c->network == NETWORK_VETH)
-                return BAD("--network=%s is not available yet; use --network=none or --network=host.",
-                           c->network == NETWORK_BRIDGE ? "bridge" : "veth");
+        if (c->n_ports > 0 && (c->network == NETWORK_HOST || c->network == NETWORK_NONE))
+                return BAD("--port needs a network of the machine's own with an address (bridge or veth), "
+                           "not --network=%s.", c->network == NETWORK_HOST ? "host" : "none");
         if (c->wait_ready && !c->detach)
                 return BAD("--wait-ready only makes sense with -d/--detach.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
@@ -471,8 +499,12 @@ void boot_help(void) {
                "                            a login prompt), or fail after --timeout\n"
                "     --hostname=NAME        Hostname of the guest (default: the machine name)\n"
                "     --console=MODE         interactive, read-only, passive or pipe\n"
-               "     --network=MODE         none (own network, only lo) or host\n"
+               "     --network=MODE         bridge[:NAME] (default, on nspawnlite0 with NAT), veth\n"
+               "                            (point-to-point), none (only lo) or host\n"
                "     --private-network      Same as --network=none\n"
+               "     --network-veth         Same as --network=veth\n"
+               "     --network-bridge=NAME  Same as --network=bridge:NAME\n"
+               "  -p --port=[tcp|udp:]HOST[:GUEST]  Forward a host port to the guest\n"
                "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest\n"
                "     --bind-ro=SRC[:DST]    Same, read-only\n"
                "     --tmpfs=DST            Mount a tmpfs on DST inside the guest\n"

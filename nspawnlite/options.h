@@ -35,6 +35,8 @@ typedef struct {
         bool tmpfs;
 } CustomMount;
 
+typedef struct PortForward PortForward;
+
 typedef struct {
         LaunchKind kind;
         char *rootfs;   /* absolute, canonical */
@@ -43,6 +45,8 @@ typedef struct {
         ConsoleMode console;
         NetworkMode network;
         char *bridge;
+        PortForward *ports;
+        size_t n_ports;
         CustomMount *mounts;
         size_t n_mounts;
         bool read_only;

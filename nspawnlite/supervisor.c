@@ -47,6 +47,12 @@ void supervisor_write_state(Supervisor *s, const char *state) {
         snprintf(m.rootfs, sizeof m.rootfs, "%s", s->config->rootfs);
         snprintf(m.uuid, sizeof m.uuid, "%s", s->uuid);
         snprintf(m.cgroup, sizeof m.cgroup, "%s", s->cgroup.scope);
+        GuestNetwork g;
+        network_guest_config(&s->network, &g);
+        if (g.configure)
+                ipv4_format(g.address, m.address, sizeof m.address);
+        if (s->network.leased)
+                snprintf(m.interface, sizeof m.interface, "%s", s->network.lease.ifname);
         int r = machine_state_write(&s->lock, &m);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the state of machine %s: %m", s->config->machine);

@@ -7,6 +7,7 @@
 
 #include "machines/cgroup.h"
 #include "machines/registry.h"
+#include "network/setup.h"
 #include "nspawnlite/console.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/options.h"
@@ -40,6 +41,7 @@ typedef struct {
         char uuid[40];
         MachineCgroup cgroup;
         MachineLock lock;
+        MachineNetwork network;
         ConsoleRelay relay;
         sigset_t original_mask;
         int signal_fd;

@@ -19,6 +19,7 @@
 #include "machines/control.h"
 #include "machines/name.h"
 #include "machines/registry.h"
+#include "network/setup.h"
 #include "nspawnlite/console.h"
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/format-util.h"
@@ -475,6 +476,7 @@ static int gc_machine(const char *name) {
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
         }
         machine_cgroup_done(&cg);
+        (void) network_gc(name);
         machine_lock_release(&lock);
         return 1;
 }

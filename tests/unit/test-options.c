@@ -40,7 +40,7 @@ START_TEST(defaults) {
         ck_assert_str_eq(c.machine, base);
         ck_assert_str_eq(c.hostname, base);
         ck_assert_str_eq(c.rootfs, tree);
-        ck_assert_int_eq(c.network, NETWORK_NONE);
+        ck_assert_int_eq(c.network, NETWORK_BRIDGE);
         ck_assert_int_eq(c.console, CONSOLE_AUTO);
         ck_assert_uint_eq(c.timeout, 30 * USEC_PER_SEC);
         ck_assert_ptr_null(c.args);

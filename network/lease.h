@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "network/address.h"
+#include "network/ifname.h"
+
+/* Address leases: RUNTIME/network/leases, one line "MACHINE ADDRESS IFNAME BRIDGE" each (BRIDGE is
+ * "-" for a point-to-point veth), changed under an flock and replaced atomically. A machine's
+ * preferred address comes from a hash of its name, so it keeps it from boot to boot; a lease whose
+ * machine is no longer alive is reclaimed by the next allocation. */
+
+typedef struct {
+        char machine[65];
+        uint32_t address;
+        char ifname[IFNAME_MAX + 1];
+        char bridge[IFNAME_MAX + 1];
+} Lease;
+
+int lease_parse_line(const char *line, Lease *ret);
+int lease_format_line(const Lease *l, char *buf, size_t n);
+
+/* Allocate (or renew) the lease of machine in subnet: a free guest address and a free host
+ * interface name. -EADDRNOTAVAIL when the subnet is exhausted. */
+int lease_acquire(const char *machine, const char *bridge, const Ipv4Subnet *subnet, Lease *ret);
+int lease_release(const char *machine);
+/* Leases held for bridge ("-" for veths), the machine's own excluded. */
+int lease_count_others(const char *bridge, const char *machine);
+/* The lease of machine, if any (-ENOENT). */
+int lease_find(const char *machine, Lease *ret);

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "network/setup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "machines/registry.h"
+#include "network/netlink.h"
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/macro.h"
+
+#define GUEST_IFNAME "host0"
+
+int network_default_subnet(Ipv4Subnet *ret) {
+        const char *e = getenv("NSPAWNLITE_BRIDGE_SUBNET");
+        return ipv4_subnet_parse(e && *e ? e : DEFAULT_BRIDGE_SUBNET, ret);
+}
+
+static int network_file(const char *name, char *buf, size_t n) {
+        int k = snprintf(buf, n, "%s/network/%s", runtime_dir(), name);
+        return k < 0 || (size_t) k >= n ? -ENAMETOOLONG : 0;
+}
+
+/* Bridges, NAT and leases change under one lock, so that a machine starting never finds its
+ * bridge removed by one that is ending. */
+static int network_lock(void) {
+        char p[PATH_MAX];
+        (void) mkdir(runtime_dir(), 0755);
+        network_file("", p, sizeof p);
+        (void) mkdir(p, 0755);
+        network_file("setup.lock", p, sizeof p);
+        int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* A bridge we made carries a marker file, so that we remove only those. */
+static int bridge_marker(const char *bridge, char *buf, size_t n) {
+        char name[64];
+        snprintf(name, sizeof name, "bridge-%s.ours", bridge);
+        return network_file(name, buf, n);
+}
+
+static int ensure_bridge(MachineNetwork *n, char *err, size_t errlen) {
+        char marker[PATH_MAX];
+        int r = netlink_link_exists(n->bridge);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to look up bridge %s", n->bridge);
+                return r;
+        }
+        if (r == 0 && !n->default_bridge) {
+                snprintf(err, errlen, "Bridge %s does not exist (only %s is created on demand)", n->bridge,
+                         DEFAULT_BRIDGE);
+                return -ENODEV;
+        }
+        if (r == 0) {
+                bridge_marker(n->bridge, marker, sizeof marker);
+                if ((r = netlink_bridge_create(n->bridge)) < 0) {
+                        snprintf(err, errlen, "Failed to create bridge %s", n->bridge);
+                        return r;
+                }
+                (void) write_file_atomic(marker, "", 0644);
+                if ((r = netlink_address_add(n->bridge, n->subnet.address, n->subnet.prefix, 0)) < 0 ||
+                    (r = netlink_link_up(n->bridge)) < 0) {
+                        snprintf(err, errlen, "Failed to configure bridge %s", n->bridge);
+                        (void) netlink_link_delete(n->bridge);
+                        (void) unlink(marker);
+                        return r;
+                }
+                return 0;
+        }
+        /* An existing bridge: its own address and subnet, if it has one. */
+        uint32_t a;
+        unsigned prefix;
+        r = netlink_link_ipv4(n->bridge, &a, &prefix);
+        if (r == -ENOENT) {
+                if (n->default_bridge) {
+                        snprintf(err, errlen, "Bridge %s exists but has no IPv4 address", n->bridge);
+                        return -EADDRNOTAVAIL;
+                }
+                n->has_address = false;
+                return 0;
+        }
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to read the address of bridge %s", n->bridge);
+                return r;
+        }
+        if (prefix < 8 || prefix > 30) {
+                snprintf(err, errlen, "Bridge %s has a /%u address: too small a subnet for guests", n->bridge, prefix);
+                return -EADDRNOTAVAIL;
+        }
+        n->subnet = (Ipv4Subnet) { .address = a, .prefix = prefix };
+        return 0;
+}
+
+/* What the last machine of a bridge (or of the NAT subnet) takes with it. Under the lock. */
+static void release_shared(const char *machine, const char *bridge, bool nat) {
+        char marker[PATH_MAX], err[256];
+        if (strcmp(bridge, "-") != 0 && lease_count_others(bridge, machine) == 0) {
+                bridge_marker(bridge, marker, sizeof marker);
+                if (access(marker, F_OK) >= 0) {
+                        (void) netlink_link_delete(bridge);
+                        (void) unlink(marker);
+                }
+        }
+        if (nat && lease_count_others(DEFAULT_BRIDGE, machine) == 0 && lease_count_others("-", machine) == 0)
+                (void) nat_remove(err, sizeof err);
+}
+
+int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen) {
+        *n = (MachineNetwork) { .mode = c->network, .ports = c->ports, .n_ports = c->n_ports };
+        snprintf(n->machine, sizeof n->machine, "%s", c->machine);
+        if (c->network == NETWORK_NONE || c->network == NETWORK_HOST)
+                return 0;
+
+        n->point_to_point = c->network == NETWORK_VETH;
+        n->default_bridge = c->network == NETWORK_BRIDGE && (!c->bridge || strcmp(c->bridge, DEFAULT_BRIDGE) == 0);
+        n->nat = n->point_to_point || n->default_bridge;
+        n->has_address = true;
+        snprintf(n->bridge, sizeof n->bridge, "%s", c->network == NETWORK_BRIDGE ? (c->bridge ?: DEFAULT_BRIDGE) : "-");
+        if (n->nat && network_default_subnet(&n->subnet) < 0) {
+                snprintf(err, errlen, "Invalid NSPAWNLITE_BRIDGE_SUBNET '%s': use ADDRESS/PREFIX like %s",
+                         getenv("NSPAWNLITE_BRIDGE_SUBNET"), DEFAULT_BRIDGE_SUBNET);
+                return -EINVAL;
+        }
+
+        int lock = network_lock();
+        if (lock < 0) {
+                snprintf(err, errlen, "Failed to lock %s/network", runtime_dir());
+                return lock;
+        }
+        int r = 0;
+        bool made_bridge = false;
+        if (c->network == NETWORK_BRIDGE) {
+                bool existed = netlink_link_exists(n->bridge) > 0;
+                r = ensure_bridge(n, err, errlen);
+                made_bridge = r >= 0 && !existed;
+        }
+        if (r >= 0) {
+                /* Even without an address to give, the lease names the host interface. */
+                Ipv4Subnet s = n->subnet;
+                if (!n->has_address && network_default_subnet(&s) < 0)
+                        ipv4_subnet_parse(DEFAULT_BRIDGE_SUBNET, &s);
+                r = lease_acquire(n->machine, n->bridge, &s, &n->lease);
+                if (r == -EADDRNOTAVAIL) {
+                        char a[16];
+                        ipv4_format(s.address, a, sizeof a);
+                        snprintf(err, errlen, "No free address left in %s/%u for machine %s", a, s.prefix, n->machine);
+                } else if (r < 0)
+                        snprintf(err, errlen, "Failed to lease an address");
+                n->leased = r >= 0;
+        }
+        if (r >= 0 && n->nat)
+                r = nat_setup(&n->subnet, err, errlen);
+        if (r < 0) {
+                if (n->leased)
+                        (void) lease_release(n->machine);
+                n->leased = false;
+                if (made_bridge)
+                        release_shared(n->machine, n->bridge, n->nat);
+                else if (n->nat)
+                        release_shared(n->machine, "-", true);
+        }
+        close(lock);
+        return r;
+}
+
+void network_guest_config(const MachineNetwork *n, GuestNetwork *ret) {
+        *ret = (GuestNetwork) {};
+        if (!n->leased || !n->has_address)
+                return;
+        *ret = (GuestNetwork) {
+                .configure = true,
+                .address = n->lease.address,
+                .gateway = n->subnet.address,
+                .prefix = n->subnet.prefix,
+                .point_to_point = n->point_to_point,
+        };
+}
+
+static int record_ports(const MachineNetwork *n);
+
+static void set_route_localnet(const char *ifname) {
+        char p[128];
+        snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
+        (void) write_file_at(AT_FDCWD, p, "1");
+}
+
+int network_attach(MachineNetwork *n, pid_t pid, char *err, size_t errlen) {
+        if (!n->leased)
+                return 0;
+        const char *host = n->lease.ifname;
+        int r = netlink_veth_create(host, GUEST_IFNAME, pid);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to create veth %s", host);
+                return r;
+        }
+        if (n->point_to_point)
+                r = netlink_address_add(host, n->subnet.address, 32, n->lease.address);
+        else
+                r = netlink_link_set_master(host, n->bridge);
+        if (r >= 0)
+                r = netlink_link_up(host);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to configure %s", host);
+                (void) netlink_link_delete(host);
+                return r;
+        }
+        if (n->n_ports > 0) {
+                /* Forwards from the host's own 127.0.0.1 leave through this link. */
+                set_route_localnet(n->point_to_point ? host : n->bridge);
+                if (n->n_ports_added == 0 && (r = record_ports(n)) < 0) {
+                        snprintf(err, errlen, "Failed to record the port forwards");
+                        return r;
+                }
+                for (; n->n_ports_added < n->n_ports; n->n_ports_added++) {
+                        const PortForward *p = &n->ports[n->n_ports_added];
+                        r = nat_add_port(p, n->lease.address, err, errlen);
+                        if (r == -EEXIST)
+                                snprintf(err, errlen, "Port %s/%u is forwarded to another machine already",
+                                         port_protocol_to_string(p->protocol), p->host_port);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int ports_file(const char *machine, char *buf, size_t n) {
+        char name[96];
+        snprintf(name, sizeof name, "ports-%s", machine);
+        return network_file(name, buf, n);
+}
+
+void network_release(MachineNetwork *n) {
+        char err[256];
+        if (!n->leased)
+                return;
+        int lock = network_lock();
+        for (size_t i = 0; i < n->n_ports_added; i++)
+                (void) nat_remove_port(&n->ports[i], err, sizeof err);
+        n->n_ports_added = 0;
+        /* Usually gone with the guest's netns already. */
+        (void) netlink_link_delete(n->lease.ifname);
+        (void) lease_release(n->machine);
+        release_shared(n->machine, n->bridge, n->nat);
+        n->leased = false;
+        char p[PATH_MAX];
+        ports_file(n->machine, p, sizeof p);
+        (void) unlink(p);
+        if (lock >= 0)
+                close(lock);
+}
+
+int network_configure_guest(const GuestNetwork *g) {
+        if (!g->configure)
+                return 0;
+        int r = netlink_address_add(GUEST_IFNAME, g->address, g->point_to_point ? 32 : g->prefix,
+                                     g->point_to_point ? g->gateway : 0);
+        if (r >= 0)
+                r = netlink_link_up(GUEST_IFNAME);
+        if (r >= 0)
+                r = netlink_route_add_default(GUEST_IFNAME, g->gateway);
+        return r;
+}
+
+int network_gc(const char *machine) {
+        Lease l;
+        int r = lease_find(machine, &l);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        int lock = network_lock();
+        char p[PATH_MAX], err[256];
+        _cleanup_free_ char *text = NULL;
+        ports_file(machine, p, sizeof p);
+        if (read_file_at(AT_FDCWD, p, 65536, &text) >= 0)
+                for (char *line = text; line && *line;) {
+                        char *nl = strchr(line, '\n');
+                        if (nl)
+                                *nl = 0;
+                        PortForward pf;
+                        if (port_forward_parse(line, &pf) >= 0)
+                                (void) nat_remove_port(&pf, err, sizeof err);
+                        line = nl ? nl + 1 : NULL;
+                }
+        (void) unlink(p);
+        (void) netlink_link_delete(l.ifname);
+        (void) lease_release(machine);
+        bool nat = strcmp(l.bridge, "-") == 0 || strcmp(l.bridge, DEFAULT_BRIDGE) == 0;
+        release_shared(machine, l.bridge, nat);
+        if (lock >= 0)
+                close(lock);
+        return 1;
+}
+
+/* Record the forwards for gc, in port_forward_parse()'s syntax. */
+static int record_ports(const MachineNetwork *n) {
+        char p[PATH_MAX], buf[8192] = "";
+        size_t len = 0;
+        ports_file(n->machine, p, sizeof p);
+        for (size_t i = 0; i < n->n_ports; i++)
+                len += (size_t) snprintf(buf + len, sizeof buf - len, "%s:%u:%u\n",
+                                         port_protocol_to_string(n->ports[i].protocol), n->ports[i].host_port,
+                                         n->ports[i].guest_port);
+        return n->n_ports ? write_file_atomic(p, buf, 0644) : 0;
+}
