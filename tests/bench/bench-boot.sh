@@ -1,0 +1,424 @@
+#!/bin/bash
+# bench-boot.sh: nspawnlite against systemd-nspawn on the same Debian systemd tree, in one run
+# (DESIGN.md §7). A benchmark, not a test: a missed target never fails it; it exits non-zero only
+# when a tool fails to run (and 77, skipped, when not root or systemd-nspawn is missing).
+#
+# Measures, interleaved so that noise spreads evenly over the tools:
+#   a) run /bin/true: wall time of `nspawnlite run`, `systemd-nspawn … /bin/true` and the floor
+#      (`unshare` of every namespace + `chroot … /bin/true`); BENCH_N_RUN rounds (15), medians;
+#   b) boot → poweroff: wall time of a full boot of the guest to multi-user.target and its
+#      poweroff, for both tools; BENCH_N_BOOT rounds (5), medians; every boot must exit 0 and the
+#      bench unit must have written its marker file (proof that multi-user.target was reached);
+#   c) peak RSS (VmHWM) of the supervisor process of each tool (not the guest's) during a boot
+#      cycle, polled every 50 ms; BENCH_N_RSS rounds (3), medians.
+# Also, for information only: systemd-nspawn with --private-network, since nspawnlite gives the
+# guest its own network namespace by default and systemd-nspawn does not.
+#
+# Environment: NSPAWNLITE (binary, default build/nspawnlite), BENCH_N_RUN, BENCH_N_BOOT,
+# BENCH_N_RSS, BENCH_LOG_DIR (if set, every console log is copied there at the end), TMPDIR.
+# See README.md beside this file.
+set -euo pipefail
+export LC_ALL=C
+
+TOP=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+NSPAWNLITE=${NSPAWNLITE:-$TOP/build/nspawnlite}
+N_RUN=${BENCH_N_RUN:-15}
+N_BOOT=${BENCH_N_BOOT:-5}
+N_RSS=${BENCH_N_RSS:-3}
+RUN_LIMIT=30   # seconds a single `run /bin/true` may take before the watchdog stops it
+BOOT_LIMIT=60  # seconds a single boot → poweroff cycle may take
+MARKER="NSPAWNLITE-BENCH-MULTI-USER-REACHED"
+REACHED=/var/lib/nspawnlite-bench/reached # in the guest
+ME=${0##*/}
+
+msg() { printf '%s: %s\n' "$ME" "$*" >&2; }
+skip() {
+	printf 'SKIP: %s: %s\n' "$ME" "$*"
+	exit 77
+}
+
+# Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers, name=systemd, cgroup2).
+cgroup_roots() {
+	local d
+	for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+		{ [ -d "$d" ] && [ ! -L "$d" ]; } || continue
+		case $(stat -f -c %T "$d") in
+		cgroup2fs | cgroupfs) printf '%s\n' "$d" ;;
+		esac
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Outer part: checks, the bench's copy of the tree, then the inner part in a private mount
+# namespace; on every exit path, removes the processes and cgroups under the private parent and
+# the temporary directory.
+# ---------------------------------------------------------------------------------------------
+outer_cleanup() {
+	local rc=$? i pids root
+	trap - EXIT INT TERM HUP
+	if [ -n "${BENCH_LOG_DIR:-}" ] && [ -d "${WORK:-}/logs" ]; then
+		{ mkdir -p -- "$BENCH_LOG_DIR" && cp -a -- "$WORK/logs/." "$BENCH_LOG_DIR/"; } || true
+	fi
+	if [ -n "${SLICE:-}" ]; then
+		# Only processes this bench started can be in its private cgroup parent.
+		for ((i = 0; i < 50; i++)); do
+			pids=$(for root in $(cgroup_roots); do
+				[ -d "$root/$SLICE" ] || continue
+				find "$root/$SLICE" -name cgroup.procs -exec cat {} + 2>/dev/null
+			done | sort -un)
+			[ -n "$pids" ] || break
+			# shellcheck disable=SC2086 # one PID a word
+			kill -KILL $pids 2>/dev/null || true
+			sleep 0.1
+		done
+		for root in $(cgroup_roots); do
+			[ -d "$root/$SLICE" ] || continue
+			find "$root/$SLICE" -depth -type d -exec rmdir {} + 2>/dev/null || true
+			[ ! -d "$root/$SLICE" ] || msg "warning: could not remove $root/$SLICE"
+		done
+	fi
+	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+		rm -rf --one-file-system -- "$WORK" || msg "warning: could not remove $WORK"
+	fi
+	exit "$rc"
+}
+
+# prepare_tree DIR: a target that reaches multi-user.target and then a oneshot unit that writes
+# the marker into $REACHED and powers the machine off. Booted with `systemd.unit=bench.target`, the
+# same way by both tools. (Not a marker on the console: console-getty starts at the same time and
+# its agetty flushes the console's pending output, so such a marker is sometimes lost.)
+prepare_tree() {
+	local t=$1 sd=$1/etc/systemd/system
+	mkdir -p -- "$t${REACHED%/*}"
+	cat >"$sd/bench.target" <<-'EOF'
+		[Unit]
+		Description=nspawnlite bench: multi-user, then power off
+		Requires=multi-user.target
+		After=multi-user.target
+		AllowIsolate=yes
+	EOF
+	cat >"$sd/bench-poweroff.service" <<-EOF
+		[Unit]
+		Description=nspawnlite bench: report multi-user and power off
+		Requires=multi-user.target
+		After=multi-user.target
+
+		[Service]
+		Type=oneshot
+		StandardOutput=append:$REACHED
+		ExecStart=/bin/echo $MARKER
+		ExecStart=/bin/systemctl poweroff --no-block
+
+		[Install]
+		WantedBy=bench.target
+	EOF
+	mkdir -p -- "$sd/bench.target.wants"
+	ln -sf ../bench-poweroff.service "$sd/bench.target.wants/bench-poweroff.service"
+	{ [ -x "$t/bin/systemctl" ] && [ -x "$t/bin/echo" ]; } || {
+		msg "the tree $t has no /bin/systemctl or /bin/echo"
+		exit 1
+	}
+}
+
+outer_main() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	command -v systemd-nspawn >/dev/null || skip "needs systemd-nspawn (Debian package systemd-container)"
+	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
+	[ -n "${EPOCHREALTIME:-}" ] || skip "needs bash 5 (EPOCHREALTIME)"
+	[ -x "$NSPAWNLITE" ] || {
+		msg "$NSPAWNLITE is not built (ninja -C build)"
+		exit 1
+	}
+	if [ -n "$(find "$TOP/nspawnlite" "$TOP/machines" "$TOP/network" -name '*.[ch]' -newer "$NSPAWNLITE" 2>/dev/null | head -n 1)" ]; then
+		msg "warning: $NSPAWNLITE is older than its sources (ninja -C build)"
+	fi
+	local n
+	for n in "$N_RUN" "$N_BOOT" "$N_RSS"; do
+		[[ $n =~ ^[1-9][0-9]*$ ]] || {
+			msg "BENCH_N_* must be positive integers"
+			exit 2
+		}
+	done
+
+	local src
+	src=$("$TOP/tests/guests/build.sh" debian-systemd | tail -n 1)
+	[ -d "$src" ] || {
+		msg "no debian-systemd guest tree"
+		exit 1
+	}
+
+	SLICE=nspawnlite-bench-$$.slice
+	trap outer_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/nspawnlite-bench.XXXXXX")
+	msg "copying $src"
+	cp -a --reflink=auto -- "$src" "$WORK/tree"
+	prepare_tree "$WORK/tree"
+	local rc=0
+	unshare --mount --propagation private -- "$BASH" "$(readlink -f -- "$0")" --inner "$WORK" "$SLICE" "$src" || rc=$?
+	exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Inner part (private mount namespace).
+# ---------------------------------------------------------------------------------------------
+
+# The watchdog: stops the tool named in $WATCH ("PID DEADLINE") with SIGTERM at its deadline and
+# SIGKILL 5 s later. One process for the whole bench, started before anything is timed, so that no
+# fork of a per-run watchdog falls inside a measured interval.
+watchdog() {
+	local pid deadline
+	trap - EXIT
+	while :; do
+		read -rt 1 -u "$SLEEP_FD" _ || true
+		[ -s "$WATCH" ] || continue
+		read -r pid deadline <"$WATCH" || continue
+		{ [ -n "${pid:-}" ] && [ -n "${deadline:-}" ]; } || continue
+		if ((EPOCHSECONDS >= deadline + 5)); then
+			kill -KILL "$pid" 2>/dev/null || true
+		elif ((EPOCHSECONDS >= deadline)); then
+			kill -TERM "$pid" 2>/dev/null || true
+		fi
+	done
+}
+
+now_us() { printf '%s' "${EPOCHREALTIME/./}"; }
+
+# timed LOG LIMIT CMD…: runs CMD (stdin /dev/null, stdout and stderr to LOG) under the watchdog;
+# sets T_US (wall time in µs, fork to reaping, as hyperfine measures it) and T_RC.
+timed() {
+	local log=$1 limit=$2 pid s e
+	shift 2
+	s=${EPOCHREALTIME/./}
+	"$@" </dev/null >"$log" 2>&1 {SLEEP_FD}>&- &
+	pid=$!
+	printf '%s %s\n' "$pid" "$((EPOCHSECONDS + limit))" >"$WATCH"
+	T_RC=0
+	wait "$pid" || T_RC=$?
+	e=${EPOCHREALTIME/./}
+	: >"$WATCH"
+	T_US=$((e - s))
+}
+
+# rss LOG LIMIT CMD…: like timed, but polls VmHWM of CMD's process every 50 ms until it exits and
+# keeps the last value read (VmHWM only grows during the life of a program; a sample taken
+# between fork and exec belongs to this shell and is overwritten); sets HWM_KIB and T_RC.
+rss() {
+	local log=$1 limit=$2 pid key val state hwm=0
+	shift 2
+	"$@" </dev/null >"$log" 2>&1 {SLEEP_FD}>&- &
+	pid=$!
+	printf '%s %s\n' "$pid" "$((EPOCHSECONDS + limit))" >"$WATCH"
+	while :; do
+		state=
+		{ while read -r key val _; do
+			case $key in
+			State:) state=$val ;;
+			VmHWM:) hwm=$val ;;
+			esac
+		done <"/proc/$pid/status"; } 2>/dev/null || break
+		{ [ -n "$state" ] && [ "$state" != Z ]; } || break
+		read -rt 0.05 -u "$SLEEP_FD" _ || true
+	done
+	T_RC=0
+	wait "$pid" || T_RC=$?
+	: >"$WATCH"
+	HWM_KIB=$hwm
+}
+
+# failed WHAT LOG: reports a tool that did not run as it should, with the end of its output.
+failed() {
+	msg "FAILED: $1 (exit status $T_RC); last lines of its output ($2):"
+	sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' -- "$2" | tail -n 25 | sed 's/^/    | /' >&2
+	exit 1
+}
+
+# boot_prep: before each boot, removes the marker of the previous one.
+boot_prep() { rm -f -- "$TREE$REACHED"; }
+
+# check_boot WHAT LOG: the boot exited 0 and the guest reached multi-user.target.
+check_boot() {
+	[ "$T_RC" -eq 0 ] || failed "$1" "$2"
+	grep -q "$MARKER" -- "$TREE$REACHED" 2>/dev/null || {
+		T_RC="0, but the guest wrote no $REACHED: multi-user.target not reached"
+		failed "$1" "$2"
+	}
+	local f
+	f=$(grep -ac 'FAILED' -- "$2" || true)
+	FAILED_UNITS[$1]=$((${FAILED_UNITS[$1]:-0} + f))
+}
+
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# fmt_ms MICROSECONDS
+fmt_ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "n/a" && r <= t) ? "met" : "MISSED" }'; }
+list_ms() {
+	local v out=
+	for v in "$@"; do out+=" $(fmt_ms "$v")"; done
+	printf '%s' "${out# }"
+}
+
+inner_main() {
+	WORK=$1 SLICE=$2
+	local src=$3 tree=$1/tree root i
+	TREE=$tree
+
+	# systemd-nspawn keeps its propagation directory under /run/systemd/nspawn, on disk on these
+	# machines; give it a private tmpfs there (as on a systemd host) so that nothing is left.
+	mkdir -p /run/systemd/nspawn
+	mount -t tmpfs -o mode=0755 nspawnlite-bench /run/systemd/nspawn
+
+	# With --keep-unit, systemd-nspawn splits its own cgroup into payload/ and supervisor/: run
+	# the bench from a cgroup under the private parent so that those land there too.
+	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		root=/sys/fs/cgroup
+		mkdir -p "$root/$SLICE/host.scope"
+		echo $$ >"$root/$SLICE/host.scope/cgroup.procs"
+	else
+		for root in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
+			case $(stat -f -c %T "$root" 2>/dev/null) in
+			cgroup2fs | cgroupfs) ;;
+			*) continue ;;
+			esac
+			mkdir -p "$root/$SLICE/host.scope"
+			echo $$ >"$root/$SLICE/host.scope/cgroup.procs"
+		done
+	fi
+
+	export NSPAWNLITE_RUNTIME_DIR=$WORK/runtime NSPAWNLITE_CGROUP_PARENT=$SLICE
+	export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 # the guest sees cgroup2 only, as with nspawnlite
+	mkdir -p "$NSPAWNLITE_RUNTIME_DIR" "$WORK/logs"
+	WATCH=$WORK/watch
+	: >"$WATCH"
+	mkfifo "$WORK/sleep.fifo"
+	exec {SLEEP_FD}<>"$WORK/sleep.fifo"
+	watchdog &
+	local wd=$!
+	# shellcheck disable=SC2064 # expand now
+	trap "kill $wd 2>/dev/null || true" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+
+	local L=$WORK/logs
+	local -a NL_RUN=("$NSPAWNLITE" run -q -M bench --network=none --console=pipe "$tree" /bin/true)
+	local -a NS_RUN=(systemd-nspawn --register=no --keep-unit -q -M bench2 --console=pipe -D "$tree" /bin/true)
+	local -a NSP_RUN=(systemd-nspawn --register=no --keep-unit -q -M bench2 --console=pipe --private-network -D "$tree" /bin/true)
+	local -a FLOOR=(unshare --mount --pid --fork --uts --ipc --net --cgroup chroot "$tree" /bin/true)
+	local -a NL_BOOT=("$NSPAWNLITE" boot -q -M bench --network=none --console=read-only "$tree" systemd.unit=bench.target)
+	local -a NS_BOOT=(systemd-nspawn --register=no --keep-unit -q -M bench2 --console=read-only -b -D "$tree" systemd.unit=bench.target)
+	local -a NSP_BOOT=(systemd-nspawn --register=no --keep-unit -q -M bench2 --console=read-only --private-network -b -D "$tree" systemd.unit=bench.target)
+	declare -gA FAILED_UNITS=()
+
+	printf 'nspawnlite bench: %s vs systemd-nspawn on the same tree\n' "$("$NSPAWNLITE" --version 2>/dev/null | head -n 1)"
+	printf '  tree: copy of %s\n  kernel %s, %s, %s CPUs; cgroup: %s\n' "$src" "$(uname -r)" \
+		"$(systemd-nspawn --version | head -n 1)" "$(nproc)" \
+		"$( [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && echo unified || echo 'v1 hybrid')"
+	printf '  rounds: run %s, boot %s, rss %s (interleaved; first round of each a warm-up, not counted)\n\n' \
+		"$N_RUN" "$N_BOOT" "$N_RSS"
+
+	# Warm-up: page cache, the tree's first boot (machine-id and the like), and a check that
+	# every command works at all.
+	msg "warm-up"
+	timed "$L/warm-nl-run.log" $RUN_LIMIT "${NL_RUN[@]}"; [ "$T_RC" -eq 0 ] || failed "nspawnlite run /bin/true" "$L/warm-nl-run.log"
+	timed "$L/warm-ns-run.log" $RUN_LIMIT "${NS_RUN[@]}"; [ "$T_RC" -eq 0 ] || failed "systemd-nspawn /bin/true" "$L/warm-ns-run.log"
+	timed "$L/warm-nsp-run.log" $RUN_LIMIT "${NSP_RUN[@]}"; [ "$T_RC" -eq 0 ] || failed "systemd-nspawn --private-network /bin/true" "$L/warm-nsp-run.log"
+	timed "$L/warm-floor.log" $RUN_LIMIT "${FLOOR[@]}"; [ "$T_RC" -eq 0 ] || failed "unshare + chroot /bin/true" "$L/warm-floor.log"
+	boot_prep; timed "$L/warm-nl-boot.log" $BOOT_LIMIT "${NL_BOOT[@]}"; check_boot "nspawnlite boot" "$L/warm-nl-boot.log"
+	boot_prep; timed "$L/warm-ns-boot.log" $BOOT_LIMIT "${NS_BOOT[@]}"; check_boot "systemd-nspawn -b" "$L/warm-ns-boot.log"
+	FAILED_UNITS=()
+
+	local -a t_nl=() t_ns=() t_nsp=() t_floor=()
+	msg "a) run /bin/true, $N_RUN rounds"
+	for ((i = 1; i <= N_RUN; i++)); do
+		timed "$L/run-nl-$i.log" $RUN_LIMIT "${NL_RUN[@]}"
+		[ "$T_RC" -eq 0 ] || failed "nspawnlite run /bin/true" "$L/run-nl-$i.log"
+		t_nl+=("$T_US")
+		timed "$L/run-ns-$i.log" $RUN_LIMIT "${NS_RUN[@]}"
+		[ "$T_RC" -eq 0 ] || failed "systemd-nspawn /bin/true" "$L/run-ns-$i.log"
+		t_ns+=("$T_US")
+		timed "$L/run-floor-$i.log" $RUN_LIMIT "${FLOOR[@]}"
+		[ "$T_RC" -eq 0 ] || failed "unshare + chroot /bin/true" "$L/run-floor-$i.log"
+		t_floor+=("$T_US")
+		timed "$L/run-nsp-$i.log" $RUN_LIMIT "${NSP_RUN[@]}"
+		[ "$T_RC" -eq 0 ] || failed "systemd-nspawn --private-network /bin/true" "$L/run-nsp-$i.log"
+		t_nsp+=("$T_US")
+	done
+
+	local -a b_nl=() b_ns=() b_nsp=()
+	msg "b) boot → poweroff, $N_BOOT rounds"
+	for ((i = 1; i <= N_BOOT; i++)); do
+		boot_prep
+		timed "$L/boot-nl-$i.log" $BOOT_LIMIT "${NL_BOOT[@]}"
+		check_boot "nspawnlite boot" "$L/boot-nl-$i.log"
+		b_nl+=("$T_US")
+		boot_prep
+		timed "$L/boot-ns-$i.log" $BOOT_LIMIT "${NS_BOOT[@]}"
+		check_boot "systemd-nspawn -b" "$L/boot-ns-$i.log"
+		b_ns+=("$T_US")
+		boot_prep
+		timed "$L/boot-nsp-$i.log" $BOOT_LIMIT "${NSP_BOOT[@]}"
+		check_boot "systemd-nspawn -b --private-network" "$L/boot-nsp-$i.log"
+		b_nsp+=("$T_US")
+	done
+
+	local -a r_nl=() r_ns=()
+	msg "c) supervisor peak RSS during a boot cycle, $N_RSS rounds"
+	for ((i = 1; i <= N_RSS; i++)); do
+		boot_prep
+		rss "$L/rss-nl-$i.log" $BOOT_LIMIT "${NL_BOOT[@]}"
+		check_boot "nspawnlite boot" "$L/rss-nl-$i.log"
+		r_nl+=("$HWM_KIB")
+		boot_prep
+		rss "$L/rss-ns-$i.log" $BOOT_LIMIT "${NS_BOOT[@]}"
+		check_boot "systemd-nspawn -b" "$L/rss-ns-$i.log"
+		r_ns+=("$HWM_KIB")
+	done
+
+	local m_nl m_ns m_nsp m_floor q_nl q_ns q_nsp s_nl s_ns r1 r2 r3 rp rb
+	m_nl=$(median "${t_nl[@]}") m_ns=$(median "${t_ns[@]}") m_nsp=$(median "${t_nsp[@]}")
+	m_floor=$(median "${t_floor[@]}")
+	q_nl=$(median "${b_nl[@]}") q_ns=$(median "${b_ns[@]}") q_nsp=$(median "${b_nsp[@]}")
+	s_nl=$(median "${r_nl[@]}") s_ns=$(median "${r_ns[@]}")
+	r1=$(ratio "$m_nl" "$m_ns") r2=$(ratio "$q_nl" "$q_ns") r3=$(ratio "$s_nl" "$s_ns")
+	rp=$(ratio "$m_nl" "$m_nsp") rb=$(ratio "$q_nl" "$q_nsp")
+
+	local fmt='%-28s %12s %15s %8s %9s %10s  %s\n'
+	# shellcheck disable=SC2059 # the format is ours
+	{
+		printf "$fmt" metric nspawnlite systemd-nspawn floor ratio target result
+		printf "$fmt" "run /bin/true (ms, median)" "$(fmt_ms "$m_nl")" "$(fmt_ms "$m_ns")" "$(fmt_ms "$m_floor")" \
+			"$r1" "<= 0.167" "$(meets "$r1" 0.16667)"
+		printf "$fmt" "boot->poweroff (ms, median)" "$(fmt_ms "$q_nl")" "$(fmt_ms "$q_ns")" - \
+			"$r2" "<= 0.85" "$(meets "$r2" 0.85)"
+		printf "$fmt" "supervisor peak RSS (KiB)" "$s_nl" "$s_ns" - \
+			"$r3" "<= 0.5" "$(meets "$r3" 0.5)"
+	}
+	printf '\nratio = nspawnlite / systemd-nspawn; targets from the issue; floor = unshare of every namespace + chroot.\n'
+	printf 'For information, systemd-nspawn --private-network (own netns, as nspawnlite by default):\n'
+	printf '  run /bin/true %s ms (ratio %s), boot->poweroff %s ms (ratio %s)\n' \
+		"$(fmt_ms "$m_nsp")" "$rp" "$(fmt_ms "$q_nsp")" "$rb"
+	printf '\nSamples (ms unless noted):\n'
+	printf '  run  nspawnlite:     %s\n' "$(list_ms "${t_nl[@]}")"
+	printf '  run  systemd-nspawn: %s\n' "$(list_ms "${t_ns[@]}")"
+	printf '  run  nspawn privnet: %s\n' "$(list_ms "${t_nsp[@]}")"
+	printf '  run  floor:          %s\n' "$(list_ms "${t_floor[@]}")"
+	printf '  boot nspawnlite:     %s\n' "$(list_ms "${b_nl[@]}")"
+	printf '  boot systemd-nspawn: %s\n' "$(list_ms "${b_ns[@]}")"
+	printf '  boot nspawn privnet: %s\n' "$(list_ms "${b_nsp[@]}")"
+	printf '  VmHWM KiB nspawnlite: %s; systemd-nspawn: %s\n' "${r_nl[*]}" "${r_ns[*]}"
+	printf '  "FAILED" lines on the guest consoles over all counted boots: nspawnlite %s, systemd-nspawn %s, privnet %s\n' \
+		"${FAILED_UNITS[nspawnlite boot]:-0}" "${FAILED_UNITS[systemd-nspawn -b]:-0}" \
+		"${FAILED_UNITS[systemd-nspawn -b --private-network]:-0}"
+}
+
+if [ "${1:-}" = --inner ]; then
+	shift
+	inner_main "$@"
+else
+	outer_main "$@"
+fi
