@@ -24,6 +24,7 @@
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/mounts.h"
 #include "nspawnlite/path-util.h"
+#include "nspawnlite/proc-title.h"
 #include "nspawnlite/seccomp.h"
 #include "nspawnlite/sync.h"
 
@@ -133,6 +134,31 @@ static int make_console(int rootfd, int *ret_master, int *ret_slave) {
         return 0;
 }
 
+/* A login tty: another pty of the machine's devpts, bound on /dev/ttyN for inittab-style gettys and
+ * named in container_ttys for systemd's. The master goes to the supervisor for "login". */
+static int make_tty(int rootfd, unsigned index, int *ret_master, unsigned *ret_pts) {
+        _cleanup_close_ int ptmx = -EBADF, slave = -EBADF, target = -EBADF;
+        int r = chase_in_root(rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, &ptmx);
+        if (r < 0)
+                return r;
+        unsigned pts;
+        if (unlockpt(ptmx) < 0 || ioctl(ptmx, TIOCGPTN, &pts) < 0)
+                return -errno;
+        slave = ioctl(ptmx, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        char path[32];
+        snprintf(path, sizeof path, "/dev/tty%u", index);
+        r = mount_target_in_root(rootfd, path, false, &target);
+        if (r < 0)
+                return r;
+        if (mount(fd_path(slave).path, fd_path(target).path, NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        *ret_master = TAKE_FD(ptmx);
+        *ret_pts = pts;
+        return 0;
+}
+
 static int do_pivot_root(int rootfd) {
         if (fchdir(rootfd) < 0)
                 return -errno;
@@ -209,6 +235,15 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                         FAIL(CHILD_STAGE_CONSOLE, r, "Failed to set up /dev/console: %m");
         }
 
+        int tty_masters[MACHINE_TTYS_MAX];
+        SyncMessage ready = { .step = SYNC_STEP_CONSOLE_READY, .has_console = master >= 0 };
+        for (unsigned i = 0; i < c->ttys; i++) {
+                r = make_tty(rootfd, i + 1, &tty_masters[i], &ready.tty_pts[i]);
+                if (r < 0)
+                        FAIL(CHILD_STAGE_CONSOLE, r, "Failed to set up /dev/tty%u: %m", i + 1);
+                ready.n_ttys++;
+        }
+
         r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
@@ -219,12 +254,25 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                         FAIL(CHILD_STAGE_MOUNTS, r, "Failed to make the root directory read-only: %m");
         }
 
-        int fds[2] = { notify, master };
-        r = sync_send_step(ctx->sync_fd, SYNC_STEP_CONSOLE_READY, fds, master >= 0 ? 2 : 1);
+        int fds[SYNC_FDS_MAX];
+        size_t n_fds = 0;
+        fds[n_fds++] = notify;
+        if (master >= 0)
+                fds[n_fds++] = master;
+        for (unsigned i = 0; i < ready.n_ttys; i++)
+                fds[n_fds++] = tty_masters[i];
+        r = sync_send(ctx->sync_fd, &ready, fds, n_fds);
         if (r < 0)
                 _exit(EXIT_FAILURE);
         notify = safe_close(notify);
         master = safe_close(master);
+        for (unsigned i = 0; i < ready.n_ttys; i++)
+                safe_close(tty_masters[i]);
+
+        /* systemd starts container-getty@ on each of these. */
+        char ttys[MACHINE_TTYS_MAX * 12] = "";
+        for (unsigned i = 0; i < ready.n_ttys; i++)
+                snprintf(ttys + strlen(ttys), sizeof ttys - strlen(ttys), "%spts/%u", i ? " " : "", ready.tty_pts[i]);
 
         r = do_pivot_root(rootfd);
         if (r < 0)
@@ -261,6 +309,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 .term = ctx->term,
                 .init_kind = ctx->init_kind,
                 .setenv = c->setenv,
+                .ttys = ttys[0] ? ttys : NULL,
         };
         r = guest_environment_build(&ge, &envp);
         if (r < 0)
@@ -286,11 +335,24 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         reset_signals(&ctx->original_mask);
 
         if (c->kind == LAUNCH_RUN) {
+                /* The stub never calls execve(), so close-on-exec protects nothing: close every fd
+                 * but stdio and the sync socket (moved to 3) for real. */
+                int sync_fd = ctx->sync_fd;
+                if (sync_fd != 3) {
+                        if (dup3(sync_fd, 3, O_CLOEXEC) < 0)
+                                FAIL(CHILD_STAGE_EXEC, errno, "Failed to move the sync socket: %m");
+                        sync_fd = 3;
+                }
+                if (close_range(4, ~0U, 0) < 0)
+                        _exit(EXIT_FAILURE);
+                proc_title_set("nspawnlite-stub-init");
                 /* The stub keeps running our code without an execve() to trim its sets. */
                 r = capability_drop_permitted(ctx->caps);
-                if (r < 0)
-                        FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
-                stub_init_main(c->args, envp, ctx->sync_fd, ctx->console != CONSOLE_PIPE);
+                if (r < 0) {
+                        (void) sync_send_error(sync_fd, CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
+                        _exit(EXIT_FAILURE);
+                }
+                stub_init_main(c->args, envp, sync_fd, ctx->console != CONSOLE_PIPE);
         }
 
         /* argv[0] as the init was found; INIT-ARGS follow. */

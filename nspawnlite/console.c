@@ -34,8 +34,9 @@ int console_relay_init(ConsoleRelay *c, ConsoleMode mode, int in, int out) {
                 c->in_eof = true;
         if (mode == CONSOLE_INTERACTIVE && isatty(in) && tcgetattr(in, &c->saved) >= 0) {
                 struct termios raw = c->saved;
+                /* Fully raw: the guest's pty already turns "\n" into "\r\n"; our own messages
+                 * end in "\r\n" while the terminal is raw (log_set_raw_terminal()). */
                 cfmakeraw(&raw);
-                raw.c_oflag |= OPOST; /* keep "\n" → "\r\n" for our own messages */
                 if (tcsetattr(in, TCSANOW, &raw) < 0)
                         return -errno;
                 c->raw = true;

@@ -285,6 +285,7 @@ int launch_machine(Config *c) {
                 .config = c,
                 .signal_fd = -EBADF,
                 .control_fd = -EBADF,
+                .pin_fd = -EBADF,
                 .log_fd = -EBADF,
                 .ready_fd = -EBADF,
                 .pidfd = -EBADF,
@@ -320,6 +321,12 @@ int launch_machine(Config *c) {
                 log_error_errno(r, "Failed to lock machine name %s in %s: %m", c->machine, runtime_dir());
                 return 1;
         }
+
+        /* Unmounting its own root makes the kernel remount the filesystem beneath read-only
+         * (do_umount_root), and without user namespaces that is the host's filesystem. A file
+         * open for writing on it makes such a remount fail with EBUSY. Unnamed, it leaves no trace;
+         * a filesystem that cannot have one is read-only or special, and needs no guard. */
+        s.pin_fd = open(c->rootfs, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
         r = machine_cgroup_init(&s.cgroup, c->machine);
         if (r == -EINVAL)
@@ -442,6 +449,7 @@ out:
         machine_cgroup_done(&s.cgroup);
         network_release(&s.network);
         s.log_fd = safe_close(s.log_fd);
+        s.pin_fd = safe_close(s.pin_fd);
         machine_lock_release(&s.lock);
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(&s, status);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/log.h"
+#include "nspawnlite/proc-title.h"
 #include "nspawnlite/verbs.h"
 
 int main(int argc, char **argv) {
         log_setup_from_env();
+        proc_title_init(argc, argv);
         return verbs_dispatch(argc, argv);
 }

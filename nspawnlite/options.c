@@ -189,6 +189,7 @@ enum {
         ARG_PIDS_MAX,
         ARG_IO_WEIGHT,
         ARG_PORT,
+        ARG_TTYS,
 };
 
 /* The limit options, in the order of LimitKey. */
@@ -230,6 +231,7 @@ static const struct option long_options[] = {
         { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
         { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
         { "port", required_argument, NULL, 'p' },
+        { "ttys", required_argument, NULL, ARG_TTYS },
         {}
 };
 
@@ -254,6 +256,7 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                 .console = CONSOLE_AUTO,
                 .network = NETWORK_BRIDGE,
                 .timeout = 30 * USEC_PER_SEC,
+                .ttys = kind == LAUNCH_BOOT ? 4 : 0,
         };
 
         optind = 0; /* full reinitialisation of getopt */
@@ -398,6 +401,13 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         c->ports[c->n_ports++] = pf;
                         break;
                 }
+                case ARG_TTYS: {
+                        uint64_t v;
+                        if (parse_uint64_range(optarg, 0, 16, &v) < 0)
+                                return BAD("Invalid --ttys= '%s': use a number from 0 to 16.", optarg);
+                        c->ttys = (unsigned) v;
+                        break;
+                }
                 case ARG_WAIT_READY:
                         c->wait_ready = true;
                         break;
@@ -424,8 +434,8 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                 case '?':
                 default:
                         if (optopt && optopt < 0x100)
-                                return BAD("Unknown option '-%c'. See '%s --help'.", optopt, argv[0]);
-                        return BAD("Unknown option or missing argument '%s'. See '%s --help'.",
+                                return BAD("Unknown option '-%c'. See 'nspawnlite %s --help'.", optopt, argv[0]);
+                        return BAD("Unknown option or missing argument '%s'. See 'nspawnlite %s --help'.",
                                    argv[optind - 1], argv[0]);
                 }
         }
@@ -513,6 +523,7 @@ void boot_help(void) {
                "     --capability=CAPS      Add capabilities to the bounding set\n"
                "     --drop-capability=CAPS Remove capabilities from the bounding set\n"
                "     --no-new-privileges    Set PR_SET_NO_NEW_PRIVS for the guest\n"
+               "     --ttys=N               Login ttys /dev/tty1..N for 'nspawnlite login' (default 4)\n"
                "     --kill-signal=SIG      Signal that asks init to power off (default: per init)\n"
                "     --timeout=SEC          How long a poweroff may take before the machine is killed\n"
                "     --memory-max=BYTES     Memory limit (K, M, G suffixes; infinity)\n"

@@ -52,6 +52,7 @@ typedef struct {
         bool read_only;
         bool detach;
         bool wait_ready;
+        unsigned ttys; /* login ttys, /dev/tty1..N */
         Limits limits;
         char **setenv; /* -E VAR=VALUE, in order */
         uint64_t caps_add, caps_drop;

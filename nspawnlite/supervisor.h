@@ -46,6 +46,7 @@ typedef struct {
         sigset_t original_mask;
         int signal_fd;
         int control_fd;
+        int pin_fd; /* an unnamed file open for writing on the tree's filesystem (see launch.c) */
         ControlClient clients[SUPERVISOR_CLIENTS_MAX];
         size_t n_clients;
         bool frozen;

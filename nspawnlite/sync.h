@@ -42,12 +42,18 @@ typedef enum {
 } ChildStage;
 
 #define SYNC_MESSAGE_MAX 384
-#define SYNC_FDS_MAX 2
+#define MACHINE_TTYS_MAX 16
+/* notify socket, console master, tty masters */
+#define SYNC_FDS_MAX (2 + MACHINE_TTYS_MAX)
 
 typedef struct {
         uint32_t step;       /* SyncStep */
         uint32_t stage;      /* ChildStage, for SYNC_STEP_ERROR */
         int32_t error;       /* positive errno, for SYNC_STEP_ERROR */
+        /* SYNC_STEP_CONSOLE_READY: which fds follow the notify socket */
+        uint32_t has_console;
+        uint32_t n_ttys;
+        uint32_t tty_pts[MACHINE_TTYS_MAX]; /* /dev/pts/N of each tty */
         char message[SYNC_MESSAGE_MAX];
 } SyncMessage;
 

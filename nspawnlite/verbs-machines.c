@@ -572,7 +572,6 @@ int verb_console(int argc, char **argv) {
         if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) >= 0) {
                 struct termios t = saved;
                 cfmakeraw(&t);
-                t.c_oflag |= OPOST;
                 raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) >= 0;
                 log_set_raw_terminal(raw);
         }
