@@ -155,8 +155,8 @@ debian_sysv_inittab() {
 # to do in a container and only fail or complain there. They stay installed
 # (`update-rc.d NAME defaults`, or `rc-update add` with OpenRC, brings one back):
 #   hwclock.sh   saves the system clock to an RTC the guest cannot reach
-#   umountfs     unmounts the manager's mounts (/run/host…), fails
-#   umountroot   remounts / read-only: "mount point is busy"
+#   umountfs     unmounts the manager's mounts (/run/host…), fails   (emptied)
+#   umountroot   remounts / read-only: "mount point is busy"           (emptied)
 #   checkfs.sh   fsck of fstab file systems (none); setterm errors on a pty
 #   procps       sysctl: /proc/sys is read-only in a container
 #   bootlogs     dmesg: the kernel log is not readable in a container
@@ -174,8 +174,18 @@ debian_sysv_container() {
 		done
 	else
 		# Stop-only scripts have no start links to disable: remove them.
-		for s in hwclock.sh umountfs umountroot; do
+		for s in hwclock.sh; do
 			[ ! -e "$target/etc/init.d/$s" ] || in_chroot "$target" update-rc.d -f "$s" remove
+		done
+		# umountfs and umountroot order halt after sendsigs in insserv's
+		# stop sequence: keep them there with their LSB headers, but empty.
+		for s in umountfs umountroot; do
+			[ -e "$target/etc/init.d/$s" ] || continue
+			sed -n '1,/^### END INIT INFO/p' "$target/etc/init.d/$s" >"$target/etc/init.d/$s.new"
+			printf '# nspawnlite test guest: nothing to unmount in a container\nexit 0\n' \
+				>>"$target/etc/init.d/$s.new"
+			chmod 0755 "$target/etc/init.d/$s.new"
+			mv -- "$target/etc/init.d/$s.new" "$target/etc/init.d/$s"
 		done
 		# Others depend on these: disable, so that insserv keeps them.
 		for s in checkfs.sh procps bootlogs; do
