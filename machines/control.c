@@ -92,17 +92,50 @@ int control_reply_error(int fd, int error, const char *message) {
         return control_send_text(fd, buf);
 }
 
-int control_request(int fd, const char *request, char *reply, size_t n) {
+int control_send_text_fd(int fd, const char *text, int passed) {
+        size_t n = strlen(text);
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) text, .iov_len = n };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &passed, sizeof(int));
+        return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int control_request_internal(int fd, const char *request, char *reply, size_t n, int *ret_fd) {
         int r = control_send_text(fd, request);
         if (r < 0)
                 return r;
         char buf[CONTROL_MESSAGE_MAX + 1];
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = buf, .iov_len = CONTROL_MESSAGE_MAX };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
         ssize_t k;
         do
-                k = recv(fd, buf, CONTROL_MESSAGE_MAX, 0);
+                k = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         while (k < 0 && errno == EINTR);
         if (k < 0)
                 return -errno;
+        int got = -EBADF;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+                    c->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&got, CMSG_DATA(c), sizeof(int));
+        if (ret_fd)
+                *ret_fd = got;
+        else
+                safe_close(got);
         if (k == 0)
                 return -ECONNRESET;
         buf[k] = 0;
@@ -117,4 +150,19 @@ int control_request(int fd, const char *request, char *reply, size_t n) {
         }
         snprintf(reply, n, "malformed reply");
         return -EBADMSG;
+}
+
+int control_request(int fd, const char *request, char *reply, size_t n) {
+        return control_request_internal(fd, request, reply, n, NULL);
+}
+
+int control_request_fd(int fd, const char *request, char *reply, size_t n, int *ret_fd) {
+        int passed = -EBADF;
+        int r = control_request_internal(fd, request, reply, n, &passed);
+        if (r < 0 || passed < 0) {
+                safe_close(passed);
+                return r < 0 ? r : -EBADMSG;
+        }
+        *ret_fd = passed;
+        return 0;
 }

@@ -12,6 +12,9 @@
  *                                        'D'-tagged datagrams both ways: console output from the
  *                                        supervisor, input to it (from the writer only), and
  *                                        "X STATUS" at the end.
+ *   login                                "OK pts/N" with the master of a free tty attached; the
+ *                                        tty stays the client's until it closes the connection,
+ *                                        then it is hung up (the session ends) and free again.
  * Other requests: reboot, kill SIGNAL, freeze, thaw, set-limit KEY=VALUE…  */
 
 #define CONTROL_MESSAGE_MAX 4096
@@ -25,4 +28,7 @@ int control_connect(const char *name, int *ret_fd);
  * "ERR" reply with its message in reply. */
 int control_request(int fd, const char *request, char *reply, size_t n);
 int control_reply_error(int fd, int error, const char *message);
+/* A text datagram with one fd attached (SCM_RIGHTS), and the request that receives it. */
+int control_send_text_fd(int fd, const char *text, int passed);
+int control_request_fd(int fd, const char *request, char *reply, size_t n, int *ret_fd);
 int control_send_text(int fd, const char *text);

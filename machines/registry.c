@@ -135,6 +135,7 @@ int machine_info_format(const MachineInfo *m, char *buf, size_t n) {
              "since=%" PRIu64 "\nrootfs=%s\nuuid=%s\ncgroup=%s\ndetached=%d\n",
              m->name, m->state, m->init, (int) m->leader, m->leader_starttime, (int) m->supervisor,
              m->since_usec, m->rootfs, m->uuid, m->cgroup, m->detached);
+        EMIT("caps=%" PRIu64 "\nno_new_privileges=%d\n", m->caps, m->no_new_privileges);
         if (m->address[0])
                 EMIT("address=%s\n", m->address);
         if (m->interface[0])
@@ -219,7 +220,12 @@ int machine_info_parse(const char *text, MachineInfo *ret) {
                         r = copy_field(m.address, sizeof m.address, v);
                 else if (strcmp(k, "interface") == 0)
                         r = copy_field(m.interface, sizeof m.interface, v);
-                else if (strcmp(k, "detached") == 0) {
+                else if (strcmp(k, "caps") == 0)
+                        r = parse_u64(v, &m.caps);
+                else if (strcmp(k, "no_new_privileges") == 0) {
+                        r = parse_u64(v, &u);
+                        m.no_new_privileges = u != 0;
+                } else if (strcmp(k, "detached") == 0) {
                         r = parse_u64(v, &u);
                         m.detached = u != 0;
                 } else if (strncmp(k, "limit.", 6) == 0) {

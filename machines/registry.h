@@ -43,6 +43,8 @@ typedef struct {
         char address[64];          /* the guest's address, if it has one */
         char interface[16];        /* the host side of its link */
         bool detached;
+        uint64_t caps;             /* the guest's capability bounding set */
+        bool no_new_privileges;
         Limits limits;
 } MachineInfo;
 

@@ -128,7 +128,6 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
         if (pid == 0) {
                 GuestNetwork guest_network;
                 network_guest_config(&s->network, &guest_network);
-                bool own_network = s->config->network != NETWORK_HOST;
                 ChildContext ctx = {
                         .config = s->config,
                         .console = s->console,
@@ -136,9 +135,7 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
                         .init_kind = s->init_kind,
                         .uuid = s->uuid,
                         .term = s->console == CONSOLE_INTERACTIVE ? getenv("TERM") : NULL,
-                        .caps = capability_machine_set(own_network, s->config->caps_add,
-                                                       s->config->caps_drop |
-                                                               (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD))),
+                        .caps = s->caps,
                         .sync_fd = child_sync,
                         .network = guest_network,
                         .original_mask = s->original_mask,
@@ -161,6 +158,16 @@ static void reap_child(Supervisor *s, bool kill_first, int *ret_status) {
                 *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
         s->pidfd = safe_close(s->pidfd);
         s->pid = 0;
+}
+
+static void end_guest(Supervisor *s) {
+        console_relay_set_master(&s->relay, -EBADF);
+        s->master = safe_close(s->master);
+        s->notify = safe_close(s->notify);
+        supervisor_drop_logins(s);
+        for (unsigned i = 0; i < s->n_ttys; i++)
+                s->ttys[i].master = safe_close(s->ttys[i].master);
+        s->n_ttys = 0;
 }
 
 /* Start the guest once: clone, the sync steps, and init running. On failure the child has been
@@ -197,12 +204,24 @@ static int start_guest(Supervisor *s) {
                 goto fail;
         }
 
-        int fds[SYNC_FDS_MAX] = { -EBADF, -EBADF };
+        int fds[SYNC_FDS_MAX];
         size_t n_fds = 0;
         r = sync_expect(pair[0], SYNC_STEP_CONSOLE_READY, &m, fds, &n_fds);
+        if (r >= 0 && n_fds != 1 + !!m.has_console + m.n_ttys) {
+                for (size_t i = 0; i < n_fds; i++)
+                        safe_close(fds[i]);
+                r = -EBADMSG;
+        }
         if (r >= 0) {
-                s->notify = n_fds > 0 ? fds[0] : -EBADF;
-                s->master = n_fds > 1 ? fds[1] : -EBADF;
+                size_t k = 0;
+                s->notify = fds[k++];
+                s->master = m.has_console ? fds[k++] : -EBADF;
+                s->n_ttys = m.n_ttys;
+                for (unsigned i = 0; i < m.n_ttys; i++) {
+                        s->ttys[i].master = fds[k++];
+                        s->ttys[i].pts = m.tty_pts[i];
+                        s->ttys[i].client_fd = -EBADF;
+                }
                 console_relay_set_master(&s->relay, s->master);
 
                 /* Init runs once the child's end closes at execve(); the stub says so explicitly. */
@@ -223,18 +242,11 @@ static int start_guest(Supervisor *s) {
 fail: {
         int status = 1;
         reap_child(s, kill_first, &status);
-        console_relay_set_master(&s->relay, -EBADF);
-        s->master = safe_close(s->master);
-        s->notify = safe_close(s->notify);
+        end_guest(s);
         return status > 1 && status < 128 ? status : -ECHILD;
 }
 }
 
-static void end_guest(Supervisor *s) {
-        console_relay_set_master(&s->relay, -EBADF);
-        s->master = safe_close(s->master);
-        s->notify = safe_close(s->notify);
-}
 
 /* "boot -d": the parent waits on a pipe for one byte ("started", or "ready" with --wait-ready) and
  * exits 0; without it, 1. Errors until then reach the caller's stderr from the supervisor itself. */
@@ -327,6 +339,8 @@ int launch_machine(Config *c) {
          * open for writing on it makes such a remount fail with EBUSY. Unnamed, it leaves no trace;
          * a filesystem that cannot have one is read-only or special, and needs no guard. */
         s.pin_fd = open(c->rootfs, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        for (unsigned i = 0; i < MACHINE_TTYS_MAX; i++)
+                s.ttys[i].master = s.ttys[i].client_fd = -EBADF;
 
         r = machine_cgroup_init(&s.cgroup, c->machine);
         if (r == -EINVAL)
@@ -341,6 +355,9 @@ int launch_machine(Config *c) {
                 log_error_errno(r, "Failed to create cgroup %s: %m", s.cgroup.payload);
                 goto out;
         }
+        /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
+        s.caps = capability_machine_set(c->network != NETWORK_HOST, c->caps_add,
+                                        c->caps_drop | (s.cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
         r = machine_cgroup_set_limits(&s.cgroup, &c->limits);
         if (r < 0) {
                 log_error_errno(r, "Failed to set the machine's limits%s: %m",

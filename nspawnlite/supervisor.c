@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +40,8 @@ void supervisor_write_state(Supervisor *s, const char *state) {
                 .since_usec = s->since_usec,
                 .detached = s->config->detach,
                 .limits = s->config->limits,
+                .caps = s->caps,
+                .no_new_privileges = s->config->no_new_privileges,
         };
         (void) pid_starttime(s->pid, &m.leader_starttime);
         snprintf(m.name, sizeof m.name, "%s", s->config->machine);
@@ -96,9 +99,73 @@ static void log_rotate(Supervisor *s) {
         s->relay.out = fd;
 }
 
+/* The session on a tty whose login client went away ends as a modem hang-up would end it; its
+ * getty then offers a fresh prompt to the next login. */
+static void release_tty(Supervisor *s, int client_fd) {
+        for (unsigned t = 0; t < s->n_ttys; t++) {
+                if (s->ttys[t].client_fd != client_fd)
+                        continue;
+                s->ttys[t].client_fd = -EBADF;
+                int peer = ioctl(s->ttys[t].master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+                if (peer >= 0) {
+                        (void) ioctl(peer, TIOCVHANGUP);
+                        close(peer);
+                }
+        }
+}
+
 static void drop_client(Supervisor *s, size_t i) {
+        if (s->clients[i].kind == CLIENT_LOGIN)
+                release_tty(s, s->clients[i].fd);
         safe_close(s->clients[i].fd);
         s->clients[i] = s->clients[--s->n_clients];
+}
+
+void supervisor_drop_logins(Supervisor *s) {
+        for (size_t i = s->n_clients; i-- > 0;)
+                if (s->clients[i].kind == CLIENT_LOGIN) {
+                        s->clients[i].kind = CLIENT_REQUEST; /* no hang-up: the tty itself is going */
+                        drop_client(s, i);
+                }
+        for (unsigned t = 0; t < s->n_ttys; t++)
+                s->ttys[t].client_fd = -EBADF;
+}
+
+/* A tty with a getty on it: some process in the guest has the slave open. */
+static bool tty_has_reader(int master) {
+        struct pollfd p = { .fd = master, .events = POLLIN };
+        return poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP);
+}
+
+static int handle_login(Supervisor *s, ControlClient *c, char *err, size_t errlen) {
+        unsigned busy = 0;
+        for (unsigned t = 0; t < s->n_ttys; t++) {
+                if (s->ttys[t].client_fd >= 0) {
+                        busy++;
+                        continue;
+                }
+                if (!tty_has_reader(s->ttys[t].master))
+                        continue;
+                char reply[32];
+                snprintf(reply, sizeof reply, "OK pts/%u", s->ttys[t].pts);
+                int r = control_send_text_fd(c->fd, reply, s->ttys[t].master);
+                if (r < 0)
+                        return r;
+                s->ttys[t].client_fd = c->fd;
+                c->kind = CLIENT_LOGIN;
+                return 1;
+        }
+        if (s->n_ttys == 0) {
+                snprintf(err, errlen, "Machine %s has no login ttys (it was started with --ttys=0).", s->config->machine);
+                return -ENOTTY;
+        }
+        if (busy == s->n_ttys) {
+                snprintf(err, errlen, "All %u ttys of machine %s are in use.", s->n_ttys, s->config->machine);
+                return -EBUSY;
+        }
+        /* No getty on any free tty; maybe one is just respawning: the client asks again. */
+        snprintf(err, errlen, "Machine %s runs no getty on its ttys (/dev/tty1..%u).", s->config->machine, s->n_ttys);
+        return -EAGAIN;
 }
 
 /* Everything the guest writes on its console passes here. */
@@ -292,6 +359,10 @@ static void handle_request(Supervisor *s, size_t i) {
                 r = handle_set_limit(s, args ?: (char[]) { 0 }, err, sizeof err);
                 if (r >= 0)
                         supervisor_write_state(s, s->frozen ? "frozen" : "running");
+        } else if (strcmp(verb, "login") == 0) {
+                r = handle_login(s, c, err, sizeof err);
+                if (r > 0)
+                        return; /* answered, with the tty's master */
         } else if (strcmp(verb, "console") == 0) {
                 bool writer = true;
                 for (size_t j = 0; j < s->n_clients; j++)
@@ -441,6 +512,8 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
                                 handle_request(s, i);
                         else if (s->clients[i].kind == CLIENT_CONSOLE)
                                 handle_console_input(s, i);
+                        else if (s->clients[i].kind == CLIENT_LOGIN)
+                                handle_console_input(s, i); /* reads only the hang-up: logins send nothing */
                         else if (p[client_base + i].revents & (POLLHUP | POLLERR))
                                 drop_client(s, i); /* a waiter that gave up */
                 }

@@ -11,6 +11,7 @@
 #include "nspawnlite/console.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/options.h"
+#include "nspawnlite/sync.h"
 
 #define SUPERVISOR_CLIENTS_MAX 32
 
@@ -18,6 +19,7 @@ typedef enum {
         CLIENT_REQUEST, /* connected, request not read yet */
         CLIENT_WAITER,  /* waits for the machine's end (poweroff, terminate) */
         CLIENT_CONSOLE, /* attached to the console */
+        CLIENT_LOGIN,   /* holds a login tty */
 } ClientKind;
 
 typedef struct {
@@ -51,6 +53,15 @@ typedef struct {
         size_t n_clients;
         bool frozen;
         uint64_t since_usec;
+        uint64_t caps; /* the guest's bounding set, for processes joining it (shell) */
+
+        /* login ttys: masters, and the login client holding each (-1: free) */
+        struct {
+                int master;
+                unsigned pts;
+                int client_fd;
+        } ttys[MACHINE_TTYS_MAX];
+        unsigned n_ttys;
 
         /* detached machines */
         int log_fd;
@@ -78,6 +89,9 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status);
 void supervisor_end_clients(Supervisor *s, int status);
 
 void supervisor_write_state(Supervisor *s, const char *state);
+
+/* The guest's ttys are going away (reboot, end): end the logins on them. */
+void supervisor_drop_logins(Supervisor *s);
 
 /* The machine is up (and ready, if that was asked for): release a waiting "boot -d". */
 void supervisor_report_ready(Supervisor *s);

@@ -14,3 +14,5 @@ int verb_freeze(int argc, char **argv);
 int verb_thaw(int argc, char **argv);
 int verb_set_limit(int argc, char **argv);
 int verb_gc(int argc, char **argv);
+int verb_login(int argc, char **argv);
+int verb_shell(int argc, char **argv);

@@ -47,6 +47,8 @@ static const struct {
         { "list", verb_list, "List running machines" },
         { "status", verb_status, "Show a machine's state, resources and limits" },
         { "console", verb_console, "Attach to a machine's console" },
+        { "login", verb_login, "A login prompt on a free tty of a machine" },
+        { "shell", verb_shell, "A shell or a command inside a machine, without a password" },
         { "poweroff", verb_poweroff, "Ask a machine's init to power off; kill it after --timeout" },
         { "reboot", verb_reboot, "Ask a machine's init to reboot" },
         { "terminate", verb_terminate, "Kill every process of a machine now" },

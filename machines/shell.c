@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "machines/shell.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "machines/cgroup.h"
+#include "machines/passwd.h"
+#include "nspawnlite/caps.h"
+#include "nspawnlite/console.h"
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/log.h"
+#include "nspawnlite/macro.h"
+#include "nspawnlite/path-util.h"
+#include "nspawnlite/seccomp.h"
+#include "nspawnlite/sync.h"
+
+static int pidfd_open_(pid_t pid) {
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Read a file of the guest through /proc/LEADER/root, resolved inside the guest's tree. */
+static int read_guest_file(pid_t leader, const char *path, char **ret) {
+        char root[64];
+        snprintf(root, sizeof root, "/proc/%d/root", (int) leader);
+        _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return -errno;
+        _cleanup_close_ int fd = -EBADF;
+        int r = chase_in_root(rootfd, path, O_RDONLY | O_NOCTTY, &fd);
+        if (r < 0)
+                return r;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        r = read_file_at(AT_FDCWD, fd_path(fd).path, 1 << 20, ret);
+        return r < 0 ? r : 0;
+}
+
+/* The cgroup a shell joins: the leaf PID 1 lives in (a guest systemd moves itself to init.scope,
+ * and on cgroup v2 a cgroup with controllers for its children may hold no process). */
+static int init_cgroup(pid_t leader, char *ret, size_t n) {
+        char p[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(p, sizeof p, "/proc/%d/cgroup", (int) leader);
+        int r = read_file_at(AT_FDCWD, p, 65536, &text);
+        if (r < 0)
+                return r;
+        char *line = strstr(text, "0::");
+        if (!line || (line != text && line[-1] != '\n'))
+                return -ENODATA;
+        line += 3;
+        line[strcspn(line, "\n")] = 0;
+        /* Seen from our namespace the path starts at the host's root: keep what lies below payload. */
+        const char *below = strstr(line, "/payload");
+        below = below ? below + 8 : "";
+        if (strstr(below, "/..") || strlen(below) >= n)
+                return -EINVAL;
+        snprintf(ret, n, "%s", below);
+        return 0;
+}
+
+static int join_cgroup(const MachineInfo *m) {
+        MachineCgroup cg;
+        int r = machine_cgroup_init(&cg, m->name);
+        if (r < 0)
+                return r;
+        char leaf[512], v[32], path[1024];
+        snprintf(v, sizeof v, "%d", (int) getpid());
+        if (init_cgroup(m->leader, leaf, sizeof leaf) < 0)
+                leaf[0] = 0;
+        snprintf(path, sizeof path, "%s%s", cg.payload, leaf);
+        r = cgroup_write(cg.unified_root, path, "cgroup.procs", v);
+        if (r < 0 && leaf[0])
+                r = cgroup_write(cg.unified_root, cg.payload, "cgroup.procs", v);
+        for (size_t i = 0; r >= 0 && i < cg.n_v1; i++)
+                r = cgroup_write(cg.v1_roots[i], cg.payload, "cgroup.procs", v);
+        machine_cgroup_done(&cg);
+        return r;
+}
+
+static int setenv_list(char ***envp, size_t *n, const char *assignment) {
+        size_t keylen = strcspn(assignment, "=");
+        for (size_t i = 0; i < *n; i++)
+                if (strncmp((*envp)[i], assignment, keylen) == 0 && (*envp)[i][keylen] == '=') {
+                        (*envp)[i] = (char *) assignment;
+                        return 0;
+                }
+        char **nl = realloc(*envp, sizeof(char *) * (*n + 2));
+        if (!nl)
+                return -ENOMEM;
+        nl[(*n)++] = (char *) assignment;
+        nl[*n] = NULL;
+        *envp = nl;
+        return 0;
+}
+
+/* In the grandchild, inside every namespace: become the user and run the command. */
+_noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u, int tty) {
+        if (setsid() < 0)
+                _exit(EXIT_FAILURE);
+        if (tty >= 0) {
+                if (ioctl(tty, TIOCSCTTY, 0) < 0)
+                        _exit(EXIT_FAILURE);
+                for (int i = 0; i < 3; i++)
+                        if (dup2(tty, i) < 0)
+                                _exit(EXIT_FAILURE);
+                if (tty > 2)
+                        close(tty);
+        }
+        /* Only stdio from here on. */
+        if (close_range(3, ~0U, 0) < 0)
+                _exit(EXIT_FAILURE);
+
+        const char *dir = rq->chdir ?: u->home;
+        if (chdir(dir) < 0) {
+                if (rq->chdir) {
+                        fprintf(stderr, "nspawnlite: Cannot change to %s in machine %s: %m\n", dir, rq->machine->name);
+                        _exit(EXIT_FAILURE);
+                }
+                (void) chdir("/");
+        }
+
+        /* The machine's bounds and filter, while we still may; then the user's identity. */
+        if (capability_apply_bounding(rq->machine->caps) < 0 ||
+            seccomp_load_machine_filter(rq->machine->no_new_privileges) < 0 ||
+            setgroups(0, NULL) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
+                fprintf(stderr, "nspawnlite: Failed to take the machine's credentials: %m\n");
+                _exit(EXIT_FAILURE);
+        }
+        if (u->uid == 0 && capability_drop_permitted(rq->machine->caps) < 0)
+                _exit(EXIT_FAILURE);
+
+        char home[300], user[80], logname[80], shell[300], term[80];
+        snprintf(home, sizeof home, "HOME=%s", u->home);
+        snprintf(user, sizeof user, "USER=%s", u->name);
+        snprintf(logname, sizeof logname, "LOGNAME=%s", u->name);
+        snprintf(shell, sizeof shell, "SHELL=%s", u->shell);
+        const char *t = getenv("TERM");
+        snprintf(term, sizeof term, "TERM=%s", tty >= 0 && t && strlen(t) < 60 ? t : "dumb");
+        char **envp = NULL;
+        size_t n = 0;
+        const char *fixed[] = {
+                u->uid == 0 ? "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                            : "PATH=/usr/local/bin:/usr/bin:/bin",
+                home, user, logname, shell, term, "container=nspawnlite",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                (void) setenv_list(&envp, &n, fixed[i]);
+        for (char *const *e = rq->setenv; e && *e; e++)
+                (void) setenv_list(&envp, &n, *e);
+        environ = envp;
+
+        if (rq->argv && rq->argv[0]) {
+                execvp(rq->argv[0], rq->argv);
+                int e = errno;
+                fprintf(stderr, "nspawnlite: %s: %s in machine %s\n", rq->argv[0],
+                        e == ENOENT ? "command not found" : strerror(e), rq->machine->name);
+                _exit(e == ENOENT ? 127 : 126);
+        }
+        /* A login shell: argv[0] is "-" and the shell's name. */
+        const char *base = strrchr(u->shell, '/');
+        char arg0[300];
+        snprintf(arg0, sizeof arg0, "-%s", base ? base + 1 : u->shell);
+        execv(u->shell, (char *[]) { arg0, NULL });
+        fprintf(stderr, "nspawnlite: Cannot run %s in machine %s: %m\n", u->shell, rq->machine->name);
+        _exit(127);
+}
+
+/* The child: joins the machine, makes the pty there (sending its master to the parent), forks
+ * into the PID namespace, and passes the grandchild's status on. */
+_noreturn_ static void child(const ShellRequest *rq, const GuestUser *u, int pidfd, int sock, bool use_pty) {
+        int r = join_cgroup(rq->machine);
+        if (r < 0) {
+                fprintf(stderr, "nspawnlite: Failed to join the cgroup of machine %s: %s\n", rq->machine->name,
+                        strerror(-r));
+                _exit(EXIT_FAILURE);
+        }
+        if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
+                fprintf(stderr, "nspawnlite: Failed to enter the namespaces of machine %s: %m\n", rq->machine->name);
+                _exit(EXIT_FAILURE);
+        }
+        close(pidfd);
+
+        int tty = -EBADF;
+        if (use_pty) {
+                /* The machine's own devpts, so the guest can never reach the caller's terminal. */
+                _cleanup_close_ int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+                struct stat st;
+                if (ptmx < 0 || fstat(ptmx, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
+                    unlockpt(ptmx) < 0 || (tty = ioctl(ptmx, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+                        fprintf(stderr, "nspawnlite: Failed to allocate a pty in machine %s: %m\n", rq->machine->name);
+                        _exit(EXIT_FAILURE);
+                }
+                if (sync_send_step(sock, SYNC_STEP_CONSOLE_READY, &ptmx, 1) < 0)
+                        _exit(EXIT_FAILURE);
+        }
+
+        pid_t pid = fork();
+        if (pid < 0)
+                _exit(EXIT_FAILURE);
+        if (pid == 0)
+                exec_in_guest(rq, u, tty);
+        safe_close(tty);
+        close(sock);
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        _exit(EXIT_FAILURE);
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* Copy the caller's stdio to and from the command's pipes (never handing over the caller's own). */
+static void relay_pipes(int in_w, int out_r, int err_r) {
+        int fds[3] = { in_w, out_r, err_r };
+        char buf[65536];
+        bool in_open = true;
+        while (fds[1] >= 0 || fds[2] >= 0) {
+                struct pollfd p[4] = {
+                        { .fd = in_open && fds[0] >= 0 ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = fds[1], .events = POLLIN },
+                        { .fd = fds[2], .events = POLLIN },
+                        { .fd = fds[0], .events = 0 }, /* POLLERR once the reader is gone */
+                };
+                if (poll(p, 4, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents) {
+                        ssize_t k = read(STDIN_FILENO, buf, sizeof buf);
+                        if (k <= 0 || loop_write(fds[0], buf, (size_t) k) < 0) {
+                                in_open = false;
+                                fds[0] = safe_close(fds[0]); /* EOF for the command */
+                        }
+                }
+                if (p[3].revents & (POLLERR | POLLHUP))
+                        fds[0] = safe_close(fds[0]);
+                for (int i = 1; i <= 2; i++) {
+                        if (!p[i].revents)
+                                continue;
+                        ssize_t k = read(fds[i], buf, sizeof buf);
+                        if (k <= 0)
+                                fds[i] = safe_close(fds[i]);
+                        else
+                                (void) loop_write(i == 1 ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t) k);
+                }
+        }
+        safe_close(fds[0]);
+}
+
+/* Relay the caller's terminal and the pty master until the command ends. */
+static void relay_pty(int master, int pidfd) {
+        ConsoleRelay relay;
+        if (console_relay_init(&relay, CONSOLE_INTERACTIVE, STDIN_FILENO, STDOUT_FILENO) < 0)
+                return;
+        console_relay_set_master(&relay, master);
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+        for (;;) {
+                struct pollfd p[8];
+                size_t n = 0;
+                p[n++] = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+                p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+                console_relay_poll_add(&relay, p, &n);
+                if (poll(p, n, console_relay_wants_tick(&relay) ? 20 : -1) < 0 && errno != EINTR)
+                        break;
+                if (p[1].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof si) == sizeof si)
+                                console_relay_winch(&relay);
+                }
+                (void) console_relay_dispatch(&relay, p, now_usec()); /* Ctrl-] is the shell's own */
+                if (p[0].revents) {
+                        console_relay_drain(&relay);
+                        break;
+                }
+        }
+        console_relay_set_master(&relay, -EBADF);
+        console_relay_done(&relay);
+}
+
+int shell_run(const ShellRequest *rq) {
+        const MachineInfo *m = rq->machine;
+        GuestUser u;
+        _cleanup_free_ char *passwd = NULL;
+        int r = read_guest_file(m->leader, "/etc/passwd", &passwd);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read /etc/passwd of machine %s: %m", m->name), 1;
+        r = passwd_find(passwd ?: "", rq->user ?: "root", &u);
+        if (r < 0 && rq->user)
+                return log_error(r == -ESRCH ? "User %s does not exist in machine %s." : "Invalid user '%s' for machine %s.",
+                                 rq->user, m->name),
+                       1;
+        if (r < 0) /* a tree without root in its passwd: root all the same */
+                u = (GuestUser) { .name = "root", .home = "/root", .shell = "/bin/sh" };
+
+        _cleanup_close_ int pidfd = pidfd_open_(m->leader);
+        if (pidfd < 0)
+                return log_error_errno(pidfd, "Machine %s is gone: %m", m->name), 1;
+        /* The leader we opened is the one the state file names, not a reused pid. */
+        uint64_t st;
+        if (pid_starttime(m->leader, &st) < 0 || st != m->leader_starttime)
+                return log_error("Machine %s is gone.", m->name), 1;
+
+        bool use_pty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        _cleanup_close_pair_ int sock[2] = { -EBADF, -EBADF };
+        int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, err[2] = { -EBADF, -EBADF };
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0)
+                return log_error_errno(errno, "Failed to create a socket pair: %m"), 1;
+        if (!use_pty && (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))
+                return log_error_errno(errno, "Failed to create pipes: %m"), 1;
+
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "Failed to fork: %m"), 1;
+        if (pid == 0) {
+                /* The caller's stdio stays on the host: the guest gets our pipes or its own pty. */
+                if (!use_pty) {
+                        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+                                _exit(EXIT_FAILURE);
+                        /* Our copies of the parent's ends would keep the command from ever
+                         * seeing EOF; the child never execs, so close them for real. */
+                        int ends[] = { in[0], in[1], out[0], out[1], err[0], err[1] };
+                        for (size_t i = 0; i < ELEMENTSOF(ends); i++)
+                                safe_close(ends[i]);
+                } else {
+                        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+                                _exit(EXIT_FAILURE);
+                        /* stderr stays until the pty exists: it reports failures to join */
+                }
+                sock[0] = safe_close(sock[0]);
+                child(rq, &u, pidfd, sock[1], use_pty);
+        }
+        sock[1] = safe_close(sock[1]);
+        safe_close(in[0]);
+        safe_close(out[1]);
+        safe_close(err[1]);
+
+        _cleanup_close_ int child_pidfd = pidfd_open_(pid);
+        if (use_pty) {
+                SyncMessage msg;
+                int master = -EBADF;
+                size_t n = 0;
+                if (sync_expect(sock[0], SYNC_STEP_CONSOLE_READY, &msg, &master, &n) >= 0 && n == 1) {
+                        relay_pty(master, child_pidfd);
+                        safe_close(master);
+                }
+        } else
+                relay_pipes(in[1], out[0], err[0]);
+
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return 1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
