@@ -93,8 +93,8 @@ int nat_setup(const Ipv4Subnet *subnet, char *err, size_t errlen) {
                  "dnat ip to meta l4proto . th dport map @ports\n"
                  "add rule ip nspawnlite postrouting ip saddr %s/%u ip daddr != %s/%u masquerade\n"
                  /* forwarded from the host's own 127.0.0.1: the guest must answer the bridge */
-                 "add rule ip nspawnlite postrouting ip saddr 127.0.0.0/8 ip daddr %s/%u masquerade\n",
-                 net, subnet->prefix, net, subnet->prefix, net, subnet->prefix);
+                 "add rule ip nspawnlite postrouting ip saddr 127.0.0.0/8 ct status dnat masquerade\n",
+                 net, subnet->prefix, net, subnet->prefix);
         int r = nft_run(cmd, err, errlen);
         if (r < 0)
                 return r;

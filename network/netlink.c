@@ -94,6 +94,16 @@ int netlink_link_exists(const char *ifname) {
         return r < 0 ? r : 1;
 }
 
+int netlink_link_is_bridge(const char *ifname) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_link_ struct rtnl_link *link = NULL;
+        int r = nl_open(&sk);
+        if (r < 0 || (r = get_link(sk, ifname, &link)) < 0)
+                return r;
+        const char *t = rtnl_link_get_type(link);
+        return t && strcmp(t, "bridge") == 0;
+}
+
 int netlink_link_delete(const char *ifname) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         _cleanup_link_ struct rtnl_link *link = NULL;

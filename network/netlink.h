@@ -15,6 +15,7 @@ int nl_error_to_errno(int nle);
 int netlink_link_up(const char *ifname);
 int netlink_link_exists(const char *ifname);
 int netlink_link_delete(const char *ifname);
+int netlink_link_is_bridge(const char *ifname);
 
 int netlink_bridge_create(const char *ifname);
 /* The first IPv4 address on ifname and its prefix length; -ENOENT if it has none. */

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include "machines/registry.h"
 #include "network/netlink.h"
@@ -82,6 +83,10 @@ static int ensure_bridge(MachineNetwork *n, char *err, size_t errlen) {
                 }
                 return 0;
         }
+        if (netlink_link_is_bridge(n->bridge) == 0) {
+                snprintf(err, errlen, "%s is not a bridge", n->bridge);
+                return -ENOTSUP;
+        }
         /* An existing bridge: its own address and subnet, if it has one. */
         uint32_t a;
         unsigned prefix;
@@ -106,6 +111,35 @@ static int ensure_bridge(MachineNetwork *n, char *err, size_t errlen) {
         return 0;
 }
 
+static int ports_file(const char *machine, char *buf, size_t n);
+static void remove_ports_of(const char *machine);
+
+/* Machines other than "except" with forwards: the live ones are counted, the dead ones' forwards
+ * removed (a dead machine's lease is reclaimed at boot: so must its forwards be). Under the lock. */
+static int forward_users_other_than(const char *except) {
+        char p[PATH_MAX];
+        network_file("", p, sizeof p);
+        DIR *d = opendir(p);
+        if (!d)
+                return 0;
+        int n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "ports-", 6) == 0 && strcmp(de->d_name + 6, except) != 0) {
+                        if (machine_lock_held(de->d_name + 6))
+                                n++;
+                        else
+                                remove_ports_of(de->d_name + 6);
+                }
+        closedir(d);
+        return n;
+}
+
+static int nat_users_other_than(const char *machine) {
+        int a = lease_count_others(DEFAULT_BRIDGE, machine), b = lease_count_others("-", machine);
+        return a < 0 ? a : b < 0 ? b : a + b + forward_users_other_than(machine);
+}
+
 /* What the last machine of a bridge (or of the NAT subnet) takes with it. Under the lock. */
 static void release_shared(const char *machine, const char *bridge, bool nat) {
         char marker[PATH_MAX], err[256];
@@ -116,7 +150,7 @@ static void release_shared(const char *machine, const char *bridge, bool nat) {
                         (void) unlink(marker);
                 }
         }
-        if (nat && lease_count_others(DEFAULT_BRIDGE, machine) == 0 && lease_count_others("-", machine) == 0)
+        if (nat && nat_users_other_than(machine) == 0)
                 (void) nat_remove(err, sizeof err);
 }
 
@@ -149,6 +183,10 @@ int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen
                 r = ensure_bridge(n, err, errlen);
                 made_bridge = r >= 0 && !existed;
         }
+        if (r >= 0 && n->n_ports > 0 && !n->has_address) {
+                snprintf(err, errlen, "Bridge %s has no IPv4 address: --port needs one for the guest", n->bridge);
+                r = -EADDRNOTAVAIL;
+        }
         if (r >= 0) {
                 /* Even without an address to give, the lease names the host interface. */
                 Ipv4Subnet s = n->subnet;
@@ -163,8 +201,15 @@ int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen
                         snprintf(err, errlen, "Failed to lease an address");
                 n->leased = r >= 0;
         }
-        if (r >= 0 && n->nat)
-                r = nat_setup(&n->subnet, err, errlen);
+        /* The first machine on the NAT subnet sets the table up, the last one removes it: under
+         * the lock, the others can skip an nft transaction (a commit costs an RCU grace period). */
+        if (r >= 0 && (n->nat || n->n_ports > 0) && nat_users_other_than(n->machine) == 0) {
+                Ipv4Subnet ds;
+                if (network_default_subnet(&ds) < 0)
+                        ipv4_subnet_parse(DEFAULT_BRIDGE_SUBNET, &ds);
+                r = nat_setup(n->nat ? &n->subnet : &ds, err, errlen);
+        } else if (r >= 0)
+                (void) forward_users_other_than(n->machine);
         if (r < 0) {
                 if (n->leased)
                         (void) lease_release(n->machine);
@@ -256,7 +301,7 @@ void network_release(MachineNetwork *n) {
         /* Usually gone with the guest's netns already. */
         (void) netlink_link_delete(n->lease.ifname);
         (void) lease_release(n->machine);
-        release_shared(n->machine, n->bridge, n->nat);
+        release_shared(n->machine, n->bridge, n->nat || n->n_ports > 0);
         n->leased = false;
         char p[PATH_MAX];
         ports_file(n->machine, p, sizeof p);
@@ -280,11 +325,28 @@ int network_configure_guest(const GuestNetwork *g) {
 int network_gc(const char *machine) {
         Lease l;
         int r = lease_find(machine, &l);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
+        if (r < 0 && r != -ENOENT)
                 return r;
+        bool leased = r >= 0;
+        char p[PATH_MAX];
+        ports_file(machine, p, sizeof p);
+        /* Without a lease (a later boot reclaimed it) there may still be forwards. */
+        if (!leased && access(p, F_OK) < 0)
+                return 0;
         int lock = network_lock();
+        remove_ports_of(machine);
+        if (leased) {
+                (void) netlink_link_delete(l.ifname);
+                (void) lease_release(machine);
+                release_shared(machine, l.bridge, true);
+        } else
+                release_shared(machine, "-", true);
+        if (lock >= 0)
+                close(lock);
+        return 1;
+}
+
+static void remove_ports_of(const char *machine) {
         char p[PATH_MAX], err[256];
         _cleanup_free_ char *text = NULL;
         ports_file(machine, p, sizeof p);
@@ -299,13 +361,6 @@ int network_gc(const char *machine) {
                         line = nl ? nl + 1 : NULL;
                 }
         (void) unlink(p);
-        (void) netlink_link_delete(l.ifname);
-        (void) lease_release(machine);
-        bool nat = strcmp(l.bridge, "-") == 0 || strcmp(l.bridge, DEFAULT_BRIDGE) == 0;
-        release_shared(machine, l.bridge, nat);
-        if (lock >= 0)
-                close(lock);
-        return 1;
 }
 
 /* Record the forwards for gc, in port_forward_parse()'s syntax. */
