@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "machines/cgroup.h"
@@ -60,7 +61,35 @@ static int unified_create(MachineCgroup *cg) {
                 if (!p)
                         p = dir + strlen(dir);
         }
-        return 0;
+        /* The supervisor itself goes to …/supervisor, a leaf beside payload (DESIGN.md §4); it
+         * returns to where it came from before the scope is removed. */
+        char sup[PATH_MAX];
+        snprintf(sup, sizeof sup, "%s/supervisor", cg->scope);
+        r = cgroup_mkdir_p(cg->unified_root, sup, NULL, NULL);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *self = NULL;
+        r = read_file_at(-EBADF, "/proc/self/cgroup", 4096, &self);
+        if (r < 0)
+                return r;
+        char *line = strstr(self, "0::/");
+        if (!line)
+                return -ENOMEDIUM;
+        line[strcspn(line, "\n")] = 0;
+        cg->supervisor_origin = strdup(line + 3);
+        if (!cg->supervisor_origin)
+                return -ENOMEM;
+        return cgroup_write(cg->unified_root, sup, "cgroup.procs", "0");
+}
+
+/* Leave …/supervisor (if we are in it) so that the scope can go. */
+static void unified_supervisor_leave(MachineCgroup *cg) {
+        if (!cg->supervisor_origin)
+                return;
+        if (cgroup_write(cg->unified_root, cg->supervisor_origin, "cgroup.procs", "0") < 0)
+                (void) cgroup_write(cg->unified_root, "", "cgroup.procs", "0");
+        free(cg->supervisor_origin);
+        cg->supervisor_origin = NULL;
 }
 
 static int unified_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {
@@ -76,6 +105,7 @@ static int unified_restrict_devices(MachineCgroup *cg) {
 }
 
 static int unified_destroy(MachineCgroup *cg) {
+        unified_supervisor_leave(cg);
         int r = cgroup_rmdir_retry(cg->unified_root, cg->payload);
         int k = cgroup_rmdir_retry(cg->unified_root, cg->scope);
         if (r >= 0)
@@ -118,13 +148,25 @@ static int unified_read_stats(MachineCgroup *cg, CgroupStats *ret) {
 }
 
 static int unified_freeze(MachineCgroup *cg, bool frozen) {
-        return cgroup_write(cg->unified_root, cg->scope, "cgroup.freeze", frozen ? "1" : "0");
+        int r = cgroup_write(cg->unified_root, cg->payload, "cgroup.freeze", frozen ? "1" : "0");
+        if (r < 0 || !frozen)
+                return r;
+        /* The kernel freezes asynchronously: return once cgroup.events says so, as v1 does. */
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s/cgroup.events", cg->unified_root, cg->payload);
+        for (int i = 0; i < 200; i++) {
+                _cleanup_free_ char *ev = NULL;
+                if (read_file_at(-EBADF, p, 256, &ev) >= 0 && strstr(ev, "frozen 1"))
+                        return 0;
+                nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
+        }
+        return -ETIMEDOUT;
 }
 
 static int unified_kill_all(MachineCgroup *cg) {
-        int r = cgroup_write(cg->unified_root, cg->scope, "cgroup.kill", "1");
+        int r = cgroup_write(cg->unified_root, cg->payload, "cgroup.kill", "1");
         if (r == -ENOENT) /* before 5.14 */
-                return cgroup_kill_procs(cg->unified_root, cg->scope);
+                return cgroup_kill_procs(cg->unified_root, cg->payload);
         return r;
 }
 

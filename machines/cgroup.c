@@ -95,6 +95,27 @@ int machine_cgroup_create(MachineCgroup *cg) {
         return 0;
 }
 
+/* Before the guest starts again (reboot): the payload as the last guest left it may hold its child
+ * cgroups, controllers it enabled in payload's cgroup.subtree_control (then no process may join
+ * payload: cgroup v2's "no internal processes" rule, EBUSY) and values it wrote to payload's own
+ * files. Start the new guest in a fresh payload. */
+int machine_cgroup_reset_payload(MachineCgroup *cg) {
+        cg->payload_fd = safe_close(cg->payload_fd);
+        int r = cgroup_kill_procs(cg->unified_root, cg->payload);
+        if (r < 0)
+                return r;
+        r = cgroup_rmdir_retry(cg->unified_root, cg->payload);
+        if (r < 0)
+                return r;
+        r = cgroup_mkdir_p(cg->unified_root, cg->payload, NULL, NULL);
+        if (r < 0)
+                return r;
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->payload);
+        cg->payload_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return cg->payload_fd < 0 ? -errno : 0;
+}
+
 int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {
         return cg->backend->attach(cg, pid, unified_too);
 }
@@ -123,6 +144,7 @@ void machine_cgroup_done(MachineCgroup *cg) {
         free(cg->scope);
         free(cg->payload);
         free(cg->unified_root);
+        free(cg->supervisor_origin);
         for (size_t i = 0; i < cg->n_v1; i++)
                 free(cg->v1_roots[i]);
         *cg = (MachineCgroup) { .payload_fd = -EBADF };

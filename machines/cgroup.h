@@ -53,6 +53,7 @@ struct MachineCgroup {
         bool created_parent;
         bool devices_restricted;
         int payload_fd; /* the unified payload directory, for CLONE_INTO_CGROUP */
+        char *supervisor_origin; /* unified: where the supervisor was before it moved to …/supervisor */
 };
 
 int cgroup_detect_layout(CgroupLayout *ret);
@@ -62,6 +63,8 @@ int cgroup_detect_layout(CgroupLayout *ret);
 int machine_cgroup_init(MachineCgroup *cg, const char *name);
 int machine_cgroup_create(MachineCgroup *cg);
 int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too);
+/* Recreate the unified payload, empty, before a guest starts again in it (reboot). */
+int machine_cgroup_reset_payload(MachineCgroup *cg);
 int machine_cgroup_destroy(MachineCgroup *cg);
 void machine_cgroup_done(MachineCgroup *cg);
 int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l);

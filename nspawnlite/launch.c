@@ -411,6 +411,11 @@ int launch_machine(Config *c) {
                 s.stop_requests = 0;
                 s.kill_deadline = 0;
                 s.killed_by_us = false;
+                if (!first && (r = machine_cgroup_reset_payload(&s.cgroup)) < 0) {
+                        log_error_errno(r, "Failed to reset cgroup %s for the reboot: %m", s.cgroup.payload);
+                        status = 1;
+                        break;
+                }
                 r = start_guest(&s);
                 if (r != 0) {
                         status = r > 0 ? r : 1;
