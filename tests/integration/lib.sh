@@ -57,9 +57,16 @@ leftovers() {
         fi
         local p
         for p in "${STARTED_PIDS[@]}"; do
-                kill -0 "$p" 2>/dev/null && echo "process $p"
+                process_alive "$p" && echo "process $p"
         done
         return 0
+}
+
+# A process that exited but was not reaped yet (a zombie) is gone for our purposes.
+process_alive() {
+        local state
+        state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+        [ -n "$state" ] && [ "$state" != Z ]
 }
 
 assert_clean() {
@@ -131,8 +138,8 @@ wait_log() {
         wait_for "$3" grep -qE "$2" "$1"
 }
 
-machine_state() { # NAME KEY
-        sed -n "s/^$2=//p" "$NSPAWNLITE_RUNTIME_DIR/machines/$1/state" 2>/dev/null
+machine_state() { # NAME KEY; prints nothing (and succeeds) when there is no such machine
+        sed -n "s/^$2=//p" "$NSPAWNLITE_RUNTIME_DIR/machines/$1/state" 2>/dev/null || true
 }
 
 leader() { machine_state "$1" leader; }
@@ -146,6 +153,9 @@ _leader_alive() {
         p=$(leader "$1")
         [ -n "$p" ] && kill -0 "$p" 2>/dev/null
 }
+
+# The test's own network namespace starts with lo down.
+ip link set lo up 2>/dev/null || true
 
 # in_guest NAME CMD…: run CMD inside the machine's namespaces (a test-side nsenter).
 in_guest() {
