@@ -138,6 +138,18 @@ int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l) {
         return 0;
 }
 
+int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid) {
+        /* The directory, and the files a delegatee writes (cgroup v2's delegation model). */
+        static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof p, "%s/%s%s", cg->unified_root, cg->payload, files[i]);
+                if (chown(p, uid, uid) < 0 && !(errno == ENOENT && i > 0))
+                        return -errno;
+        }
+        return 0;
+}
+
 void machine_cgroup_done(MachineCgroup *cg) {
         safe_close(cg->payload_fd);
         free(cg->parent);

@@ -68,6 +68,8 @@ int machine_cgroup_reset_payload(MachineCgroup *cg);
 int machine_cgroup_destroy(MachineCgroup *cg);
 void machine_cgroup_done(MachineCgroup *cg);
 int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l);
+/* Hand the unified payload to uid (the guest's root under -U), so its init can manage it. */
+int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid);
 
 
 /* Validate and normalise a cgroup parent path like "machine.slice" or "a/b". */

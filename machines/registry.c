@@ -135,7 +135,8 @@ int machine_info_format(const MachineInfo *m, char *buf, size_t n) {
              "since=%" PRIu64 "\nrootfs=%s\nuuid=%s\ncgroup=%s\ndetached=%d\n",
              m->name, m->state, m->init, (int) m->leader, m->leader_starttime, (int) m->supervisor,
              m->since_usec, m->rootfs, m->uuid, m->cgroup, m->detached);
-        EMIT("caps=%" PRIu64 "\nno_new_privileges=%d\n", m->caps, m->no_new_privileges);
+        EMIT("caps=%" PRIu64 "\nno_new_privileges=%d\nuid_shift=%" PRIu32 "\n", m->caps, m->no_new_privileges,
+             m->uid_shift);
         if (m->address[0])
                 EMIT("address=%s\n", m->address);
         if (m->interface[0])
@@ -222,6 +223,12 @@ int machine_info_parse(const char *text, MachineInfo *ret) {
                         r = copy_field(m.interface, sizeof m.interface, v);
                 else if (strcmp(k, "caps") == 0)
                         r = parse_u64(v, &m.caps);
+                else if (strcmp(k, "uid_shift") == 0) {
+                        r = parse_u64(v, &u);
+                        if (r >= 0 && u > UINT32_MAX)
+                                r = -EINVAL;
+                        m.uid_shift = (uint32_t) u;
+                }
                 else if (strcmp(k, "no_new_privileges") == 0) {
                         r = parse_u64(v, &u);
                         m.no_new_privileges = u != 0;

@@ -45,6 +45,7 @@ typedef struct {
         bool detached;
         uint64_t caps;             /* the guest's capability bounding set */
         bool no_new_privileges;
+        uint32_t uid_shift;        /* -U: the host uid of the guest's root; 0 without */
         Limits limits;
 } MachineInfo;
 

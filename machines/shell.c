@@ -195,7 +195,10 @@ _noreturn_ static void child(const ShellRequest *rq, const GuestUser *u, int pid
                         strerror(-r));
                 _exit(EXIT_FAILURE);
         }
-        if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
+        int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
+        if (rq->machine->uid_shift)
+                flags |= CLONE_NEWUSER; /* -U: then our ids are those of the guest's namespace */
+        if (setns(pidfd, flags) < 0) {
                 fprintf(stderr, "nspawnlite: Failed to enter the namespaces of machine %s: %m\n", rq->machine->name);
                 _exit(EXIT_FAILURE);
         }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -172,10 +173,11 @@ static int do_pivot_root(int rootfd) {
         return 0;
 }
 
-static int make_controlling_tty(int slave) {
+/* PID 1 gets the console as stdio in a session of its own, but not as its controlling terminal:
+ * a getty on the console must be able to take it, and taking it from another session needs
+ * CAP_SYS_ADMIN in the host's user namespace, which a -U guest does not have. */
+static int console_stdio(int slave) {
         if (setsid() < 0)
-                return -errno;
-        if (ioctl(slave, TIOCSCTTY, 0) < 0)
                 return -errno;
         for (int i = 0; i < 3; i++)
                 if (dup2(slave, i) < 0)
@@ -192,9 +194,19 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         /* Die with the supervisor; it holds our other end of everything. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-        r = sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL);
-        if (r < 0)
+        /* With -U and an idmapped tree, the supervisor sends the tree's mount along. */
+        int ready_fds[SYNC_FDS_MAX];
+        size_t n_ready_fds = 0;
+        r = sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, ready_fds, &n_ready_fds);
+        if (r < 0 || n_ready_fds > 1)
                 _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
+        _cleanup_close_ int tree = n_ready_fds == 1 ? ready_fds[0] : -EBADF;
+
+        if (ctx->userns) {
+                /* Our ids are mapped now: become the namespace's root (the host's range base). */
+                if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)
+                        FAIL(CHILD_STAGE_NAMESPACES, errno, "Failed to become root in the user namespace: %m");
+        }
 
         /* Only now, inside payload in every hierarchy, so that the guest sees its cgroup as "/". */
         if (unshare(CLONE_NEWCGROUP) < 0)
@@ -203,8 +215,13 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
-        /* pivot_root() wants the new root to be a mount point. */
-        if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        /* pivot_root() wants the new root to be a mount point: the idmapped tree is one, a plain
+         * tree is bound onto itself. */
+        if (tree >= 0) {
+                if (move_mount(tree, "", AT_FDCWD, c->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to mount the idmapped tree on %s: %m", c->rootfs);
+                tree = safe_close(tree);
+        } else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", c->rootfs);
         if (mount(NULL, c->rootfs, NULL, MS_PRIVATE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", c->rootfs);
@@ -217,7 +234,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 
-        r = dev_populate(rootfd, err, sizeof err);
+        r = dev_populate(rootfd, ctx->userns, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_DEVICES, r, "%s: %m", err);
 
@@ -298,9 +315,9 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 if (console < 0)
                         FAIL(CHILD_STAGE_CONSOLE, errno, "Failed to open /dev/console: %m");
                 slave = safe_close(slave);
-                r = make_controlling_tty(console);
+                r = console_stdio(console);
                 if (r < 0)
-                        FAIL(CHILD_STAGE_CONSOLE, r, "Failed to make /dev/console the controlling terminal: %m");
+                        FAIL(CHILD_STAGE_CONSOLE, r, "Failed to make /dev/console the standard I/O of init: %m");
         }
 
         _cleanup_strv_free_ char **envp = NULL;

@@ -19,6 +19,7 @@ typedef struct {
         const char *term;
         uint64_t caps; /* the bounding set to keep */
         GuestNetwork network;
+        bool userns; /* in a user namespace of its own (-U) */
         int sync_fd;   /* the child's end */
         sigset_t original_mask;
 } ChildContext;

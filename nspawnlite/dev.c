@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -26,12 +27,43 @@ const DeviceLink device_links[] = {
 };
 const size_t device_links_size = ELEMENTSOF(device_links);
 
-int dev_populate(int rootfd, char *err, size_t errlen) {
+static int bind_host_node(int rootfd, const DeviceNode *d) {
+        char host[64], guest[64];
+        snprintf(host, sizeof host, "/dev/%s", d->name);
+        snprintf(guest, sizeof guest, "/dev/%s", d->name);
+        _cleanup_close_ int src = open(host, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (src < 0 || fstat(src, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* Only the very device the table names. */
+        if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != d->major || minor(st.st_rdev) != d->minor)
+                return -EPERM;
+        _cleanup_close_ int target = -EBADF;
+        int r = mount_target_in_root(rootfd, guest, false, &target);
+        if (r < 0)
+                return r;
+        FdPath sp = fd_path(src);
+        if (mount(sp.path, fd_path(target).path, NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+int dev_populate(int rootfd, bool userns, char *err, size_t errlen) {
         _cleanup_close_ int devfd = -EBADF;
         int r = chase_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, &devfd);
         if (r < 0) {
                 snprintf(err, errlen, "Failed to open the machine's /dev");
                 return r;
+        }
+        if (userns) {
+                for (size_t i = 0; i < device_nodes_size; i++) {
+                        r = bind_host_node(rootfd, &device_nodes[i]);
+                        if (r < 0) {
+                                snprintf(err, errlen, "Failed to bind /dev/%s from the host", device_nodes[i].name);
+                                return r;
+                        }
+                }
+                goto links;
         }
         /* mknod honours the umask; the table's modes are meant as written. */
         mode_t old = umask(0);
@@ -52,6 +84,7 @@ int dev_populate(int rootfd, char *err, size_t errlen) {
                 }
         }
         umask(old);
+links:
         for (size_t i = 0; i < device_links_size; i++)
                 if (symlinkat(device_links[i].target, devfd, device_links[i].name) < 0) {
                         r = -errno;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,5 +22,7 @@ extern const size_t device_nodes_size;
 extern const DeviceLink device_links[];
 extern const size_t device_links_size;
 
-/* Create the nodes and links in the machine's /dev (a fresh tmpfs inside the tree at rootfd). */
-int dev_populate(int rootfd, char *err, size_t errlen);
+/* Create the nodes and links in the machine's /dev (a fresh tmpfs inside the tree at rootfd). In a
+ * user namespace, where mknod is not allowed and a tmpfs is nodev, the host's own nodes are bound
+ * there instead (an absent optional one, like /dev/net/tun, is left out). */
+int dev_populate(int rootfd, bool userns, char *err, size_t errlen);

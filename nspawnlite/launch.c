@@ -102,7 +102,7 @@ static int preflight(Supervisor *s) {
 }
 
 static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
-        uint64_t flags = CLONE_PIDFD;
+        uint64_t flags = CLONE_PIDFD | (s->userns.lock_fd >= 0 ? CLONE_NEWUSER : 0);
         for (size_t i = 0; i < ELEMENTSOF(namespace_table); i++)
                 if (!namespace_table[i].only_own_network || s->config->network != NETWORK_HOST)
                         flags |= (uint64_t) namespace_table[i].flag;
@@ -136,6 +136,7 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
                         .uuid = s->uuid,
                         .term = s->console == CONSOLE_INTERACTIVE ? getenv("TERM") : NULL,
                         .caps = s->caps,
+                        .userns = s->userns.lock_fd >= 0,
                         .sync_fd = child_sync,
                         .network = guest_network,
                         .original_mask = s->original_mask,
@@ -187,6 +188,24 @@ static int start_guest(Supervisor *s) {
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
         pair[1] = safe_close(pair[1]);
 
+        _cleanup_close_ int tree = -EBADF;
+        if (s->userns.lock_fd >= 0) {
+                r = userns_write_maps(s->pid, &s->userns);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to map the ids of the user namespace: %m");
+                        goto fail;
+                }
+                if (s->config->userns.ownership == USERNS_OWNERSHIP_MAP) {
+                        r = userns_idmapped_tree(s->config->rootfs, s->pid, &tree);
+                        if (r < 0) {
+                                log_error_errno(r, "Failed to make an idmapped mount of %s (%m): its filesystem may not "
+                                                   "support them; use --private-users-ownership=chown.",
+                                                s->config->rootfs);
+                                goto fail;
+                        }
+                }
+        }
+
         r = machine_cgroup_attach(&s->cgroup, s->pid, !into_cgroup);
         if (r < 0) {
                 log_error_errno(r, "Failed to move the container into its cgroup: %m");
@@ -198,7 +217,8 @@ static int start_guest(Supervisor *s) {
                 log_error_errno(r, "%s: %m", err);
                 goto fail;
         }
-        r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
+        r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, &tree, tree >= 0 ? 1 : 0);
+        tree = safe_close(tree);
         if (r < 0) {
                 log_error_errno(r, "The container child died before it started.");
                 goto fail;
@@ -285,6 +305,48 @@ static int open_console_log(Supervisor *s) {
         return s->log_fd < 0 ? -errno : 0;
 }
 
+/* -U: take a range of ids, and bring the tree's ownership where the chosen way wants it: shifted
+ * into the range on disk (chown), or as installed (an idmapped mount maps it). A tree shifted by an
+ * earlier chown boot is shifted back when booted otherwise. */
+static int prepare_userns(Supervisor *s) {
+        const Config *c = s->config;
+        uint32_t shift = 0;
+        int r = userns_tree_shift(c->rootfs, &shift);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the owner of %s: %m", c->rootfs);
+        bool shifted = shift >= USERNS_PICK_BASE && (shift - USERNS_PICK_BASE) % USERNS_RANGE == 0;
+
+        if (c->userns.mode == USERNS_OFF) {
+                if (!shifted)
+                        return 0;
+                log_info("Shifting the ownership of %s back from %u (it was chowned for -U).", c->rootfs, shift);
+                r = userns_shift_tree(c->rootfs, shift, 0);
+                return r < 0 ? log_error_errno(r, "Failed to shift the ownership of %s back: %m", c->rootfs) : 0;
+        }
+
+        r = userns_acquire(&c->userns, shifted ? shift : 0, &s->userns);
+        if (r == -EBUSY && c->userns.mode == USERNS_FIXED)
+                return log_error_errno(r, "UID range %u:%u is in use by another machine.", c->userns.base,
+                                       c->userns.size);
+        if (r == -EBUSY)
+                return log_error_errno(r, "No free UID range left for -U.");
+        if (r == -EINVAL)
+                return log_error_errno(r, "UID range %u:%u overlaps the ranges -U=pick hands out; pick another.",
+                                       c->userns.base, c->userns.size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to take a UID range: %m");
+
+        uint32_t want = c->userns.ownership == USERNS_OWNERSHIP_CHOWN ? s->userns.base : 0;
+        if (shift != want && (shifted || shift == 0)) {
+                log_info("Shifting the ownership of %s from %u to %u (once; later boots reuse it).", c->rootfs, shift,
+                         want);
+                r = userns_shift_tree(c->rootfs, shift, want);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to shift the ownership of %s: %m", c->rootfs);
+        }
+        return 0;
+}
+
 /* What a dead supervisor left under this name (its guest died with it): clear it before reuse. */
 static void clear_leftovers(MachineCgroup *cg, const char *name) {
         (void) cg->backend->kill_all(cg);
@@ -305,6 +367,7 @@ int launch_machine(Config *c) {
                 .notify = -EBADF,
                 .lock = { .lock_fd = -EBADF },
                 .cgroup = { .payload_fd = -EBADF },
+                .userns = { .lock_fd = -EBADF },
         };
         int status = 1, r;
         bool mask_blocked = false;
@@ -342,6 +405,10 @@ int launch_machine(Config *c) {
         for (unsigned i = 0; i < MACHINE_TTYS_MAX; i++)
                 s.ttys[i].master = s.ttys[i].client_fd = -EBADF;
 
+        r = prepare_userns(&s);
+        if (r < 0)
+                goto out;
+
         r = machine_cgroup_init(&s.cgroup, c->machine);
         if (r == -EINVAL)
                 log_error("Invalid NSPAWNLITE_CGROUP_PARENT: use a relative cgroup path without '..'.");
@@ -353,6 +420,10 @@ int launch_machine(Config *c) {
         r = machine_cgroup_create(&s.cgroup);
         if (r < 0) {
                 log_error_errno(r, "Failed to create cgroup %s: %m", s.cgroup.payload);
+                goto out;
+        }
+        if (s.userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s.cgroup, s.userns.base)) < 0) {
+                log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s.cgroup.payload);
                 goto out;
         }
         /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
@@ -411,7 +482,8 @@ int launch_machine(Config *c) {
                 s.stop_requests = 0;
                 s.kill_deadline = 0;
                 s.killed_by_us = false;
-                if (!first && (r = machine_cgroup_reset_payload(&s.cgroup)) < 0) {
+                if (!first && ((r = machine_cgroup_reset_payload(&s.cgroup)) < 0 ||
+                               (s.userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s.cgroup, s.userns.base)) < 0))) {
                         log_error_errno(r, "Failed to reset cgroup %s for the reboot: %m", s.cgroup.payload);
                         status = 1;
                         break;
@@ -472,6 +544,7 @@ out:
         network_release(&s.network);
         s.log_fd = safe_close(s.log_fd);
         s.pin_fd = safe_close(s.pin_fd);
+        userns_release(&s.userns);
         machine_lock_release(&s.lock);
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(&s, status);

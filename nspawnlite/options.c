@@ -190,6 +190,8 @@ enum {
         ARG_IO_WEIGHT,
         ARG_PORT,
         ARG_TTYS,
+        ARG_PRIVATE_USERS,
+        ARG_PRIVATE_USERS_OWNERSHIP,
 };
 
 /* The limit options, in the order of LimitKey. */
@@ -232,6 +234,8 @@ static const struct option long_options[] = {
         { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
         { "port", required_argument, NULL, 'p' },
         { "ttys", required_argument, NULL, ARG_TTYS },
+        { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
+        { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
         {}
 };
 
@@ -262,7 +266,7 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         optind = 0; /* full reinitialisation of getopt */
         opterr = 0;
         int opt;
-        while ((opt = getopt_long(argc, argv, "+hD:M:dbqE:p:", long_options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:M:dbqE:p:U", long_options, NULL)) >= 0) {
                 switch (opt) {
                 case 'h':
                         if (kind == LAUNCH_BOOT)
@@ -401,6 +405,18 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         c->ports[c->n_ports++] = pf;
                         break;
                 }
+                case 'U':
+                        c->userns.mode = USERNS_PICK;
+                        break;
+                case ARG_PRIVATE_USERS:
+                        if (userns_parse(optarg, &c->userns) < 0)
+                                return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:COUNT (UID not 0, "
+                                           "COUNT at most 65536).", optarg);
+                        break;
+                case ARG_PRIVATE_USERS_OWNERSHIP:
+                        if (userns_ownership_parse(optarg, &c->userns.ownership) < 0)
+                                return BAD("Invalid --private-users-ownership= '%s': use map or chown.", optarg);
+                        break;
                 case ARG_TTYS: {
                         uint64_t v;
                         if (parse_uint64_range(optarg, 0, 16, &v) < 0)
@@ -483,6 +499,9 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         if (c->n_ports > 0 && (c->network == NETWORK_HOST || c->network == NETWORK_NONE))
                 return BAD("--port needs a network of the machine's own with an address (bridge or veth), "
                            "not --network=%s.", c->network == NETWORK_HOST ? "host" : "none");
+        if (c->userns.mode != USERNS_OFF && c->network == NETWORK_HOST)
+                return BAD("-U/--private-users cannot share the host's network (--network=host): a user "
+                           "namespace cannot mount /sys for it.");
         if (c->wait_ready && !c->detach)
                 return BAD("--wait-ready only makes sense with -d/--detach.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
@@ -520,6 +539,12 @@ void boot_help(void) {
                "     --tmpfs=DST            Mount a tmpfs on DST inside the guest\n"
                "     --read-only            Mount the root directory read-only\n"
                "  -E --setenv=VAR=VALUE     Set an environment variable for init (container= too)\n"
+               "  -U --private-users[=pick|UID[:COUNT]]\n"
+               "                            Run in a user namespace: root in the guest is an\n"
+               "                            unprivileged uid range on the host (the security boundary)\n"
+               "     --private-users-ownership=map|chown\n"
+               "                            Map the tree's owners with an idmapped mount (default), or\n"
+               "                            shift them on disk once\n"
                "     --capability=CAPS      Add capabilities to the bounding set\n"
                "     --drop-capability=CAPS Remove capabilities from the bounding set\n"
                "     --no-new-privileges    Set PR_SET_NO_NEW_PRIVS for the guest\n"
@@ -534,7 +559,8 @@ void boot_help(void) {
                "  -q --quiet                Fewer messages\n\n"
                "Ctrl-] three times within a second kills the machine.\n\n"
                "Without user namespaces, root in the guest is root on the host kernel: like\n"
-               "systemd-nspawn, this is a boundary against accidents, not against a hostile guest.\n");
+               "systemd-nspawn, this is a boundary against accidents, not against a hostile guest.\n"
+               "With -U it is meant to be a boundary: the guest's root has no privilege on the host.\n");
 }
 
 void run_help(void) {

@@ -7,6 +7,7 @@
 
 #include "machines/cgroup-limits.h"
 #include "nspawnlite/parse-util.h"
+#include "nspawnlite/userns.h"
 
 typedef enum {
         CONSOLE_AUTO,
@@ -53,6 +54,7 @@ typedef struct {
         bool detach;
         bool wait_ready;
         unsigned ttys; /* login ttys, /dev/tty1..N */
+        UsernsConfig userns;
         Limits limits;
         char **setenv; /* -E VAR=VALUE, in order */
         uint64_t caps_add, caps_drop;

@@ -35,11 +35,8 @@ _noreturn_ void stub_init_main(char **argv, char **envp, int sync_fd, bool conso
         if (pid == 0) {
                 close(pipefd[0]);
                 /* On the console the command gets its own session, so Ctrl-C reaches it. */
-                if (console_tty) {
-                        (void) ioctl(STDIN_FILENO, TIOCNOTTY);
-                        if (setsid() >= 0)
-                                (void) ioctl(STDIN_FILENO, TIOCSCTTY, 1);
-                }
+                if (console_tty && setsid() >= 0)
+                        (void) ioctl(STDIN_FILENO, TIOCSCTTY, 0);
                 environ = envp;
                 execvp(argv[0], argv);
                 int e = errno;

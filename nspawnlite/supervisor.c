@@ -42,6 +42,7 @@ void supervisor_write_state(Supervisor *s, const char *state) {
                 .limits = s->config->limits,
                 .caps = s->caps,
                 .no_new_privileges = s->config->no_new_privileges,
+                .uid_shift = s->userns.lock_fd >= 0 ? s->userns.base : 0,
         };
         (void) pid_starttime(s->pid, &m.leader_starttime);
         snprintf(m.name, sizeof m.name, "%s", s->config->machine);

@@ -12,6 +12,7 @@
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/options.h"
 #include "nspawnlite/sync.h"
+#include "nspawnlite/userns.h"
 
 #define SUPERVISOR_CLIENTS_MAX 32
 
@@ -54,6 +55,7 @@ typedef struct {
         bool frozen;
         uint64_t since_usec;
         uint64_t caps; /* the guest's bounding set, for processes joining it (shell) */
+        UsernsRange userns; /* -U: the uid/gid range the guest's ids map to */
 
         /* login ttys: masters, and the login client holding each (-1: free) */
         struct {
