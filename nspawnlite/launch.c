@@ -26,6 +26,7 @@
 #include "nspawnlite/child.h"
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/log.h"
+#include "nspawnlite/mounts.h"
 #include "nspawnlite/supervisor.h"
 #include "nspawnlite/sync.h"
 
@@ -182,8 +183,14 @@ static int start_guest(Supervisor *s) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return log_error_errno(errno, "Failed to create the sync socket: %m");
 
+        char err[512] = "";
+        r = mounts_open_sources(s->config->mounts, s->config->n_mounts, err, sizeof err);
+        if (r < 0)
+                return log_error_errno(r, "%s: %m", err);
         bool into_cgroup = false;
         r = clone_child(s, pair[1], &into_cgroup);
+        /* The child has its copies; ours would keep the detached trees alive. */
+        mounts_close_sources(s->config->mounts, s->config->n_mounts);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
         pair[1] = safe_close(pair[1]);
@@ -211,7 +218,6 @@ static int start_guest(Supervisor *s) {
                 log_error_errno(r, "Failed to move the container into its cgroup: %m");
                 goto fail;
         }
-        char err[512] = "";
         r = network_attach(&s->network, s->pid, err, sizeof err);
         if (r < 0) {
                 log_error_errno(r, "%s: %m", err);

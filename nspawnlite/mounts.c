@@ -158,6 +158,33 @@ int mounts_apply_table(int rootfd, bool own_netns, char *err, size_t errlen) {
         return 0;
 }
 
+int mounts_open_sources(CustomMount *m, size_t n, char *err, size_t errlen) {
+        for (size_t i = 0; i < n; i++) {
+                if (m[i].tmpfs)
+                        continue;
+                m[i].tree_fd = open_tree(AT_FDCWD, m[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                if (m[i].tree_fd < 0) {
+                        int r = -errno;
+                        snprintf(err, errlen, "Failed to open bind mount source %s", m[i].source);
+                        mounts_close_sources(m, n);
+                        return r;
+                }
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (m[i].read_only && mount_setattr(m[i].tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+                        int r = -errno;
+                        snprintf(err, errlen, "Failed to make bind mount source %s read-only", m[i].source);
+                        mounts_close_sources(m, n);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+void mounts_close_sources(CustomMount *m, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                m[i].tree_fd = safe_close(m[i].tree_fd);
+}
+
 int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
                 int r;
@@ -172,16 +199,15 @@ int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, s
                         }
                         continue;
                 }
-                /* The source is the caller's, on the host; the target is resolved inside the tree. */
-                _cleanup_close_ int src = open(m[i].source, O_PATH | O_CLOEXEC);
+                /* The source was opened on the host; the target is resolved inside the tree. */
                 struct stat st;
-                if (src < 0 || fstat(src, &st) < 0) {
+                _cleanup_close_ int target = -EBADF;
+                if (fstat(m[i].tree_fd, &st) < 0)
                         r = -errno;
-                        snprintf(err, errlen, "Failed to open bind mount source %s", m[i].source);
-                        return r;
-                }
-                r = bind_in_root(rootfd, fd_path(src).path, m[i].dest, S_ISDIR(st.st_mode), false, false,
-                                 m[i].read_only);
+                else
+                        r = mount_target_in_root(rootfd, m[i].dest, S_ISDIR(st.st_mode), &target);
+                if (r >= 0 && move_mount(m[i].tree_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        r = -errno;
                 if (r < 0) {
                         snprintf(err, errlen, "Failed to bind mount %s on %s", m[i].source, m[i].dest);
                         return r;

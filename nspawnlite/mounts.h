@@ -40,6 +40,12 @@ extern const size_t mount_table_size;
 /* Apply the table under the tree at rootfd (a mount point, still reachable from the host). */
 int mounts_apply_table(int rootfd, bool own_netns, char *err, size_t errlen);
 
+/* Detached copies of the bind sources (open_tree, read-only ones made so), made by the supervisor
+ * as the host's root before each clone: the child inherits them and only has to attach them, which
+ * works even from a user namespace that could not open the sources. */
+int mounts_open_sources(CustomMount *m, size_t n, char *err, size_t errlen);
+void mounts_close_sources(CustomMount *m, size_t n);
+
 /* --bind, --bind-ro, --tmpfs. */
 int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen);
 

@@ -127,7 +127,7 @@ static int parse_bind(Config *c, const char *spec, bool read_only) {
                 return -ENOMEM;
         c->mounts = n;
         CustomMount *m = &c->mounts[c->n_mounts];
-        *m = (CustomMount) { .read_only = read_only };
+        *m = (CustomMount) { .read_only = read_only, .tree_fd = -EBADF };
         m->source = strdup(src);
         m->dest = strdup(dst ?: src);
         if (!m->source || !m->dest) {
@@ -146,7 +146,7 @@ static int parse_tmpfs(Config *c, const char *spec) {
         if (!n)
                 return -ENOMEM;
         c->mounts = n;
-        c->mounts[c->n_mounts] = (CustomMount) { .tmpfs = true, .dest = strdup(spec) };
+        c->mounts[c->n_mounts] = (CustomMount) { .tmpfs = true, .dest = strdup(spec), .tree_fd = -EBADF };
         if (!c->mounts[c->n_mounts].dest)
                 return -ENOMEM;
         c->n_mounts++;

@@ -34,6 +34,7 @@ typedef struct {
         char *dest;   /* path inside the guest */
         bool read_only;
         bool tmpfs;
+        int tree_fd; /* per boot: a detached copy of the source, made by the supervisor (see launch.c) */
 } CustomMount;
 
 typedef struct PortForward PortForward;
