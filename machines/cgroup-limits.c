@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nspawnlite/format-util.h"
 #include "nspawnlite/macro.h"
 #include "nspawnlite/parse-util.h"
 
@@ -144,29 +145,14 @@ int limit_format_v1(LimitKey k, uint64_t v, char *buf, size_t n) {
 }
 
 void limit_format_human(LimitKey k, uint64_t v, char *buf, size_t n) {
-        if (v == LIMIT_INFINITY) {
+        if (v == LIMIT_INFINITY)
                 snprintf(buf, n, "infinity");
-                return;
-        }
-        if (k == LIMIT_CPU_QUOTA) {
+        else if (k == LIMIT_CPU_QUOTA)
                 snprintf(buf, n, "%" PRIu64 "%%", v);
-                return;
-        }
-        if (k != LIMIT_MEMORY_MAX) {
-                snprintf(buf, n, "%" PRIu64, v);
-                return;
-        }
-        static const char suffix[] = "BKMGT";
-        double d = (double) v;
-        int i = 0;
-        while (d >= 1024 && i < 4) {
-                d /= 1024;
-                i++;
-        }
-        if (i == 0)
-                snprintf(buf, n, "%" PRIu64 "B", v);
+        else if (k == LIMIT_MEMORY_MAX)
+                format_bytes(v, buf, n);
         else
-                snprintf(buf, n, "%.1f%c", d, suffix[i]);
+                snprintf(buf, n, "%" PRIu64, v);
 }
 
 int parse_cpu_stat_usage(const char *text, uint64_t *ret) {

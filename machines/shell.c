@@ -278,31 +278,8 @@ static void relay_pty(int master, int pidfd) {
                 return;
         console_relay_set_master(&relay, master);
 
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-        for (;;) {
-                struct pollfd p[8];
-                size_t n = 0;
-                p[n++] = (struct pollfd) { .fd = pidfd, .events = POLLIN };
-                p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
-                console_relay_poll_add(&relay, p, &n);
-                if (poll(p, n, console_relay_wants_tick(&relay) ? 20 : -1) < 0 && errno != EINTR)
-                        break;
-                if (p[1].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof si) == sizeof si)
-                                console_relay_winch(&relay);
-                }
-                (void) console_relay_dispatch(&relay, p, now_usec()); /* Ctrl-] is the shell's own */
-                if (p[0].revents) {
-                        console_relay_drain(&relay);
-                        break;
-                }
-        }
+        /* Ctrl-] belongs to the shell; the relay ends with the command. */
+        (void) console_relay_run(&relay, pidfd, false, false);
         console_relay_set_master(&relay, -EBADF);
         console_relay_done(&relay);
 }

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,4 +237,44 @@ void console_relay_drain(ConsoleRelay *c) {
                 if (c->to_host_len == l)
                         break;
         }
+}
+
+RelayEnd console_relay_run(ConsoleRelay *c, int watch_fd, bool escape_ends, bool input_ends) {
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        RelayEnd end = RELAY_END_ERROR;
+
+        for (;;) {
+                struct pollfd p[8];
+                size_t n = 0;
+                p[n++] = (struct pollfd) { .fd = watch_fd, .events = POLLIN };
+                p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+                console_relay_poll_add(c, p, &n);
+                if (poll(p, n, console_relay_wants_tick(c) ? 20 : -1) < 0 && errno != EINTR)
+                        break;
+                if (p[1].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof si) == sizeof si)
+                                console_relay_winch(c);
+                }
+                if (console_relay_dispatch(c, p, now_usec()) > 0 && escape_ends) {
+                        end = RELAY_END_ESCAPE;
+                        break;
+                }
+                if (p[0].revents) {
+                        console_relay_drain(c);
+                        end = RELAY_END_WATCH;
+                        break;
+                }
+                if (input_ends && c->in_eof && c->to_guest_len == 0) {
+                        end = RELAY_END_INPUT;
+                        break;
+                }
+        }
+        safe_close(sfd);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return end;
 }

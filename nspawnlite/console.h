@@ -59,6 +59,18 @@ void console_relay_winch(ConsoleRelay *c);
 /* After the guest is gone: pass on what is left in the pty, then flush. */
 void console_relay_drain(ConsoleRelay *c);
 
+typedef enum {
+        RELAY_END_WATCH,  /* watch_fd became readable (the peer ended) */
+        RELAY_END_ESCAPE, /* the escape was typed */
+        RELAY_END_INPUT,  /* the caller's input ended */
+        RELAY_END_ERROR,
+} RelayEnd;
+
+/* For clients (login, shell): relay the caller's terminal to and from the master set with
+ * console_relay_set_master(), following window size changes, until watch_fd is readable (after
+ * draining the master), or the escape is typed (if escape_ends), or the input ends (if input_ends). */
+RelayEnd console_relay_run(ConsoleRelay *c, int watch_fd, bool escape_ends, bool input_ends);
+
 /* Whether the relay wants a timer tick (a hung-up master is polled again every 20 ms). */
 bool console_relay_wants_tick(const ConsoleRelay *c);
 

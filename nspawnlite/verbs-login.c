@@ -80,36 +80,8 @@ int verb_login(int argc, char **argv) {
         /* A fresh prompt: the getty printed its own before we were here. */
         (void) console_relay_inject(&relay, "\r", 1);
 
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGWINCH);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-        const char *why = "Detached";
-        for (;;) {
-                struct pollfd p[8];
-                size_t n = 0;
-                p[n++] = (struct pollfd) { .fd = fd, .events = POLLIN }; /* the supervisor: gone = machine gone */
-                p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
-                console_relay_poll_add(&relay, p, &n);
-                if (poll(p, n, console_relay_wants_tick(&relay) ? 20 : -1) < 0 && errno != EINTR)
-                        break;
-                if (p[1].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof si) == sizeof si)
-                                console_relay_winch(&relay);
-                }
-                if (console_relay_dispatch(&relay, p, now_usec()) > 0)
-                        break;
-                if (p[0].revents) {
-                        console_relay_drain(&relay);
-                        why = "The machine is gone";
-                        break;
-                }
-                if (relay.in_eof && relay.to_guest_len == 0)
-                        break;
-        }
+        RelayEnd end = console_relay_run(&relay, fd, true, true);
+        const char *why = end == RELAY_END_WATCH ? "The machine is gone" : "Detached";
         console_relay_set_master(&relay, -EBADF);
         console_relay_done(&relay);
         log_info("%s: left machine %s.", why, m.name);

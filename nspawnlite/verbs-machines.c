@@ -189,17 +189,27 @@ static int wait_machine_end(int fd, usec_t timeout, int *ret_status) {
         }
 }
 
-static int simple_verb(int argc, char **argv, unsigned allowed, const char *request_fmt) {
-        VerbOptions o;
+/* What every verb on one machine starts with: its options, NAME and nothing more, the machine
+ * alive. Returns -1 to go on, or the exit status to return (0 after --help). */
+static int machine_verb_start(int argc, char **argv, unsigned allowed, VerbOptions *o, MachineInfo *m) {
         const char *name;
-        MachineInfo m;
-        int r = parse_verb_options(argc, argv, allowed, &o);
+        int r = parse_verb_options(argc, argv, allowed, o);
         if (r != 0)
                 return r > 0 ? 0 : 2;
         if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
                 return 2;
-        if (load_machine(name, &m) < 0)
+        if (load_machine(name, m) < 0)
                 return 1;
+        return -1;
+}
+
+static int simple_verb(int argc, char **argv, unsigned allowed, const char *request_fmt) {
+        VerbOptions o;
+        MachineInfo m;
+        int r = machine_verb_start(argc, argv, allowed, &o, &m);
+        if (r >= 0)
+                return r;
+        const char *name = m.name;
         char request[128];
         snprintf(request, sizeof request, request_fmt, o.signal);
         return call(name, request, NULL) < 0 ? 1 : 0;
@@ -224,15 +234,11 @@ int verb_thaw(int argc, char **argv) {
 /* poweroff and terminate: ask, then wait for the machine to be gone. */
 static int ending_verb(int argc, char **argv, bool terminate) {
         VerbOptions o;
-        const char *name;
         MachineInfo m;
-        int r = parse_verb_options(argc, argv, terminate ? 0 : OPT_TIMEOUT, &o);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
-                return 2;
-        if (load_machine(name, &m) < 0)
-                return 1;
+        int r = machine_verb_start(argc, argv, terminate ? 0 : OPT_TIMEOUT, &o, &m);
+        if (r >= 0)
+                return r;
+        const char *name = m.name;
         char request[64];
         if (terminate)
                 snprintf(request, sizeof request, "terminate");
@@ -370,15 +376,11 @@ int verb_list(int argc, char **argv) {
 
 int verb_status(int argc, char **argv) {
         VerbOptions o;
-        const char *name;
         MachineInfo m;
-        int r = parse_verb_options(argc, argv, OPT_JSON, &o);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
-                return 2;
-        if (load_machine(name, &m) < 0)
-                return 1;
+        int r = machine_verb_start(argc, argv, OPT_JSON, &o, &m);
+        if (r >= 0)
+                return r;
+        const char *name = m.name;
 
         MachineCgroup cg;
         CgroupStats st = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
@@ -547,15 +549,11 @@ int verb_gc(int argc, char **argv) {
 /* Attach the caller's terminal to the console through the supervisor. */
 int verb_console(int argc, char **argv) {
         VerbOptions o;
-        const char *name;
         MachineInfo m;
-        int r = parse_verb_options(argc, argv, 0, &o);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
-                return 2;
-        if (load_machine(name, &m) < 0)
-                return 1;
+        int r = machine_verb_start(argc, argv, 0, &o, &m);
+        if (r >= 0)
+                return r;
+        const char *name = m.name;
 
         _cleanup_close_ int fd = -EBADF;
         char reply[CONTROL_MESSAGE_MAX];
