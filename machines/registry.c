@@ -70,6 +70,8 @@ void machine_lock_release(MachineLock *l) {
                 snprintf(p, sizeof p, "%s/%s", l->dir, files[i]);
                 (void) unlink(p);
         }
+        snprintf(p, sizeof p, "%s/root", l->dir); /* -U's mount point, empty */
+        (void) rmdir(p);
         /* The lock file goes last, while we still hold it. */
         snprintf(p, sizeof p, "%s/lock", l->dir);
         (void) unlink(p);

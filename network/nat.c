@@ -3,13 +3,25 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/macro.h"
+
+typedef struct {
+        void *handle;
+        struct nft_ctx *(*nft_ctx_new)(uint32_t flags);
+        void (*nft_ctx_free)(struct nft_ctx *ctx);
+        int (*nft_ctx_buffer_output)(struct nft_ctx *ctx);
+        int (*nft_ctx_buffer_error)(struct nft_ctx *ctx);
+        int (*nft_run_cmd_from_buffer)(struct nft_ctx *nft, const char *buf);
+        const char *(*nft_ctx_get_error_buffer)(struct nft_ctx *ctx);
+} NftApi;
 
 const char *port_protocol_to_string(PortProtocol p) {
         return p == PORT_UDP ? "udp" : "tcp";
@@ -53,16 +65,52 @@ int port_forward_parse(const char *s, PortForward *ret) {
         return 0;
 }
 
+/* libnftables, with libnftnl, libmnl, libxtables, jansson and gmp behind it, is loaded only for the
+ * moment it is used: a supervisor that is not adding or removing rules keeps none of it mapped. */
+static const struct {
+        const char *name;
+        size_t offset;
+} nft_symbols[] = {
+#define NFT_SYM(f) { #f, offsetof(NftApi, f) }
+        NFT_SYM(nft_ctx_new), NFT_SYM(nft_ctx_free), NFT_SYM(nft_ctx_buffer_output), NFT_SYM(nft_ctx_buffer_error),
+        NFT_SYM(nft_run_cmd_from_buffer), NFT_SYM(nft_ctx_get_error_buffer),
+#undef NFT_SYM
+};
+
+static int nft_api_open(NftApi *api, char *err, size_t errlen) {
+        *api = (NftApi) { .handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL) };
+        if (!api->handle) {
+                snprintf(err, errlen, "Failed to load libnftables: %s", dlerror());
+                return -ENOPKG;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(nft_symbols); i++) {
+                void *f = dlsym(api->handle, nft_symbols[i].name);
+                if (!f) {
+                        snprintf(err, errlen, "libnftables lacks %s", nft_symbols[i].name);
+                        dlclose(api->handle);
+                        return -ENOPKG;
+                }
+                memcpy((char *) api + nft_symbols[i].offset, &f, sizeof f);
+        }
+        return 0;
+}
+
 /* Run nft commands as one transaction. */
 static int nft_run(const char *cmd, char *err, size_t errlen) {
-        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx)
+        NftApi nft;
+        int r = nft_api_open(&nft, err, errlen);
+        if (r < 0)
+                return r;
+        struct nft_ctx *ctx = nft.nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx) {
+                dlclose(nft.handle);
                 return -ENOMEM;
-        nft_ctx_buffer_output(ctx);
-        nft_ctx_buffer_error(ctx);
-        int r = nft_run_cmd_from_buffer(ctx, cmd);
+        }
+        nft.nft_ctx_buffer_output(ctx);
+        nft.nft_ctx_buffer_error(ctx);
+        r = nft.nft_run_cmd_from_buffer(ctx, cmd);
         if (r != 0) {
-                const char *e = nft_ctx_get_error_buffer(ctx);
+                const char *e = nft.nft_ctx_get_error_buffer(ctx);
                 snprintf(err, errlen, "%s", e && *e ? e : "nft failed");
                 err[strcspn(err, "\n")] = 0; /* the first line says it; the rest points at it */
                 r = e && strstr(e, "File exists") ? -EEXIST
@@ -70,7 +118,8 @@ static int nft_run(const char *cmd, char *err, size_t errlen) {
                     : e && strstr(e, "Operation not permitted") ? -EPERM
                                                                : -EIO;
         }
-        nft_ctx_free(ctx);
+        nft.nft_ctx_free(ctx);
+        dlclose(nft.handle);
         return r;
 }
 

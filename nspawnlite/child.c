@@ -194,6 +194,19 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         /* Die with the supervisor; it holds our other end of everything. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
+        /* Everything else the supervisor had open is not ours: its name lock, its end of the sync
+         * socket, its ready pipe and control socket would keep a dead supervisor's machine looking
+         * alive (and, if it died before the line above, would hide that: with its end closed here,
+         * the wait below sees EOF). */
+        int keep[SYNC_FDS_MAX + 64];
+        size_t n_keep = 0;
+        keep[n_keep++] = ctx->sync_fd;
+        for (size_t i = 0; i < c->n_mounts && n_keep < ELEMENTSOF(keep); i++)
+                if (c->mounts[i].tree_fd >= 0)
+                        keep[n_keep++] = c->mounts[i].tree_fd;
+        if (close_all_fds_except(keep, n_keep) < 0)
+                _exit(EXIT_FAILURE);
+
         /* With -U and an idmapped tree, the supervisor sends the tree's mount along. */
         int ready_fds[SYNC_FDS_MAX];
         size_t n_ready_fds = 0;
@@ -215,19 +228,22 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
-        /* pivot_root() wants the new root to be a mount point: the idmapped tree is one, a plain
-         * tree is bound onto itself. */
+        /* pivot_root() wants the new root to be a mount point. Under -U the supervisor hands us
+         * the tree (idmapped, or a plain copy of its mount) to attach on a directory of the runtime
+         * dir: the tree's own path may lie below directories our unprivileged root cannot enter.
+         * Otherwise the tree is bound onto itself. */
+        const char *root = tree >= 0 ? ctx->root_mountpoint : c->rootfs;
         if (tree >= 0) {
-                if (move_mount(tree, "", AT_FDCWD, c->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                        FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to mount the idmapped tree on %s: %m", c->rootfs);
+                if (move_mount(tree, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to mount the tree on %s: %m", root);
                 tree = safe_close(tree);
-        } else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", c->rootfs);
-        if (mount(NULL, c->rootfs, NULL, MS_PRIVATE, NULL) < 0)
-                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", c->rootfs);
-        _cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        } else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);
+        if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", root);
+        _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
-                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", c->rootfs);
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
 
         bool own_netns = c->network != NETWORK_HOST;
         r = mounts_apply_table(rootfd, own_netns, err, sizeof err);
@@ -266,7 +282,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
 
         if (c->read_only) {
-                r = mount_remount_read_only(c->rootfs);
+                r = mount_remount_read_only(root);
                 if (r < 0)
                         FAIL(CHILD_STAGE_MOUNTS, r, "Failed to make the root directory read-only: %m");
         }

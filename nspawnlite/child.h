@@ -20,6 +20,7 @@ typedef struct {
         uint64_t caps; /* the bounding set to keep */
         GuestNetwork network;
         bool userns; /* in a user namespace of its own (-U) */
+        const char *root_mountpoint; /* -U: where the tree is attached (RUNTIME/machines/NAME/root) */
         int sync_fd;   /* the child's end */
         sigset_t original_mask;
 } ChildContext;

@@ -41,6 +41,30 @@ int fd_cloexec_from_three(void) {
         return 0;
 }
 
+static int cmp_int(const void *a, const void *b) {
+        return *(const int *) a - *(const int *) b;
+}
+
+int close_all_fds_except(const int *keep, size_t n_keep) {
+        int sorted[64];
+        size_t n = 0;
+        for (size_t i = 0; i < n_keep && n < ELEMENTSOF(sorted); i++)
+                if (keep[i] >= 3)
+                        sorted[n++] = keep[i];
+        if (n < n_keep && n == ELEMENTSOF(sorted))
+                return -E2BIG;
+        qsort(sorted, n, sizeof(int), cmp_int);
+        unsigned from = 3;
+        for (size_t i = 0; i <= n; i++) {
+                unsigned to = i < n ? (unsigned) sorted[i] : ~0U;
+                if (to > from && close_range(from, i < n ? to - 1 : ~0U, 0) < 0)
+                        return -errno;
+                if (i < n)
+                        from = to + 1;
+        }
+        return 0;
+}
+
 int fd_nonblock(int fd, int nonblock) {
         int flags = fcntl(fd, F_GETFL);
         if (flags < 0)

@@ -7,6 +7,9 @@
 /* Mark every fd from 3 up close-on-exec, so nothing but stdio survives an execve() into a guest. */
 int fd_cloexec_from_three(void);
 
+/* Close every fd from 3 up but those in keep (any order). */
+int close_all_fds_except(const int *keep, size_t n_keep);
+
 int fd_nonblock(int fd, int nonblock);
 
 /* Write a whole buffer, retrying on EINTR and short writes. */

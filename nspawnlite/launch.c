@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -138,6 +139,7 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
                         .term = s->console == CONSOLE_INTERACTIVE ? getenv("TERM") : NULL,
                         .caps = s->caps,
                         .userns = s->userns.lock_fd >= 0,
+                        .root_mountpoint = s->root_mountpoint,
                         .sync_fd = child_sync,
                         .network = guest_network,
                         .original_mask = s->original_mask,
@@ -202,14 +204,16 @@ static int start_guest(Supervisor *s) {
                         log_error_errno(r, "Failed to map the ids of the user namespace: %m");
                         goto fail;
                 }
-                if (s->config->userns.ownership == USERNS_OWNERSHIP_MAP) {
-                        r = userns_idmapped_tree(s->config->rootfs, s->pid, &tree);
-                        if (r < 0) {
+                bool idmap = s->config->userns.ownership == USERNS_OWNERSHIP_MAP;
+                r = userns_tree(s->config->rootfs, idmap ? s->pid : 0, &tree);
+                if (r < 0) {
+                        if (idmap)
                                 log_error_errno(r, "Failed to make an idmapped mount of %s (%m): its filesystem may not "
                                                    "support them; use --private-users-ownership=chown.",
                                                 s->config->rootfs);
-                                goto fail;
-                        }
+                        else
+                                log_error_errno(r, "Failed to open the tree %s: %m", s->config->rootfs);
+                        goto fail;
                 }
         }
 
@@ -293,6 +297,11 @@ static int detach(Supervisor *s, bool *ret_parent, int *ret_status) {
                 close(pipefd[0]);
                 *ret_parent = true;
                 *ret_status = k == 1 ? 0 : 1;
+                /* No byte: the supervisor gave up (and said why) or was killed (and could not). */
+                int status;
+                if (k != 1 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
+                        log_error("The supervisor of %s was killed by %s before the machine was up.",
+                                  s->config->machine, signal_to_string(WTERMSIG(status)));
                 return 0;
         }
         close(pipefd[0]);
@@ -414,6 +423,16 @@ int launch_machine(Config *c) {
         r = prepare_userns(&s);
         if (r < 0)
                 goto out;
+        if (s.userns.lock_fd >= 0) {
+                /* A directory the guest's unprivileged root can reach, to attach the tree on. */
+                r = machine_path(c->machine, "root", s.root_mountpoint, sizeof s.root_mountpoint);
+                if (r >= 0 && mkdir(s.root_mountpoint, 0755) < 0 && errno != EEXIST)
+                        r = -errno;
+                if (r < 0) {
+                        log_error_errno(r, "Failed to create %s: %m", s.root_mountpoint);
+                        goto out;
+                }
+        }
 
         r = machine_cgroup_init(&s.cgroup, c->machine);
         if (r == -EINVAL)

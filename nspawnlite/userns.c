@@ -118,14 +118,18 @@ int userns_write_maps(pid_t pid, const UsernsRange *r) {
         return 0;
 }
 
-int userns_idmapped_tree(const char *path, pid_t pid, int *ret_fd) {
+int userns_tree(const char *path, pid_t pid, int *ret_fd) {
+        _cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return -errno;
+        if (pid == 0) {
+                *ret_fd = TAKE_FD(tree);
+                return 0;
+        }
         char ns[64];
         snprintf(ns, sizeof ns, "/proc/%d/ns/user", (int) pid);
         _cleanup_close_ int userns = open(ns, O_RDONLY | O_CLOEXEC);
         if (userns < 0)
-                return -errno;
-        _cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-        if (tree < 0)
                 return -errno;
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns };
         if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)

@@ -49,9 +49,9 @@ void userns_release(UsernsRange *r);
 /* Write "0 BASE SIZE" to the uid_map and gid_map of pid. */
 int userns_write_maps(pid_t pid, const UsernsRange *r);
 
-/* A detached copy of the tree's mount, idmapped into pid's user namespace, for the child to put
- * in place: -EINVAL/-EOPNOTSUPP when the filesystem cannot be idmapped. */
-int userns_idmapped_tree(const char *path, pid_t pid, int *ret_fd);
+/* A detached copy of the tree's mount for the child to put in place, idmapped into pid's user
+ * namespace unless pid is 0: -EINVAL/-EOPNOTSUPP when the filesystem cannot be idmapped. */
+int userns_tree(const char *path, pid_t pid, int *ret_fd);
 
 /* The uid that owns the tree's root directory: 0 for a tree as installed, BASE for one shifted. */
 int userns_tree_shift(const char *path, uint32_t *ret);

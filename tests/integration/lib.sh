@@ -24,6 +24,8 @@ fi
 
 export NSPAWNLITE_RUNTIME_DIR
 NSPAWNLITE_RUNTIME_DIR=$(mktemp -d /tmp/nspawnlite-test-run.XXXXXX)
+# As /run/nspawnlite is: a -U guest's unprivileged root reaches its tree's mount point through it.
+chmod 0755 "$NSPAWNLITE_RUNTIME_DIR"
 export NSPAWNLITE_CGROUP_PARENT="nspawnlite-test-$$.slice"
 WORK=$(mktemp -d /tmp/nspawnlite-test-work.XXXXXX)
 STARTED_PIDS=()
@@ -95,6 +97,8 @@ cleanup() {
                 sleep 0.2
                 find "$root/$NSPAWNLITE_CGROUP_PARENT" -depth -type d -exec rmdir {} + 2>/dev/null || true
         done
+        # the guests' overlays (the mount namespace is the test's own, but rm must not walk them)
+        grep -o " $WORK/[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
         rm -rf "$NSPAWNLITE_RUNTIME_DIR" "$WORK"
         if [ "$rc" = 0 ] && [ "$FAILURES" -gt 0 ]; then rc=1; fi
         if [ "$rc" = 0 ] && [ "$CHECKS" = 0 ]; then
@@ -107,9 +111,34 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# guest KIND: path of a cached guest tree (busybox, debian-systemd, debian-sysvinit, debian-openrc).
+# guest KIND: a guest tree (busybox, debian-systemd, debian-sysvinit, debian-openrc) for this test
+# alone: an overlay of the cached tree with a tmpfs on top, in the test's private mount namespace,
+# so nothing a test or its guests write ever reaches the cache that other tests share. The
+# directory keeps the cached tree's name (the default machine name comes from it).
+GUEST_SEQ=0
 guest() {
-        "$TOP/tests/guests/build.sh" "$1" | tail -n 1
+        local src dst
+        src=$("$TOP/tests/guests/build.sh" "$1" | tail -n 1) || return 1
+        [ -d "$src" ] || return 1
+        GUEST_SEQ=$((GUEST_SEQ + 1))
+        dst=$WORK/guest.$1.$BASHPID.$GUEST_SEQ
+        mkdir -p "$dst" &&
+                mount -t tmpfs -o mode=0755 nspawnlite-test-guest "$dst" &&
+                mkdir -p "$dst/upper" "$dst/work" "$dst/${src##*/}" &&
+                mount -t overlay overlay -o "lowerdir=$src,upperdir=$dst/upper,workdir=$dst/work" "$dst/${src##*/}" ||
+                return 1
+        echo "$dst/${src##*/}"
+}
+
+# guest_copy KIND: a plain copy of the cached tree on the disk, for what an overlay cannot do
+# (an idmapped mount of the tree for -U).
+guest_copy() {
+        local src dst
+        src=$("$TOP/tests/guests/build.sh" "$1" | tail -n 1) || return 1
+        GUEST_SEQ=$((GUEST_SEQ + 1))
+        dst=$WORK/copy.$1.$BASHPID.$GUEST_SEQ
+        mkdir -p "$dst" && cp -a "$src" "$dst/" || return 1
+        echo "$dst/${src##*/}"
 }
 
 # boot_bg NAME LOGFILE ARGS…: start "nspawnlite boot -M NAME ARGS…" in the background, console output

@@ -16,7 +16,7 @@ SRC=$(guest busybox)
 # refuse) could only ever hit this tmpfs, never the host's filesystem.
 mkdir "$WORK/fs"
 mount -t tmpfs -o size=256m,mode=0755 nspawnlite-test "$WORK/fs"
-trap 'rc=$?; umount -l "$WORK/fs" 2>/dev/null || true; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; umount -l "$WORK/fs" 2>/dev/null; (exit $rc); cleanup' EXIT
 cp -a "$SRC" "$WORK/fs/tree"
 TREE=$WORK/fs/tree
 

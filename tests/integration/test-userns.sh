@@ -5,7 +5,7 @@
 # cannot reach a host root-only file through a mount nspawnlite made.
 . "$(dirname "$0")/lib.sh"
 
-BUSYBOX=$(guest busybox)
+BUSYBOX=$(guest_copy busybox)
 host_uid() { sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 
 # --- run -U: maps, owners, the command's host identity
@@ -40,8 +40,8 @@ assert_eq "$ua_uid" "$(machine_state ua uid_shift)" "the state file records the 
 # of the host's filesystem, no device node, no sysrq.
 echo host-secret >"$WORK/secret"
 chmod 0600 "$WORK/secret"
-out=$("$NSPAWNLITE" run -U --network=none --bind-ro="$WORK/secret:/secret" --bind="$WORK:/work" "$BUSYBOX" \
-        /bin/sh -c 'cat /secret 2>&1; echo "cat=$?"; touch /work/owned-by-guest 2>&1; echo "touch=$?";
+out=$("$NSPAWNLITE" run -U --network=none --bind-ro="$WORK/secret:/tmp/secret" --bind="$WORK:/tmp/work" "$BUSYBOX" \
+        /bin/sh -c 'cat /tmp/secret 2>&1; echo "cat=$?"; touch /tmp/work/owned-by-guest 2>&1; echo "touch=$?";
                     mknod /dev/sdx b 8 0 2>&1; echo "mknod=$?"; echo b > /proc/sysrq-trigger 2>&1; echo "sysrq=$?";
                     mount -o remount,ro / 2>&1; echo "remount=$?"' 2>&1) || true
 assert_match 'cat=1' "$out" "-U: a host root-only file bound in cannot be read by the guest's root"
@@ -83,7 +83,7 @@ assert_eq "$shift_uid" "$(stat -c %u "$TREE")" "chown: the tree's root records t
 assert_eq 0 "$(stat -c %u "$TREE/bin/busybox")" "a boot without -U shifts the tree back"
 
 # --- the Debian systemd guest boots running under -U
-DEBIAN=$(guest debian-systemd)
+DEBIAN=$(guest_copy debian-systemd)
 boot_bg deb "$WORK/deb.log" -U "$DEBIAN"
 pid_deb=$BOOT_PID
 wait_running deb 30 || die "Debian -U did not start: $(tail -20 "$WORK/deb.log")"
