@@ -6,6 +6,16 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 "$TOP/scripts/install-deps.sh"
 echo "Preparing the Debian bookworm guest (debootstrap, cached after the first time)…" >&2
-TREE=$("$TOP/tests/guests/build.sh" debian-systemd | tail -n 1)
+CACHED=$("$TOP/tests/guests/build.sh" debian-systemd | tail -n 1)
+# The machine gets a tree of its own under the persistent state dir: what it writes stays there,
+# and the cached tree the tests start from stays as built.
+STATE=${NSPAWNLITE_STATE_DIR:-/var/lib/nspawnlite}
+TREE=$STATE/machines/debian
+if [ ! -e "$TREE/etc/os-release" ]; then
+        mkdir -p "$STATE/machines"
+        rm -rf "$TREE.tmp"
+        cp -a "$CACHED" "$TREE.tmp"
+        mv "$TREE.tmp" "$TREE"
+fi
 echo "Booting $TREE. Log in as root with password root." >&2
-exec "$TOP/build/nspawnlite" boot -M debian "$TREE" "$@"
+exec "$TOP/build/nspawnlite" boot "$TREE" "$@"
