@@ -164,7 +164,17 @@ void machine_cgroup_done(MachineCgroup *cg) {
 
 /* mkdir -p ROOT/PATH. *ret_created_first tells whether the component "first" (the parent slice)
  * was made by us, so that we remove it again only then. */
+static int mkdir_p_once(const char *root, const char *path, bool *ret_created_first, const char *first);
+
+/* Another machine's teardown may remove the empty parent slice between our mkdir()s: try again. */
 int cgroup_mkdir_p(const char *root, const char *path, bool *ret_created_first, const char *first) {
+        int r = -ENOENT;
+        for (int attempt = 0; attempt < 5 && r == -ENOENT; attempt++)
+                r = mkdir_p_once(root, path, ret_created_first, first);
+        return r;
+}
+
+static int mkdir_p_once(const char *root, const char *path, bool *ret_created_first, const char *first) {
         char buf[PATH_MAX];
         if (snprintf(buf, sizeof buf, "%s/%s", root, path) >= (int) sizeof buf)
                 return -ENAMETOOLONG;

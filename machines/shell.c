@@ -44,7 +44,9 @@ static int read_guest_file(pid_t leader, const char *path, char **ret) {
         if (rootfd < 0)
                 return -errno;
         _cleanup_close_ int fd = -EBADF;
-        int r = chase_in_root(rootfd, path, O_RDONLY | O_NOCTTY, &fd);
+        /* O_PATH: the guest owns this file; opening a FIFO (or a device) it put there would
+         * block us or act on it. Only a regular file is then read, through a fresh open. */
+        int r = chase_in_root(rootfd, path, O_PATH, &fd);
         if (r < 0)
                 return r;
         struct stat st;
@@ -232,17 +234,22 @@ _noreturn_ static void child(const ShellRequest *rq, const GuestUser *u, int pid
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-/* Copy the caller's stdio to and from the command's pipes (never handing over the caller's own). */
+/* Copy the caller's stdio to and from the command's pipes (never handing over the caller's own).
+ * The command's stdin is written without blocking: while it is full, its stdout and stderr are
+ * still drained, or a command that writes before it reads would wait on us as we wait on it. */
 static void relay_pipes(int in_w, int out_r, int err_r) {
         int fds[3] = { in_w, out_r, err_r };
-        char buf[65536];
+        char buf[65536], pending[65536];
+        size_t pending_len = 0, pending_off = 0;
         bool in_open = true;
+        (void) fd_nonblock(in_w, 1);
         while (fds[1] >= 0 || fds[2] >= 0) {
                 struct pollfd p[4] = {
-                        { .fd = in_open && fds[0] >= 0 ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = in_open && fds[0] >= 0 && pending_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
                         { .fd = fds[1], .events = POLLIN },
                         { .fd = fds[2], .events = POLLIN },
-                        { .fd = fds[0], .events = 0 }, /* POLLERR once the reader is gone */
+                        /* POLLOUT while input waits; POLLERR once the reader is gone */
+                        { .fd = fds[0], .events = pending_len > 0 ? POLLOUT : 0 },
                 };
                 if (poll(p, 4, -1) < 0) {
                         if (errno == EINTR)
@@ -250,14 +257,31 @@ static void relay_pipes(int in_w, int out_r, int err_r) {
                         break;
                 }
                 if (p[0].revents) {
-                        ssize_t k = read(STDIN_FILENO, buf, sizeof buf);
-                        if (k <= 0 || loop_write(fds[0], buf, (size_t) k) < 0) {
+                        ssize_t k = read(STDIN_FILENO, pending, sizeof pending);
+                        if (k > 0) {
+                                pending_len = (size_t) k;
+                                pending_off = 0;
+                        } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
                                 in_open = false;
                                 fds[0] = safe_close(fds[0]); /* EOF for the command */
                         }
                 }
-                if (p[3].revents & (POLLERR | POLLHUP))
+                if (fds[0] >= 0 && pending_len > 0) {
+                        ssize_t k = write(fds[0], pending + pending_off, pending_len);
+                        if (k > 0) {
+                                pending_off += (size_t) k;
+                                pending_len -= (size_t) k;
+                        } else if (k < 0 && errno != EINTR && errno != EAGAIN) {
+                                in_open = false;
+                                pending_len = 0;
+                                fds[0] = safe_close(fds[0]);
+                        }
+                }
+                if (fds[0] >= 0 && (p[3].revents & (POLLERR | POLLHUP))) {
+                        in_open = false;
+                        pending_len = 0;
                         fds[0] = safe_close(fds[0]);
+                }
                 for (int i = 1; i <= 2; i++) {
                         if (!p[i].revents)
                                 continue;

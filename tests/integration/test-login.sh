@@ -12,14 +12,8 @@
 command -v tmux >/dev/null || skip "needs tmux"
 command -v gcc >/dev/null || skip "needs gcc (a static TIOCSTI probe)"
 
-# A private busybox tree (the guest may write into its tree; the shared cached one must not change
-# under us), from the host's static busybox when it has one (no network).
-BB=$WORK/bb-tree
-if "$TOP/tests/guests/busybox.sh" params 2>/dev/null | grep -q '^busybox=host:'; then
-        "$TOP/tests/guests/busybox.sh" build "$BB" >/dev/null 2>&1 || die "cannot build a private busybox tree"
-else
-        cp -a "$(guest busybox)" "$BB" || die "no busybox guest tree (tests/guests/build.sh busybox)"
-fi
+# busybox: an overlay of the cached tree, private to this test (lib.sh).
+BB=$(guest busybox) || die "no busybox guest tree (tests/guests/build.sh busybox)"
 [ -f "$BB/etc/passwd" ] && [ ! -L "$BB/etc/passwd" ] || die "the busybox tree's etc/passwd is not a plain file"
 SYSTEMD=$(guest debian-systemd) || die "no debian-systemd guest tree (tests/guests/build.sh debian-systemd)"
 SYSVINIT=$(guest debian-sysvinit) || die "no debian-sysvinit guest tree (tests/guests/build.sh debian-sysvinit)"
@@ -125,8 +119,8 @@ login_root() {
         type_line "$1" root
         # the shell's prompt first: login may flush what was typed ahead while it set up
         wait_last "$1" '[#$] *$' 15 || true
-        local k=LOGGED_IN_$RANDOM try
-        for try in 1 2; do
+        local k=LOGGED_IN_$RANDOM
+        for _ in 1 2; do
                 type_line "$1" "echo $k:\$(id -un)"
                 wait_marker "$1" "$k" 5 && break
         done
@@ -149,9 +143,11 @@ gettys_active() { [ "$(in_guest "$1" systemctl is-active container-getty@{1,2,3,
 # getty_diag NAME: what the guest's gettys are up to, for a failure message.
 getty_diag() {
         if [ "$1" = login-systemd ]; then
-                echo " [container-getty@1..4: $(in_guest "$1" systemctl is-active container-getty@{1,2,3,4} 2>&1 | tr '\n' ' ')$(
-                        in_guest "$1" journalctl -b -q --no-pager -u 'container-getty@*' 2>&1 |
-                                grep -iE 'fail|error|too many' | tail -n 2 | tr '\n' ' ')]"
+                local j
+                j=$(in_guest "$1" journalctl -b -q --no-pager -u 'container-getty@*' 2>&1) || true
+                echo " [container-getty@1..4: $(in_guest "$1" systemctl is-active container-getty@{1,2,3,4} 2>&1 | tr '\n' ' ')|" \
+                        "$(echo "$j" | grep -ci 'too many open files') starts failed with 'Too many open files' (the host out of" \
+                        "inotify instances: fs.inotify.max_user_instances)| last: $(echo "$j" | grep -iE 'fail|error' | tail -n 1)]"
         else
                 echo " [gettys: $(in_guest "$1" ps -e -o pid,tty,args 2>&1 | grep -E 'getty|login' | grep -v grep | tr -s ' ' | tr '\n' ';')]"
         fi

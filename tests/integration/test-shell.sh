@@ -11,14 +11,9 @@
 command -v tmux >/dev/null || skip "needs tmux"
 command -v gcc >/dev/null || skip "needs gcc (a static TIOCSTI probe)"
 
-# A private busybox tree: the guest may write into its tree, and the shared cached one must not be
-# changed under us (nor by us). Built from the host's static busybox when it has one (no network).
-BB=$WORK/bb-tree
-if "$TOP/tests/guests/busybox.sh" params 2>/dev/null | grep -q '^busybox=host:'; then
-        "$TOP/tests/guests/busybox.sh" build "$BB" >/dev/null 2>&1 || die "cannot build a private busybox tree"
-else
-        cp -a "$(guest busybox)" "$BB" || die "no busybox guest tree (tests/guests/build.sh busybox)"
-fi
+# busybox: a plain copy of the cached tree (lib.sh): -U idmaps it, a check below replaces its
+# /etc/passwd.
+BB=$(guest_copy busybox) || die "no busybox guest tree (tests/guests/build.sh busybox)"
 [ -f "$BB/etc/passwd" ] && [ ! -L "$BB/etc/passwd" ] || die "the busybox tree's etc/passwd is not a plain file"
 SYSTEMD=$(guest debian-systemd) || die "no debian-systemd guest tree (tests/guests/build.sh debian-systemd)"
 
@@ -125,7 +120,7 @@ rc_of() {
 pane() { tm capture-pane -p -J -t sh -S -500 2>/dev/null; }
 pane_has() { pane | grep -qE -- "$1"; }
 wait_pane() { wait_for "$2" pane_has "$1"; }
-pane_tail() { pane | grep -v '^$' | tail -n "${1:-8}" | tr '\n' '|'; }
+pane_tail() { pane | grep -v '^$' | tail -n 8 | tr '\n' '|'; }
 type_line() { tm send-keys -t sh -l -- "$1" && tm send-keys -t sh Enter; }
 marker_value() { pane | sed -n "s/^.*$1:\([^\$(]*\)\$/\1/p" | tail -n 1 | sed 's/[[:space:]]*$//'; }
 wait_marker() { wait_pane "$1:[^\$(]" "$2"; }
@@ -254,7 +249,7 @@ grep -q 'nonexistent-cmd-xyz.*not found' "$WORK/e" && pass "$M: not found: clear
 assert_eq bar "$(sh_ "$M" -E FOO=bar -- sh -c 'echo $FOO' </dev/null 2>&1)" "$M: -E FOO=bar reaches the command"
 assert_eq /tmp "$(sh_ "$M" --chdir=/tmp -- pwd </dev/null 2>&1)" "$M: --chdir=/tmp: pwd is /tmp"
 assert_eq /root "$(sh_ "$M" -- pwd </dev/null 2>&1)" "$M: without --chdir: root's home"
-env_names=$(SECRET_X=1 LD_PRELOAD= sh_ "$M" -E FOO=bar -- env </dev/null 2>&1 | cut -d= -f1 | sort | tr '\n' ' ')
+env_names=$(SECRET_X=1 LD_PRELOAD="" sh_ "$M" -E FOO=bar -- env </dev/null 2>&1 | cut -d= -f1 | sort | tr '\n' ' ')
 assert_eq "FOO HOME LOGNAME PATH SHELL TERM USER container " "$env_names" "$M: a clean environment (nothing of the caller's)"
 assert_eq "container=nspawnlite" "$(sh_ "$M" -- env </dev/null 2>&1 | grep '^container=')" "$M: container=nspawnlite"
 
