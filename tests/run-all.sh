@@ -30,8 +30,10 @@ for line in open(sys.argv[1]):
 print(f"{counts['OK']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
 PY
 
-if [ "${NSPAWNLITE_SKIP_BENCH:-0}" != 1 ] && [ -x "$TOP/tests/bench/bench-boot.sh" ]; then
-        echo "== Benchmark (figures, not a test)" >&2
-        "$TOP/tests/bench/bench-boot.sh" || echo "benchmark did not complete (exit $?)" >&2
+if [ "${NSPAWNLITE_SKIP_BENCH:-0}" != 1 ]; then
+        for b in bench-boot bench-network bench-density; do
+                echo "== Benchmark $b (figures side by side with systemd-nspawn, not a test)" >&2
+                "$TOP/tests/bench/$b.sh" || echo "benchmark $b did not complete (exit $?)" >&2
+        done
 fi
 exit "$rc"

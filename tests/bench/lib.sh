@@ -1,0 +1,220 @@
+#!/bin/bash
+# lib.sh: helpers shared by bench-density.sh and bench-network.sh (bench-boot.sh keeps its own
+# copies). Sourced, never run. The caller sets `set -euo pipefail` first.
+#
+# The scripts have two parts, as bench-boot.sh: an outer part (checks, temporary directory, the
+# trap that removes everything) and an inner part that the outer one runs in private mount and
+# network namespaces (`unshare --mount --net --propagation private`), with a private
+# NSPAWNLITE_RUNTIME_DIR and NSPAWNLITE_CGROUP_PARENT.
+export LC_ALL=C
+
+TOP=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+NSPAWNLITE=${NSPAWNLITE:-$TOP/build/nspawnlite}
+ME=${0##*/}
+
+msg() { printf '%s: %s\n' "$ME" "$*" >&2; }
+skip() {
+	printf 'SKIP: %s: %s\n' "$ME" "$*"
+	exit 77
+}
+
+# Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers, name=systemd, cgroup2).
+cgroup_roots() {
+	local d
+	for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+		{ [ -d "$d" ] && [ ! -L "$d" ]; } || continue
+		case $(stat -f -c %T "$d") in
+		cgroup2fs | cgroupfs) printf '%s\n' "$d" ;;
+		esac
+	done
+}
+
+# The hierarchies systemd-nspawn --keep-unit works in: the cgroup2 one, and name=systemd on a
+# hybrid host. One a line.
+nspawn_cgroup_roots() {
+	local root
+	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		printf '%s\n' /sys/fs/cgroup
+		return
+	fi
+	for root in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
+		case $(stat -f -c %T "$root" 2>/dev/null) in
+		cgroup2fs | cgroupfs) printf '%s\n' "$root" ;;
+		esac
+	done
+}
+
+# bench_checks: what every bench needs (skips with 77 otherwise).
+bench_checks() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	command -v systemd-nspawn >/dev/null || skip "needs systemd-nspawn (Debian package systemd-container)"
+	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
+	command -v ip >/dev/null || skip "needs ip (iproute2)"
+	[ -n "${EPOCHREALTIME:-}" ] || skip "needs bash 5 (EPOCHREALTIME)"
+	((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))) ||
+		skip "needs bash 5.1 (wait -n -p)"
+	[ -x "$NSPAWNLITE" ] || {
+		msg "$NSPAWNLITE is not built (ninja -C build)"
+		exit 1
+	}
+	if [ -n "$(find "$TOP/nspawnlite" "$TOP/machines" "$TOP/network" -name '*.[ch]' -newer "$NSPAWNLITE" 2>/dev/null | head -n 1)" ]; then
+		msg "warning: $NSPAWNLITE is older than its sources (ninja -C build)"
+	fi
+}
+
+# bench_outer_cleanup: the outer trap. Copies the logs if asked, kills whatever is left in the
+# private cgroup parent (only processes the bench started can be there: nspawnlite's detached
+# supervisors and systemd-nspawn included), removes that parent in every hierarchy, and the
+# temporary directory.
+bench_outer_cleanup() {
+	local rc=$? i pids root
+	trap - EXIT INT TERM HUP
+	# The inner part first (it may not have moved into the cgroup parent yet).
+	if [ -n "${INNER:-}" ]; then
+		kill -KILL "$INNER" 2>/dev/null || true
+		{ wait "$INNER"; } 2>/dev/null || true
+	fi
+	if [ -n "${BENCH_LOG_DIR:-}" ] && [ -d "${WORK:-}/logs" ]; then
+		{ mkdir -p -- "$BENCH_LOG_DIR" && cp -a -- "$WORK/logs/." "$BENCH_LOG_DIR/"; } || true
+	fi
+	if [ -n "${SLICE:-}" ]; then
+		for ((i = 0; i < 50; i++)); do
+			pids=$(for root in $(cgroup_roots); do
+				[ -d "$root/$SLICE" ] || continue
+				find "$root/$SLICE" -name cgroup.procs -exec cat {} + 2>/dev/null
+			done | sort -un)
+			[ -n "$pids" ] || break
+			# shellcheck disable=SC2086 # one PID a word
+			kill -KILL $pids 2>/dev/null || true
+			sleep 0.1
+		done
+		for root in $(cgroup_roots); do
+			[ -d "$root/$SLICE" ] || continue
+			find "$root/$SLICE" -depth -type d -exec rmdir {} + 2>/dev/null || true
+			[ ! -d "$root/$SLICE" ] || msg "warning: could not remove $root/$SLICE"
+		done
+	fi
+	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+		# Mounts made by the inner part died with its mount namespace; these are plain dirs here.
+		rm -rf --one-file-system -- "$WORK" || msg "warning: could not remove $WORK"
+	fi
+	exit "$rc"
+}
+
+# bench_outer_start: sets SLICE and WORK and the traps.
+bench_outer_start() {
+	SLICE=nspawnlite-bench-$$.slice
+	trap bench_outer_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/nspawnlite-bench.XXXXXX")
+	mkdir -p "$WORK/logs"
+}
+
+# bench_run_inner ARGS…: runs this script again with --inner ARGS… in private mount and network
+# namespaces, in the background so that a signal to the outer part is handled at once (its trap
+# then kills the inner part and everything under the cgroup parent); exits with its status.
+bench_run_inner() {
+	local rc=0
+	unshare --mount --net --propagation private -- "$BASH" "$(readlink -f -- "$0")" --inner "$@" &
+	INNER=$!
+	wait "$INNER" || rc=$?
+	INNER=
+	exit "$rc"
+}
+
+# bench_inner_setup WORK SLICE: in the private namespaces. lo up; a private tmpfs on
+# /run/systemd/nspawn (on disk on these hosts: nothing of systemd-nspawn's is left); the shell
+# into SLICE/host.scope, so that what systemd-nspawn --keep-unit makes beside its own cgroup lands
+# under the private parent, and so that the processes the bench starts share, under the v1 cpu
+# controller, the same parent as nspawnlite's machines rather than weighing each as much as that
+# parent from the root cgroup (memory is left alone: the shell stays where it was accounted, and
+# cpuset, whose new cgroups have no CPUs); the private runtime dir and cgroup parent; SLEEP_FD, a
+# FIFO nobody writes, for sleeps without a fork (read -t).
+bench_inner_setup() {
+	WORK=$1 SLICE=$2
+	local root
+	ip link set lo up
+	mkdir -p /run/systemd/nspawn
+	mount -t tmpfs -o mode=0755 nspawnlite-bench /run/systemd/nspawn
+	for root in $(cgroup_roots); do
+		case $root in
+		/sys/fs/cgroup/memory | /sys/fs/cgroup/cpuset) continue ;;
+		esac
+		mkdir -p "$root/$SLICE/host.scope"
+		echo $$ >"$root/$SLICE/host.scope/cgroup.procs"
+	done
+	export NSPAWNLITE_RUNTIME_DIR=$WORK/runtime NSPAWNLITE_CGROUP_PARENT=$SLICE
+	export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 # the guest sees cgroup2 only, as with nspawnlite
+	mkdir -p "$NSPAWNLITE_RUNTIME_DIR" "$WORK/logs"
+	mkfifo "$WORK/sleep.fifo"
+	exec {SLEEP_FD}<>"$WORK/sleep.fifo"
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+}
+
+# nap SECONDS: sleep without forking.
+nap() { read -rt "$1" -u "$SLEEP_FD" _ || true; }
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local key val state=
+	{ while read -r key val _; do
+		[ "$key" != State: ] || { state=$val; break; }
+	done <"/proc/$1/status"; } 2>/dev/null || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# proc_kib PID KEY: a "KEY: N kB" line of /proc/PID/status (VmRSS, VmHWM…); empty if gone.
+proc_kib() {
+	local key val
+	{ while read -r key val _; do
+		[ "$key" != "$2:" ] || { printf '%s' "$val"; return 0; }
+	done <"/proc/$1/status"; } 2>/dev/null || true
+}
+
+# pss_kib PID: proportional set size (KiB) from /proc/PID/smaps_rollup; empty if gone.
+pss_kib() {
+	local key val
+	{ while read -r key val _; do
+		[ "$key" != Pss: ] || { printf '%s' "$val"; return 0; }
+	done <"/proc/$1/smaps_rollup"; } 2>/dev/null || true
+}
+
+mem_available_kib() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
+
+# cgroup_mem_bytes CGROUP: memory charged to the cgroup (v1 memory.usage_in_bytes, or v2
+# memory.current); empty when neither can be read.
+cgroup_mem_bytes() {
+	local f
+	for f in "/sys/fs/cgroup/memory/$1/memory.usage_in_bytes" "/sys/fs/cgroup/$1/memory.current"; do
+		[ -r "$f" ] || continue
+		cat -- "$f" 2>/dev/null && return 0
+	done
+	return 0
+}
+
+median() {
+	[ "$#" -gt 0 ] || { echo -; return; }
+	printf '%s\n' "$@" | sort -n |
+		awk '{ a[NR] = $1 } END { printf "%.0f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+max() {
+	[ "$#" -gt 0 ] || { echo -; return; }
+	printf '%s\n' "$@" | sort -n | tail -n 1
+}
+
+# fmt_ms MICROSECONDS, fmt_s MICROSECONDS ("-" stays "-")
+fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
+fmt_s() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f", v / 1000000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && a >= 0 && b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+list_ms() {
+	local v out=
+	for v in "$@"; do out+=" $(fmt_ms "$v")"; done
+	printf '%s' "${out# }"
+}
+
+# log_tail FILE: the end of a tool's output, indented, escape sequences removed.
+log_tail() {
+	sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' -- "$1" 2>/dev/null | tail -n "${2:-15}" | sed 's/^/    | /' >&2
+}
