@@ -237,7 +237,7 @@ static int start_guest(Supervisor *s) {
         int fds[SYNC_FDS_MAX];
         size_t n_fds = 0;
         r = sync_expect(pair[0], SYNC_STEP_CONSOLE_READY, &m, fds, &n_fds);
-        if (r >= 0 && n_fds != 1 + !!m.has_console + m.n_ttys) {
+        if (r >= 0 && (m.n_ttys > MACHINE_TTYS_MAX || n_fds != 1 + !!m.has_console + (size_t) m.n_ttys)) {
                 for (size_t i = 0; i < n_fds; i++)
                         safe_close(fds[i]);
                 r = -EBADMSG;
@@ -541,7 +541,10 @@ int launch_machine(Config *c) {
                         continue;
                 }
                 if (!s.ready) {
-                        status = status ?: 1; /* gone before it was ready: the caller hears of it */
+                        /* Gone before it was ready: the caller of boot -d waits to hear why. */
+                        if (!s.killed_by_us)
+                                log_error("Machine %s ended before it was ready (status %d).", c->machine, status);
+                        status = status ?: 1;
                         break;
                 }
                 if (end == GUEST_POWEROFF)

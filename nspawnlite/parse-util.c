@@ -100,13 +100,17 @@ static int parse_with_units(const char *s, const Unit *units,
         unsigned long long whole = strtoull(s, &end, 10);
         if (errno)
                 return -ERANGE;
-        double frac = 0;
+        /* The fraction as digits, not strtod(): no exponent ("1.5e3"), no inf, exact. */
+        uint64_t frac_num = 0, frac_den = 1;
         if (*end == '.') {
-                char *fend;
-                if (!isdigit((unsigned char) end[1]))
+                end++;
+                if (!isdigit((unsigned char) *end))
                         return -EINVAL;
-                frac = strtod(end, &fend);
-                end = fend;
+                for (; isdigit((unsigned char) *end); end++)
+                        if (frac_den <= UINT64_MAX / 10 / 10) { /* further digits are below any unit */
+                                frac_num = frac_num * 10 + (uint64_t) (*end - '0');
+                                frac_den *= 10;
+                        }
         }
         uint64_t factor = default_factor;
         if (*end) {
@@ -121,7 +125,8 @@ static int parse_with_units(const char *s, const Unit *units,
         if (whole > UINT64_MAX / factor)
                 return -ERANGE;
         uint64_t v = (uint64_t) whole * factor;
-        uint64_t f = (uint64_t) (frac * (double) factor);
+        /* frac_num < frac_den, so f < factor. */
+        uint64_t f = (uint64_t) ((unsigned __int128) frac_num * factor / frac_den);
         if (v > UINT64_MAX - f)
                 return -ERANGE;
         *ret = v + f;

@@ -98,9 +98,8 @@ int sync_recv(int fd, SyncMessage *m, int *fds, size_t *n_fds) {
         if (n_fds)
                 *n_fds = got;
 
-        if (k == 0)
-                return 0;
-        if (k != (ssize_t) sizeof *m || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+        /* EOF (or an empty datagram) hands nothing over: close what came with it. */
+        if (k == 0 || k != (ssize_t) sizeof *m || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
                 goto bad;
         m->message[SYNC_MESSAGE_MAX - 1] = 0;
         return 1;
@@ -109,7 +108,7 @@ bad:
                 fds[i] = safe_close(fds[i]);
         if (n_fds)
                 *n_fds = 0;
-        return -EBADMSG;
+        return k == 0 ? 0 : -EBADMSG;
 }
 
 int sync_send_step(int fd, SyncStep step, const int *fds, size_t n_fds) {
