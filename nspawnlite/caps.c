@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/macro.h"
@@ -101,6 +104,12 @@ static int clear_flags(uint64_t keep, const cap_flag_t *flags, size_t n_flags) {
                 r = -errno;
         cap_free(caps);
         return r;
+}
+
+int keyring_new_session(void) {
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+                return -errno;
+        return 0;
 }
 
 int capability_drop_permitted(uint64_t keep) {

@@ -25,5 +25,9 @@ int capability_apply_bounding(uint64_t keep);
  * keeps running without an execve() (the stub init). */
 int capability_drop_permitted(uint64_t keep);
 
+/* Join a fresh anonymous session keyring: keyrings are not namespaced, and the caller's would
+ * otherwise follow it into the machine. A kernel without keys needs none. */
+int keyring_new_session(void);
+
 /* Highest capability number the running kernel knows. */
 int capability_last(void);

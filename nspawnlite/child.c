@@ -348,6 +348,10 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         if (r < 0)
                 FAIL(CHILD_STAGE_EXEC, r, "Failed to build the environment: %m");
 
+        r = keyring_new_session();
+        if (r < 0)
+                FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to join a new session keyring: %m");
+
         r = capability_apply_bounding(ctx->caps);
         if (r < 0)
                 FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
