@@ -113,7 +113,12 @@ int machine_cgroup_reset_payload(MachineCgroup *cg) {
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->payload);
         cg->payload_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        return cg->payload_fd < 0 ? -errno : 0;
+        if (cg->payload_fd < 0)
+                return -errno;
+        /* A device program went with the old payload directory. */
+        if (cg->devices_restricted && (r = cg->backend->restrict_devices(cg)) < 0)
+                return r;
+        return 0;
 }
 
 int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {

@@ -264,6 +264,14 @@ if up $M --memory-max=64M --pids-max=32 --cpu-quota=50%; then
 	fi
 	check_eq alive "$(in_guest $M /bin/echo alive 2>&1)" "the thawed machine runs commands"
 
+	# The device policy on cgroup v2: a BPF program on payload; the guest keeps CAP_MKNOD.
+	l=$(state $M leader)
+	capbnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$l/status")
+	check_eq 1 "$(( (0x$capbnd >> 27) & 1 ))" "devices: the guest keeps CAP_MKNOD (a BPF program filters devices)"
+	check_eq "denied ok" "$(in_guest $M /bin/sh -c 'mknod /tmp/sda b 8 0 2>/dev/null && echo allowed || echo denied;
+		head -c 1 /dev/zero >/dev/null && echo ok' 2>&1 | tr '\n' ' ' | sed 's/ $//')" \
+		"devices: mknod of a disk is refused, /dev/zero works"
+
 	# terminate (cgroup.kill): leave a process that ignores SIGTERM first
 	in_guest $M /bin/sh -c 'trap "" TERM; sleep 300 </dev/null >/dev/null 2>&1 &' >/dev/null 2>&1
 	rc=0
