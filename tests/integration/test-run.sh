@@ -57,7 +57,7 @@ assert_clean "after the pipe runs"
 if command -v script >/dev/null; then
         # script(1) gives nspawnlite a pty as stdin/stdout; the command must see a terminal too.
         rc=0
-        tty_out=$(timeout 30 script -qec "'$NSPAWNLITE' run '$TREE' sh -c 'tty; test -t 0 && echo stdin-is-a-tty; test -t 1 && echo stdout-is-a-tty; exit 7'" /dev/null < <(sleep 20) | tr -d '\r') || rc=$?
+        tty_out=$(timeout 30 script -qec "'$NSPAWNLITE' run '$TREE' sh -c 'tty; test -t 0 && echo stdin-is-a-tty; test -t 1 && echo stdout-is-a-tty; exit 7'" /dev/null < <(sleep 4) | tr -d '\r') || rc=$?
         assert_eq 7 "$rc" "exit status is passed on when run on a terminal"
         tty_name=$(echo "$tty_out" | grep -E '^/|^not a tty' | head -n 1) || true
         assert_match '^/dev/(console|pts/[0-9]+)$' "$tty_name" "on a terminal, the command's stdin is a tty"
