@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -117,20 +118,9 @@ static int setenv_list(char ***envp, size_t *n, const char *assignment) {
 }
 
 /* In the grandchild, inside every namespace: become the user and run the command. */
-_noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u, int tty) {
-        if (setsid() < 0)
-                _exit(EXIT_FAILURE);
-        if (tty >= 0) {
-                if (ioctl(tty, TIOCSCTTY, 0) < 0)
-                        _exit(EXIT_FAILURE);
-                for (int i = 0; i < 3; i++)
-                        if (dup2(tty, i) < 0)
-                                _exit(EXIT_FAILURE);
-                if (tty > 2)
-                        close(tty);
-        }
-        /* Only stdio from here on. */
-        if (close_range(3, ~0U, 0) < 0)
+_noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u, bool use_pty) {
+        /* stdio is all we hold (see child()); on a pty, it becomes our controlling terminal. */
+        if (setsid() < 0 || (use_pty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0))
                 _exit(EXIT_FAILURE);
 
         const char *dir = rq->chdir ?: u->home;
@@ -157,8 +147,7 @@ _noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u,
         snprintf(user, sizeof user, "USER=%s", u->name);
         snprintf(logname, sizeof logname, "LOGNAME=%s", u->name);
         snprintf(shell, sizeof shell, "SHELL=%s", u->shell);
-        const char *t = getenv("TERM");
-        snprintf(term, sizeof term, "TERM=%s", tty >= 0 && t && strlen(t) < 60 ? t : "dumb");
+        snprintf(term, sizeof term, "TERM=%s", use_pty && rq->term ? rq->term : "dumb");
         char **envp = NULL;
         size_t n = 0;
         const char *fixed[] = {
@@ -220,13 +209,25 @@ _noreturn_ static void child(const ShellRequest *rq, const GuestUser *u, int pid
                         _exit(EXIT_FAILURE);
         }
 
+        /* Before a process of ours appears in the machine's PID namespace, where the guest's root
+         * could take its fds (pidfd_getfd) or read its memory: stdio only (the pty, or our pipes),
+         * none of the caller's environment, and not dumpable until the exec. */
+        if (tty >= 0) {
+                for (int i = 0; i < 3; i++)
+                        if (dup2(tty, i) < 0)
+                                _exit(EXIT_FAILURE);
+                tty = safe_close(tty);
+        }
+        if (close_range(3, ~0U, 0) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
+                _exit(EXIT_FAILURE);
+        for (char **e = environ; e && *e; e++)
+                explicit_bzero(*e, strlen(*e));
+
         pid_t pid = fork();
         if (pid < 0)
                 _exit(EXIT_FAILURE);
         if (pid == 0)
-                exec_in_guest(rq, u, tty);
-        safe_close(tty);
-        close(sock);
+                exec_in_guest(rq, u, use_pty);
         int status;
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
@@ -310,6 +311,8 @@ static void relay_pty(int master, int pidfd) {
 
 int shell_run(const ShellRequest *rq) {
         const MachineInfo *m = rq->machine;
+        /* Read now, on the host: the child must open nothing once it is in the machine. */
+        (void) capability_last();
         GuestUser u;
         _cleanup_free_ char *passwd = NULL;
         int r = read_guest_file(m->leader, "/etc/passwd", &passwd);

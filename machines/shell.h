@@ -15,6 +15,7 @@ typedef struct {
         const char *chdir;  /* NULL: the user's home */
         char *const *setenv; /* VAR=VALUE */
         char *const *argv;  /* NULL or empty: the user's login shell */
+        const char *term;   /* the caller's TERM, for a pty (the caller's environment is wiped) */
 } ShellRequest;
 
 /* Returns the exit status to pass on (the command's; 128+N for a signal; 127 not found), or 1

@@ -334,7 +334,10 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 r = console_stdio(console);
                 if (r < 0)
                         FAIL(CHILD_STAGE_CONSOLE, r, "Failed to make /dev/console the standard I/O of init: %m");
-        }
+        } else if (setsid() < 0)
+                /* --console=pipe: a session of its own all the same, so that /dev/tty is not the
+                 * caller's terminal and the guest cannot push input into it. */
+                FAIL(CHILD_STAGE_CONSOLE, errno, "Failed to start a session: %m");
 
         _cleanup_strv_free_ char **envp = NULL;
         GuestEnvironment ge = {
@@ -383,6 +386,9 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 if (close_range(4, ~0U, 0) < 0)
                         _exit(EXIT_FAILURE);
                 proc_title_set("nspawnlite-stub-init");
+                /* Nor may its environment show the caller's (/proc/1/environ): the command gets envp. */
+                for (char **e = environ; e && *e; e++)
+                        explicit_bzero(*e, strlen(*e));
                 /* The stub keeps running our code without an execve() to trim its sets. */
                 r = capability_drop_permitted(ctx->caps);
                 if (r < 0) {

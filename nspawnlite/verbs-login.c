@@ -155,5 +155,10 @@ int verb_shell(int argc, char **argv) {
                 .setenv = env,
                 .argv = optind < argc ? argv + optind : NULL,
         };
+        /* Copied: the environment is wiped before anything of ours enters the machine. */
+        char term[64] = "";
+        const char *t = getenv("TERM");
+        if (t && strlen(t) < sizeof term && !strpbrk(t, "/ "))
+                rq.term = strcpy(term, t);
         return shell_run(&rq);
 }

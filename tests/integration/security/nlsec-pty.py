@@ -43,19 +43,21 @@ def main():
     deadline = time.monotonic() + timeout
     status = None
 
+    # pump: None when nothing came within wait, True when something was read, False at EOF.
     def pump(wait):
         nonlocal seen
         r, _, _ = select.select([master], [], [], wait)
-        if master in r:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                return False
-            if not data:
-                return False
-            out.write(data)
-            out.flush()
-            seen += data
+        if master not in r:
+            return None
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            return False
+        if not data:
+            return False
+        out.write(data)
+        out.flush()
+        seen += data
         return True
 
     def reap():
@@ -74,7 +76,7 @@ def main():
             pat, secs = re.compile(m.group(1).encode()), float(m.group(2) or 20)
             end = min(time.monotonic() + secs, deadline)
             while not pat.search(seen, cursor) and time.monotonic() < end:
-                if not pump(0.05) and reap():
+                if pump(0.05) is False and reap():
                     break
             found = pat.search(seen, cursor)
             if not found:
@@ -93,7 +95,8 @@ def main():
 
     while not reap() and time.monotonic() < deadline:
         pump(0.05)
-    while pump(0.05):  # what is left to read
+    drain_end = time.monotonic() + 2
+    while pump(0.05) and time.monotonic() < drain_end:  # what is left to read
         pass
     if status is None:
         try:
