@@ -152,7 +152,7 @@ int parse_sec(const char *s, usec_t *ret) {
 
 int parse_size(const char *s, uint64_t *ret) {
         static const Unit units[] = {
-                { "K", 1ULL << 10 }, { "M", 1ULL << 20 }, { "G", 1ULL << 30 }, { "T", 1ULL << 40 },
+                { "K", 1ULL << 10 }, { "M", 1ULL << 20 }, { "G", 1ULL << 30 }, { "T", 1ULL << 40 }, { "P", 1ULL << 50 },
                 { "k", 1ULL << 10 }, { "m", 1ULL << 20 }, { "g", 1ULL << 30 }, { "t", 1ULL << 40 },
                 { "B", 1 },
         };
