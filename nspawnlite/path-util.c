@@ -90,7 +90,7 @@ static int walk_nofollow(int rootfd, const char *path, int flags) {
 
 int chase_in_root(int rootfd, const char *path, int open_flags, int *ret_fd) {
         /* With RESOLVE_IN_ROOT the kernel answers EAGAIN to a ".." walk that raced with a mount or
-         * a rename anywhere on the system (constant while many machines start): just walk again. */
+         * a rename anywhere on the host (constant while many machines start): just walk again. */
         int fd = -EAGAIN;
         for (int attempt = 0; attempt < 128 && fd == -EAGAIN; attempt++)
                 fd = openat2_in_root(rootfd, path, open_flags);

@@ -19,21 +19,7 @@ SYSTEMD=$(guest debian-systemd) || die "no debian-systemd guest tree (tests/gues
 
 # The TIOCSTI probe: pushes "ARG\n" into the input of its stdin's terminal, one byte at a time.
 mkdir -p "$WORK/probe"
-cat >"$WORK/probe/tiocsti.c" <<'EOF'
-#include <stdio.h>
-#include <string.h>
-#include <sys/ioctl.h>
-int main(int argc, char **argv) {
-        char line[512];
-        snprintf(line, sizeof line, "%s\n", argc > 1 ? argv[1] : "echo INJECTED");
-        int ok = 0;
-        for (size_t i = 0; i < strlen(line); i++)
-                if (ioctl(0, TIOCSTI, &line[i]) == 0)
-                        ok++;
-        printf("TIOCSTI-PUSHED:%d\n", ok);
-        return 0;
-}
-EOF
+cp "$TOP/tests/integration/tiocsti-probe.c" "$WORK/probe/tiocsti.c"
 # fds [PID]: the open fds of PID (default: its own, without the directory it reads) and their targets.
 cat >"$WORK/probe/fds.c" <<'EOF'
 #include <dirent.h>

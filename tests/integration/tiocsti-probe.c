@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The TIOCSTI probe of the login and shell tests: pushes "ARG\n" into the input of its stdin's
+ * terminal, one byte at a time, and says how many bytes the kernel took. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+int main(int argc, char **argv) {
+        char line[512];
+        snprintf(line, sizeof line, "%s\n", argc > 1 ? argv[1] : "echo INJECTED");
+        int ok = 0;
+        for (size_t i = 0; i < strlen(line); i++)
+                if (ioctl(0, TIOCSTI, &line[i]) == 0)
+                        ok++;
+        printf("TIOCSTI-PUSHED:%d\n", ok);
+        return 0;
+}
