@@ -3,6 +3,7 @@
  * the cgroup2 tree at /sys/fs/cgroup/unified (what the guest sees, without controllers). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -111,15 +112,17 @@ static int hybrid_create(MachineCgroup *cg) {
         return 0;
 }
 
-static int hybrid_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {
-        char v[32];
-        snprintf(v, sizeof v, "%d", (int) pid);
+static int hybrid_open_join(MachineCgroup *cg) {
         for (size_t i = 0; i < cg->n_v1; i++) {
-                int r = cgroup_write(cg->v1_roots[i], cg->payload, "cgroup.procs", v);
-                if (r < 0)
-                        return r;
+                char p[PATH_MAX];
+                if (snprintf(p, sizeof p, "%s/%s/tasks", cg->v1_roots[i], cg->payload) >= (int) sizeof p)
+                        return -ENAMETOOLONG;
+                int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return -errno;
+                cg->join_fds[cg->n_join_fds++] = fd;
         }
-        return unified_too ? cgroup_write(cg->unified_root, cg->payload, "cgroup.procs", v) : 0;
+        return 0;
 }
 
 static int hybrid_restrict_devices(MachineCgroup *cg) {
@@ -268,7 +271,7 @@ const CgroupBackend cgroup_backend_hybrid = {
         .freeze = hybrid_freeze,
         .kill_all = hybrid_kill_all,
         .create = hybrid_create,
-        .attach = hybrid_attach,
+        .open_join = hybrid_open_join,
         .restrict_devices = hybrid_restrict_devices,
         .destroy = hybrid_destroy,
 };

@@ -94,14 +94,6 @@ static void unified_supervisor_leave(MachineCgroup *cg) {
         cg->supervisor_origin = NULL;
 }
 
-static int unified_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {
-        if (!unified_too)
-                return 0;
-        char v[32];
-        snprintf(v, sizeof v, "%d", (int) pid);
-        return cgroup_write(cg->unified_root, cg->payload, "cgroup.procs", v);
-}
-
 static int unified_restrict_devices(MachineCgroup *cg) {
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->payload);
@@ -186,7 +178,6 @@ const CgroupBackend cgroup_backend_unified = {
         .freeze = unified_freeze,
         .kill_all = unified_kill_all,
         .create = unified_create,
-        .attach = unified_attach,
         .restrict_devices = unified_restrict_devices,
         .destroy = unified_destroy,
 };

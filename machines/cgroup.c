@@ -121,8 +121,31 @@ int machine_cgroup_reset_payload(MachineCgroup *cg) {
         return 0;
 }
 
-int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too) {
-        return cg->backend->attach(cg, pid, unified_too);
+int machine_cgroup_attach_unified(MachineCgroup *cg, pid_t pid) {
+        char v[32];
+        snprintf(v, sizeof v, "%d", (int) pid);
+        return cgroup_write(cg->unified_root, cg->payload, "cgroup.procs", v);
+}
+
+int machine_cgroup_open_join(MachineCgroup *cg) {
+        machine_cgroup_close_join(cg);
+        int r = cg->backend->open_join ? cg->backend->open_join(cg) : 0;
+        if (r < 0)
+                machine_cgroup_close_join(cg);
+        return r;
+}
+
+int machine_cgroup_join_self(const MachineCgroup *cg) {
+        for (size_t i = 0; i < cg->n_join_fds; i++)
+                if (write(cg->join_fds[i], "0", 1) != 1)
+                        return -errno;
+        return 0;
+}
+
+void machine_cgroup_close_join(MachineCgroup *cg) {
+        for (size_t i = 0; i < cg->n_join_fds; i++)
+                safe_close(cg->join_fds[i]);
+        cg->n_join_fds = 0;
 }
 
 int machine_cgroup_destroy(MachineCgroup *cg) {
@@ -157,6 +180,7 @@ int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid) {
 
 void machine_cgroup_done(MachineCgroup *cg) {
         safe_close(cg->payload_fd);
+        machine_cgroup_close_join(cg);
         free(cg->parent);
         free(cg->scope);
         free(cg->payload);

@@ -26,8 +26,9 @@ typedef struct {
         int (*init)(MachineCgroup *cg);
         /* Create the cgroup in every hierarchy of the backend. */
         int (*create)(MachineCgroup *cg);
-        /* Put pid in payload of every hierarchy that clone3(CLONE_INTO_CGROUP) did not cover. */
-        int (*attach)(MachineCgroup *cg, pid_t pid, bool unified_too);
+        /* Open, for writing, the files through which a process joins payload in the hierarchies
+         * that clone3(CLONE_INTO_CGROUP) does not cover (cg->join_fds); NULL when there are none. */
+        int (*open_join)(MachineCgroup *cg);
         /* Restrict device access to the machine's nodes; -EOPNOTSUPP if this backend cannot. */
         int (*restrict_devices)(MachineCgroup *cg);
         /* Remove the cgroup everywhere (the processes must be gone or going). */
@@ -53,6 +54,8 @@ struct MachineCgroup {
         bool created_parent;
         bool devices_restricted;
         int payload_fd; /* the unified payload directory, for CLONE_INTO_CGROUP */
+        int join_fds[CGROUP_V1_MAX]; /* v1: payload's "tasks", see machine_cgroup_join_self() */
+        size_t n_join_fds;
         char *supervisor_origin; /* unified: where the supervisor was before it moved to …/supervisor */
 };
 
@@ -62,7 +65,16 @@ int cgroup_detect_layout(CgroupLayout *ret);
  * machine whose supervisor is gone is found again (gc). */
 int machine_cgroup_init(MachineCgroup *cg, const char *name);
 int machine_cgroup_create(MachineCgroup *cg);
-int machine_cgroup_attach(MachineCgroup *cg, pid_t pid, bool unified_too);
+/* Put pid in the unified payload: only needed where clone3(CLONE_INTO_CGROUP) failed. */
+int machine_cgroup_attach_unified(MachineCgroup *cg, pid_t pid);
+/* Joining the v1 hierarchies is done by the joining process itself, single-threaded, by writing
+ * "0" to each "tasks" file: moving only the calling thread skips the global threadgroup lock whose
+ * writer side waits for an RCU grace period (~10 ms, the bulk of a short "run"), which writing a
+ * pid to cgroup.procs takes. The files are opened by the supervisor (open_join) before the clone,
+ * so that the check on the opener's credentials holds in a fresh user namespace too. */
+int machine_cgroup_open_join(MachineCgroup *cg);
+int machine_cgroup_join_self(const MachineCgroup *cg);
+void machine_cgroup_close_join(MachineCgroup *cg);
 /* Recreate the unified payload, empty, before a guest starts again in it (reboot). */
 int machine_cgroup_reset_payload(MachineCgroup *cg);
 int machine_cgroup_destroy(MachineCgroup *cg);

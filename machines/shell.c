@@ -95,8 +95,8 @@ static int join_cgroup(const MachineInfo *m) {
         r = cgroup_write(cg.unified_root, path, "cgroup.procs", v);
         if (r < 0 && leaf[0])
                 r = cgroup_write(cg.unified_root, cg.payload, "cgroup.procs", v);
-        for (size_t i = 0; r >= 0 && i < cg.n_v1; i++)
-                r = cgroup_write(cg.v1_roots[i], cg.payload, "cgroup.procs", v);
+        if (r >= 0 && (r = machine_cgroup_open_join(&cg)) >= 0)
+                r = machine_cgroup_join_self(&cg);
         machine_cgroup_done(&cg);
         return r;
 }

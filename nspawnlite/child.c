@@ -194,6 +194,12 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         /* Die with the supervisor; it holds our other end of everything. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
+        /* clone3() put us in the unified payload; the v1 hierarchies we join ourselves, while we
+         * are one thread (the cheap way, see machine_cgroup_join_self()). */
+        r = machine_cgroup_join_self(ctx->cgroup);
+        if (r < 0)
+                FAIL(CHILD_STAGE_CGROUP, -r, "Failed to join the machine's cgroup: %m");
+
         /* Everything else the supervisor had open is not ours: its name lock, its end of the sync
          * socket, its ready pipe and control socket would keep a dead supervisor's machine looking
          * alive (and, if it died before the line above, would hide that: with its end closed here,

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "machines/cgroup.h"
 #include "network/setup.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/macro.h"
@@ -23,6 +24,7 @@ typedef struct {
         const char *root_mountpoint; /* -U: where the tree is attached (RUNTIME/machines/NAME/root) */
         int sync_fd;   /* the child's end */
         sigset_t original_mask;
+        const MachineCgroup *cgroup; /* the child joins its v1 hierarchies itself, first thing */
 } ChildContext;
 
 /* Runs in the new namespaces as the guest's PID 1: sets up the tree, then execs init (or becomes

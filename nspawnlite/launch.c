@@ -143,6 +143,7 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
                         .sync_fd = child_sync,
                         .network = guest_network,
                         .original_mask = s->original_mask,
+                        .cgroup = &s->cgroup,
                 };
                 child_main(&ctx);
         }
@@ -189,10 +190,16 @@ static int start_guest(Supervisor *s) {
         r = mounts_open_sources(s->config->mounts, s->config->n_mounts, err, sizeof err);
         if (r < 0)
                 return log_error_errno(r, "%s: %m", err);
+        r = machine_cgroup_open_join(&s->cgroup);
+        if (r < 0) {
+                mounts_close_sources(s->config->mounts, s->config->n_mounts);
+                return log_error_errno(r, "Failed to open the machine's cgroup: %m");
+        }
         bool into_cgroup = false;
         r = clone_child(s, pair[1], &into_cgroup);
         /* The child has its copies; ours would keep the detached trees alive. */
         mounts_close_sources(s->config->mounts, s->config->n_mounts);
+        machine_cgroup_close_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
         pair[1] = safe_close(pair[1]);
@@ -217,7 +224,7 @@ static int start_guest(Supervisor *s) {
                 }
         }
 
-        r = machine_cgroup_attach(&s->cgroup, s->pid, !into_cgroup);
+        r = into_cgroup ? 0 : machine_cgroup_attach_unified(&s->cgroup, s->pid);
         if (r < 0) {
                 log_error_errno(r, "Failed to move the container into its cgroup: %m");
                 goto fail;
@@ -230,7 +237,12 @@ static int start_guest(Supervisor *s) {
         r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, &tree, tree >= 0 ? 1 : 0);
         tree = safe_close(tree);
         if (r < 0) {
-                log_error_errno(r, "The container child died before it started.");
+                /* It may have failed before it waited for us (joining its cgroup): say why. */
+                if (sync_recv(pair[0], &m, NULL, NULL) == 1 && m.step == SYNC_STEP_ERROR) {
+                        log_error("Failed to start machine %s: %s", s->config->machine, m.message);
+                        kill_first = false;
+                } else
+                        log_error_errno(r, "The container child died before it started.");
                 goto fail;
         }
 

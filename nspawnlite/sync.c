@@ -15,6 +15,7 @@ static const char *const step_names[_SYNC_STEP_MAX] = {
 };
 
 static const char *const stage_names[_CHILD_STAGE_MAX] = {
+        [CHILD_STAGE_CGROUP] = "joining the cgroup",
         [CHILD_STAGE_WAIT] = "waiting for the supervisor",
         [CHILD_STAGE_NAMESPACES] = "namespaces",
         [CHILD_STAGE_MOUNTS] = "mounts",

@@ -26,6 +26,7 @@ typedef enum {
 
 /* Where the child was when it failed: reported in SYNC_STEP_ERROR messages. */
 typedef enum {
+        CHILD_STAGE_CGROUP,
         CHILD_STAGE_WAIT,
         CHILD_STAGE_NAMESPACES,
         CHILD_STAGE_MOUNTS,
