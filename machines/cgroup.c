@@ -148,6 +148,23 @@ void machine_cgroup_close_join(MachineCgroup *cg) {
         cg->n_join_fds = 0;
 }
 
+/* cgroup2's cgroup.events says whether any process is left in a subtree; the unified tree holds
+ * every process under both backends. When it cannot be read, assume there is. */
+static bool scope_populated(const MachineCgroup *cg) {
+        char p[PATH_MAX];
+        _cleanup_free_ char *events = NULL;
+        snprintf(p, sizeof p, "%s/%s/cgroup.events", cg->unified_root, cg->scope);
+        if (read_file_at(AT_FDCWD, p, 4096, &events) < 0)
+                return true;
+        return !strstr(events, "populated 0\n");
+}
+
+int machine_cgroup_kill_all(MachineCgroup *cg) {
+        if (!cg->backend || !scope_populated(cg))
+                return 0;
+        return cg->backend->kill_all(cg);
+}
+
 int machine_cgroup_destroy(MachineCgroup *cg) {
         if (!cg->backend)
                 return 0;
@@ -238,6 +255,11 @@ int cgroup_write(const char *root, const char *path, const char *file, const cha
 static int rmdir_tree(const char *p, int depth) {
         if (depth > 64)
                 return -ELOOP;
+        /* Usually there is nothing below and nobody left: one call. */
+        if (rmdir(p) >= 0 || errno == ENOENT)
+                return 0;
+        if (errno != EBUSY && errno != ENOTEMPTY)
+                return -errno;
         DIR *d = opendir(p);
         if (!d)
                 return errno == ENOENT ? 0 : -errno;

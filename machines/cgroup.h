@@ -77,6 +77,8 @@ int machine_cgroup_join_self(const MachineCgroup *cg);
 void machine_cgroup_close_join(MachineCgroup *cg);
 /* Recreate the unified payload, empty, before a guest starts again in it (reboot). */
 int machine_cgroup_reset_payload(MachineCgroup *cg);
+/* SIGKILL whatever is left in the machine's cgroup (nothing to do when it is empty). */
+int machine_cgroup_kill_all(MachineCgroup *cg);
 int machine_cgroup_destroy(MachineCgroup *cg);
 void machine_cgroup_done(MachineCgroup *cg);
 int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l);

@@ -376,7 +376,7 @@ static int prepare_userns(Supervisor *s) {
 
 /* What a dead supervisor left under this name (its guest died with it): clear it before reuse. */
 static void clear_leftovers(MachineCgroup *cg, const char *name) {
-        (void) cg->backend->kill_all(cg);
+        (void) machine_cgroup_kill_all(cg);
         (void) cg->backend->destroy(cg);
         (void) network_gc(name);
 }
@@ -575,7 +575,7 @@ out:
         if (mask_blocked)
                 sigprocmask(SIG_SETMASK, &s.original_mask, NULL);
         if (s.cgroup.backend) {
-                (void) s.cgroup.backend->kill_all(&s.cgroup);
+                (void) machine_cgroup_kill_all(&s.cgroup);
                 r = machine_cgroup_destroy(&s.cgroup);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s.cgroup.scope));

@@ -213,7 +213,7 @@ static void request_stop(Supervisor *s, usec_t timeout) {
         if (++s->stop_requests > 1 || s->pidfd < 0) {
                 log_info("Killing machine %s.", s->config->machine);
                 s->killed_by_us = true;
-                (void) s->cgroup.backend->kill_all(&s->cgroup);
+                (void) machine_cgroup_kill_all(&s->cgroup);
                 (void) pidfd_send(s->pidfd, SIGKILL);
                 return;
         }
@@ -236,7 +236,7 @@ static void kill_machine(Supervisor *s) {
         s->killed_by_us = true;
         if (s->frozen)
                 s->frozen = false; /* kill_all thaws */
-        (void) s->cgroup.backend->kill_all(&s->cgroup);
+        (void) machine_cgroup_kill_all(&s->cgroup);
         (void) pidfd_send(s->pidfd, SIGKILL);
 }
 

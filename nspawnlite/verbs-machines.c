@@ -472,7 +472,7 @@ static int gc_machine(const char *name) {
                 return r == -EBUSY ? 0 : r;
         MachineCgroup cg;
         if (machine_cgroup_init(&cg, name) >= 0) {
-                (void) cg.backend->kill_all(&cg);
+                (void) machine_cgroup_kill_all(&cg);
                 r = cg.backend->destroy(&cg);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
