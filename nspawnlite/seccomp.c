@@ -2,85 +2,28 @@
 #include "nspawnlite/seccomp.h"
 
 #include <errno.h>
-#include <linux/netlink.h>
-#include <seccomp.h>
-#include <sys/mount.h>
-#include <sys/socket.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "nspawnlite/macro.h"
-
-/* Things a guest has no business doing to the shared kernel, grouped as in DESIGN.md §3. */
-const char *const seccomp_denied_syscalls[] = {
-        /* keyrings are not namespaced */
-        "add_key", "keyctl", "request_key",
-        /* replacing or extending the kernel */
-        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-        /* handle-based opens escape any mount namespace */
-        "open_by_handle_at",
-        /* kernel introspection and instrumentation */
-        "bpf", "perf_event_open", "lookup_dcookie", "fanotify_init",
-        /* host-wide resources */
-        "swapon", "swapoff", "quotactl", "quotactl_fd", "acct", "syslog",
-        /* raw I/O ports */
-        "iopl", "ioperm",
-        /* the clock is the host's */
-        "settimeofday", "clock_settime", "clock_settime64", "stime", "adjtimex", "clock_adjtime",
-        "clock_adjtime64",
-};
-const unsigned seccomp_n_denied_syscalls = ELEMENTSOF(seccomp_denied_syscalls);
-
-static const uint32_t extra_arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
-
-static void seccomp_releasep(scmp_filter_ctx *ctx) {
-        if (*ctx)
-                seccomp_release(*ctx);
-}
+#include "seccomp-filter.h" /* generated at build time, see seccomp-policy.h */
 
 int seccomp_load_machine_filter(bool no_new_privileges) {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-        if (!ctx)
-                return -ENOMEM;
-        int r;
+        if (no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        struct sock_fprog prog = {
+                .len = ELEMENTSOF(seccomp_machine_program),
+                .filter = (struct sock_filter *) seccomp_machine_program,
+        };
+        /* Without no_new_privs this needs CAP_SYS_ADMIN in our user namespace, which we still have. */
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                return -errno;
+        return 0;
+}
 
-        /* Only the native arch (x86-64) can add the others; elsewhere, the native one alone. */
-        if (seccomp_arch_native() == SCMP_ARCH_X86_64)
-                for (size_t i = 0; i < ELEMENTSOF(extra_arches); i++) {
-                        r = seccomp_arch_add(ctx, extra_arches[i]);
-                        if (r < 0 && r != -EEXIST)
-                                return r;
-                }
-
-        for (size_t i = 0; i < ELEMENTSOF(seccomp_denied_syscalls); i++) {
-                int nr = seccomp_syscall_resolve_name(seccomp_denied_syscalls[i]);
-                if (nr == __NR_SCMP_ERROR)
-                        continue; /* unknown to this libseccomp: nothing to deny */
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-                /* A syscall that exists on no arch in the filter is fine to skip. */
-                if (r < 0 && r != -EDOM && r != -EINVAL && r != -EFAULT)
-                        return r;
-        }
-
-        /* A remount without MS_BIND reconfigures the superblock, and the guest's root is a bind
-         * mount of a host filesystem: "mount -o remount,ro /" in a shutdown script would make the
-         * host's filesystem read-only. Per-mount remounts (MS_BIND) stay allowed; fspick() is the
-         * new mount API's way to the same superblock. */
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mount), 1,
-                             SCMP_A3(SCMP_CMP_MASKED_EQ, MS_REMOUNT | MS_BIND, MS_REMOUNT));
-        if (r < 0)
-                return r;
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fspick), 0);
-        if (r < 0 && r != -EDOM)
-                return r;
-
-        /* Audit is not namespaced: make it look absent, as systemd-nspawn does. */
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 2,
-                             SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, NETLINK_AUDIT));
-        if (r < 0)
-                return r;
-
-        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, no_new_privileges ? 1 : 0);
-        if (r < 0)
-                return r;
-
-        return seccomp_load(ctx);
+const struct sock_filter *seccomp_machine_filter(size_t *ret_len) {
+        *ret_len = ELEMENTSOF(seccomp_machine_program);
+        return seccomp_machine_program;
 }

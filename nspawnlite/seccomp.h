@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <linux/filter.h>
 #include <stdbool.h>
+#include <stddef.h>
 
-/* Load the machine's default filter (DESIGN.md §3): EPERM for the syscalls in the deny table on
- * every ABI the kernel runs (x86-64, i386, x32), EAFNOSUPPORT for audit netlink sockets. */
+/* Load the machine's default filter (the policy of seccomp-policy.h, compiled at build time). */
 int seccomp_load_machine_filter(bool no_new_privileges);
 
-/* The deny table, for tests and documentation. */
-extern const char *const seccomp_denied_syscalls[];
-extern const unsigned seccomp_n_denied_syscalls;
+/* The program as built in, for the unit tests. */
+const struct sock_filter *seccomp_machine_filter(size_t *ret_len);

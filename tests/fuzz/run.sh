@@ -74,8 +74,17 @@ CFLAGS=(-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno
         -Wall -Wno-unused-parameter -Wno-unused-function -Werror=implicit-function-declaration)
 
 rm -rf "$BUILD/obj" # a source dropped from meson.build must not linger in the archive
-mkdir -p "$BUILD/obj"
+mkdir -p "$BUILD/obj" "$BUILD/gen"
 : >"$BUILD/build.log"
+# The seccomp program is compiled from its policy at build time, as meson.build does.
+if ! "$CC" "${CFLAGS[@]}" -o "$BUILD/gen/seccomp-gen" "$TOP/nspawnlite/seccomp-gen.c" \
+        "$TOP/nspawnlite/seccomp-policy.c" "${PKG_LDLIBS[@]}" 2>>"$BUILD/build.log" ||
+        ! "$BUILD/gen/seccomp-gen" "$BUILD/gen/seccomp-filter.h" 2>>"$BUILD/build.log"; then
+        cat "$BUILD/build.log" >&2
+        say "FAIL: generating the seccomp program"
+        exit 1
+fi
+CFLAGS+=(-I"$BUILD/gen")
 start_build=$(date +%s)
 say "building ${#CORE[@]} project sources into $BUILD"
 export CC BUILD TOP

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include "nspawnlite/caps.h"
 #include "nspawnlite/dev.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/seccomp-policy.h"
 #include "nspawnlite/seccomp.h"
 #include "tests/unit/unit.h"
 
@@ -131,6 +135,26 @@ START_TEST(seccomp_table) {
 }
 END_TEST
 
+/* The program built into nspawnlite is what the policy compiles to now. */
+START_TEST(seccomp_program_matches_policy) {
+        scmp_filter_ctx ctx;
+        ck_assert_int_eq(seccomp_policy_build(&ctx), 0);
+        int fd = memfd_create("bpf", MFD_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(seccomp_export_bpf(ctx, fd), 0);
+        seccomp_release(ctx);
+        size_t n;
+        const struct sock_filter *built_in = seccomp_machine_filter(&n);
+        ck_assert_int_eq(lseek(fd, 0, SEEK_END), (off_t) (n * sizeof *built_in));
+        struct sock_filter *fresh = calloc(n, sizeof *fresh);
+        ck_assert_ptr_nonnull(fresh);
+        ck_assert_int_eq(pread(fd, fresh, n * sizeof *fresh, 0), (ssize_t) (n * sizeof *fresh));
+        ck_assert(memcmp(fresh, built_in, n * sizeof *fresh) == 0);
+        free(fresh);
+        close(fd);
+}
+END_TEST
+
 START_TEST(init_signals) {
         ck_assert_int_eq(init_info(INIT_SYSTEMD)->poweroff_signal, SIGRTMIN + 4);
         ck_assert_int_eq(init_info(INIT_SYSTEMD)->reboot_signal, SIGINT);
@@ -153,6 +177,7 @@ Suite *suite_tables(void) {
         tcase_add_test(t, devices);
         tcase_add_test(t, capabilities);
         tcase_add_test(t, seccomp_table);
+        tcase_add_test(t, seccomp_program_matches_policy);
         tcase_add_test(t, init_signals);
         suite_add_tcase(s, t);
         return s;

@@ -6,6 +6,9 @@
  * nothing if they ever reach the kernel.
  *
  *   nlsec-probe syscalls             the denied syscalls on x86-64, i386 (int $0x80) and x32
+ *   nlsec-probe audit [user]         an audit socket through i386 socketcall() (out of the
+ *                                    filter's sight), then the kernel's answer to a status
+ *                                    request and, with "user", to a user message
  *   nlsec-probe tiocsti TEXT [fd0only]  push TEXT (plus "\n") into fd 0, 1, 2, /dev/tty,
  *                                    /dev/console (only fd 0 with "fd0only")
  *   nlsec-probe openw PATH…          open(O_WRONLY) each PATH, close it, write nothing
@@ -21,10 +24,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/netlink.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +166,52 @@ static int do_syscalls(void) {
 #endif
         return 0;
 }
+
+#ifdef __x86_64__
+/* One audit request; the kernel's answer: "OK" (a reply or a zero ack) or the errno it acked. */
+static const char *audit_ask(int fd, uint16_t type, const char *text) {
+        struct {
+                struct nlmsghdr h;
+                char data[128];
+        } req = {};
+        size_t len = text ? strlen(text) + 1 : 0;
+        req.h.nlmsg_len = NLMSG_LENGTH(len);
+        req.h.nlmsg_type = type;
+        req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        req.h.nlmsg_seq = 1;
+        memcpy(req.data, text ? text : "", len);
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+                return strerrorname_np(errno);
+        struct timeval tv = { .tv_sec = 2 };
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[8192] __attribute__((aligned(4)));
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0)
+                return strerrorname_np(errno);
+        for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                if (h->nlmsg_type == NLMSG_ERROR) {
+                        const struct nlmsgerr *e = NLMSG_DATA(h);
+                        return e->error ? strerrorname_np(-e->error) : "OK";
+                }
+                if (h->nlmsg_type == type)
+                        return "OK";
+        }
+        return "NO-ANSWER";
+}
+
+static int do_audit(bool user) {
+        long fd = sys_i386(102 /* socketcall */, 1 /* SYS_SOCKET */, (long) audit_args, 0, 0, 0);
+        report_i386("socketcall_audit", fd);
+        if (fd < 0)
+                return 0;
+        printf("audit:get %s\n", audit_ask((int) fd, AUDIT_GET, NULL));
+        if (user)
+                printf("audit:user %s\n", audit_ask((int) fd, AUDIT_USER, "nlsec-probe: this must never be logged"));
+        close((int) fd);
+        return 0;
+}
+#endif
 
 static void inject(const char *what, int fd, const char *text, unsigned long cmd) {
         if (fd < 0) {
@@ -424,5 +475,9 @@ int main(int argc, char **argv) {
                 return do_racer(atoi(argv[2]), argc == 4 ? argv[3] : NULL);
         if (strcmp(cmd, "connect") == 0 && argc == 4)
                 return do_connect(argv[2], argv[3]);
+#ifdef __x86_64__
+        if (strcmp(cmd, "audit") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "user") == 0)))
+                return do_audit(argc == 3);
+#endif
         return fprintf(stderr, "nlsec-probe: bad usage\n"), 2;
 }
