@@ -249,6 +249,12 @@ int network_attach(MachineNetwork *n, pid_t pid, char *err, size_t errlen) {
                 return 0;
         const char *host = n->lease.ifname;
         int r = netlink_veth_create(host, GUEST_IFNAME, pid);
+        if (r == -EEXIST) {
+                /* The pair of this machine's last run, whose network namespace the kernel has not
+                 * finished tearing down (network_release): ours, as the name is. */
+                (void) netlink_link_delete(host);
+                r = netlink_veth_create(host, GUEST_IFNAME, pid);
+        }
         if (r < 0) {
                 snprintf(err, errlen, "Failed to create veth %s", host);
                 return r;
@@ -298,8 +304,10 @@ void network_release(MachineNetwork *n) {
         for (size_t i = 0; i < n->n_ports_added; i++)
                 (void) nat_remove_port(&n->ports[i], err, sizeof err);
         n->n_ports_added = 0;
-        /* Usually gone with the guest's netns already. */
-        (void) netlink_link_delete(n->lease.ifname);
+        /* The veth pair goes with the guest's network namespace: the kernel's teardown of it (in
+         * the background, once the guest's last process is reaped) deletes both ends. Deleting it
+         * here would wait for the RCU grace periods of an unregistration (10-20 ms). A start under
+         * the same name before the kernel is done deletes it (network_attach), gc too. */
         (void) lease_release(n->machine);
         release_shared(n->machine, n->bridge, n->nat || n->n_ports > 0);
         n->leased = false;

@@ -113,6 +113,7 @@ host_ping() { timeout 5 "$BUSYBOX" ping -c1 -W2 "$1" >/dev/null 2>&1; }
 guest_ping() { gx 5 "$1" ping -c1 -W2 "$2" >/dev/null 2>&1; }
 
 links_ve() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^ve-' || true; }
+no_ve_links() { [ -z "$(links_ve)" ]; }
 nft_table() { nft list tables 2>/dev/null | grep -qx 'table ip nspawnlite'; }
 leases() { cat "$NETDIR/leases" 2>/dev/null || true; }
 # netfiles: the files of the network dir but the leases and the lock files (markers, forward records).
@@ -129,6 +130,9 @@ netfiles() {
 net_clean() {
         local what=$1 left=""
         local l
+        # A machine's veth pair goes with its network namespace, which the kernel tears down in the
+        # background once the guest's last process is gone: give it a moment.
+        wait_for 10 no_ve_links || true
         l=$(links_ve | tr '\n' ' ')
         [ -z "$l" ] || left+="links: $l; "
         l=$(leases | tr '\n' ' ')
