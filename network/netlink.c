@@ -117,6 +117,22 @@ int netlink_link_delete(const char *ifname) {
         return r < 0 ? nl_error_to_errno(r) : 0;
 }
 
+int netlink_link_rename_aside(const char *ifname, const char *prefix) {
+        _cleanup_nl_sock_ struct nl_sock *sk = NULL;
+        _cleanup_link_ struct rtnl_link *link = NULL, *change = NULL;
+        int r = nl_open(&sk);
+        if (r < 0 || (r = get_link(sk, ifname, &link)) < 0)
+                return r;
+        char name[IFNAMSIZ];
+        if (snprintf(name, sizeof name, "%s%08x", prefix, (unsigned) rtnl_link_get_ifindex(link)) >= (int) sizeof name)
+                return -ENAMETOOLONG;
+        if (!(change = rtnl_link_alloc()))
+                return -ENOMEM;
+        rtnl_link_set_name(change, name);
+        r = rtnl_link_change(sk, link, change, 0);
+        return r < 0 ? nl_error_to_errno(r) : 0;
+}
+
 int netlink_bridge_create(const char *ifname) {
         _cleanup_nl_sock_ struct nl_sock *sk = NULL;
         int r = nl_open(&sk);

@@ -15,6 +15,9 @@ int nl_error_to_errno(int nle);
 int netlink_link_up(const char *ifname);
 int netlink_link_exists(const char *ifname);
 int netlink_link_delete(const char *ifname);
+/* Rename ifname to PREFIX and its ifindex in hex (8 digits): out of the way of a new link of that
+ * name, at once, where deleting it would wait for the RCU grace periods of an unregistration. */
+int netlink_link_rename_aside(const char *ifname, const char *prefix);
 int netlink_link_is_bridge(const char *ifname);
 
 int netlink_bridge_create(const char *ifname);

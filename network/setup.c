@@ -251,8 +251,10 @@ int network_attach(MachineNetwork *n, pid_t pid, char *err, size_t errlen) {
         int r = netlink_veth_create(host, GUEST_IFNAME, pid);
         if (r == -EEXIST) {
                 /* The pair of this machine's last run, whose network namespace the kernel has not
-                 * finished tearing down (network_release): ours, as the name is. */
-                (void) netlink_link_delete(host);
+                 * finished tearing down (network_release): ours, as the name is. Renamed aside it
+                 * goes with that namespace all the same ('+' is in no machine's interface name). */
+                if (netlink_link_rename_aside(host, "ve-+") < 0)
+                        (void) netlink_link_delete(host);
                 r = netlink_veth_create(host, GUEST_IFNAME, pid);
         }
         if (r < 0) {
