@@ -18,10 +18,9 @@
 # BENCH_N_RSS, BENCH_LOG_DIR (if set, every console log is copied there at the end), TMPDIR.
 # See README.md beside this file.
 set -euo pipefail
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 
-TOP=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
-NSPAWNLITE=${NSPAWNLITE:-$TOP/build/nspawnlite}
 N_RUN=${BENCH_N_RUN:-15}
 N_BOOT=${BENCH_N_BOOT:-5}
 N_RSS=${BENCH_N_RSS:-3}
@@ -29,59 +28,12 @@ RUN_LIMIT=30   # seconds a single `run /bin/true` may take before the watchdog s
 BOOT_LIMIT=60  # seconds a single boot → poweroff cycle may take
 MARKER="NSPAWNLITE-BENCH-MULTI-USER-REACHED"
 REACHED=/var/lib/nspawnlite-bench/reached # in the guest
-ME=${0##*/}
-
-msg() { printf '%s: %s\n' "$ME" "$*" >&2; }
-skip() {
-	printf 'SKIP: %s: %s\n' "$ME" "$*"
-	exit 77
-}
-
-# Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers, name=systemd, cgroup2).
-cgroup_roots() {
-	local d
-	for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
-		{ [ -d "$d" ] && [ ! -L "$d" ]; } || continue
-		case $(stat -f -c %T "$d") in
-		cgroup2fs | cgroupfs) printf '%s\n' "$d" ;;
-		esac
-	done
-}
 
 # ---------------------------------------------------------------------------------------------
 # Outer part: checks, the bench's copy of the tree, then the inner part in a private mount
-# namespace; on every exit path, removes the processes and cgroups under the private parent and
-# the temporary directory.
+# namespace; on every exit path (bench_outer_cleanup, lib.sh), removes the processes and cgroups
+# under the private parent and the temporary directory.
 # ---------------------------------------------------------------------------------------------
-outer_cleanup() {
-	local rc=$? i pids root
-	trap - EXIT INT TERM HUP
-	if [ -n "${BENCH_LOG_DIR:-}" ] && [ -d "${WORK:-}/logs" ]; then
-		{ mkdir -p -- "$BENCH_LOG_DIR" && cp -a -- "$WORK/logs/." "$BENCH_LOG_DIR/"; } || true
-	fi
-	if [ -n "${SLICE:-}" ]; then
-		# Only processes this bench started can be in its private cgroup parent.
-		for ((i = 0; i < 50; i++)); do
-			pids=$(for root in $(cgroup_roots); do
-				[ -d "$root/$SLICE" ] || continue
-				find "$root/$SLICE" -name cgroup.procs -exec cat {} + 2>/dev/null
-			done | sort -un)
-			[ -n "$pids" ] || break
-			# shellcheck disable=SC2086 # one PID a word
-			kill -KILL $pids 2>/dev/null || true
-			sleep 0.1
-		done
-		for root in $(cgroup_roots); do
-			[ -d "$root/$SLICE" ] || continue
-			find "$root/$SLICE" -depth -type d -exec rmdir {} + 2>/dev/null || true
-			[ ! -d "$root/$SLICE" ] || msg "warning: could not remove $root/$SLICE"
-		done
-	fi
-	if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
-		rm -rf --one-file-system -- "$WORK" || msg "warning: could not remove $WORK"
-	fi
-	exit "$rc"
-}
 
 # prepare_tree DIR: a target that reaches multi-user.target and then a oneshot unit that writes
 # the marker into $REACHED and powers the machine off. Booted with `systemd.unit=bench.target`, the
@@ -121,17 +73,7 @@ prepare_tree() {
 }
 
 outer_main() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root"
-	command -v systemd-nspawn >/dev/null || skip "needs systemd-nspawn (Debian package systemd-container)"
-	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
-	[ -n "${EPOCHREALTIME:-}" ] || skip "needs bash 5 (EPOCHREALTIME)"
-	[ -x "$NSPAWNLITE" ] || {
-		msg "$NSPAWNLITE is not built (ninja -C build)"
-		exit 1
-	}
-	if [ -n "$(find "$TOP/nspawnlite" "$TOP/machines" "$TOP/network" -name '*.[ch]' -newer "$NSPAWNLITE" 2>/dev/null | head -n 1)" ]; then
-		msg "warning: $NSPAWNLITE is older than its sources (ninja -C build)"
-	fi
+	bench_checks --mount-only
 	local n
 	for n in "$N_RUN" "$N_BOOT" "$N_RSS"; do
 		[[ $n =~ ^[1-9][0-9]*$ ]] || {
@@ -147,59 +89,20 @@ outer_main() {
 		exit 1
 	}
 
-	SLICE=nspawnlite-bench-$$.slice
-	trap outer_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM HUP
-	WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/nspawnlite-bench.XXXXXX")
+	bench_outer_start
 	msg "copying $src"
 	cp -a --reflink=auto -- "$src" "$WORK/tree"
 	prepare_tree "$WORK/tree"
-	local rc=0
-	unshare --mount --propagation private -- "$BASH" "$(readlink -f -- "$0")" --inner "$WORK" "$SLICE" "$src" || rc=$?
-	exit "$rc"
+	bench_run_inner --mount-only "$WORK" "$SLICE" "$src"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Inner part (private mount namespace).
 # ---------------------------------------------------------------------------------------------
 
-# The watchdog: stops the tool named in $WATCH ("PID DEADLINE") with SIGTERM at its deadline and
-# SIGKILL 5 s later. One process for the whole bench, started before anything is timed, so that no
-# fork of a per-run watchdog falls inside a measured interval.
-watchdog() {
-	local pid deadline
-	trap - EXIT
-	while :; do
-		read -rt 1 -u "$SLEEP_FD" _ || true
-		[ -s "$WATCH" ] || continue
-		read -r pid deadline <"$WATCH" || continue
-		{ [ -n "${pid:-}" ] && [ -n "${deadline:-}" ]; } || continue
-		if ((EPOCHSECONDS >= deadline + 5)); then
-			kill -KILL "$pid" 2>/dev/null || true
-		elif ((EPOCHSECONDS >= deadline)); then
-			kill -TERM "$pid" 2>/dev/null || true
-		fi
-	done
-}
+# watchdog, timed, failed, median, fmt_ms, ratio and list_ms: lib.sh.
 
 now_us() { printf '%s' "${EPOCHREALTIME/./}"; }
-
-# timed LOG LIMIT CMD…: runs CMD (stdin /dev/null, stdout and stderr to LOG) under the watchdog;
-# sets T_US (wall time in µs, fork to reaping, as hyperfine measures it) and T_RC.
-timed() {
-	local log=$1 limit=$2 pid s e
-	shift 2
-	s=${EPOCHREALTIME/./}
-	"$@" </dev/null >"$log" 2>&1 {SLEEP_FD}>&- &
-	pid=$!
-	printf '%s %s\n' "$pid" "$((EPOCHSECONDS + limit))" >"$WATCH"
-	T_RC=0
-	wait "$pid" || T_RC=$?
-	e=${EPOCHREALTIME/./}
-	: >"$WATCH"
-	T_US=$((e - s))
-}
 
 # rss LOG LIMIT CMD…: like timed, but polls VmHWM of CMD's process every 50 ms until it exits and
 # keeps the last value read (VmHWM only grows during the life of a program; a sample taken
@@ -227,13 +130,6 @@ rss() {
 	HWM_KIB=$hwm
 }
 
-# failed WHAT LOG: reports a tool that did not run as it should, with the end of its output.
-failed() {
-	msg "FAILED: $1 (exit status $T_RC); last lines of its output ($2):"
-	sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' -- "$2" | tail -n 25 | sed 's/^/    | /' >&2
-	exit 1
-}
-
 # boot_prep: before each boot, removes the marker of the previous one.
 boot_prep() { rm -f -- "$TREE$REACHED"; }
 
@@ -249,60 +145,22 @@ check_boot() {
 	FAILED_UNITS[$1]=$((${FAILED_UNITS[$1]:-0} + f))
 }
 
-median() {
-	printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
-# fmt_ms MICROSECONDS
-fmt_ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "n/a" && r <= t) ? "met" : "MISSED" }'; }
-list_ms() {
-	local v out=
-	for v in "$@"; do out+=" $(fmt_ms "$v")"; done
-	printf '%s' "${out# }"
-}
 
 inner_main() {
-	WORK=$1 SLICE=$2
-	local src=$3 tree=$1/tree root i
+	# A private tmpfs on /run/systemd/nspawn (systemd-nspawn's propagation directory, on disk on
+	# these machines), and the shell in a cgroup under the private parent, so that the payload/
+	# and supervisor/ cgroups systemd-nspawn --keep-unit makes beside itself land there too.
+	bench_inner_setup --mount-only "$1" "$2"
+	local src=$3 tree=$1/tree i
 	TREE=$tree
 
-	# systemd-nspawn keeps its propagation directory under /run/systemd/nspawn, on disk on these
-	# machines; give it a private tmpfs there (as on a systemd host) so that nothing is left.
-	mkdir -p /run/systemd/nspawn
-	mount -t tmpfs -o mode=0755 nspawnlite-bench /run/systemd/nspawn
-
-	# With --keep-unit, systemd-nspawn splits its own cgroup into payload/ and supervisor/: run
-	# the bench from a cgroup under the private parent so that those land there too.
-	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
-		root=/sys/fs/cgroup
-		mkdir -p "$root/$SLICE/host.scope"
-		echo $$ >"$root/$SLICE/host.scope/cgroup.procs"
-	else
-		for root in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
-			case $(stat -f -c %T "$root" 2>/dev/null) in
-			cgroup2fs | cgroupfs) ;;
-			*) continue ;;
-			esac
-			mkdir -p "$root/$SLICE/host.scope"
-			echo $$ >"$root/$SLICE/host.scope/cgroup.procs"
-		done
-	fi
-
-	export NSPAWNLITE_RUNTIME_DIR=$WORK/runtime NSPAWNLITE_CGROUP_PARENT=$SLICE
-	export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 # the guest sees cgroup2 only, as with nspawnlite
-	mkdir -p "$NSPAWNLITE_RUNTIME_DIR" "$WORK/logs"
 	WATCH=$WORK/watch
 	: >"$WATCH"
-	mkfifo "$WORK/sleep.fifo"
-	exec {SLEEP_FD}<>"$WORK/sleep.fifo"
 	watchdog &
 	local wd=$!
 	# shellcheck disable=SC2064 # expand now
 	trap "kill $wd 2>/dev/null || true" EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM HUP
 
 	local L=$WORK/logs
 	local -a NL_RUN=("$NSPAWNLITE" run -q -M bench --network=none --console=pipe "$tree" /bin/true)

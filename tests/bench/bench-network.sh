@@ -46,46 +46,7 @@ outer_main() {
 # Inner part (private mount and network namespaces).
 # ---------------------------------------------------------------------------------------------
 
-# The watchdog (as in bench-boot.sh): stops the tool named in $WATCH ("PID DEADLINE") with SIGTERM
-# at its deadline and SIGKILL 5 s later; one process for the whole bench, started before anything
-# is timed.
-watchdog() {
-	local pid deadline
-	trap - EXIT
-	while :; do
-		nap 1
-		[ -s "$WATCH" ] || continue
-		read -r pid deadline <"$WATCH" || continue
-		{ [ -n "${pid:-}" ] && [ -n "${deadline:-}" ]; } || continue
-		if ((EPOCHSECONDS >= deadline + 5)); then
-			kill -KILL "$pid" 2>/dev/null || true
-		elif ((EPOCHSECONDS >= deadline)); then
-			kill -TERM "$pid" 2>/dev/null || true
-		fi
-	done
-}
-
-# timed LOG LIMIT CMD…: runs CMD (stdin /dev/null, output to LOG) under the watchdog; sets T_US
-# (wall time in µs, fork to reaping) and T_RC.
-timed() {
-	local log=$1 limit=$2 pid s e
-	shift 2
-	s=${EPOCHREALTIME/./}
-	"$@" </dev/null >"$log" 2>&1 {SLEEP_FD}>&- &
-	pid=$!
-	printf '%s %s\n' "$pid" "$((EPOCHSECONDS + limit))" >"$WATCH"
-	T_RC=0
-	wait "$pid" || T_RC=$?
-	e=${EPOCHREALTIME/./}
-	: >"$WATCH"
-	T_US=$((e - s))
-}
-
-failed() {
-	msg "FAILED: $1 (exit status $T_RC); last lines of its output ($2):"
-	log_tail "$2" 25
-	exit 1
-}
+# watchdog, timed and failed: lib.sh.
 
 # What the private network namespace holds besides lo, and nspawnlite's nftables table.
 net_leftovers() {

@@ -1,11 +1,14 @@
 #!/bin/bash
-# lib.sh: helpers shared by bench-density.sh and bench-network.sh (bench-boot.sh keeps its own
-# copies). Sourced, never run. The caller sets `set -euo pipefail` first.
+# lib.sh: helpers shared by bench-boot.sh, bench-density.sh and bench-network.sh. Sourced, never
+# run. The caller sets `set -euo pipefail` first.
 #
-# The scripts have two parts, as bench-boot.sh: an outer part (checks, temporary directory, the
-# trap that removes everything) and an inner part that the outer one runs in private mount and
-# network namespaces (`unshare --mount --net --propagation private`), with a private
-# NSPAWNLITE_RUNTIME_DIR and NSPAWNLITE_CGROUP_PARENT.
+# The scripts have two parts: an outer part (checks, temporary directory, the trap that removes
+# everything) and an inner part that the outer one runs in private mount and network namespaces
+# (`unshare --mount --net --propagation private`), with a private NSPAWNLITE_RUNTIME_DIR and
+# NSPAWNLITE_CGROUP_PARENT. bench-boot.sh passes --mount-only to bench_checks, bench_run_inner and
+# bench_inner_setup: its inner part has a private mount namespace only (the host's network, so no
+# `ip` is needed), and its shell moves only into the hierarchies systemd-nspawn --keep-unit works
+# in (the v1 controllers are left alone).
 export LC_ALL=C
 
 TOP=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -44,14 +47,18 @@ nspawn_cgroup_roots() {
 	done
 }
 
-# bench_checks: what every bench needs (skips with 77 otherwise).
+# bench_checks [--mount-only]: what every bench needs (skips with 77 otherwise); with --mount-only
+# (bench-boot.sh), neither ip nor bash 5.1.
+# shellcheck disable=SC2120 # the argument is optional
 bench_checks() {
+	local mount_only=
+	[ "${1:-}" != --mount-only ] || mount_only=1
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	command -v systemd-nspawn >/dev/null || skip "needs systemd-nspawn (Debian package systemd-container)"
 	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
-	command -v ip >/dev/null || skip "needs ip (iproute2)"
+	[ -n "$mount_only" ] || command -v ip >/dev/null || skip "needs ip (iproute2)"
 	[ -n "${EPOCHREALTIME:-}" ] || skip "needs bash 5 (EPOCHREALTIME)"
-	((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))) ||
+	[ -n "$mount_only" ] || ((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))) ||
 		skip "needs bash 5.1 (wait -n -p)"
 	[ -x "$NSPAWNLITE" ] || {
 		msg "$NSPAWNLITE is not built (ninja -C build)"
@@ -111,33 +118,40 @@ bench_outer_start() {
 	mkdir -p "$WORK/logs"
 }
 
-# bench_run_inner ARGS…: runs this script again with --inner ARGS… in private mount and network
-# namespaces, in the background so that a signal to the outer part is handled at once (its trap
-# then kills the inner part and everything under the cgroup parent); exits with its status.
+# bench_run_inner [--mount-only] ARGS…: runs this script again with --inner ARGS… in private mount
+# and network namespaces (--mount-only: a private mount namespace only), in the background so that
+# a signal to the outer part is handled at once (its trap then kills the inner part and everything
+# under the cgroup parent); exits with its status.
 bench_run_inner() {
-	local rc=0
-	unshare --mount --net --propagation private -- "$BASH" "$(readlink -f -- "$0")" --inner "$@" &
+	local rc=0 namespaces=(--mount --net)
+	[ "${1:-}" != --mount-only ] || { namespaces=(--mount); shift; }
+	unshare "${namespaces[@]}" --propagation private -- "$BASH" "$(readlink -f -- "$0")" --inner "$@" &
 	INNER=$!
 	wait "$INNER" || rc=$?
 	INNER=
 	exit "$rc"
 }
 
-# bench_inner_setup WORK SLICE: in the private namespaces. lo up; a private tmpfs on
-# /run/systemd/nspawn (on disk on these hosts: nothing of systemd-nspawn's is left); the shell
+# bench_inner_setup [--mount-only] WORK SLICE: in the private namespaces. lo up; a private tmpfs
+# on /run/systemd/nspawn (on disk on these hosts: nothing of systemd-nspawn's is left); the shell
 # into SLICE/host.scope, so that what systemd-nspawn --keep-unit makes beside its own cgroup lands
 # under the private parent, and so that the processes the bench starts share, under the v1 cpu
 # controller, the same parent as nspawnlite's machines rather than weighing each as much as that
 # parent from the root cgroup (memory is left alone: the shell stays where it was accounted, and
 # cpuset, whose new cgroups have no CPUs); the private runtime dir and cgroup parent; SLEEP_FD, a
-# FIFO nobody writes, for sleeps without a fork (read -t).
+# FIFO nobody writes, for sleeps without a fork (read -t). With --mount-only (no network namespace
+# of its own), lo is left alone and the shell moves only in nspawn_cgroup_roots (no v1 controller).
 bench_inner_setup() {
+	local root roots=cgroup_roots
+	if [ "${1:-}" = --mount-only ]; then
+		roots=nspawn_cgroup_roots
+		shift
+	fi
 	WORK=$1 SLICE=$2
-	local root
-	ip link set lo up
+	[ "$roots" = nspawn_cgroup_roots ] || ip link set lo up
 	mkdir -p /run/systemd/nspawn
 	mount -t tmpfs -o mode=0755 nspawnlite-bench /run/systemd/nspawn
-	for root in $(cgroup_roots); do
+	for root in $($roots); do
 		case $root in
 		/sys/fs/cgroup/memory | /sys/fs/cgroup/cpuset) continue ;;
 		esac
@@ -155,6 +169,42 @@ bench_inner_setup() {
 
 # nap SECONDS: sleep without forking.
 nap() { read -rt "$1" -u "$SLEEP_FD" _ || true; }
+
+# The watchdog: stops the tool named in $WATCH ("PID DEADLINE") with SIGTERM at its deadline and
+# SIGKILL 5 s later. One process for the whole bench, started (`watchdog &`) before anything is
+# timed, so that no fork of a per-run watchdog falls inside a measured interval.
+watchdog() {
+	local pid deadline
+	trap - EXIT
+	while :; do
+		nap 1
+		[ -s "$WATCH" ] || continue
+		read -r pid deadline <"$WATCH" || continue
+		{ [ -n "${pid:-}" ] && [ -n "${deadline:-}" ]; } || continue
+		if ((EPOCHSECONDS >= deadline + 5)); then
+			kill -KILL "$pid" 2>/dev/null || true
+		elif ((EPOCHSECONDS >= deadline)); then
+			kill -TERM "$pid" 2>/dev/null || true
+		fi
+	done
+}
+
+# timed LOG LIMIT CMD…: runs CMD (stdin /dev/null, stdout and stderr to LOG) under the watchdog;
+# sets T_US (wall time in µs, fork to reaping, as hyperfine measures it) and T_RC.
+timed() {
+	local log=$1 limit=$2 pid s e
+	shift 2
+	s=${EPOCHREALTIME/./}
+	"$@" </dev/null >"$log" 2>&1 {SLEEP_FD}>&- &
+	pid=$!
+	printf '%s %s\n' "$pid" "$((EPOCHSECONDS + limit))" >"$WATCH"
+	T_RC=0
+	wait "$pid" || T_RC=$?
+	e=${EPOCHREALTIME/./}
+	: >"$WATCH"
+	# shellcheck disable=SC2034 # for the caller
+	T_US=$((e - s))
+}
 
 # alive PID: the process exists and is not a zombie.
 alive() {
@@ -217,4 +267,12 @@ list_ms() {
 # log_tail FILE: the end of a tool's output, indented, escape sequences removed.
 log_tail() {
 	sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' -- "$1" 2>/dev/null | tail -n "${2:-15}" | sed 's/^/    | /' >&2
+}
+
+# failed WHAT LOG: reports a tool that did not run as it should (status $T_RC), with the end of its
+# output, and exits 1.
+failed() {
+	msg "FAILED: $1 (exit status $T_RC); last lines of its output ($2):"
+	log_tail "$2" 25
+	exit 1
 }

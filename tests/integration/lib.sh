@@ -218,3 +218,135 @@ assert_eq() { # EXPECTED ACTUAL WHAT
 assert_match() { # REGEX ACTUAL WHAT
         if [[ $2 =~ $1 ]]; then pass "$3"; else fail "$3: '$2' does not match /$1/"; fi
 }
+
+# --- Detached machines and tmux panes (test-login.sh, test-shell.sh) ------------------------------
+
+# needs_tmux_and_gcc: skips the test without tmux, or without gcc for the TIOCSTI probe.
+needs_tmux_and_gcc() {
+        command -v tmux >/dev/null || skip "needs tmux"
+        command -v gcc >/dev/null || skip "needs gcc (a static TIOCSTI probe)"
+}
+
+# tmux_harness: a tmux server of the test's own (tm) and SUPERVISORS, the supervisors of the machines
+# "up" started; on exit, whatever happens, the server is stopped and the supervisors killed, then
+# cleanup runs with the test's status.
+tmux_harness() {
+        SUPERVISORS=()
+        TMUX_SOCK=$WORK/tmux.sock
+        trap 'rc=$?; set +e; tm kill-server >/dev/null 2>&1; for s in "${SUPERVISORS[@]}"; do kill -KILL "$s" 2>/dev/null; done; (exit $rc); cleanup' EXIT
+}
+tm() { tmux -S "$TMUX_SOCK" -f /dev/null "$@"; }
+
+# build_tiocsti_probe: $WORK/probe/tiocsti, a static probe that pushes "ARG\n" into the input of its
+# stdin's terminal, one byte at a time (bound into the machines at /probe).
+build_tiocsti_probe() {
+        mkdir -p "$WORK/probe"
+        cp "$TOP/tests/integration/tiocsti-probe.c" "$WORK/probe/tiocsti.c"
+        gcc -static -O2 -o "$WORK/probe/tiocsti" "$WORK/probe/tiocsti.c" || die "cannot build the TIOCSTI probe"
+}
+
+# forget PID: a child we reaped, or a supervisor seen gone, is no longer ours to check or kill
+# (pids wrap around quickly on a busy host).
+forget() {
+        local q keep=() keep_s=()
+        for q in "${STARTED_PIDS[@]}"; do [ "$q" = "$1" ] || keep+=("$q"); done
+        for q in "${SUPERVISORS[@]}"; do [ "$q" = "$1" ] || keep_s+=("$q"); done
+        STARTED_PIDS=("${keep[@]}")
+        SUPERVISORS=("${keep_s[@]}")
+}
+
+# up NAME ARGS…: boot -d --wait-ready (bounded), remembering the supervisor. (Tests with an up of
+# their own define it after sourcing this file.)
+up() {
+        local name=$1 s
+        shift
+        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 --network=none -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
+        local p=$!
+        STARTED_PIDS+=("$p")
+        wait_exit "$p" 90
+        [ "$EXIT_RC" = timeout ] || forget "$p"
+        s=$(machine_state "$name" supervisor)
+        [ -n "$s" ] && SUPERVISORS+=("$s")
+        if [ "$EXIT_RC" = 0 ] && _leader_alive "$name"; then
+                pass "$name: booted (boot -d --wait-ready)"
+                return 0
+        fi
+        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
+        return 1
+}
+# down NAME: poweroff, then the supervisor is gone and nothing is left.
+down() {
+        local s rc=0
+        s=$(machine_state "$1" supervisor)
+        timeout 60 "$NSPAWNLITE" poweroff "$1" --timeout=20 >/dev/null 2>&1 || rc=$?
+        if [ -n "$s" ] && wait_for 15 eval "! process_alive $s"; then forget "$s"; fi
+        assert_eq 0 "$rc" "$1: poweroff exits 0"
+        assert_clean "$1: nothing left behind"
+}
+# down_fg NAME PID WHAT: poweroff of a machine booted in the foreground (boot_bg) as PID: boot exits
+# 0 (the check WHAT) and nothing is left.
+down_fg() {
+        timeout 30 "$NSPAWNLITE" poweroff "$1" >/dev/null 2>&1 || true
+        wait_exit "$2" 30
+        [ "$EXIT_RC" = timeout ] || forget "$2"
+        assert_eq 0 "$EXIT_RC" "$3"
+        assert_clean "$1: nothing left behind"
+}
+
+# tmux panes, each named by its session (the first argument of every helper).
+pane() { tm capture-pane -p -J -t "$1" -S -1000 2>/dev/null; }                   # PANE
+pane_has() { pane "$1" | grep -qE -- "$2"; }                                    # PANE REGEX
+wait_pane() { wait_for "$3" pane_has "$1" "$2"; }                               # PANE REGEX SECONDS
+pane_tail() { pane "$1" | grep -v '^$' | tail -n "${2:-6}" | tr '\n' '|'; }     # PANE [LINES]
+type_line() { tm send-keys -t "$1" -l -- "$2" && tm send-keys -t "$1" Enter; } # PANE TEXT
+# the value printed after MARKER: by a line typed as "echo MARKER:$(…)" (the typed line itself shows
+# "MARKER:$(", which the pattern does not match)
+marker_value() { pane "$1" | sed -n "s/^.*$2:\([^\$(]*\)\$/\1/p" | tail -n 1 | sed 's/[[:space:]]*$//'; }
+wait_marker() { wait_pane "$1" "$2:[^\$(]" "$3"; } # PANE MARKER SECONDS
+# fresh PANE: a clear screen and no history, so that markers and prompts of before cannot match.
+fresh() { tm send-keys -t "$1" C-l; sleep 0.2; tm clear-history -t "$1"; }
+# the terminal modes a pane's shell prints with "echo MARKER:\$($MODES)"
+# shellcheck disable=SC2034 # for the tests
+MODES='stty -a | tr " ;" "\n\n" | grep -xE -- "-?(icanon|echo|isig|icrnl|opost)" | sort | tr "\n" ,'
+
+# --- The Debian guests with sysvinit's init as PID 1 (test-boot-sysvinit.sh, test-boot-openrc.sh) ---
+
+# sysv_boot KIND NAME: boots an overlay of the guest tree KIND (guest) in the background as machine
+# NAME, its console to $WORK/console.log; sets TREE, M, LOG, BOOT_PID and start ($SECONDS before
+# the boot); dies when no state file with a live leader shows up within 20 s.
+sysv_boot() {
+        TREE=$(guest "$1") || die "no $1 guest tree (tests/guests/build.sh $1)"
+        M=$2
+        LOG=$WORK/console.log
+        start=$SECONDS
+        boot_bg "$M" "$LOG" "$TREE"
+        wait_running "$M" 20 || die "no state file with a live leader: $(cat "$LOG")"
+}
+
+# sysv_shutdown WHAT MESSAGE…: SIGTERM to the boot of sysv_boot: it exits 0 (the check WHAT) having
+# asked init through /run/initctl, without killing the machine; the console shows every MESSAGE;
+# nothing is left behind.
+sysv_shutdown() {
+        local what=$1 msg
+        shift
+        kill -TERM "$BOOT_PID"
+        start=$SECONDS
+        wait_exit "$BOOT_PID" 60
+        assert_eq 0 "$EXIT_RC" "$what"
+        log "shut down in $((SECONDS - start)) s"
+        grep -q 'through /run/initctl' "$LOG" && pass "nspawnlite asked init through /run/initctl" ||
+                fail "no 'through /run/initctl' in boot's output"
+        if grep -qE 'did not power off within|[Kk]illing machine' "$LOG"; then
+                fail "the machine was killed, not shut down: $(grep -m1 -E 'did not power off within|[Kk]illing machine' "$LOG")"
+        else
+                pass "the machine was not killed"
+        fi
+        for msg in "$@"; do
+                if grep -qF "$msg" "$LOG"; then
+                        pass "console shows '$msg'"
+                else
+                        fail "console lacks '$msg': $(tail -n 6 "$LOG" | tr '\n' '|')"
+                fi
+        done
+        assert_clean
+}

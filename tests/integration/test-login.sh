@@ -9,8 +9,7 @@
 # machine in the foreground; --ttys=0 and an unknown machine: clear errors.
 . "$(dirname "$0")/lib.sh"
 
-command -v tmux >/dev/null || skip "needs tmux"
-command -v gcc >/dev/null || skip "needs gcc (a static TIOCSTI probe)"
+needs_tmux_and_gcc
 
 # busybox: an overlay of the cached tree, private to this test (lib.sh).
 BB=$(guest busybox) || die "no busybox guest tree (tests/guests/build.sh busybox)"
@@ -19,67 +18,16 @@ SYSTEMD=$(guest debian-systemd) || die "no debian-systemd guest tree (tests/gues
 SYSVINIT=$(guest debian-sysvinit) || die "no debian-sysvinit guest tree (tests/guests/build.sh debian-sysvinit)"
 OPENRC=$(guest debian-openrc) || die "no debian-openrc guest tree (tests/guests/build.sh debian-openrc)"
 
-# The TIOCSTI probe: pushes "ARG\n" into the input of its stdin's terminal, one byte at a time.
-mkdir -p "$WORK/probe"
-cp "$TOP/tests/integration/tiocsti-probe.c" "$WORK/probe/tiocsti.c"
-gcc -static -O2 -o "$WORK/probe/tiocsti" "$WORK/probe/tiocsti.c" || die "cannot build the TIOCSTI probe"
+# The TIOCSTI probe, $WORK/probe/tiocsti (lib.sh).
+build_tiocsti_probe
 
-SUPERVISORS=()
-TMUX_SOCK=$WORK/tmux.sock
-tm() { tmux -S "$TMUX_SOCK" -f /dev/null "$@"; }
-trap 'rc=$?; set +e; tm kill-server >/dev/null 2>&1; for s in "${SUPERVISORS[@]}"; do kill -KILL "$s" 2>/dev/null; done; (exit $rc); cleanup' EXIT
-
-# forget PID: a child we reaped, or a supervisor seen gone, is no longer ours to check or kill
-# (pids wrap around quickly on a busy host).
-forget() {
-        local q keep=() keep_s=()
-        for q in "${STARTED_PIDS[@]}"; do [ "$q" = "$1" ] || keep+=("$q"); done
-        for q in "${SUPERVISORS[@]}"; do [ "$q" = "$1" ] || keep_s+=("$q"); done
-        STARTED_PIDS=("${keep[@]}")
-        SUPERVISORS=("${keep_s[@]}")
-}
-
-# up NAME ARGS…: boot -d --wait-ready (bounded), remembering the supervisor.
-up() {
-        local name=$1 s
-        shift
-        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 --network=none -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
-        local p=$!
-        STARTED_PIDS+=("$p")
-        wait_exit "$p" 90
-        [ "$EXIT_RC" = timeout ] || forget "$p"
-        s=$(machine_state "$name" supervisor)
-        [ -n "$s" ] && SUPERVISORS+=("$s")
-        if [ "$EXIT_RC" = 0 ] && _leader_alive "$name"; then
-                pass "$name: booted (boot -d --wait-ready)"
-                return 0
-        fi
-        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
-        return 1
-}
-# down NAME: poweroff, then the supervisor is gone and nothing is left.
-down() {
-        local s rc=0
-        s=$(machine_state "$1" supervisor)
-        timeout 60 "$NSPAWNLITE" poweroff "$1" --timeout=20 >/dev/null 2>&1 || rc=$?
-        if [ -n "$s" ] && wait_for 15 eval "! process_alive $s"; then forget "$s"; fi
-        assert_eq 0 "$rc" "$1: poweroff exits 0"
-        assert_clean "$1: nothing left behind"
-}
+# The tmux server and the supervisors, stopped on exit; up, down, down_fg, forget, the pane helpers:
+# lib.sh.
+tmux_harness
 
 # --- tmux panes: sessions "a" and "b", each a plain bash -------------------------------------------
-pane() { tm capture-pane -p -J -t "$1" -S -1000 2>/dev/null; }                   # PANE
-pane_has() { pane "$1" | grep -qE -- "$2"; }                                    # PANE REGEX
-wait_pane() { wait_for "$3" pane_has "$1" "$2"; }                               # PANE REGEX SECONDS
-pane_tail() { pane "$1" | grep -v '^$' | tail -n "${2:-6}" | tr '\n' '|'; }     # PANE [LINES]
 last_is() { [[ $(pane "$1" | grep -v '^[[:space:]]*$' | tail -n 1) =~ $2 ]]; }  # PANE REGEX
 wait_last() { wait_for "$3" last_is "$1" "$2"; }                                # PANE REGEX SECONDS
-type_line() { tm send-keys -t "$1" -l -- "$2" && tm send-keys -t "$1" Enter; } # PANE TEXT
-# the value printed after MARKER: by a line typed as "echo MARKER:$(…)"
-marker_value() { pane "$1" | sed -n "s/^.*$2:\([^\$(]*\)\$/\1/p" | tail -n 1 | sed 's/[[:space:]]*$//'; }
-wait_marker() { wait_pane "$1" "$2:[^\$(]" "$3"; } # PANE MARKER SECONDS
-fresh() { tm send-keys -t "$1" C-l; sleep 0.2; tm clear-history -t "$1"; }
-MODES='stty -a | tr " ;" "\n\n" | grep -xE -- "-?(icanon|echo|isig|icrnl|opost)" | sort | tr "\n" ,'
 
 for s in a b; do
         tm new-session -d -s "$s" -x 100 -y 30 \
@@ -292,11 +240,7 @@ else
         fail "$M: no prompt on the only tty after a detach: $(pane_tail a)"
         tm send-keys -t a C-] C-] C-]
 fi
-timeout 30 "$NSPAWNLITE" poweroff "$M" >/dev/null 2>&1 || true
-wait_exit "$ONE_PID" 30
-[ "$EXIT_RC" = timeout ] || forget "$ONE_PID"
-assert_eq 0 "$EXIT_RC" "$M: boot in the foreground exits 0 after poweroff"
-assert_clean "$M: nothing left behind"
+down_fg "$M" "$ONE_PID" "$M: boot in the foreground exits 0 after poweroff"
 
 # --- --ttys=0, unknown machine -----------------------------------------------------------------------
 M=login-none

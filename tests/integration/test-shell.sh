@@ -8,8 +8,7 @@
 # command's host uid is the machine's shift), the Debian systemd guest (init.scope); bad input.
 . "$(dirname "$0")/lib.sh"
 
-command -v tmux >/dev/null || skip "needs tmux"
-command -v gcc >/dev/null || skip "needs gcc (a static TIOCSTI probe)"
+needs_tmux_and_gcc
 
 # busybox: a plain copy of the cached tree (lib.sh): -U idmaps it, a check below replaces its
 # /etc/passwd.
@@ -17,9 +16,8 @@ BB=$(guest_copy busybox) || die "no busybox guest tree (tests/guests/build.sh bu
 [ -f "$BB/etc/passwd" ] && [ ! -L "$BB/etc/passwd" ] || die "the busybox tree's etc/passwd is not a plain file"
 SYSTEMD=$(guest debian-systemd) || die "no debian-systemd guest tree (tests/guests/build.sh debian-systemd)"
 
-# The TIOCSTI probe: pushes "ARG\n" into the input of its stdin's terminal, one byte at a time.
-mkdir -p "$WORK/probe"
-cp "$TOP/tests/integration/tiocsti-probe.c" "$WORK/probe/tiocsti.c"
+# The TIOCSTI probe, $WORK/probe/tiocsti (lib.sh).
+build_tiocsti_probe
 # fds [PID]: the open fds of PID (default: its own, without the directory it reads) and their targets.
 cat >"$WORK/probe/fds.c" <<'EOF'
 #include <dirent.h>
@@ -46,52 +44,11 @@ int main(int argc, char **argv) {
         return 0;
 }
 EOF
-gcc -static -O2 -o "$WORK/probe/tiocsti" "$WORK/probe/tiocsti.c" || die "cannot build the TIOCSTI probe"
 gcc -static -O2 -o "$WORK/probe/fds" "$WORK/probe/fds.c" || die "cannot build the fd probe"
 
-SUPERVISORS=()
-TMUX_SOCK=$WORK/tmux.sock
-tm() { tmux -S "$TMUX_SOCK" -f /dev/null "$@"; }
-trap 'rc=$?; set +e; tm kill-server >/dev/null 2>&1; for s in "${SUPERVISORS[@]}"; do kill -KILL "$s" 2>/dev/null; done; (exit $rc); cleanup' EXIT
-
-# forget PID: a child we reaped, or a supervisor seen gone, is no longer ours to check or kill
-# (pids wrap around quickly on a busy host).
-forget() {
-        local q keep=() keep_s=()
-        for q in "${STARTED_PIDS[@]}"; do [ "$q" = "$1" ] || keep+=("$q"); done
-        for q in "${SUPERVISORS[@]}"; do [ "$q" = "$1" ] || keep_s+=("$q"); done
-        STARTED_PIDS=("${keep[@]}")
-        SUPERVISORS=("${keep_s[@]}")
-}
-
-# up NAME ARGS…: boot -d --wait-ready (bounded), remembering the supervisor.
-up() {
-        local name=$1
-        shift
-        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 --network=none -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
-        local p=$!
-        STARTED_PIDS+=("$p")
-        wait_exit "$p" 90
-        [ "$EXIT_RC" = timeout ] || forget "$p"
-        local s
-        s=$(machine_state "$name" supervisor)
-        [ -n "$s" ] && SUPERVISORS+=("$s")
-        if [ "$EXIT_RC" = 0 ] && _leader_alive "$name"; then
-                pass "$name: booted (boot -d --wait-ready)"
-                return 0
-        fi
-        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
-        return 1
-}
-# down NAME: poweroff, then the supervisor is gone and nothing is left.
-down() {
-        local s rc=0
-        s=$(machine_state "$1" supervisor)
-        timeout 60 "$NSPAWNLITE" poweroff "$1" --timeout=20 >/dev/null 2>&1 || rc=$?
-        if [ -n "$s" ] && wait_for 15 eval "! process_alive $s"; then forget "$s"; fi
-        assert_eq 0 "$rc" "$1: poweroff exits 0"
-        assert_clean "$1: nothing left behind"
-}
+# The tmux server and the supervisors, stopped on exit; up, down, down_fg, forget, the pane helpers:
+# lib.sh.
+tmux_harness
 
 # sh_ NAME ARGS…: nspawnlite shell, bounded, stdin from /dev/null unless redirected by the caller.
 sh_() { timeout 30 "$NSPAWNLITE" shell "$@"; }
@@ -102,24 +59,14 @@ rc_of() {
         echo "$rc"
 }
 
-# --- tmux: one pane with a plain bash ---------------------------------------------------------------
-pane() { tm capture-pane -p -J -t sh -S -500 2>/dev/null; }
-pane_has() { pane | grep -qE -- "$1"; }
-wait_pane() { wait_for "$2" pane_has "$1"; }
-pane_tail() { pane | grep -v '^$' | tail -n 8 | tr '\n' '|'; }
-type_line() { tm send-keys -t sh -l -- "$1" && tm send-keys -t sh Enter; }
-marker_value() { pane | sed -n "s/^.*$1:\([^\$(]*\)\$/\1/p" | tail -n 1 | sed 's/[[:space:]]*$//'; }
-wait_marker() { wait_pane "$1:[^\$(]" "$2"; }
-fresh_pane() { tm send-keys -t sh C-l; sleep 0.2; tm clear-history -t sh; }
-MODES='stty -a | tr " ;" "\n\n" | grep -xE -- "-?(icanon|echo|isig|icrnl|opost)" | sort | tr "\n" ,'
-
+# --- tmux: one pane, "sh", with a plain bash --------------------------------------------------------
 tm new-session -d -s sh -x 100 -y 30 \
         env NSPAWNLITE_RUNTIME_DIR="$NSPAWNLITE_RUNTIME_DIR" NSPAWNLITE_CGROUP_PARENT="$NSPAWNLITE_CGROUP_PARENT" \
         PS1='pane$ ' TERM=screen SECRET_X=1 HISTFILE="$WORK/pane-history" bash --norc --noprofile
-wait_pane '^pane\$' 10 || die "no shell prompt in the tmux pane: $(pane_tail)"
-type_line "stty sane; echo BEFORE:\$($MODES)"
-wait_marker BEFORE 5 || die "the pane's shell does not answer: $(pane_tail)"
-MODES_BEFORE=$(marker_value BEFORE)
+wait_pane sh '^pane\$' 10 || die "no shell prompt in the tmux pane: $(pane_tail sh 8)"
+type_line sh "stty sane; echo BEFORE:\$($MODES)"
+wait_marker sh BEFORE 5 || die "the pane's shell does not answer: $(pane_tail sh 8)"
+MODES_BEFORE=$(marker_value sh BEFORE)
 
 # interactive_shell NAME: "shell NAME" without CMD in the pane: a login shell of root on a pty of
 # the machine's devpts; TIOCSTI inside is refused; the terminal comes back.
@@ -127,27 +74,27 @@ interactive_shell() {
         local m=$1 mark=$RANDOM$RANDOM
         local host_mark=/tmp/nspawnlite-injected-$mark
         rm -f "$host_mark"
-        fresh_pane
-        type_line "$NSPAWNLITE shell $m; echo SHELL_RC:\$?"
-        type_line 'echo ZERO:$0'
-        if ! wait_marker ZERO 15; then
-                fail "$m: no answer from 'shell' without CMD in a tty: $(pane_tail)"
+        fresh sh
+        type_line sh "$NSPAWNLITE shell $m; echo SHELL_RC:\$?"
+        type_line sh 'echo ZERO:$0'
+        if ! wait_marker sh ZERO 15; then
+                fail "$m: no answer from 'shell' without CMD in a tty: $(pane_tail sh 8)"
                 tm send-keys -t sh C-d
                 return
         fi
-        assert_match '^-' "$(marker_value ZERO)" "$m: shell without CMD is a login shell (\$0 starts with -)"
-        type_line 'echo WHO:$(id -u):$(id -un)'
-        wait_marker WHO 5 || true
-        assert_eq "0:root" "$(marker_value WHO)" "$m: the login shell is root's"
-        type_line 'echo TTY:$(tty)'
-        wait_marker TTY 5 || true
+        assert_match '^-' "$(marker_value sh ZERO)" "$m: shell without CMD is a login shell (\$0 starts with -)"
+        type_line sh 'echo WHO:$(id -u):$(id -un)'
+        wait_marker sh WHO 5 || true
+        assert_eq "0:root" "$(marker_value sh WHO)" "$m: the login shell is root's"
+        type_line sh 'echo TTY:$(tty)'
+        wait_marker sh TTY 5 || true
         local t
-        t=$(marker_value TTY)
+        t=$(marker_value sh TTY)
         assert_match '^/dev/pts/[0-9]+$' "$t" "$m: tty is a /dev/pts path"
-        type_line 'echo DEVPTS:$(stat -c %d:%t $(tty)):$(stat -c %d /dev/pts/ptmx)'
-        wait_marker DEVPTS 5 || true
+        type_line sh 'echo DEVPTS:$(stat -c %d:%t $(tty)):$(stat -c %d /dev/pts/ptmx)'
+        wait_marker sh DEVPTS 5 || true
         local d
-        d=$(marker_value DEVPTS)
+        d=$(marker_value sh DEVPTS)
         if [[ $d =~ ^([0-9]+):88:([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] &&
                 [ "${BASH_REMATCH[1]}" != "$(stat -c %d /dev/pts/ptmx)" ]; then
                 pass "$m: the tty is a pty (major 136) of the machine's own devpts, not the host's"
@@ -155,39 +102,39 @@ interactive_shell() {
                 fail "$m: tty device/devpts: '$d' (host devpts $(stat -c %d /dev/pts/ptmx))"
         fi
         # the login shell's own fds (the pane's bash holds a host file on fd 7)
-        type_line '/probe/fds $$'
-        wait_marker FDLIST 5 || true
+        type_line sh '/probe/fds $$'
+        wait_marker sh FDLIST 5 || true
         local fds pts others
-        fds=$(marker_value FDLIST)
+        fds=$(marker_value sh FDLIST)
         pts=$(echo "$fds" | sed -n 's|^0=\(/dev/pts/[0-9]*\),.*|\1|p')
         # (busybox's ash keeps /dev/tty, the same terminal, for job control)
         others=$(echo "$fds" | tr ',' '\n' | grep -v '^$' | grep -vx "[0-9]*=$pts" | grep -vx "[0-9]*=/dev/tty") || true
         [ -n "$pts" ] && [ -z "$others" ] && pass "$m: the login shell's fds all are its pty, no host fd ($fds)" ||
                 fail "$m: the login shell's fds: '$fds'"
-        type_line 'echo SECRET:${SECRET_X:-unset}:$TERM'
-        wait_marker SECRET 5 || true
-        assert_eq "unset:screen" "$(marker_value SECRET)" "$m: on a tty: TERM is the caller's, nothing else of its environment"
+        type_line sh 'echo SECRET:${SECRET_X:-unset}:$TERM'
+        wait_marker sh SECRET 5 || true
+        assert_eq "unset:screen" "$(marker_value sh SECRET)" "$m: on a tty: TERM is the caller's, nothing else of its environment"
         # TIOCSTI from inside: the machine's seccomp filter refuses it, on the guest's own pty too.
-        type_line "/probe/tiocsti 'touch /tmp/nspawnlite-injected-$mark'"
-        wait_marker TIOCSTI-PUSHED 5 || true
-        assert_eq "0 EPERM" "$(marker_value TIOCSTI-PUSHED)" "$m: TIOCSTI inside 'shell' is refused (EPERM)"
+        type_line sh "/probe/tiocsti 'touch /tmp/nspawnlite-injected-$mark'"
+        wait_marker sh TIOCSTI-PUSHED 5 || true
+        assert_eq "0 EPERM" "$(marker_value sh TIOCSTI-PUSHED)" "$m: TIOCSTI inside 'shell' is refused (EPERM)"
         sleep 1
-        type_line 'echo GUEST_MARK:$(ls /tmp/nspawnlite-injected-* 2>/dev/null | wc -l)'
-        wait_marker GUEST_MARK 5 || true
-        assert_eq 0 "$(marker_value GUEST_MARK)" "$m: nothing was typed into the guest's own pty either"
-        type_line 'exit'
-        if wait_marker SHELL_RC 10; then
-                assert_eq 0 "$(marker_value SHELL_RC)" "$m: exit in the login shell: shell exits 0"
+        type_line sh 'echo GUEST_MARK:$(ls /tmp/nspawnlite-injected-* 2>/dev/null | wc -l)'
+        wait_marker sh GUEST_MARK 5 || true
+        assert_eq 0 "$(marker_value sh GUEST_MARK)" "$m: nothing was typed into the guest's own pty either"
+        type_line sh 'exit'
+        if wait_marker sh SHELL_RC 10; then
+                assert_eq 0 "$(marker_value sh SHELL_RC)" "$m: exit in the login shell: shell exits 0"
         else
-                fail "$m: shell did not end after exit: $(pane_tail)"
+                fail "$m: shell did not end after exit: $(pane_tail sh 8)"
         fi
         sleep 1 # anything injected into the pane's bash would have run by now
         [ ! -e "$host_mark" ] && pass "$m: TIOCSTI in 'shell' never reaches the caller's terminal" ||
                 fail "$m: INJECTED: $host_mark was created on the host by the caller's shell"
         rm -f "$host_mark"
-        type_line "echo AFTER:\$($MODES)"
-        wait_marker AFTER 5 || true
-        assert_eq "$MODES_BEFORE" "$(marker_value AFTER)" "$m: the pane's terminal modes are back ($MODES_BEFORE)"
+        type_line sh "echo AFTER:\$($MODES)"
+        wait_marker sh AFTER 5 || true
+        assert_eq "$MODES_BEFORE" "$(marker_value sh AFTER)" "$m: the pane's terminal modes are back ($MODES_BEFORE)"
 }
 
 # --- busybox, detached -----------------------------------------------------------------------------
@@ -271,18 +218,18 @@ assert_match '^FDLIST:0=pipe:\[[0-9]+\],1=pipe:\[[0-9]+\],2=pipe:\[[0-9]+\],$' "
 exec 7<&-
 
 # A tty: login shell, pty of the machine, no injection into the caller's terminal
-type_line "exec 7<$WORK/hostfile"
+type_line sh "exec 7<$WORK/hostfile"
 interactive_shell "$M"
 # a CMD on a tty also gets the machine's pty
-fresh_pane
-type_line "$NSPAWNLITE shell $M -- /probe/fds; echo CMD_RC:\$?"
-wait_marker CMD_RC 15 || true
-assert_match '^0=(/dev/pts/[0-9]+),1=\1,2=\1,$' "$(marker_value FDLIST)" "$M: CMD on a tty: fds 0 1 2 only, all the machine's pty"
-assert_eq 0 "$(marker_value CMD_RC)" "$M: CMD on a tty: status 0"
-fresh_pane
-type_line "$NSPAWNLITE shell $M -- sh -c 'exit 9'; echo CMD_RC:\$?"
-wait_marker CMD_RC 15 || true
-assert_eq 9 "$(marker_value CMD_RC)" "$M: CMD on a tty: its status 9 is passed on"
+fresh sh
+type_line sh "$NSPAWNLITE shell $M -- /probe/fds; echo CMD_RC:\$?"
+wait_marker sh CMD_RC 15 || true
+assert_match '^0=(/dev/pts/[0-9]+),1=\1,2=\1,$' "$(marker_value sh FDLIST)" "$M: CMD on a tty: fds 0 1 2 only, all the machine's pty"
+assert_eq 0 "$(marker_value sh CMD_RC)" "$M: CMD on a tty: status 0"
+fresh sh
+type_line sh "$NSPAWNLITE shell $M -- sh -c 'exit 9'; echo CMD_RC:\$?"
+wait_marker sh CMD_RC 15 || true
+assert_eq 9 "$(marker_value sh CMD_RC)" "$M: CMD on a tty: its status 9 is passed on"
 
 # Bad input
 rc=0
@@ -331,11 +278,7 @@ assert_eq hi "$(echo hi | sh_ "$M" -- cat)" "$M (foreground): pipes"
 assert_match '^FDLIST:0=pipe:\[[0-9]+\],1=pipe:\[[0-9]+\],2=pipe:\[[0-9]+\],$' "$(sh_ "$M" -- /probe/fds </dev/null 2>&1)" \
         "$M (foreground): the command's fds are 0 1 2, pipes"
 interactive_shell "$M"
-timeout 30 "$NSPAWNLITE" poweroff "$M" >/dev/null 2>&1 || true
-wait_exit "$FG_PID" 30
-[ "$EXIT_RC" = timeout ] || forget "$FG_PID"
-assert_eq 0 "$EXIT_RC" "$M (foreground): boot exits 0 after poweroff"
-assert_clean "$M: nothing left behind"
+down_fg "$M" "$FG_PID" "$M (foreground): boot exits 0 after poweroff"
 
 # --- busybox with -U ------------------------------------------------------------------------------
 M=sh-u
