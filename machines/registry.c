@@ -64,14 +64,17 @@ int machine_lock_acquire(const char *name, MachineLock *ret) {
 void machine_lock_release(MachineLock *l) {
         if (!l->dir)
                 return;
-        static const char *const files[] = { "state", "control", "console.log", "console.log.old" };
+        static const char *const files[] = { "state", "control", "console.log", "console.log.old", "inaccessible" };
         char p[PATH_MAX];
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 snprintf(p, sizeof p, "%s/%s", l->dir, files[i]);
                 (void) unlink(p);
         }
-        snprintf(p, sizeof p, "%s/root", l->dir); /* -U's mount point, empty */
-        (void) rmdir(p);
+        static const char *const dirs[] = { "root", "stage" }; /* -U's mount points, empty */
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                snprintf(p, sizeof p, "%s/%s", l->dir, dirs[i]);
+                (void) rmdir(p);
+        }
         /* The lock file goes last, while we still hold it. */
         snprintf(p, sizeof p, "%s/lock", l->dir);
         (void) unlink(p);

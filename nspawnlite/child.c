@@ -213,13 +213,9 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         if (close_all_fds_except(keep, n_keep) < 0)
                 _exit(EXIT_FAILURE);
 
-        /* With -U and an idmapped tree, the supervisor sends the tree's mount along. */
-        int ready_fds[SYNC_FDS_MAX];
-        size_t n_ready_fds = 0;
-        r = sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, ready_fds, &n_ready_fds);
-        if (r < 0 || n_ready_fds > 1)
+        r = sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL);
+        if (r < 0)
                 _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
-        _cleanup_close_ int tree = n_ready_fds == 1 ? ready_fds[0] : -EBADF;
 
         if (ctx->userns) {
                 /* Our ids are mapped now: become the namespace's root (the host's range base). */
@@ -234,25 +230,23 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
-        /* pivot_root() wants the new root to be a mount point. Under -U the supervisor hands us
-         * the tree (idmapped, or a plain copy of its mount) to attach on a directory of the runtime
-         * dir: the tree's own path may lie below directories our unprivileged root cannot enter.
-         * Otherwise the tree is bound onto itself. */
-        const char *root = tree >= 0 ? ctx->root_mountpoint : c->rootfs;
-        if (tree >= 0) {
-                if (move_mount(tree, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                        FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to mount the tree on %s: %m", root);
-                tree = safe_close(tree);
-        } else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        /* pivot_root() wants the new root to be a mount point, and one that is not locked: the tree
+         * bound onto itself. Under -U the tree is the one the supervisor put on a directory of the
+         * runtime dir (the tree's own path may lie below directories our unprivileged root cannot
+         * enter), with /proc and /sys on it: locked, and so they stay in this copy. */
+        const char *root = ctx->userns ? ctx->root_mountpoint : c->rootfs;
+        if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);
-        if (mount(NULL, root, NULL, MS_PRIVATE, NULL) < 0)
+        /* No more propagation (under -U, from the supervisor's outer mount namespace). */
+        if (mount(NULL, root, NULL, MS_PRIVATE | (ctx->userns ? MS_REC : 0), NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", root);
         _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
 
         bool own_netns = c->network != NETWORK_HOST;
-        r = mounts_apply_table(rootfd, own_netns, err, sizeof err);
+        r = mounts_apply_table(rootfd, ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL, own_netns, -EBADF, err,
+                               sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 

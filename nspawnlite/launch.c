@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "nspawnlite/mounts.h"
 #include "nspawnlite/supervisor.h"
 #include "nspawnlite/sync.h"
+#include "nspawnlite/userns-mounts.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -195,14 +197,27 @@ static int start_guest(Supervisor *s) {
                 mounts_close_sources(s->config->mounts, s->config->n_mounts);
                 return log_error_errno(r, "Failed to open the machine's cgroup: %m");
         }
+        /* -U: the child's mount namespace is made from an outer one (userns-mounts.h). */
+        _cleanup_(userns_mounts_done) UsernsMounts outer = USERNS_MOUNTS_NULL;
+        bool userns = s->userns.lock_fd >= 0;
+        if (userns && (r = userns_mounts_enter(&outer, s->root_mountpoint)) < 0) {
+                mounts_close_sources(s->config->mounts, s->config->n_mounts);
+                machine_cgroup_close_join(&s->cgroup);
+                return log_error_errno(r, "Failed to prepare the machine's mount namespace: %m");
+        }
         bool into_cgroup = false;
         r = clone_child(s, pair[1], &into_cgroup);
+        int left = userns_mounts_leave(&outer);
         /* The child has its copies; ours would keep the detached trees alive. */
         mounts_close_sources(s->config->mounts, s->config->n_mounts);
         machine_cgroup_close_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
         pair[1] = safe_close(pair[1]);
+        if (left < 0) {
+                log_error_errno(left, "Failed to return to the supervisor's mount namespace: %m");
+                goto fail;
+        }
 
         _cleanup_close_ int tree = -EBADF;
         if (s->userns.lock_fd >= 0) {
@@ -222,6 +237,19 @@ static int start_guest(Supervisor *s) {
                                 log_error_errno(r, "Failed to open the tree %s: %m", s->config->rootfs);
                         goto fail;
                 }
+                char inaccessible[PATH_MAX], stage[PATH_MAX];
+                r = machine_path(s->config->machine, "inaccessible", inaccessible, sizeof inaccessible);
+                if (r >= 0)
+                        r = machine_path(s->config->machine, "stage", stage, sizeof stage);
+                if (r >= 0)
+                        r = userns_mounts_apply(&outer, s->pidfd, tree, stage, s->root_mountpoint,
+                                                s->config->network != NETWORK_HOST, inaccessible, err, sizeof err);
+                if (r < 0) {
+                        log_error_errno(r, "%s: %m", err);
+                        goto fail;
+                }
+                tree = safe_close(tree);
+                userns_mounts_done(&outer);
         }
 
         r = into_cgroup ? 0 : machine_cgroup_attach_unified(&s->cgroup, s->pid);
@@ -234,8 +262,7 @@ static int start_guest(Supervisor *s) {
                 log_error_errno(r, "%s: %m", err);
                 goto fail;
         }
-        r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, &tree, tree >= 0 ? 1 : 0);
-        tree = safe_close(tree);
+        r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
         if (r < 0) {
                 /* It may have failed before it waited for us (joining its cgroup): say why. */
                 if (sync_recv(pair[0], &m, NULL, NULL) == 1 && m.step == SYNC_STEP_ERROR) {
@@ -440,6 +467,17 @@ int launch_machine(Config *c) {
                 r = machine_path(c->machine, "root", s.root_mountpoint, sizeof s.root_mountpoint);
                 if (r >= 0 && mkdir(s.root_mountpoint, 0755) < 0 && errno != EEXIST)
                         r = -errno;
+                /* Where the tree is dressed before it goes there, and what covers the masked files of
+                 * /proc, nobody's to open (userns-mounts.h). */
+                char p[PATH_MAX];
+                if (r >= 0 && (r = machine_path(c->machine, "stage", p, sizeof p)) >= 0 && mkdir(p, 0700) < 0 &&
+                    errno != EEXIST)
+                        r = -errno;
+                if (r >= 0 && (r = machine_path(c->machine, "inaccessible", p, sizeof p)) >= 0) {
+                        _cleanup_close_ int fd = open(p, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0000);
+                        if (fd < 0 || fchmod(fd, 0000) < 0)
+                                r = -errno;
+                }
                 if (r < 0) {
                         log_error_errno(r, "Failed to create %s: %m", s.root_mountpoint);
                         goto out;

@@ -15,6 +15,8 @@
 
 #define NSD (MS_NOSUID | MS_NODEV)
 #define NSDE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/* What covers part of /proc: skipped where the kernel lacks it, locked under -U. */
+#define MASK (MOUNT_OPTIONAL | MOUNT_NO_MKDIR | MOUNT_OUTER)
 
 const MountEntry mount_table[] = {
         /* /dev first: device nodes and the console live there. No nodev here, obviously. */
@@ -26,23 +28,23 @@ const MountEntry mount_table[] = {
         { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777", 0 },
         { MOUNT_MAKE_INACCESSIBLE_SOURCE, NULL, INACCESSIBLE_FILE, NULL, 0, NULL, 0 },
 
-        { MOUNT_FS, "proc", "/proc", "proc", NSDE, NULL, 0 },
+        { MOUNT_FS, "proc", "/proc", "proc", NSDE, NULL, MOUNT_OUTER },
         /* /proc/sys read-only, but the private network's sysctls stay the guest's. */
-        { MOUNT_BIND_SELF, NULL, "/proc/sys/net", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NETNS_ONLY | MOUNT_NO_MKDIR },
-        { MOUNT_BIND_SELF_RO, NULL, "/proc/sys", NULL, 0, NULL, MOUNT_NO_MKDIR },
-        { MOUNT_INACCESSIBLE, NULL, "/proc/sysrq-trigger", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_INACCESSIBLE, NULL, "/proc/kcore", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_INACCESSIBLE, NULL, "/proc/kallsyms", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_INACCESSIBLE, NULL, "/proc/keys", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_INACCESSIBLE, NULL, "/proc/timer_list", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_BIND_SELF_RO, NULL, "/proc/acpi", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_BIND_SELF_RO, NULL, "/proc/bus", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_BIND_SELF_RO, NULL, "/proc/fs", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_BIND_SELF_RO, NULL, "/proc/irq", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
-        { MOUNT_BIND_SELF_RO, NULL, "/proc/scsi", NULL, 0, NULL, MOUNT_OPTIONAL | MOUNT_NO_MKDIR },
+        { MOUNT_BIND_SELF, NULL, "/proc/sys/net", NULL, 0, NULL, MASK | MOUNT_NETNS_ONLY },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/sys", NULL, 0, NULL, MOUNT_NO_MKDIR | MOUNT_OUTER },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/sysrq-trigger", NULL, 0, NULL, MASK },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/kcore", NULL, 0, NULL, MASK },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/kallsyms", NULL, 0, NULL, MASK },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/keys", NULL, 0, NULL, MASK },
+        { MOUNT_INACCESSIBLE, NULL, "/proc/timer_list", NULL, 0, NULL, MASK },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/acpi", NULL, 0, NULL, MASK },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/bus", NULL, 0, NULL, MASK },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/fs", NULL, 0, NULL, MASK },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/irq", NULL, 0, NULL, MASK },
+        { MOUNT_BIND_SELF_RO, NULL, "/proc/scsi", NULL, 0, NULL, MASK },
 
         /* Read-only /sys tells the guest's udev and systemd not to manage devices. */
-        { MOUNT_FS, "sysfs", "/sys", "sysfs", NSDE | MS_RDONLY, NULL, 0 },
+        { MOUNT_FS, "sysfs", "/sys", "sysfs", NSDE | MS_RDONLY, NULL, MOUNT_OUTER },
         /* The guest's cgroup namespace root, writable so its init can manage its services. */
         { MOUNT_FS, "cgroup2", "/sys/fs/cgroup", "cgroup2", NSDE, NULL, MOUNT_NO_MKDIR },
 };
@@ -99,7 +101,7 @@ static int bind_in_root(int rootfd, const char *source_path, const char *where, 
         return read_only ? remount_ro_in_root(rootfd, where) : 0;
 }
 
-static int apply_entry(int rootfd, const MountEntry *e) {
+static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -133,22 +135,27 @@ static int apply_entry(int rootfd, const MountEntry *e) {
 
         case MOUNT_INACCESSIBLE: {
                 _cleanup_close_ int src = -EBADF;
-                r = chase_in_root(rootfd, INACCESSIBLE_FILE, O_PATH, &src);
-                if (r < 0)
-                        return r;
-                return bind_in_root(rootfd, fd_path(src).path, e->where, false, e->mode & MOUNT_OPTIONAL,
-                                    true, true);
+                if (inaccessible < 0) {
+                        r = chase_in_root(rootfd, INACCESSIBLE_FILE, O_PATH, &src);
+                        if (r < 0)
+                                return r;
+                }
+                return bind_in_root(rootfd, fd_path(inaccessible >= 0 ? inaccessible : src).path, e->where, false,
+                                    e->mode & MOUNT_OPTIONAL, true, true);
         }
         }
         return -EINVAL;
 }
 
-int mounts_apply_table(int rootfd, bool own_netns, char *err, size_t errlen) {
+int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, char *err, size_t errlen) {
         for (size_t i = 0; i < mount_table_size; i++) {
                 const MountEntry *e = &mount_table[i];
                 if ((e->mode & MOUNT_NETNS_ONLY) && !own_netns)
                         continue;
-                int r = apply_entry(rootfd, e);
+                if ((phase == MOUNT_PHASE_INNER && (e->mode & MOUNT_OUTER)) ||
+                    (phase == MOUNT_PHASE_OUTER && !(e->mode & MOUNT_OUTER)))
+                        continue;
+                int r = apply_entry(rootfd, e, inaccessible);
                 if (r < 0) {
                         snprintf(err, errlen, "Failed to mount %s%s%s", e->where, e->type ? " as " : "",
                                  strempty(e->type));

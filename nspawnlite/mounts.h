@@ -18,7 +18,17 @@ enum {
         MOUNT_OPTIONAL = 1 << 0,  /* skip when the target does not exist (e.g. /proc/acpi) */
         MOUNT_NETNS_ONLY = 1 << 1, /* only with a private network namespace */
         MOUNT_NO_MKDIR = 1 << 2,   /* never create the target */
+        /* Under -U, made from outside the user namespace (mounts_apply_table's MOUNT_PHASE_OUTER),
+         * so that the guest gets them locked (MNT_LOCKED): it can neither unmount these masks nor
+         * mount a proc or sysfs without them (the kernel finds such a mount "too revealing"). */
+        MOUNT_OUTER = 1 << 3,
 };
+
+typedef enum {
+        MOUNT_PHASE_ALL,   /* no user namespace: everything, from the child */
+        MOUNT_PHASE_INNER, /* -U, the child: everything but MOUNT_OUTER */
+        MOUNT_PHASE_OUTER, /* -U, a helper of the supervisor: only MOUNT_OUTER */
+} MountPhase;
 
 typedef struct {
         MountOp op;
@@ -37,8 +47,10 @@ extern const size_t mount_table_size;
 /* Where the source of MOUNT_INACCESSIBLE entries lives inside the guest. */
 #define INACCESSIBLE_FILE "/run/host/inaccessible"
 
-/* Apply the table under the tree at rootfd (a mount point, still reachable from the host). */
-int mounts_apply_table(int rootfd, bool own_netns, char *err, size_t errlen);
+/* Apply the table (the entries of one phase) under the tree at rootfd (a mount point, still
+ * reachable from the host). inaccessible: the source of MOUNT_INACCESSIBLE entries, an O_PATH fd,
+ * or -EBADF for INACCESSIBLE_FILE in the tree (made by the table itself). */
+int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, char *err, size_t errlen);
 
 /* Detached copies of the bind sources (open_tree, read-only ones made so), made by the supervisor
  * as the host's root before each clone: the child inherits them and only has to attach them, which

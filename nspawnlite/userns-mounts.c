@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/userns-mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nspawnlite/fd-util.h"
+#include "nspawnlite/macro.h"
+#include "nspawnlite/mounts.h"
+
+int userns_mounts_enter(UsernsMounts *u, const char *mountpoint) {
+        *u = USERNS_MOUNTS_NULL;
+        u->orig_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        u->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (u->orig_fd < 0 || u->cwd_fd < 0)
+                return -errno;
+        if (unshare(CLONE_NEWNS) < 0)
+                return -errno;
+        int r = 0;
+        /* Nothing of ours may reach the host; the mount point is shared, for the child's copy. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+            mount(mountpoint, mountpoint, NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, mountpoint, NULL, MS_SHARED, NULL) < 0)
+                r = -errno;
+        if (r >= 0 && (u->outer_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) userns_mounts_leave(u);
+        return r;
+}
+
+int userns_mounts_leave(UsernsMounts *u) {
+        int r = 0;
+        if (u->orig_fd >= 0 && (setns(u->orig_fd, CLONE_NEWNS) < 0 || fchdir(u->cwd_fd) < 0))
+                r = -errno;
+        u->orig_fd = safe_close(u->orig_fd);
+        u->cwd_fd = safe_close(u->cwd_fd);
+        return r;
+}
+
+/* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
+ * masks and /sys on it, then all of it moved onto the mount point at once. Only mounts that come
+ * inside a propagated tree are locked (not the tree's own root): one mount at a time, the masks
+ * would reach the guest unlocked. */
+_noreturn_ static void outer_mounts(int tree, const char *stage, const char *mountpoint, bool own_netns,
+                                    const char *inaccessible, int errfd) {
+        char err[256] = "";
+        int r = 0;
+        _cleanup_close_ int rootfd = -EBADF, src = -EBADF;
+        if (move_mount(tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                r = -errno;
+                snprintf(err, sizeof err, "Failed to mount the tree on %s", stage);
+        } else if ((rootfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+                   (src = open(inaccessible, O_PATH | O_CLOEXEC)) < 0) {
+                r = -errno;
+                snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : inaccessible);
+        } else if ((r = mounts_apply_table(rootfd, MOUNT_PHASE_OUTER, own_netns, src, err, sizeof err)) >= 0 &&
+                   mount(stage, mountpoint, NULL, MS_MOVE, NULL) < 0) {
+                r = -errno;
+                snprintf(err, sizeof err, "Failed to move the tree onto %s", mountpoint);
+        }
+        if (r < 0) {
+                int e = -r;
+                (void) !write(errfd, &e, sizeof e);
+                (void) !write(errfd, err, strlen(err));
+        }
+        _exit(r < 0 ? 1 : 0);
+}
+
+static int wait_status(pid_t pid) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}
+
+int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, const char *stage, const char *mountpoint,
+                        bool own_netns, const char *inaccessible, char *err, size_t errlen) {
+        _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int e = 0;
+                const char *what = "";
+                pipefd[0] = safe_close(pipefd[0]);
+                if (setns(u->outer_fd, CLONE_NEWNS) < 0)
+                        e = errno, what = "Failed to enter the outer mount namespace";
+                else if (setns(pidfd, CLONE_NEWPID | (own_netns ? CLONE_NEWNET : 0)) < 0)
+                        e = errno, what = "Failed to enter the machine's namespaces";
+                if (e == 0) {
+                        /* A new PID namespace is only for children: /proc shows the mounter's. */
+                        pid_t child = fork();
+                        if (child == 0)
+                                outer_mounts(tree, stage, mountpoint, own_netns, inaccessible, pipefd[1]);
+                        if (child < 0)
+                                e = errno, what = "Failed to fork";
+                        else
+                                _exit(wait_status(child) < 0 ? 1 : 0);
+                }
+                (void) !write(pipefd[1], &e, sizeof e);
+                (void) !write(pipefd[1], what, strlen(what));
+                _exit(1);
+        }
+        pipefd[1] = safe_close(pipefd[1]);
+        int r = wait_status(pid);
+        if (r >= 0)
+                return 0;
+        int e = 0;
+        char msg[256] = "";
+        ssize_t k = read(pipefd[0], &e, sizeof e);
+        if (k == sizeof e && (k = read(pipefd[0], msg, sizeof msg - 1)) > 0)
+                msg[k] = 0;
+        snprintf(err, errlen, "%s", msg[0] ? msg : "Failed to mount /proc and /sys for the machine");
+        return e > 0 ? -e : -ECHILD;
+}
+
+void userns_mounts_done(UsernsMounts *u) {
+        (void) userns_mounts_leave(u);
+        u->outer_fd = safe_close(u->outer_fd);
+}

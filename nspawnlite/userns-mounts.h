@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Under -U, mounts the guest must not be able to undo (/proc, its masks, /sys: MOUNT_OUTER in the
+ * table) are made by the host's root, outside the guest's user namespace, and reach the guest's
+ * mount namespace by propagation: the kernel locks every mount that propagates into a mount
+ * namespace of a less privileged user namespace (MNT_LOCKED), so the guest's root can neither
+ * unmount them nor mount a proc or sysfs that would show what they cover.
+ *
+ * The way there, around the clone of the child (start_guest):
+ *   userns_mounts_enter()  the supervisor moves to an "outer" mount namespace of its own (a slave
+ *                          of the host's), where the machine's mount point is a shared mount;
+ *   clone3()               the child's mount namespace is a copy of it: its mount point a slave;
+ *   userns_mounts_leave()  the supervisor goes back to its own mount namespace;
+ *   userns_mounts_apply()  a helper in the outer namespace, from the child's PID (and network)
+ *                          namespace, puts the tree on a private stage, mounts /proc and /sys on
+ *                          it, and moves the whole onto the mount point: only what comes inside
+ *                          a propagated tree is locked, not the tree's own root.
+ * The child then binds the tree onto itself (its own, unlocked, mount to pivot into, whose
+ * submounts keep their locks) and makes the rest of the table inside. */
+typedef struct {
+        int outer_fd; /* the outer mount namespace */
+        int orig_fd;  /* the supervisor's own, while it is in the outer one */
+        int cwd_fd;
+} UsernsMounts;
+
+#define USERNS_MOUNTS_NULL ((UsernsMounts) { .outer_fd = -1, .orig_fd = -1, .cwd_fd = -1 })
+
+int userns_mounts_enter(UsernsMounts *u, const char *mountpoint);
+int userns_mounts_leave(UsernsMounts *u);
+/* tree: the detached tree (userns_tree()); stage: an empty directory; inaccessible: the host file
+ * that covers masked files. On failure, err says what failed. */
+int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, const char *stage, const char *mountpoint,
+                        bool own_netns, const char *inaccessible, char *err, size_t errlen);
+void userns_mounts_done(UsernsMounts *u);
