@@ -7,7 +7,7 @@
 #   a) run /bin/true: wall time of `nspawnlite run`, `systemd-nspawn … /bin/true` and the floor
 #      (`unshare` of every namespace + `chroot … /bin/true`); BENCH_N_RUN rounds (15), medians;
 #   b) boot → poweroff: wall time of a full boot of the guest to multi-user.target and its
-#      poweroff, for both tools; BENCH_N_BOOT rounds (5), medians; every boot must exit 0 and the
+#      poweroff, for both tools; BENCH_N_BOOT rounds (11), medians; every boot must exit 0 and the
 #      bench unit must have written its marker file (proof that multi-user.target was reached);
 #   c) peak RSS (VmHWM) of the supervisor process of each tool (not the guest's) during a boot
 #      cycle, polled every 50 ms; BENCH_N_RSS rounds (3), medians.
@@ -22,7 +22,7 @@ set -euo pipefail
 . "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib.sh"
 
 N_RUN=${BENCH_N_RUN:-15}
-N_BOOT=${BENCH_N_BOOT:-5}
+N_BOOT=${BENCH_N_BOOT:-11}
 N_RSS=${BENCH_N_RSS:-3}
 RUN_LIMIT=30   # seconds a single `run /bin/true` may take before the watchdog stops it
 BOOT_LIMIT=60  # seconds a single boot → poweroff cycle may take
