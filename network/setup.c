@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "network/netlink.h"
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/macro.h"
+#include "nspawnlite/proc-title.h"
 
 #define GUEST_IFNAME "host0"
 
@@ -140,18 +142,66 @@ static int nat_users_other_than(const char *machine) {
         return a < 0 ? a : b < 0 ? b : a + b + forward_users_other_than(machine);
 }
 
-/* What the last machine of a bridge (or of the NAT subnet) takes with it. Under the lock. */
-static void release_shared(const char *machine, const char *bridge, bool nat) {
-        char marker[PATH_MAX], err[256];
+/* What the last machine of a bridge (or of the NAT subnet) takes with it. */
+typedef struct {
+        char bridge[IFNAMSIZ]; /* empty: none to delete */
+        bool nat;
+} SharedRelease;
+
+/* Under the lock. */
+static SharedRelease shared_to_release(const char *machine, const char *bridge, bool nat) {
+        SharedRelease w = {};
+        char marker[PATH_MAX];
         if (strcmp(bridge, "-") != 0 && lease_count_others(bridge, machine) == 0) {
                 bridge_marker(bridge, marker, sizeof marker);
-                if (access(marker, F_OK) >= 0) {
-                        (void) netlink_link_delete(bridge);
-                        (void) unlink(marker);
-                }
+                if (access(marker, F_OK) >= 0)
+                        snprintf(w.bridge, sizeof w.bridge, "%s", bridge);
         }
-        if (nat && nat_users_other_than(machine) == 0)
+        w.nat = nat && nat_users_other_than(machine) == 0;
+        return w;
+}
+
+/* Under the lock. */
+static void shared_release(const SharedRelease *w) {
+        char marker[PATH_MAX], err[256];
+        if (w->bridge[0]) {
+                (void) netlink_link_delete(w->bridge);
+                bridge_marker(w->bridge, marker, sizeof marker);
+                (void) unlink(marker);
+        }
+        if (w->nat)
                 (void) nat_remove(err, sizeof err);
+}
+
+static void release_shared(const char *machine, const char *bridge, bool nat) {
+        SharedRelease w = shared_to_release(machine, bridge, nat);
+        shared_release(&w);
+}
+
+/* Deleting a link or an nftables table waits for RCU grace periods (~50 ms for the bridge and the
+ * table here): a machine's end does not wait for them. A detached child deletes them, holding the
+ * network lock (inherited: a flock belongs to the open file), so that a machine starting meanwhile
+ * waits for it and then makes them anew. Takes the lock fd. */
+static void shared_release_in_background(const SharedRelease *w, int lock) {
+        if (!w->bridge[0] && !w->nat) {
+                safe_close(lock);
+                return;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+                /* Nothing of the caller's: its terminal, its pipes, its session. */
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+                    close_all_fds_except(&lock, 1) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) setsid();
+                proc_title_set("nspawnlite-net-release");
+                shared_release(w);
+                _exit(EXIT_SUCCESS);
+        }
+        if (pid < 0)
+                shared_release(w);
+        safe_close(lock);
 }
 
 int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen) {
@@ -309,15 +359,17 @@ void network_release(MachineNetwork *n) {
         /* The veth pair goes with the guest's network namespace: the kernel's teardown of it (in
          * the background, once the guest's last process is reaped) deletes both ends. Deleting it
          * here would wait for the RCU grace periods of an unregistration (10-20 ms). A start under
-         * the same name before the kernel is done deletes it (network_attach), gc too. */
+         * the same name before the kernel is done renames it aside (network_attach); gc deletes. */
         (void) lease_release(n->machine);
-        release_shared(n->machine, n->bridge, n->nat || n->n_ports > 0);
+        SharedRelease w = shared_to_release(n->machine, n->bridge, n->nat || n->n_ports > 0);
         n->leased = false;
         char p[PATH_MAX];
         ports_file(n->machine, p, sizeof p);
         (void) unlink(p);
         if (lock >= 0)
-                close(lock);
+                shared_release_in_background(&w, lock);
+        else
+                shared_release(&w);
 }
 
 int network_configure_guest(const GuestNetwork *g) {

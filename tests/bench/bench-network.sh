@@ -48,8 +48,16 @@ outer_main() {
 
 # watchdog, timed and failed: lib.sh.
 
-# What the private network namespace holds besides lo, and nspawnlite's nftables table.
+# What the private network namespace holds besides lo, and nspawnlite's nftables table. The last
+# machine's bridge and table are deleted by a detached child holding the network lock: wait for it
+# (the veth pairs go with their namespaces, in the kernel's own time: a moment too).
 net_leftovers() {
+	local lock=$NSPAWNLITE_RUNTIME_DIR/network/setup.lock i
+	[ ! -e "$lock" ] || flock "$lock" true
+	for ((i = 0; i < 50; i++)); do
+		ip -o link show | grep ': ve-' | grep -qv ': ve-keeper' || break
+		sleep 0.1
+	done
 	ip -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); printf "link:%s ", $2 }'
 	if command -v nft >/dev/null; then
 		nft list tables 2>/dev/null | awk '{ printf "nft:%s/%s ", $2, $3 }'

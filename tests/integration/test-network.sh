@@ -114,6 +114,12 @@ guest_ping() { gx 5 "$1" ping -c1 -W2 "$2" >/dev/null 2>&1; }
 
 links_ve() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^ve-' || true; }
 no_ve_links() { [ -z "$(links_ve)" ]; }
+# net_gone [KEEP_BRIDGE]: no veth; unless KEEP_BRIDGE, no NAT table or default bridge either.
+net_gone() {
+        no_ve_links || return 1
+        [ -n "${1:-}" ] && return 0
+        ! nft_table && ! ip link show "$BRIDGE" >/dev/null 2>&1
+}
 nft_table() { nft list tables 2>/dev/null | grep -qx 'table ip nspawnlite'; }
 leases() { cat "$NETDIR/leases" 2>/dev/null || true; }
 # netfiles: the files of the network dir but the leases and the lock files (markers, forward records).
@@ -131,8 +137,9 @@ net_clean() {
         local what=$1 left=""
         local l
         # A machine's veth pair goes with its network namespace, which the kernel tears down in the
-        # background once the guest's last process is gone: give it a moment.
-        wait_for 10 no_ve_links || true
+        # background once the guest's last process is gone, and the last machine's supervisor leaves
+        # the bridge and the NAT table to a detached child: give them a moment.
+        wait_for 10 net_gone "${2:-}" || true
         l=$(links_ve | tr '\n' ' ')
         [ -z "$l" ] || left+="links: $l; "
         l=$(leases | tr '\n' ' ')
