@@ -6,8 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -181,6 +181,7 @@ static void end_guest(Supervisor *s) {
  * reaped and the error printed; a positive return is an exit status to pass on (127 from "run"). */
 static int start_guest(Supervisor *s) {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int tree = -EBADF;
         SyncMessage m = {};
         bool kill_first = true;
         int r;
@@ -219,7 +220,6 @@ static int start_guest(Supervisor *s) {
                 goto fail;
         }
 
-        _cleanup_close_ int tree = -EBADF;
         if (s->userns.lock_fd >= 0) {
                 r = userns_write_maps(s->pid, &s->userns);
                 if (r < 0) {
@@ -401,6 +401,32 @@ static int prepare_userns(Supervisor *s) {
         return 0;
 }
 
+/* -U, in the machine's runtime dir (userns-mounts.h): "root", a directory the guest's unprivileged
+ * root can reach, where the tree goes; "stage", where it is dressed with /proc and /sys first; and
+ * "inaccessible", nobody's to open, which covers the masked files of /proc. */
+static int prepare_userns_files(Supervisor *s) {
+        static const struct {
+                const char *name;
+                bool dir, mountpoint;
+        } files[] = { { "root", true, true }, { "stage", true, false }, { "inaccessible", false, false } };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char p[PATH_MAX] = "";
+                int r = machine_path(s->config->machine, files[i].name, p, sizeof p);
+                if (r >= 0 && files[i].dir && mkdir(p, 0755) < 0 && errno != EEXIST)
+                        r = -errno;
+                if (r >= 0 && !files[i].dir) {
+                        _cleanup_close_ int fd = open(p, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0000);
+                        if (fd < 0 || fchmod(fd, 0000) < 0)
+                                r = -errno;
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create %s: %m", p);
+                if (files[i].mountpoint)
+                        snprintf(s->root_mountpoint, sizeof s->root_mountpoint, "%s", p);
+        }
+        return 0;
+}
+
 /* What a dead supervisor left under this name (its guest died with it): clear it before reuse. */
 static void clear_leftovers(MachineCgroup *cg, const char *name) {
         (void) machine_cgroup_kill_all(cg);
@@ -462,27 +488,8 @@ int launch_machine(Config *c) {
         r = prepare_userns(&s);
         if (r < 0)
                 goto out;
-        if (s.userns.lock_fd >= 0) {
-                /* A directory the guest's unprivileged root can reach, to attach the tree on. */
-                r = machine_path(c->machine, "root", s.root_mountpoint, sizeof s.root_mountpoint);
-                if (r >= 0 && mkdir(s.root_mountpoint, 0755) < 0 && errno != EEXIST)
-                        r = -errno;
-                /* Where the tree is dressed before it goes there, and what covers the masked files of
-                 * /proc, nobody's to open (userns-mounts.h). */
-                char p[PATH_MAX];
-                if (r >= 0 && (r = machine_path(c->machine, "stage", p, sizeof p)) >= 0 && mkdir(p, 0700) < 0 &&
-                    errno != EEXIST)
-                        r = -errno;
-                if (r >= 0 && (r = machine_path(c->machine, "inaccessible", p, sizeof p)) >= 0) {
-                        _cleanup_close_ int fd = open(p, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0000);
-                        if (fd < 0 || fchmod(fd, 0000) < 0)
-                                r = -errno;
-                }
-                if (r < 0) {
-                        log_error_errno(r, "Failed to create %s: %m", s.root_mountpoint);
-                        goto out;
-                }
-        }
+        if (s.userns.lock_fd >= 0 && (r = prepare_userns_files(&s)) < 0)
+                goto out;
 
         r = machine_cgroup_init(&s.cgroup, c->machine);
         if (r == -EINVAL)

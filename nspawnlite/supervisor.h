@@ -56,7 +56,7 @@ typedef struct {
         uint64_t since_usec;
         uint64_t caps; /* the guest's bounding set, for processes joining it (shell) */
         UsernsRange userns; /* -U: the uid/gid range the guest's ids map to */
-        char root_mountpoint[4096]; /* -U: where the child attaches the tree */
+        char root_mountpoint[4096]; /* -U: where the tree is put for the child (userns-mounts.h) */
 
         /* login ttys: masters, and the login client holding each (-1: free) */
         struct {

@@ -11,8 +11,9 @@
  * at, and the child then _exit()s. A successful execve() of init closes the child's CLOEXEC end:
  * the supervisor sees EOF and knows init runs. */
 typedef enum {
-        /* supervisor → child: the child is in the machine's cgroup everywhere and its network is
-         * ready; it may unshare its cgroup namespace and set up the tree. */
+        /* supervisor → child: the child's cgroups and network are ready (under -U also its id maps
+         * and the tree with /proc and /sys); it may unshare its cgroup namespace and set up the
+         * rest of the tree. */
         SYNC_STEP_CGROUP_READY,
         /* child → supervisor: mounts are done; carries the console pty master (unless the console
          * is "pipe") and the notify socket, as SCM_RIGHTS. */
