@@ -70,6 +70,8 @@ void machine_lock_release(MachineLock *l) {
                 snprintf(p, sizeof p, "%s/%s", l->dir, files[i]);
                 (void) unlink(p);
         }
+        /* What a supervisor killed while it replaced its state file left (we hold the lock). */
+        remove_stale_tmp_files(l->dir);
         static const char *const dirs[] = { "root", "stage" }; /* -U's mount points, empty */
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 snprintf(p, sizeof p, "%s/%s", l->dir, dirs[i]);

@@ -47,6 +47,9 @@ static int network_lock(void) {
                 close(fd);
                 return r;
         }
+        /* What a supervisor killed while it replaced a lease or marker file left. */
+        network_file("", p, sizeof p);
+        remove_stale_tmp_files(p);
         return fd;
 }
 

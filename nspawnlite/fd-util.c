@@ -123,6 +123,16 @@ int write_file_at(int dirfd, const char *path, const char *content) {
         return loop_write(fd, content, strlen(content));
 }
 
+void remove_stale_tmp_files(const char *dir) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        for (struct dirent *de; (de = readdir(d));)
+                if (de->d_type == DT_REG && strstr(de->d_name, ".tmp"))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
 int write_file_atomic(const char *path, const char *content, mode_t mode) {
         char tmp[PATH_MAX];
         if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= (int) sizeof tmp)

@@ -21,3 +21,6 @@ int write_file_at(int dirfd, const char *path, const char *content);
 
 /* Write content to path atomically: a temporary file next to it, then rename. */
 int write_file_atomic(const char *path, const char *content, mode_t mode);
+/* Remove what write_file_atomic() leaves in dir when its writer is killed (NAME.tmpXXXXXX). Only
+ * for callers that hold the lock every writer of dir holds. */
+void remove_stale_tmp_files(const char *dir);
