@@ -11,8 +11,9 @@
 #      bench unit must have written its marker file (proof that multi-user.target was reached);
 #   c) peak RSS (VmHWM) of the supervisor process of each tool (not the guest's) during a boot
 #      cycle, polled every 50 ms; BENCH_N_RSS rounds (3), medians.
-# Also, for information only: systemd-nspawn with --private-network, since nspawnlite gives the
-# guest its own network namespace by default and systemd-nspawn does not.
+# Also systemd-nspawn with --private-network and nspawnlite boot --network=host: nspawnlite gives the
+# guest its own network namespace by default and systemd-nspawn does not; the "same:" rows compare
+# boots with the same network on both sides.
 #
 # Environment: NSPAWNLITE (binary, default build/nspawnlite), BENCH_N_RUN, BENCH_N_BOOT,
 # BENCH_N_RSS, BENCH_LOG_DIR (if set, every console log is copied there at the end), TMPDIR.
@@ -168,6 +169,7 @@ inner_main() {
 	local -a NSP_RUN=(systemd-nspawn --register=no --keep-unit -q -M bench2 --console=pipe --private-network -D "$tree" /bin/true)
 	local -a FLOOR=(unshare --mount --pid --fork --uts --ipc --net --cgroup chroot "$tree" /bin/true)
 	local -a NL_BOOT=("$NSPAWNLITE" boot -q -M bench --network=none --console=read-only "$tree" systemd.unit=bench.target)
+	local -a NLH_BOOT=("$NSPAWNLITE" boot -q -M bench --network=host --console=read-only "$tree" systemd.unit=bench.target)
 	local -a NS_BOOT=(systemd-nspawn --register=no --keep-unit -q -M bench2 --console=read-only -b -D "$tree" systemd.unit=bench.target)
 	local -a NSP_BOOT=(systemd-nspawn --register=no --keep-unit -q -M bench2 --console=read-only --private-network -b -D "$tree" systemd.unit=bench.target)
 	declare -gA FAILED_UNITS=()
@@ -188,6 +190,7 @@ inner_main() {
 	timed "$L/warm-floor.log" $RUN_LIMIT "${FLOOR[@]}"; [ "$T_RC" -eq 0 ] || failed "unshare + chroot /bin/true" "$L/warm-floor.log"
 	boot_prep; timed "$L/warm-nl-boot.log" $BOOT_LIMIT "${NL_BOOT[@]}"; check_boot "nspawnlite boot" "$L/warm-nl-boot.log"
 	boot_prep; timed "$L/warm-ns-boot.log" $BOOT_LIMIT "${NS_BOOT[@]}"; check_boot "systemd-nspawn -b" "$L/warm-ns-boot.log"
+	boot_prep; timed "$L/warm-nlh-boot.log" $BOOT_LIMIT "${NLH_BOOT[@]}"; check_boot "nspawnlite boot --network=host" "$L/warm-nlh-boot.log"
 	FAILED_UNITS=()
 
 	local -a t_nl=() t_ns=() t_nsp=() t_floor=()
@@ -207,7 +210,7 @@ inner_main() {
 		t_nsp+=("$T_US")
 	done
 
-	local -a b_nl=() b_ns=() b_nsp=()
+	local -a b_nl=() b_ns=() b_nsp=() b_nlh=()
 	msg "b) boot → poweroff, $N_BOOT rounds"
 	for ((i = 1; i <= N_BOOT; i++)); do
 		boot_prep
@@ -222,6 +225,10 @@ inner_main() {
 		timed "$L/boot-nsp-$i.log" $BOOT_LIMIT "${NSP_BOOT[@]}"
 		check_boot "systemd-nspawn -b --private-network" "$L/boot-nsp-$i.log"
 		b_nsp+=("$T_US")
+		boot_prep
+		timed "$L/boot-nlh-$i.log" $BOOT_LIMIT "${NLH_BOOT[@]}"
+		check_boot "nspawnlite boot --network=host" "$L/boot-nlh-$i.log"
+		b_nlh+=("$T_US")
 	done
 
 	local -a r_nl=() r_ns=()
@@ -237,13 +244,13 @@ inner_main() {
 		r_ns+=("$HWM_KIB")
 	done
 
-	local m_nl m_ns m_nsp m_floor q_nl q_ns q_nsp s_nl s_ns r1 r2 r3 rp rb
+	local m_nl m_ns m_nsp m_floor q_nl q_ns q_nsp q_nlh s_nl s_ns r1 r2 r3 rp rb rh
 	m_nl=$(median "${t_nl[@]}") m_ns=$(median "${t_ns[@]}") m_nsp=$(median "${t_nsp[@]}")
 	m_floor=$(median "${t_floor[@]}")
-	q_nl=$(median "${b_nl[@]}") q_ns=$(median "${b_ns[@]}") q_nsp=$(median "${b_nsp[@]}")
+	q_nl=$(median "${b_nl[@]}") q_ns=$(median "${b_ns[@]}") q_nsp=$(median "${b_nsp[@]}") q_nlh=$(median "${b_nlh[@]}")
 	s_nl=$(median "${r_nl[@]}") s_ns=$(median "${r_ns[@]}")
 	r1=$(ratio "$m_nl" "$m_ns") r2=$(ratio "$q_nl" "$q_ns") r3=$(ratio "$s_nl" "$s_ns")
-	rp=$(ratio "$m_nl" "$m_nsp") rb=$(ratio "$q_nl" "$q_nsp")
+	rp=$(ratio "$m_nl" "$m_nsp") rb=$(ratio "$q_nl" "$q_nsp") rh=$(ratio "$q_nlh" "$q_ns")
 
 	local fmt='%-28s %12s %15s %8s %9s %10s  %s\n'
 	# shellcheck disable=SC2059 # the format is ours
@@ -255,8 +262,16 @@ inner_main() {
 			"$r2" "<= 0.85" "$(meets "$r2" 0.85)"
 		printf "$fmt" "supervisor peak RSS (KiB)" "$s_nl" "$s_ns" - \
 			"$r3" "<= 0.5" "$(meets "$r3" 0.5)"
+		# The same network on both sides (the row above compares nspawnlite's own network
+		# namespace with systemd-nspawn's default, the host's network):
+		printf "$fmt" "  same: both host network" "$(fmt_ms "$q_nlh")" "$(fmt_ms "$q_ns")" - \
+			"$rh" "<= 0.85" "$(meets "$rh" 0.85)"
+		printf "$fmt" "  same: both own netns" "$(fmt_ms "$q_nl")" "$(fmt_ms "$q_nsp")" - \
+			"$rb" "<= 0.85" "$(meets "$rb" 0.85)"
 	}
 	printf '\nratio = nspawnlite / systemd-nspawn; targets from the issue; floor = unshare of every namespace + chroot.\n'
+	printf '"same:" boot->poweroff with the same network on both sides: nspawnlite --network=host against\n'
+	printf 'systemd-nspawn (host network), nspawnlite --network=none against systemd-nspawn --private-network.\n'
 	printf 'For information, systemd-nspawn --private-network (own netns, as nspawnlite by default):\n'
 	printf '  run /bin/true %s ms (ratio %s), boot->poweroff %s ms (ratio %s)\n' \
 		"$(fmt_ms "$m_nsp")" "$rp" "$(fmt_ms "$q_nsp")" "$rb"
@@ -268,10 +283,11 @@ inner_main() {
 	printf '  boot nspawnlite:     %s\n' "$(list_ms "${b_nl[@]}")"
 	printf '  boot systemd-nspawn: %s\n' "$(list_ms "${b_ns[@]}")"
 	printf '  boot nspawn privnet: %s\n' "$(list_ms "${b_nsp[@]}")"
+	printf '  boot nl host net:    %s\n' "$(list_ms "${b_nlh[@]}")"
 	printf '  VmHWM KiB nspawnlite: %s; systemd-nspawn: %s\n' "${r_nl[*]}" "${r_ns[*]}"
-	printf '  "FAILED" lines on the guest consoles over all counted boots: nspawnlite %s, systemd-nspawn %s, privnet %s\n' \
-		"${FAILED_UNITS[nspawnlite boot]:-0}" "${FAILED_UNITS[systemd-nspawn -b]:-0}" \
-		"${FAILED_UNITS[systemd-nspawn -b --private-network]:-0}"
+	printf '  "FAILED" lines on the guest consoles over all counted boots: nspawnlite %s (host net %s), systemd-nspawn %s, privnet %s\n' \
+		"${FAILED_UNITS[nspawnlite boot]:-0}" "${FAILED_UNITS[nspawnlite boot --network=host]:-0}" \
+		"${FAILED_UNITS[systemd-nspawn -b]:-0}" "${FAILED_UNITS[systemd-nspawn -b --private-network]:-0}"
 }
 
 if [ "${1:-}" = --inner ]; then
