@@ -45,6 +45,9 @@ const MountEntry mount_table[] = {
 
         /* Read-only /sys tells the guest's udev and systemd not to manage devices. */
         { MOUNT_FS, "sysfs", "/sys", "sysfs", NSDE | MS_RDONLY, NULL, MOUNT_OUTER },
+        /* fusectl lists and aborts every FUSE connection of the host: not the guest's business (its
+         * systemd would mount it there; systemd-nspawn does not show the directory either). */
+        { MOUNT_FS, "tmpfs", "/sys/fs/fuse", "tmpfs", NSDE | MS_RDONLY, "mode=0555,nr_inodes=1", MASK },
         /* The guest's cgroup namespace root, writable so its init can manage its services. */
         { MOUNT_FS, "cgroup2", "/sys/fs/cgroup", "cgroup2", NSDE, NULL, MOUNT_NO_MKDIR },
 };
@@ -111,6 +114,8 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
                         r = chase_in_root(rootfd, e->where, O_PATH | O_DIRECTORY, &fd);
                 else
                         r = mkdir_p_in_root(rootfd, e->where, 0755, &fd);
+                if (r == -ENOENT && (e->mode & MOUNT_OPTIONAL))
+                        return 0;
                 if (r < 0)
                         return r;
                 if (mount(e->what, fd_path(fd).path, e->type, e->flags, e->options) < 0)
