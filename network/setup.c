@@ -47,7 +47,7 @@ static int network_lock(void) {
                 close(fd);
                 return r;
         }
-        /* What a supervisor killed while it replaced a lease or marker file left. */
+        /* What a supervisor killed while it replaced a file here left (every writer holds this lock). */
         network_file("", p, sizeof p);
         remove_stale_tmp_files(p);
         return fd;
@@ -437,5 +437,14 @@ static int record_ports(const MachineNetwork *n) {
                 len += (size_t) snprintf(buf + len, sizeof buf - len, "%s:%u:%u\n",
                                          port_protocol_to_string(n->ports[i].protocol), n->ports[i].host_port,
                                          n->ports[i].guest_port);
-        return n->n_ports ? write_file_atomic(p, buf, 0644) : 0;
+        if (!n->n_ports)
+                return 0;
+        /* Under the lock, as every writer of the network dir (network_lock() clears what an
+         * interrupted one left). */
+        int lock = network_lock();
+        if (lock < 0)
+                return lock;
+        int r = write_file_atomic(p, buf, 0644);
+        close(lock);
+        return r;
 }
