@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "machines/registry.h"
+#include "nspawnlite/fd-util.h"
 #include "nspawnlite/macro.h"
 
 /* sun_path is short (108) and runtime directories can be long: name the socket through an O_PATH
@@ -93,20 +94,8 @@ int control_reply_error(int fd, int error, const char *message) {
 }
 
 int control_send_text_fd(int fd, const char *text, int passed) {
-        size_t n = strlen(text);
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) text, .iov_len = n };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                             .msg_controllen = sizeof control };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &passed, sizeof(int));
-        return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+        ssize_t k = send_with_fds(fd, text, strlen(text), &passed, 1, MSG_NOSIGNAL);
+        return k < 0 ? (int) k : 0;
 }
 
 static int control_request_internal(int fd, const char *request, char *reply, size_t n, int *ret_fd) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,6 +122,31 @@ int write_file_at(int dirfd, const char *path, const char *content) {
         if (fd < 0)
                 return -errno;
         return loop_write(fd, content, strlen(content));
+}
+
+ssize_t send_with_fds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, int flags) {
+        if (n_fds > FD_PASS_MAX)
+                return -E2BIG;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * FD_PASS_MAX)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (n_fds > 0) {
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        for (;;) {
+                ssize_t k = sendmsg(fd, &mh, flags);
+                if (k >= 0 || errno != EINTR)
+                        return k >= 0 ? k : -errno;
+        }
 }
 
 void remove_stale_tmp_files(const char *dir) {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "nspawnlite/fd-util.h"
+
 static const char *const step_names[_SYNC_STEP_MAX] = {
         [SYNC_STEP_CGROUP_READY] = "cgroup-ready",
         [SYNC_STEP_CONSOLE_READY] = "console-ready",
@@ -41,28 +43,8 @@ const char *child_stage_to_string(ChildStage s) {
 int sync_send(int fd, const SyncMessage *m, const int *fds, size_t n_fds) {
         if (n_fds > SYNC_FDS_MAX)
                 return -E2BIG;
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * SYNC_FDS_MAX)];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) m, .iov_len = sizeof *m };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (n_fds > 0) {
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-        }
-        for (;;) {
-                ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL);
-                if (k >= 0)
-                        return k == (ssize_t) sizeof *m ? 0 : -EIO;
-                if (errno != EINTR)
-                        return -errno;
-        }
+        ssize_t k = send_with_fds(fd, m, sizeof *m, fds, n_fds, MSG_NOSIGNAL);
+        return k < 0 ? (int) k : k == (ssize_t) sizeof *m ? 0 : -EIO;
 }
 
 int sync_recv(int fd, SyncMessage *m, int *fds, size_t *n_fds) {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nspawnlite/fd-util.h"
 #include "nspawnlite/sync.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -30,24 +31,9 @@ static int count_fds(void) {
 
 static int send_datagram(int fd, const uint8_t *p, size_t n, size_t n_fds) {
         int fds[SYNC_FDS_MAX + 4];
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * (SYNC_FDS_MAX + 4))];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) p, .iov_len = n };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         for (size_t i = 0; i < n_fds; i++)
                 FUZZ_CHECK((fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
-        if (n_fds > 0) {
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-        }
-        ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t k = send_with_fds(fd, p, n, fds, n_fds, MSG_NOSIGNAL | MSG_DONTWAIT);
         for (size_t i = 0; i < n_fds; i++)
                 close(fds[i]); /* in flight now, or not sent at all */
         return k < 0 ? -1 : 0;
