@@ -220,7 +220,7 @@ static int start_guest(Supervisor *s) {
                 goto fail;
         }
 
-        if (s->userns.lock_fd >= 0) {
+        if (userns) {
                 r = userns_write_maps(s->pid, &s->userns);
                 if (r < 0) {
                         log_error_errno(r, "Failed to map the ids of the user namespace: %m");

@@ -67,6 +67,16 @@ net_leftovers() {
 	fi
 }
 
+# warm_up CASE WHAT: one run of every command (not counted); a command that fails, fails the bench.
+warm_up() {
+	local key
+	for key in "${KEYS[@]}"; do
+		cmd_of "$key" /bin/true
+		timed "$L/warm-$1-$key.log" $RUN_LIMIT "${CMD[@]}"
+		[ "$T_RC" -eq 0 ] || failed "${LABEL[$key]} /bin/true$2" "$L/warm-$1-$key.log"
+	done
+}
+
 # The commands, by key, in the order of each round.
 KEYS=(nl-none nl-bridge nl-veth ns-host ns-priv ns-veth floor)
 declare -A LABEL=(
@@ -147,11 +157,7 @@ inner_main() {
 
 	# Case "alone".
 	msg "alone: warm-up"
-	for key in "${KEYS[@]}"; do
-		cmd_of "$key" /bin/true
-		timed "$L/warm-alone-$key.log" $RUN_LIMIT "${CMD[@]}"
-		[ "$T_RC" -eq 0 ] || failed "${LABEL[$key]} /bin/true" "$L/warm-alone-$key.log"
-	done
+	warm_up alone ""
 	check_iface nl-bridge alone
 	check_iface nl-veth alone
 	check_iface ns-veth alone
@@ -167,11 +173,7 @@ inner_main() {
 	[ "$T_RC" -eq 0 ] || failed "nspawnlite boot -d --network=bridge (the machine keeping the bridge up)" "$L/keeper-boot.log"
 	local during
 	during=$(net_leftovers)
-	for key in "${KEYS[@]}"; do
-		cmd_of "$key" /bin/true
-		timed "$L/warm-up-$key.log" $RUN_LIMIT "${CMD[@]}"
-		[ "$T_RC" -eq 0 ] || failed "${LABEL[$key]} /bin/true (bridge up)" "$L/warm-up-$key.log"
-	done
+	warm_up up " (bridge up)"
 	check_iface nl-bridge up
 	msg "bridge up: $N rounds"
 	for ((i = 1; i <= N; i++)); do round up "$i"; done
