@@ -131,8 +131,78 @@ rss() {
 	HWM_KIB=$hwm
 }
 
-# boot_prep: before each boot, removes the marker of the previous one.
-boot_prep() { rm -f -- "$TREE$REACHED"; }
+# Where a boot's wall time goes. A tracefs instance of the bench's own records the exec and the
+# exit of every process (sched_process_exec and sched_process_exit, monotonic clock); for a boot,
+# "before" is the tool's exec to the guest init's exec, "guest" that to the exit of the same
+# process (the guest's PID 1, which ends as systemd-shutdown), "after" that to the tool's exit.
+# Without tracefs (or its instances), TRACE stays empty and the split is left out.
+TRACE=
+trace_start() {
+	local t=/sys/kernel/tracing e
+	[ -d "$t/instances" ] || mount -t tracefs nspawnlite-bench "$t" 2>/dev/null || return 0
+	mkdir -- "$t/instances/nspawnlite-bench-$$" 2>/dev/null || return 0
+	TRACE=$t/instances/nspawnlite-bench-$$
+	{ echo mono >"$TRACE/trace_clock" &&
+		for e in sched_process_exec sched_process_exit; do echo 1 >"$TRACE/events/sched/$e/enable"; done; } 2>/dev/null ||
+		trace_stop
+}
+trace_stop() {
+	[ -z "$TRACE" ] || rmdir -- "$TRACE" 2>/dev/null || true
+	TRACE=
+}
+
+# trace_split PID: "BEFORE GUEST AFTER" (µs) of the boot whose tool ran as PID, from the events
+# recorded since boot_prep; nothing if one of the four events is missing.
+trace_split() {
+	[ -n "$TRACE" ] || return 0
+	awk -v p="$1" '
+	function ts(i) { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) return substr($i, 1, length($i) - 1) * 1e6 }
+	function val(k, i) { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) return substr($i, length(k) + 2) }
+	/ sched_process_exec: / {
+		if (val("pid") == p && !t0) t0 = ts()
+		else if (t0 && !t1 && val("filename") ~ /^(\/usr)?(\/lib\/systemd\/systemd|\/sbin\/init)$/) { t1 = ts(); g = val("pid") }
+	}
+	/ sched_process_exit: / {
+		if (t1 && !t2 && val("pid") == g) t2 = ts()
+		else if (t2 && val("pid") == p) t3 = ts()
+	}
+	END { if (t3) printf "%.0f %.0f %.0f\n", t1 - t0, t2 - t1, t3 - t2 }
+	' "$TRACE/trace"
+}
+
+# boot_prep: before each boot, removes the marker of the previous one and empties the trace.
+boot_prep() {
+	rm -f -- "$TREE$REACHED"
+	[ -z "$TRACE" ] || : >"$TRACE/trace"
+}
+
+# split_add NAME: appends the split of the boot just timed (T_PID) to the array NAME.
+split_add() {
+	local -n arr=$1
+	local v
+	v=$(trace_split "$T_PID")
+	[ -z "$v" ] || arr+=("$v")
+}
+
+# split_median N SPLIT…: the median of part N (1 before, 2 guest, 3 after, 4 before + after).
+split_median() {
+	local n=$1 v x y z out=()
+	shift
+	for v in "$@"; do
+		read -r x y z <<<"$v"
+		case $n in 1) out+=("$x") ;; 2) out+=("$y") ;; 3) out+=("$z") ;; 4) out+=("$((x + z))") ;; esac
+	done
+	median "${out[@]}"
+}
+
+# split_row LABEL SPLIT…: the medians of each part and of before + after, and the count.
+split_row() {
+	local label=$1
+	shift
+	printf '  %-26s %12s %10s %12s %11s %6s\n' "$label" "$(fmt_ms "$(split_median 1 "$@")")" \
+		"$(fmt_ms "$(split_median 2 "$@")")" "$(fmt_ms "$(split_median 3 "$@")")" \
+		"$(fmt_ms "$(split_median 4 "$@")")" "$#"
+}
 
 # check_boot WHAT LOG: the boot exited 0 and the guest reached multi-user.target.
 check_boot() {
@@ -161,7 +231,8 @@ inner_main() {
 	watchdog &
 	local wd=$!
 	# shellcheck disable=SC2064 # expand now
-	trap "kill $wd 2>/dev/null || true" EXIT
+	trap "kill $wd 2>/dev/null || true; trace_stop" EXIT
+	trace_start
 
 	local L=$WORK/logs
 	local -a NL_RUN=("$NSPAWNLITE" run -q -M bench --network=none --console=pipe "$tree" /bin/true)
@@ -210,25 +281,29 @@ inner_main() {
 		t_nsp+=("$T_US")
 	done
 
-	local -a b_nl=() b_ns=() b_nsp=() b_nlh=()
+	local -a b_nl=() b_ns=() b_nsp=() b_nlh=() p_nl=() p_ns=() p_nsp=() p_nlh=()
 	msg "b) boot → poweroff, $N_BOOT rounds"
 	for ((i = 1; i <= N_BOOT; i++)); do
 		boot_prep
 		timed "$L/boot-nl-$i.log" $BOOT_LIMIT "${NL_BOOT[@]}"
 		check_boot "nspawnlite boot" "$L/boot-nl-$i.log"
 		b_nl+=("$T_US")
+		split_add p_nl
 		boot_prep
 		timed "$L/boot-ns-$i.log" $BOOT_LIMIT "${NS_BOOT[@]}"
 		check_boot "systemd-nspawn -b" "$L/boot-ns-$i.log"
 		b_ns+=("$T_US")
+		split_add p_ns
 		boot_prep
 		timed "$L/boot-nsp-$i.log" $BOOT_LIMIT "${NSP_BOOT[@]}"
 		check_boot "systemd-nspawn -b --private-network" "$L/boot-nsp-$i.log"
 		b_nsp+=("$T_US")
+		split_add p_nsp
 		boot_prep
 		timed "$L/boot-nlh-$i.log" $BOOT_LIMIT "${NLH_BOOT[@]}"
 		check_boot "nspawnlite boot --network=host" "$L/boot-nlh-$i.log"
 		b_nlh+=("$T_US")
+		split_add p_nlh
 	done
 
 	local -a r_nl=() r_ns=()
@@ -275,6 +350,19 @@ inner_main() {
 	printf 'For information, systemd-nspawn --private-network (own netns, as nspawnlite by default):\n'
 	printf '  run /bin/true %s ms (ratio %s), boot->poweroff %s ms (ratio %s)\n' \
 		"$(fmt_ms "$m_nsp")" "$rp" "$(fmt_ms "$q_nsp")" "$rb"
+	if [ "${#p_nl[@]}" -gt 0 ] && [ "${#p_ns[@]}" -gt 0 ]; then
+		printf '\nWhere boot->poweroff goes (ms, medians; exec and exit events from tracefs):\n'
+		printf '  %-26s %12s %10s %12s %11s %6s\n' "" "before init" guest "after init" "tool's own" boots
+		split_row nspawnlite "${p_nl[@]}"
+		split_row systemd-nspawn "${p_ns[@]}"
+		[ "${#p_nlh[@]}" -eq 0 ] || split_row "nspawnlite --network=host" "${p_nlh[@]}"
+		[ "${#p_nsp[@]}" -eq 0 ] || split_row "nspawn --private-network" "${p_nsp[@]}"
+		printf "tool's own = before + after: ratio %s. The guest's part is the guest's own boot and poweroff;\n" \
+			"$(ratio "$(split_median 4 "${p_nl[@]}")" "$(split_median 4 "${p_ns[@]}")")"
+		printf 'with nothing before or after it, the boot->poweroff ratio would be %s (guest under nspawnlite /\n' \
+			"$(ratio "$(split_median 2 "${p_nl[@]}")" "$q_ns")"
+		printf 'systemd-nspawn total).\n'
+	fi
 	printf '\nSamples (ms unless noted):\n'
 	printf '  run  nspawnlite:     %s\n' "$(list_ms "${t_nl[@]}")"
 	printf '  run  systemd-nspawn: %s\n' "$(list_ms "${t_ns[@]}")"

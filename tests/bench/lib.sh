@@ -190,7 +190,8 @@ watchdog() {
 }
 
 # timed LOG LIMIT CMD…: runs CMD (stdin /dev/null, stdout and stderr to LOG) under the watchdog;
-# sets T_US (wall time in µs, fork to reaping, as hyperfine measures it) and T_RC.
+# sets T_US (wall time in µs, fork to reaping, as hyperfine measures it), T_RC and T_PID (the
+# tool's process).
 timed() {
 	local log=$1 limit=$2 pid s e
 	shift 2
@@ -203,7 +204,7 @@ timed() {
 	e=${EPOCHREALTIME/./}
 	: >"$WATCH"
 	# shellcheck disable=SC2034 # for the caller
-	T_US=$((e - s))
+	T_US=$((e - s)) T_PID=$pid
 }
 
 # alive PID: the process exists and is not a zombie.
