@@ -85,6 +85,10 @@ bench_outer_cleanup() {
 		{ mkdir -p -- "$BENCH_LOG_DIR" && cp -a -- "$WORK/logs/." "$BENCH_LOG_DIR/"; } || true
 	fi
 	if [ -n "${SLICE:-}" ]; then
+		# A supervisor killed in the middle of its v1 kill (freeze, SIGKILL, thaw) leaves its
+		# machine frozen, and a frozen task does not die of SIGKILL there: thaw first.
+		find "/sys/fs/cgroup/freezer/$SLICE" -name freezer.state 2>/dev/null |
+			while read -r f; do echo THAWED >"$f"; done 2>/dev/null || true
 		for ((i = 0; i < 50; i++)); do
 			pids=$(for root in $(cgroup_roots); do
 				[ -d "$root/$SLICE" ] || continue

@@ -89,6 +89,10 @@ cleanup() {
         for p in "${STARTED_PIDS[@]}"; do
                 wait "$p" 2>/dev/null || true
         done
+        # A supervisor killed in the middle of its v1 kill (freeze, SIGKILL, thaw) leaves its
+        # machine frozen, and a frozen task does not die of SIGKILL there: thaw first.
+        find "/sys/fs/cgroup/freezer/$NSPAWNLITE_CGROUP_PARENT" -name freezer.state 2>/dev/null |
+                while read -r f; do echo THAWED >"$f"; done 2>/dev/null || true
         for root in $(cgroup_roots); do
                 [ -d "$root/$NSPAWNLITE_CGROUP_PARENT" ] || continue
                 # kill whatever is still in there, then remove deepest first
