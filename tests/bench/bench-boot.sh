@@ -173,14 +173,14 @@ trace_split() {
 # boot_prep: before each boot, removes the marker of the previous one and empties the trace.
 boot_prep() {
 	rm -f -- "$TREE$REACHED"
-	[ -z "$TRACE" ] || : >"$TRACE/trace"
+	[ -z "$TRACE" ] || : 2>/dev/null >"$TRACE/trace" || true
 }
 
 # split_add NAME: appends the split of the boot just timed (T_PID) to the array NAME.
 split_add() {
 	local -n arr=$1
 	local v
-	v=$(trace_split "$T_PID")
+	v=$(trace_split "$T_PID" 2>/dev/null) || v=
 	[ -z "$v" ] || arr+=("$v")
 }
 
