@@ -2,13 +2,9 @@
 /* Build-time tool: compiles the policy of seccomp-policy.c into the BPF program nspawnlite loads,
  * written as a C header (argv[1]). Runs on the build machine, so the program is for its arch. */
 #include <errno.h>
-#include <linux/filter.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "nspawnlite/seccomp-policy.h"
 
@@ -22,28 +18,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: seccomp-gen OUTPUT.h\n");
                 return EXIT_FAILURE;
         }
-        scmp_filter_ctx ctx;
-        int r = seccomp_policy_build(&ctx);
+        struct sock_filter *prog;
+        size_t n;
+        int r = seccomp_policy_export(&prog, &n);
         if (r < 0)
-                return fail("building the policy", r);
-        int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
-        if (fd < 0)
-                return fail("memfd_create", errno);
-        r = seccomp_export_bpf(ctx, fd);
-        seccomp_release(ctx);
-        if (r < 0)
-                return fail("exporting the program", r);
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return fail("fstat", errno);
-        size_t n = (size_t) st.st_size / sizeof(struct sock_filter);
-        if (n == 0 || n > BPF_MAXINSNS || (size_t) st.st_size % sizeof(struct sock_filter))
-                return fail("the exported program has an odd size", EBADMSG);
-        struct sock_filter *prog = calloc(n, sizeof *prog);
-        if (!prog)
-                return fail("calloc", ENOMEM);
-        if (pread(fd, prog, n * sizeof *prog, 0) != (ssize_t) (n * sizeof *prog))
-                return fail("reading the program back", EIO);
+                return fail("compiling the policy", r);
 
         FILE *f = fopen(argv[1], "we");
         if (!f)

@@ -3,9 +3,13 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nspawnlite/macro.h"
 
@@ -95,5 +99,32 @@ int seccomp_policy_build(scmp_filter_ctx *ret) {
                 return r;
 
         *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+int seccomp_policy_export(struct sock_filter **ret, size_t *ret_n) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        int r = seccomp_policy_build(&ctx);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return r;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        size_t n = (size_t) st.st_size / sizeof(struct sock_filter);
+        if (n == 0 || n > BPF_MAXINSNS || (size_t) st.st_size % sizeof(struct sock_filter))
+                return -EBADMSG;
+        _cleanup_free_ struct sock_filter *prog = calloc(n, sizeof *prog);
+        if (!prog)
+                return -ENOMEM;
+        if (pread(fd, prog, n * sizeof *prog, 0) != (ssize_t) (n * sizeof *prog))
+                return -EIO;
+        *ret = TAKE_PTR(prog);
+        *ret_n = n;
         return 0;
 }

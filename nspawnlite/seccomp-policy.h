@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <linux/filter.h>
 #include <seccomp.h>
+#include <stddef.h>
 
 /* The machine's seccomp policy (DESIGN.md §3) as libseccomp rules: EPERM for the syscalls of the
  * deny table on every ABI the kernel runs (x86-64, i386, x32), EPERM for superblock remounts and
@@ -11,6 +13,8 @@
  * start: building it with libseccomp costs ~0.4 ms, a tenth of a short "run". The unit tests check
  * that the program built in is what this policy gives. */
 int seccomp_policy_build(scmp_filter_ctx *ret);
+/* The policy compiled to BPF, as libseccomp exports it: *ret (to free) of *ret_n instructions. */
+int seccomp_policy_export(struct sock_filter **ret, size_t *ret_n);
 
 /* The deny table, for tests and documentation. */
 extern const char *const seccomp_denied_syscalls[];

@@ -3,9 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
-#include <unistd.h>
 
 #include "nspawnlite/caps.h"
 #include "nspawnlite/dev.h"
@@ -146,21 +144,13 @@ END_TEST
 
 /* The program built into nspawnlite is what the policy compiles to now. */
 START_TEST(seccomp_program_matches_policy) {
-        scmp_filter_ctx ctx;
-        ck_assert_int_eq(seccomp_policy_build(&ctx), 0);
-        int fd = memfd_create("bpf", MFD_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(seccomp_export_bpf(ctx, fd), 0);
-        seccomp_release(ctx);
-        size_t n;
+        struct sock_filter *fresh;
+        size_t n_fresh, n;
+        ck_assert_int_eq(seccomp_policy_export(&fresh, &n_fresh), 0);
         const struct sock_filter *built_in = seccomp_machine_filter(&n);
-        ck_assert_int_eq(lseek(fd, 0, SEEK_END), (off_t) (n * sizeof *built_in));
-        struct sock_filter *fresh = calloc(n, sizeof *fresh);
-        ck_assert_ptr_nonnull(fresh);
-        ck_assert_int_eq(pread(fd, fresh, n * sizeof *fresh, 0), (ssize_t) (n * sizeof *fresh));
+        ck_assert_uint_eq(n_fresh, n);
         ck_assert(memcmp(fresh, built_in, n * sizeof *fresh) == 0);
         free(fresh);
-        close(fd);
 }
 END_TEST
 
