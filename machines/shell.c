@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "machines/cgroup.h"
@@ -29,6 +28,7 @@
 #include "nspawnlite/log.h"
 #include "nspawnlite/macro.h"
 #include "nspawnlite/path-util.h"
+#include "nspawnlite/process-util.h"
 #include "nspawnlite/seccomp.h"
 #include "nspawnlite/sync.h"
 
@@ -228,11 +228,8 @@ _noreturn_ static void child(const ShellRequest *rq, const GuestUser *u, int pid
                 _exit(EXIT_FAILURE);
         if (pid == 0)
                 exec_in_guest(rq, u, use_pty);
-        int status;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        _exit(EXIT_FAILURE);
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        r = wait_exit_status(pid);
+        _exit(r < 0 ? EXIT_FAILURE : r);
 }
 
 /* Copy the caller's stdio to and from the command's pipes (never handing over the caller's own).
@@ -383,9 +380,6 @@ int shell_run(const ShellRequest *rq) {
         } else
                 relay_pipes(in[1], out[0], err[0]);
 
-        int status;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return 1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        r = wait_exit_status(pid);
+        return r < 0 ? 1 : r;
 }

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/macro.h"
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/process-util.h"
 
 int userns_mounts_enter(UsernsMounts *u, const char *mountpoint) {
         *u = USERNS_MOUNTS_NULL;
@@ -73,14 +73,6 @@ _noreturn_ static void outer_mounts(int tree, const char *stage, const char *mou
         _exit(r < 0 ? 1 : 0);
 }
 
-static int wait_status(pid_t pid) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
-}
-
 int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, const char *stage, const char *mountpoint,
                         bool own_netns, const char *inaccessible, char *err, size_t errlen) {
         _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
@@ -105,15 +97,14 @@ int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, const char *stage,
                         if (child < 0)
                                 e = errno, what = "Failed to fork";
                         else
-                                _exit(wait_status(child) < 0 ? 1 : 0);
+                                _exit(wait_exit_status(child) == 0 ? 0 : 1);
                 }
                 (void) !write(pipefd[1], &e, sizeof e);
                 (void) !write(pipefd[1], what, strlen(what));
                 _exit(1);
         }
         pipefd[1] = safe_close(pipefd[1]);
-        int r = wait_status(pid);
-        if (r >= 0)
+        if (wait_exit_status(pid) == 0)
                 return 0;
         int e = 0;
         char msg[256] = "";
