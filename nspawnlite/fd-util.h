@@ -20,11 +20,12 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret);
 int write_file_at(int dirfd, const char *path, const char *content);
 
 /* Write content to path atomically: a temporary file next to it, then rename. */
-/* sendmsg() of len bytes of buf with n_fds fds as SCM_RIGHTS (at most FD_PASS_MAX), retried on
- * EINTR: the bytes sent, or -errno. */
-#define FD_PASS_MAX 32
-ssize_t send_with_fds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, int flags);
 int write_file_atomic(const char *path, const char *content, mode_t mode);
 /* Remove what write_file_atomic() leaves in dir when its writer is killed (NAME.tmpXXXXXX). Only
  * for callers that hold the lock every writer of dir holds. */
 void remove_stale_tmp_files(const char *dir);
+
+/* sendmsg() of len bytes of buf with n_fds fds as SCM_RIGHTS (at most FD_PASS_MAX), retried on
+ * EINTR: the bytes sent, or -errno. */
+#define FD_PASS_MAX 32
+ssize_t send_with_fds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, int flags);
