@@ -355,8 +355,7 @@ int shell_run(const ShellRequest *rq) {
                         for (size_t i = 0; i < ELEMENTSOF(ends); i++)
                                 safe_close(ends[i]);
                 } else {
-                        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+                        if (stdio_to_null(STDOUT_FILENO) < 0)
                                 _exit(EXIT_FAILURE);
                         /* stderr stays until the pty exists: it reports failures to join */
                 }

@@ -193,9 +193,7 @@ static void shared_release_in_background(const SharedRelease *w, int lock) {
         pid_t pid = fork();
         if (pid == 0) {
                 /* Nothing of the caller's: its terminal, its pipes, its session. */
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
-                    close_all_fds_except(&lock, 1) < 0)
+                if (stdio_to_null(STDERR_FILENO) < 0 || close_all_fds_except(&lock, 1) < 0)
                         _exit(EXIT_FAILURE);
                 (void) setsid();
                 proc_title_set("nspawnlite-net-release");

@@ -76,6 +76,18 @@ int fd_nonblock(int fd, int nonblock) {
         return 0;
 }
 
+int stdio_to_null(int last) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0)
+                return -errno;
+        int r = 0;
+        for (int fd = STDIN_FILENO; r >= 0 && fd <= last; fd++)
+                if (dup2(null, fd) < 0)
+                        r = -errno;
+        safe_close(null);
+        return r;
+}
+
 int loop_write(int fd, const void *buf, size_t n) {
         const char *p = buf;
         while (n > 0) {

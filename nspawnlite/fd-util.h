@@ -12,6 +12,9 @@ int close_all_fds_except(const int *keep, size_t n_keep);
 
 int fd_nonblock(int fd, int nonblock);
 
+/* Point stdin, and up to fd last (1 or 2) the standard outputs, at /dev/null. */
+int stdio_to_null(int last);
+
 /* Write a whole buffer, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t n);
 

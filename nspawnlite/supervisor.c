@@ -72,13 +72,8 @@ void supervisor_report_ready(Supervisor *s) {
         (void) loop_write(s->ready_fd, "1", 1);
         s->ready_fd = safe_close(s->ready_fd);
         /* From now on nobody reads our stderr: messages go to the console log. */
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-                (void) dup2(null, STDIN_FILENO);
-                (void) dup2(null, STDOUT_FILENO);
-                (void) dup2(s->log_fd >= 0 ? s->log_fd : null, STDERR_FILENO);
-                close(null);
-        }
+        if (stdio_to_null(s->log_fd >= 0 ? STDOUT_FILENO : STDERR_FILENO) >= 0 && s->log_fd >= 0)
+                (void) dup2(s->log_fd, STDERR_FILENO);
 }
 
 /* Keep console.log bounded: past the limit it becomes console.log.old and a new one starts. */
