@@ -184,8 +184,12 @@ static void release_shared(const char *machine, const char *bridge, bool nat) {
 /* Deleting a link or an nftables table waits for RCU grace periods (~50 ms for the bridge and the
  * table here): a machine's end does not wait for them. A detached child deletes them, holding the
  * network lock (inherited: a flock belongs to the open file), so that a machine starting meanwhile
- * waits for it and then makes them anew. Takes the lock fd. */
+ * waits for it and then makes them anew. Takes the lock fd; without one, deletes them here. */
 static void shared_release_in_background(const SharedRelease *w, int lock) {
+        if (lock < 0) {
+                shared_release(w);
+                return;
+        }
         if (!w->bridge[0] && !w->nat) {
                 safe_close(lock);
                 return;
@@ -367,10 +371,7 @@ void network_release(MachineNetwork *n) {
         char p[PATH_MAX];
         ports_file(n->machine, p, sizeof p);
         (void) unlink(p);
-        if (lock >= 0)
-                shared_release_in_background(&w, lock);
-        else
-                shared_release(&w);
+        shared_release_in_background(&w, lock);
 }
 
 int network_configure_guest(const GuestNetwork *g) {
