@@ -44,6 +44,12 @@ int userns_mounts_leave(UsernsMounts *u) {
         return r;
 }
 
+/* What failed, for userns_mounts_apply(): the errno, then the message. */
+static void report(int fd, int e, const char *what) {
+        (void) !write(fd, &e, sizeof e);
+        (void) !write(fd, what, strlen(what));
+}
+
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
  * masks and /sys on it, then all of it moved onto the mount point at once. Only mounts that come
  * inside a propagated tree are locked (not the tree's own root): one mount at a time, the masks
@@ -65,11 +71,8 @@ _noreturn_ static void outer_mounts(int tree, const char *stage, const char *mou
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to move the tree onto %s", mountpoint);
         }
-        if (r < 0) {
-                int e = -r;
-                (void) !write(errfd, &e, sizeof e);
-                (void) !write(errfd, err, strlen(err));
-        }
+        if (r < 0)
+                report(errfd, -r, err);
         _exit(r < 0 ? 1 : 0);
 }
 
@@ -99,8 +102,7 @@ int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, const char *stage,
                         else
                                 _exit(wait_exit_status(child) == 0 ? 0 : 1);
                 }
-                (void) !write(pipefd[1], &e, sizeof e);
-                (void) !write(pipefd[1], what, strlen(what));
+                report(pipefd[1], e, what);
                 _exit(1);
         }
         pipefd[1] = safe_close(pipefd[1]);
