@@ -103,8 +103,6 @@ outer_main() {
 
 # watchdog, timed, failed, median, fmt_ms, ratio and list_ms: lib.sh.
 
-now_us() { printf '%s' "${EPOCHREALTIME/./}"; }
-
 # rss LOG LIMIT CMD…: like timed, but polls VmHWM of CMD's process every 50 ms until it exits and
 # keeps the last value read (VmHWM only grows during the life of a program; a sample taken
 # between fork and exec belongs to this shell and is overwritten); sets HWM_KIB and T_RC.
