@@ -259,23 +259,35 @@ forget() {
         SUPERVISORS=("${keep_s[@]}")
 }
 
-# up NAME ARGS…: boot -d --wait-ready (bounded), remembering the supervisor. (Tests with an up of
-# their own define it after sourcing this file.)
-up() {
-        local name=$1 s
+# boot_detached NAME ARGS…: nspawnlite boot -d --wait-ready -M NAME ARGS… (--timeout=60, bounded at
+# 90 s), its output in $WORK/boot-NAME.log; sets EXIT_RC. Succeeds when boot exited 0 and the
+# machine has a live leader. Recording the supervisor is the caller's business.
+boot_detached() {
+        local name=$1 p
         shift
-        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 --network=none -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
-        local p=$!
+        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
+        p=$!
         STARTED_PIDS+=("$p")
         wait_exit "$p" 90
         [ "$EXIT_RC" = timeout ] || forget "$p"
+        [ "$EXIT_RC" = 0 ] && _leader_alive "$name"
+}
+# boot_log NAME: the start of boot_detached's output, on one line, for failure messages.
+boot_log() { tr '\r\n' '  ' <"$WORK/boot-$1.log" | head -c 400; }
+
+# up NAME ARGS…: boot_detached without a network, remembering the supervisor (SUPERVISORS). (Tests
+# with an up of their own define it after sourcing this file.)
+up() {
+        local name=$1 rc=0 s
+        shift
+        boot_detached "$name" --network=none "$@" || rc=1
         s=$(machine_state "$name" supervisor)
-        [ -n "$s" ] && SUPERVISORS+=("$s")
-        if [ "$EXIT_RC" = 0 ] && _leader_alive "$name"; then
-                pass "$name: booted (boot -d --wait-ready)"
+        [ -z "$s" ] || SUPERVISORS+=("$s")
+        if [ "$rc" = 0 ]; then
+                pass "$name: boots with $*"
                 return 0
         fi
-        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
+        fail "$name: boot -d --wait-ready $*: status $EXIT_RC: $(boot_log "$name")"
         return 1
 }
 # down NAME: poweroff, then the supervisor is gone and nothing is left.

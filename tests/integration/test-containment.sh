@@ -29,25 +29,6 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 status_json() { "$NSPAWNLITE" status "$1" --json 2>&1 | json "$2" 2>&1; }
 
-# up NAME ARGS…: boot -d --wait-ready (no network at all), bounded.
-up() {
-        local name=$1
-        shift
-        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 --network=none -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
-        local p=$!
-        STARTED_PIDS+=("$p")
-        wait_exit "$p" 90
-        local s
-        s=$(machine_state "$name" supervisor) || true
-        [ -n "$s" ] && SUPERVISORS+=("$s")
-        if [ "$EXIT_RC" = 0 ] && _leader_alive "$name"; then
-                pass "$name: boots with $*"
-                return 0
-        fi
-        fail "$name: boot -d --wait-ready $*: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
-        return 1
-}
-
 down() { # NAME: poweroff, exit 0
         local rc=0
         "$NSPAWNLITE" poweroff "$1" --timeout=20 2>"$WORK/poweroff-$1.err" || rc=$?

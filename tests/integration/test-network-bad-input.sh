@@ -39,17 +39,13 @@ prune_pids() {
 
 # up NAME ARGS…: boot -d --wait-ready, bounded.
 up() {
-        local name=$1
+        local name=$1 rc=0 s
         shift
-        "$NSPAWNLITE" boot -d --wait-ready --timeout=30 -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
-        local p=$!
-        STARTED_PIDS+=("$p")
-        wait_exit "$p" 60
-        local s
+        boot_detached "$name" "$@" || rc=1
         s=$(machine_state "$name" supervisor)
         [ -z "$s" ] || STARTED_PIDS+=("$s")
-        [ "$EXIT_RC" = 0 ] && _leader_alive "$name" && return 0
-        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
+        [ "$rc" = 0 ] && return 0
+        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(boot_log "$name")"
         return 1
 }
 

@@ -39,17 +39,12 @@ track() {
 
 # up NAME ARGS…: boot -d --wait-ready, bounded; output in $WORK/boot-NAME.log.
 up() {
-        local name=$1
+        local name=$1 rc=0
         shift
-        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
-        local p=$!
-        STARTED_PIDS+=("$p")
-        wait_exit "$p" 90
+        boot_detached "$name" "$@" || rc=1
         track "$name"
-        if [ "$EXIT_RC" = 0 ] && _leader_alive "$name"; then
-                return 0
-        fi
-        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
+        [ "$rc" = 0 ] && return 0
+        fail "$name: boot -d --wait-ready: status $EXIT_RC: $(boot_log "$name")"
         return 1
 }
 

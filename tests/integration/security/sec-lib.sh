@@ -35,18 +35,13 @@ clean() {
 
 # up NAME ARGS…: boot -d --wait-ready (no network unless ARGS say so), bounded; 0 when it runs.
 up() {
-        local name=$1 p s
+        local name=$1 rc=0 s
         shift
-        "$NSPAWNLITE" boot -d --wait-ready --timeout=60 --network=none -M "$name" "$@" </dev/null >"$WORK/boot-$name.log" 2>&1 &
-        p=$!
-        STARTED_PIDS+=("$p")
-        wait_exit "$p" 90
-        s=$(machine_state "$name" supervisor) || true
-        [ -n "$s" ] && SUPERVISORS+=("$s")
-        if [ "$EXIT_RC" = 0 ] && _leader_alive "$name"; then
-                return 0
-        fi
-        fail "$name: boot -d --wait-ready $*: status $EXIT_RC: $(tr '\r\n' '  ' <"$WORK/boot-$name.log" | head -c 400)"
+        boot_detached "$name" --network=none "$@" || rc=1
+        s=$(machine_state "$name" supervisor)
+        [ -z "$s" ] || SUPERVISORS+=("$s")
+        [ "$rc" = 0 ] && return 0
+        fail "$name: boot -d --wait-ready $*: status $EXIT_RC: $(boot_log "$name")"
         return 1
 }
 
