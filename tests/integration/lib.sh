@@ -275,20 +275,22 @@ boot_detached() {
 # boot_log NAME: the start of boot_detached's output, on one line, for failure messages.
 boot_log() { tr '\r\n' '  ' <"$WORK/boot-$1.log" | head -c 400; }
 
-# up NAME ARGS…: boot_detached without a network, remembering the supervisor (SUPERVISORS). (Tests
-# with an up of their own define it after sourcing this file.)
-up() {
+# up_quiet NAME ARGS…: boot_detached without a network, remembering the supervisor (SUPERVISORS);
+# a failure is reported, success is not. up: the same, success reported too. (Tests with an up of
+# their own define it after sourcing this file.)
+up_quiet() {
         local name=$1 rc=0 s
         shift
         boot_detached "$name" --network=none "$@" || rc=1
         s=$(machine_state "$name" supervisor)
         [ -z "$s" ] || SUPERVISORS+=("$s")
-        if [ "$rc" = 0 ]; then
-                pass "$name: boots with $*"
-                return 0
-        fi
+        [ "$rc" = 0 ] && return 0
         fail "$name: boot -d --wait-ready $*: status $EXIT_RC: $(boot_log "$name")"
         return 1
+}
+up() {
+        up_quiet "$@" || return 1
+        pass "$1: boots with ${*:2}"
 }
 # down NAME: poweroff, then the supervisor is gone and nothing is left.
 down() {

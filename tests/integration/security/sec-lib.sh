@@ -34,16 +34,7 @@ clean() {
 }
 
 # up NAME ARGS…: boot -d --wait-ready (no network unless ARGS say so), bounded; 0 when it runs.
-up() {
-        local name=$1 rc=0 s
-        shift
-        boot_detached "$name" --network=none "$@" || rc=1
-        s=$(machine_state "$name" supervisor)
-        [ -z "$s" ] || SUPERVISORS+=("$s")
-        [ "$rc" = 0 ] && return 0
-        fail "$name: boot -d --wait-ready $*: status $EXIT_RC: $(boot_log "$name")"
-        return 1
-}
+up() { up_quiet "$@"; }
 
 # down NAME: terminate, bounded.
 down() {
