@@ -223,6 +223,30 @@ assert_match() { # REGEX ACTUAL WHAT
         if [[ $2 =~ $1 ]]; then pass "$3"; else fail "$3: '$2' does not match /$1/"; fi
 }
 
+# assert_empty_ok WHAT CMD…: CMD succeeds and prints nothing, on stdout or stderr. An empty output
+# alone proves nothing when the command failed (systemctl before its bus exists prints only on
+# stderr): the status and the stderr are in the failure message.
+assert_empty_ok() {
+        local what=$1 out rc=0
+        shift
+        out=$("$@" 2>&1) || rc=$?
+        if [ "$rc" = 0 ] && [ -z "$out" ]; then pass "$what"; else fail "$what: status $rc, output '$(echo "$out" | head -c 400)'"; fi
+}
+
+# systemd_state NAME [RUNNER…]: the guest's "systemctl is-system-running --wait" (stderr included),
+# asked once its systemd listens on /run/systemd/private. A machine's leader is alive long before
+# that, and systemctl asked earlier says "Failed to connect to bus" (boot -d --wait-ready waits for
+# the guest's READY=1, which comes later still). RUNNER runs a command inside: in_guest, or a
+# command line before CMD: "in_guest NAME" by default, "$NSPAWNLITE shell NAME --" for -U guests.
+# Bounded: 30 s for the socket, 90 s for the wait.
+systemd_state() {
+        local name=$1
+        shift
+        [ $# -gt 0 ] || set -- in_guest "$name"
+        wait_for 30 in_guest "$name" test -S /run/systemd/private || log "$name: no /run/systemd/private after 30 s"
+        "$@" timeout 90 systemctl is-system-running --wait 2>&1 || true
+}
+
 # --- Detached machines and tmux panes (test-login.sh, test-shell.sh) ------------------------------
 
 # needs_tmux_and_gcc: skips the test without tmux, or without gcc for the TIOCSTI probe.

@@ -210,7 +210,7 @@ else
                 log "debian: boot -d --wait-ready returned after $(($(now_ms) - start)) ms"
                 pass "debian: boot -d --wait-ready returns with a live leader"
                 assert_eq systemd "$(machine_state deb init)" "debian: the state file says init=systemd"
-                state=$(in_guest deb timeout 60 systemctl is-system-running --wait 2>&1) || true
+                state=$(systemd_state deb)
                 assert_eq running "$state" "debian: systemctl is-system-running --wait"
                 [ "$state" = running ] || log "failed units: $(in_guest deb systemctl --failed --no-legend 2>&1 | tr '\n' ' ')"
                 L=$(leader deb) || true
@@ -225,9 +225,7 @@ else
                 else
                         fail "debian: no new leader after reboot: $(tr '\n' ' ' <"$MACHINES/deb/state" 2>&1)"
                 fi
-                # systemctl needs the new systemd's private socket first
-                wait_for 30 in_guest deb test -S /run/systemd/private || log "no /run/systemd/private after reboot"
-                state=$(in_guest deb timeout 60 systemctl is-system-running --wait 2>&1) || true
+                state=$(systemd_state deb)
                 assert_eq running "$state" "debian: running again after reboot"
                 log "debian: reboot to running took $(($(now_ms) - start)) ms"
                 assert_eq "$S running" "$(machine_state deb supervisor) $(machine_state deb state)" \

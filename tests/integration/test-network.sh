@@ -590,7 +590,7 @@ if [ -z "$DEB" ] || [ ! -e "$DEB/usr/lib/systemd/systemd" ]; then
 elif up deb "$DEB"; then
         ad=$(addr_of deb)
         in_default_subnet "$ad" && pass "debian: address $ad" || fail "debian: address '$ad'"
-        state=$(gx 90 deb systemctl is-system-running --wait 2>&1) || true
+        state=$(systemd_state deb)
         assert_eq running "$state" "debian: systemctl is-system-running --wait"
         [ "$state" = running ] || log "failed units: $(gx 10 deb systemctl --failed --no-legend 2>&1 | tr '\n' ' ')"
         assert_match "inet $ad/16 " "$(gnet deb ip -4 -o addr show host0 2>&1)" "debian: host0 keeps $ad/16 once running"

@@ -87,9 +87,8 @@ DEBIAN=$(guest_copy debian-systemd)
 boot_bg deb "$WORK/deb.log" -U "$DEBIAN"
 pid_deb=$BOOT_PID
 wait_running deb 30 || die "Debian -U did not start: $(tail -20 "$WORK/deb.log")"
-assert_eq running "$(timeout 90 "$NSPAWNLITE" shell deb -- systemctl is-system-running --wait 2>/dev/null)" \
-        "Debian systemd reaches 'running' under -U"
-assert_eq "" "$("$NSPAWNLITE" shell deb -- systemctl --failed --plain --no-legend 2>/dev/null)" "no failed unit under -U"
+assert_eq running "$(systemd_state deb "$NSPAWNLITE" shell deb --)" "Debian systemd reaches 'running' under -U"
+assert_empty_ok "no failed unit under -U" "$NSPAWNLITE" shell deb -- systemctl --failed --plain --no-legend
 [ "$(host_uid "$(leader deb)")" -ge 524288 ] && pass "systemd runs as an unprivileged host uid" || fail "systemd runs as host uid $(host_uid "$(leader deb)")"
 "$NSPAWNLITE" poweroff deb
 wait_exit "$pid_deb" 30

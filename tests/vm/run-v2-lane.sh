@@ -173,6 +173,10 @@ while read -r lib; do
 done < <(ldd "$NSPAWNLITE" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
 [ -e "$R/lib64/ld-linux-x86-64.so.2" ] || failed "ldd named no dynamic loader for $NSPAWNLITE"
 
+# The security tests' static probe: the filter's i386 rules are checked here (vm-tests.sh, 1b).
+command -v gcc >/dev/null || failed "no gcc for the static seccomp probe"
+gcc -static -O2 -o "$R/vmtests/nlsec-probe" "$TOP/tests/integration/security/nlsec-probe.c" >"$WORK/gcc-probe.log" 2>&1 ||
+	failed "cannot build the static seccomp probe: $(tail -n 3 "$WORK/gcc-probe.log" | tr '\n' ' ')"
 cp -a "$TREE" "$R/guest"
 install -m 0755 "$HERE/init.sh" "$R/init"
 install -m 0755 "$HERE/vm-tests.sh" "$R/vmtests/vm-tests.sh"

@@ -156,7 +156,9 @@ if up kb --network=bridge "$TREE"; then
         kill -KILL "$sup"
         wait_for 10 eval "! process_alive $l" && pass "SIGKILL of the supervisor: the guest dies with it" || fail "PID 1 $l survives its supervisor"
         wait_for 10 eval "! ip link show $ifname" && pass "the veth $ifname is gone with the guest's network namespace" || fail "veth $ifname remains"
-        assert_eq "" "$("$NSPAWNLITE" list 2>/dev/null | grep '^kb ' || true)" "list does not show the dead machine"
+        rc=0
+        listed=$("$NSPAWNLITE" list 2>&1) || rc=$?
+        assert_eq "0:" "$rc:$(echo "$listed" | grep '^kb ' || true)" "list exits 0 and does not show the dead machine"
         timeout 30 "$NSPAWNLITE" gc >/dev/null 2>&1 || true
         assert_clean "after SIGKILL and gc: no cgroup, state or process left"
         assert_eq "" "$(ip -o link | grep -E 've-|vb-' || true)" "after gc: no veth left"
