@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -74,8 +75,14 @@ int control_connect(const char *name, int *ret_fd) {
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+        /* SO_SNDTIMEO also bounds connect() on AF_UNIX: a supervisor that stopped accepting
+         * fills its backlog, and a blocking connect would then wait for ever. */
+        struct timeval tv = {.tv_sec = CONTROL_TIMEOUT_SEC};
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
                 return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return errno == EAGAIN ? -ETIMEDOUT : -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -99,9 +106,11 @@ int control_send_text_fd(int fd, const char *text, int passed) {
 }
 
 static int control_request_internal(int fd, const char *request, char *reply, size_t n, int *ret_fd) {
+        if (n > 0)
+                reply[0] = 0;
         int r = control_send_text(fd, request);
         if (r < 0)
-                return r;
+                return r == -EAGAIN ? -ETIMEDOUT : r; /* SO_SNDTIMEO passed */
         char buf[CONTROL_MESSAGE_MAX + 1];
         union {
                 struct cmsghdr h;
@@ -115,7 +124,7 @@ static int control_request_internal(int fd, const char *request, char *reply, si
                 k = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         while (k < 0 && errno == EINTR);
         if (k < 0)
-                return -errno;
+                return errno == EAGAIN ? -ETIMEDOUT : -errno; /* SO_RCVTIMEO passed */
         int got = -EBADF;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
@@ -132,12 +141,11 @@ static int control_request_internal(int fd, const char *request, char *reply, si
                 snprintf(reply, n, "%s", buf[2] ? buf + 3 : "");
                 return 0;
         }
-        int e = 0, off = 0;
+        int e = 0, off = -1;
         if (sscanf(buf, "ERR %d %n", &e, &off) >= 1 && e > 0) {
-                snprintf(reply, n, "%s", buf + off);
+                snprintf(reply, n, "%s", off > 0 && buf[off] ? buf + off : strerror(e));
                 return -e;
         }
-        snprintf(reply, n, "malformed reply");
         return -EBADMSG;
 }
 

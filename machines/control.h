@@ -19,13 +19,21 @@
 
 #define CONTROL_MESSAGE_MAX 4096
 
+/* How long a client waits for the supervisor to take its connection, its request and to answer
+ * (a stopped or wedged supervisor must not hang the caller): past it, -ETIMEDOUT. */
+#define CONTROL_TIMEOUT_SEC 5
+
 int control_listen(const char *name, int *ret_fd);
 /* Accept one connection; -EPERM (connection closed) when the peer is not root. */
 int control_accept(int listen_fd, int *ret_fd);
 
+/* A client connection, with the CONTROL_TIMEOUT_SEC deadline on connect, send and receive. */
 int control_connect(const char *name, int *ret_fd);
 /* Send a request and read the reply: 0 with the text after "OK " in reply, or -ERRNO from an
- * "ERR" reply with its message in reply. */
+ * "ERR" reply with its message (never empty) in reply. When the exchange itself fails, reply is
+ * empty: -ETIMEDOUT when the supervisor did not answer within the deadline (no request the
+ * supervisor answers with ERR ETIMEDOUT kills or signals), -ECONNRESET when it closed without
+ * answering, -EBADMSG on a malformed answer. */
 int control_request(int fd, const char *request, char *reply, size_t n);
 int control_reply_error(int fd, int error, const char *message);
 /* A text datagram with one fd attached (SCM_RIGHTS), and the request that receives it. */

@@ -504,7 +504,12 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
                 for (size_t i = n_polled_clients; i-- > 0;) {
                         if (!p[client_base + i].revents || i >= s->n_clients)
                                 continue;
-                        if (s->clients[i].kind == CLIENT_REQUEST)
+                        if (s->clients[i].kind == CLIENT_REQUEST && (p[client_base + i].revents & POLLHUP))
+                                /* Its client gave up waiting (control.h's deadline, while we were
+                                 * stopped) and told its user the request failed: carrying it out
+                                 * now would make that a lie. */
+                                drop_client(s, i);
+                        else if (s->clients[i].kind == CLIENT_REQUEST)
                                 handle_request(s, i);
                         else if (s->clients[i].kind == CLIENT_CONSOLE)
                                 handle_console_input(s, i);

@@ -54,22 +54,29 @@ int verb_login(int argc, char **argv) {
                 return r;
         if (optind < argc)
                 return log_error("Unexpected argument '%s'.", argv[optind]), 2;
+        /* A getty's prompt wants a person at a terminal; without one the session would only end
+         * at once, as if it had worked. */
+        if (!isatty(STDIN_FILENO))
+                return log_error("nspawnlite login needs a terminal on stdin; for commands from a script use "
+                                 "'nspawnlite shell %s -- CMD'.",
+                                 m.name),
+                       1;
 
         _cleanup_close_ int fd = -EBADF, master = -EBADF;
-        char reply[CONTROL_MESSAGE_MAX];
+        char reply[CONTROL_MESSAGE_MAX] = "";
         /* A getty that is just respawning leaves its tty without a reader for a moment. */
         for (int attempt = 0;; attempt++) {
-                safe_close(fd);
+                fd = safe_close(fd);
+                reply[0] = 0;
                 r = control_connect(m.name, &fd);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to reach the supervisor of %s: %m", m.name), 1;
-                r = control_request_fd(fd, "login", reply, sizeof reply, &master);
+                if (r >= 0)
+                        r = control_request_fd(fd, "login", reply, sizeof reply, &master);
                 if (r != -EAGAIN || attempt >= 30)
                         break;
                 nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }
         if (r < 0)
-                return log_error("%s", reply), 1;
+                return log_control_error(&m, r, reply), 1;
 
         ConsoleRelay relay;
         r = console_relay_init(&relay, CONSOLE_INTERACTIVE, STDIN_FILENO, STDOUT_FILENO);

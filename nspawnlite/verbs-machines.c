@@ -144,22 +144,46 @@ static int load_machine(const char *name, MachineInfo *m) {
         }
 }
 
-/* Send one request to a machine's supervisor; prints the error. */
-static int call(const char *name, const char *request, int *ret_fd) {
-        _cleanup_close_ int fd = -EBADF;
-        char reply[CONTROL_MESSAGE_MAX];
-        int r = control_connect(name, &fd);
-        if (r < 0)
-                return log_error_errno(r, "Failed to reach the supervisor of %s: %m", name);
-        r = control_request(fd, request, reply, sizeof reply);
-        if (r < 0) {
-                if (r == -ECONNRESET || r == -EBADMSG)
-                        return log_error_errno(r, "The supervisor of %s did not answer.", name);
-                return log_error("%s", reply), r;
+int log_control_error(const MachineInfo *m, int r, const char *reply) {
+        if (reply && reply[0])
+                return log_error("%s", reply), r; /* the supervisor's own answer */
+        switch (r) {
+        case -ETIMEDOUT:
+                log_error("Machine %s's supervisor (pid %d) did not answer within %d s; is it stopped?",
+                          m->name, (int) m->supervisor, CONTROL_TIMEOUT_SEC);
+                break;
+        case -ECONNRESET:
+        case -EBADMSG:
+                log_error("Machine %s's supervisor (pid %d) closed the connection without answering.",
+                          m->name, (int) m->supervisor);
+                break;
+        default:
+                log_error_errno(r, "Failed to reach the supervisor (pid %d) of machine %s: %m",
+                                (int) m->supervisor, m->name);
         }
+        return r;
+}
+
+int machine_call(const MachineInfo *m, const char *request, char *reply, size_t n, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        if (n > 0)
+                reply[0] = 0;
+        int r = control_connect(m->name, &fd);
+        if (r >= 0)
+                r = control_request(fd, request, reply, n);
+        if (r < 0)
+                return r;
         if (ret_fd)
                 *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+/* Send one request to a machine's supervisor; prints the error. -ETIMEDOUT only when the
+ * supervisor did not answer in time. */
+static int call(const MachineInfo *m, const char *request, int *ret_fd) {
+        char reply[CONTROL_MESSAGE_MAX];
+        int r = machine_call(m, request, reply, sizeof reply, ret_fd);
+        return r < 0 ? log_control_error(m, r, reply) : 0;
 }
 
 /* Wait for "X STATUS" on a waiter connection. */
@@ -209,10 +233,9 @@ static int simple_verb(int argc, char **argv, unsigned allowed, const char *requ
         int r = machine_verb_start(argc, argv, allowed, &o, &m);
         if (r >= 0)
                 return r;
-        const char *name = m.name;
         char request[128];
         snprintf(request, sizeof request, request_fmt, o.signal);
-        return call(name, request, NULL) < 0 ? 1 : 0;
+        return call(&m, request, NULL) < 0 ? 1 : 0;
 }
 
 int verb_reboot(int argc, char **argv) {
@@ -247,7 +270,7 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         else
                 snprintf(request, sizeof request, "poweroff %" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
         _cleanup_close_ int fd = -EBADF;
-        if (call(name, request, &fd) < 0)
+        if (call(&m, request, &fd) < 0)
                 return 1;
         int status = 0;
         /* The supervisor kills the machine at the timeout; give it a moment beyond that. */
@@ -297,7 +320,7 @@ int verb_set_limit(int argc, char **argv) {
         }
         if (load_machine(name, &m) < 0)
                 return 1;
-        return call(name, request, NULL) < 0 ? 1 : 0;
+        return call(&m, request, NULL) < 0 ? 1 : 0;
 }
 
 static void print_limits_json(const Limits *l) {
@@ -557,12 +580,11 @@ int verb_console(int argc, char **argv) {
 
         _cleanup_close_ int fd = -EBADF;
         char reply[CONTROL_MESSAGE_MAX];
-        r = control_connect(name, &fd);
-        if (r < 0)
-                return log_error_errno(r, "Failed to reach the supervisor of %s: %m", name), 1;
-        r = control_request(fd, "console", reply, sizeof reply);
-        if (r < 0)
+        r = machine_call(&m, "console", reply, sizeof reply, &fd);
+        if (r < 0 && reply[0])
                 return log_error("Failed to attach to the console of %s: %s", name, reply), 1;
+        if (r < 0)
+                return log_control_error(&m, r, NULL), 1;
         bool writer = strcmp(reply, "rw") == 0;
 
         struct termios saved;

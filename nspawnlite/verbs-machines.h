@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
+
+#include "machines/registry.h"
+
 /* The verbs that manage running machines through the registry and the control socket. Each takes
  * argv with the verb as argv[0] and returns the process exit status. */
 int verb_list(int argc, char **argv);
@@ -16,3 +20,10 @@ int verb_set_limit(int argc, char **argv);
 int verb_gc(int argc, char **argv);
 int verb_login(int argc, char **argv);
 int verb_shell(int argc, char **argv);
+
+/* One request to a machine's supervisor, within the control deadline: 0 with the text after "OK"
+ * in reply (and the connection in ret_fd, if wanted), or -errno with the supervisor's message in
+ * reply, or an empty reply when it could not be asked (-ETIMEDOUT: it did not answer in time). */
+int machine_call(const MachineInfo *m, const char *request, char *reply, size_t n, int *ret_fd);
+/* Print why machine_call() failed, in one line naming the machine and its supervisor; returns r. */
+int log_control_error(const MachineInfo *m, int r, const char *reply);

@@ -228,7 +228,8 @@ else
         fail "$M (--ttys=1, foreground): first login: $(pane_tail a)"
 fi
 rc=0
-timeout 20 "$NSPAWNLITE" login "$M" </dev/null >"$WORK/o" 2>"$WORK/e" || rc=$?
+# login wants a terminal on stdin: script(1) gives it one (stderr still to $WORK/e)
+timeout 20 script -qec "$NSPAWNLITE login $M 2>$WORK/e" /dev/null </dev/null >"$WORK/o" || rc=$?
 [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$(wc -l <"$WORK/e")" = 1 ] && grep -q 'in use' "$WORK/e" &&
         pass "$M: a second concurrent login fails (status $rc): $(cat "$WORK/e")" ||
         fail "$M: second login: status $rc: $(cat "$WORK/o" "$WORK/e")"
@@ -246,7 +247,7 @@ down_fg "$M" "$ONE_PID" "$M: boot in the foreground exits 0 after poweroff"
 M=login-none
 if up "$M" --ttys=0 "$BB"; then
         rc=0
-        timeout 20 "$NSPAWNLITE" login "$M" </dev/null >"$WORK/o" 2>"$WORK/e" || rc=$?
+        timeout 20 script -qec "$NSPAWNLITE login $M 2>$WORK/e" /dev/null </dev/null >"$WORK/o" || rc=$?
         [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$(wc -l <"$WORK/e")" = 1 ] && grep -qi 'no login ttys\|ttys=0' "$WORK/e" &&
                 pass "$M (--ttys=0): login fails clearly (status $rc): $(cat "$WORK/e")" ||
                 fail "$M (--ttys=0): login: status $rc: $(cat "$WORK/o" "$WORK/e")"
