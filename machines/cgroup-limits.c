@@ -12,12 +12,55 @@
 #include "nspawnlite/parse-util.h"
 
 static const LimitInfo limit_table[_LIMIT_MAX] = {
-        [LIMIT_MEMORY_MAX] = { "memory-max", "memory.max", "memory", "memory.limit_in_bytes",
-                               4096, UINT64_C(1) << 53, true, true, false },
-        [LIMIT_CPU_WEIGHT] = { "cpu-weight", "cpu.weight", "cpu", "cpu.shares", 1, 10000, false, false, false },
-        [LIMIT_CPU_QUOTA] = { "cpu-quota", "cpu.max", "cpu", "cpu.cfs_quota_us", 1, 100000, true, false, true },
-        [LIMIT_PIDS_MAX] = { "pids-max", "pids.max", "pids", "pids.max", 1, 4194304, true, false, false },
-        [LIMIT_IO_WEIGHT] = { "io-weight", "io.weight", "blkio", "blkio.weight", 1, 10000, false, false, false },
+        [LIMIT_MEMORY_MAX] = {.name = "memory-max",
+                              .v2_file = "memory.max",
+                              .v1_controller = "memory",
+                              .v1_file = "memory.limit_in_bytes",
+                              .min = 4096,
+                              .max = UINT64_C(1) << 53,
+                              .allow_infinity = true,
+                              .is_size = true,
+                              .fresh = LIMIT_INFINITY,
+                              .syntax = "use bytes with K, M, G or T, or infinity",
+                              .why_min = "one page, the least the kernel takes"},
+        [LIMIT_CPU_WEIGHT] = {.name = "cpu-weight",
+                              .v2_file = "cpu.weight",
+                              .v1_controller = "cpu",
+                              .v1_file = "cpu.shares",
+                              .min = 1,
+                              .max = 10000,
+                              .fresh = 100,
+                              .syntax = "use a weight from 1 to 10000"},
+        [LIMIT_CPU_QUOTA] = {.name = "cpu-quota",
+                             .v2_file = "cpu.max",
+                             .v1_controller = "cpu",
+                             .v1_file = "cpu.cfs_quota_us",
+                             .min = 1,
+                             .max = 100000,
+                             .allow_infinity = true,
+                             .is_percent = true,
+                             .fresh = LIMIT_INFINITY,
+                             .syntax = "use a percentage of one CPU like 50%, or infinity"},
+        /* busybox's init, a getty and a shell take several tasks, systemd a dozen before its first
+         * service: below this a machine would boot "successfully" into a guest that cannot fork. */
+        [LIMIT_PIDS_MAX] = {.name = "pids-max",
+                            .v2_file = "pids.max",
+                            .v1_controller = "pids",
+                            .v1_file = "pids.max",
+                            .min = 16,
+                            .max = 4194304,
+                            .allow_infinity = true,
+                            .fresh = LIMIT_INFINITY,
+                            .syntax = "use a number of tasks, or infinity",
+                            .why_min = "fewer tasks than a guest's init needs to start its first processes"},
+        [LIMIT_IO_WEIGHT] = {.name = "io-weight",
+                             .v2_file = "io.weight",
+                             .v1_controller = "blkio",
+                             .v1_file = "blkio.weight",
+                             .min = 1,
+                             .max = 10000,
+                             .fresh = 100,
+                             .syntax = "use a weight from 1 to 10000"},
 };
 
 const LimitInfo *limit_info(LimitKey k) {
@@ -33,18 +76,14 @@ int limit_from_name(const char *name, LimitKey *ret) {
         return -EINVAL;
 }
 
-int limit_parse_value(LimitKey k, const char *s, uint64_t *ret) {
-        const LimitInfo *i = limit_info(k);
+static bool is_infinity(const char *s) {
+        return strcmp(s, "infinity") == 0 || strcmp(s, "max") == 0;
+}
+
+/* The number in s, in the key's syntax, before any range check. */
+static int parse_number(const LimitInfo *i, const char *s, uint64_t *ret) {
         uint64_t v;
         int r;
-        if (!i || !s || !*s)
-                return -EINVAL;
-        if (strcmp(s, "infinity") == 0 || strcmp(s, "max") == 0) {
-                if (!i->allow_infinity)
-                        return -EINVAL;
-                *ret = LIMIT_INFINITY;
-                return 0;
-        }
         if (i->is_size)
                 r = parse_size(s, &v);
         else if (i->is_percent) {
@@ -61,10 +100,104 @@ int limit_parse_value(LimitKey k, const char *s, uint64_t *ret) {
                 r = parse_uint64_range(s, 0, UINT64_MAX, &v);
         if (r < 0)
                 return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int limit_parse_value(LimitKey k, const char *s, uint64_t *ret) {
+        const LimitInfo *i = limit_info(k);
+        uint64_t v;
+        if (!i || !s || !*s)
+                return -EINVAL;
+        if (is_infinity(s)) {
+                if (!i->allow_infinity)
+                        return -EINVAL;
+                *ret = LIMIT_INFINITY;
+                return 0;
+        }
+        if (parse_number(i, s, &v) < 0)
+                return -EINVAL;
         if (v < i->min || v > i->max)
                 return -ERANGE;
         *ret = v;
         return 0;
+}
+
+void limit_format_value(LimitKey k, uint64_t v, char *buf, size_t n) {
+        if (v == LIMIT_INFINITY)
+                snprintf(buf, n, "infinity");
+        else
+                snprintf(buf, n, "%" PRIu64 "%s", v, limit_info(k)->is_percent ? "%" : "");
+}
+
+void limit_explain_parse_error(LimitKey k, const char *s, char *buf, size_t n) {
+        const LimitInfo *i = limit_info(k);
+        uint64_t v;
+        char lo[32], hi[32];
+        if (!s || !*s || (is_infinity(s) && !i->allow_infinity) ||
+            (!is_infinity(s) && parse_number(i, s, &v) < 0)) {
+                snprintf(buf, n, "%s", i->syntax);
+                return;
+        }
+        limit_format_value(k, i->min, lo, sizeof lo);
+        limit_format_value(k, i->max, hi, sizeof hi);
+        if (!is_infinity(s) && v < i->min && i->why_min)
+                snprintf(buf, n, "below the minimum of %s%s (%s)", lo, i->is_size ? " bytes" : "",
+                         i->why_min);
+        else
+                snprintf(buf, n, "out of range: use %s to %s%s%s", lo, hi, i->is_size ? " bytes" : "",
+                         i->allow_infinity ? ", or infinity" : "");
+}
+
+int limit_check_assignment(const char *s, char *why, size_t n) {
+        LimitKey k;
+        uint64_t v;
+        if (limit_parse_assignment(s, &k, &v) >= 0)
+                return 0;
+        const char *eq = strchr(s, '=');
+        char name[32];
+        if (eq && (size_t) (eq - s) < sizeof name) {
+                snprintf(name, sizeof name, "%.*s", (int) (eq - s), s);
+                if (limit_from_name(name, &k) >= 0) {
+                        limit_explain_parse_error(k, eq + 1, why, n);
+                        return -EINVAL;
+                }
+        }
+        snprintf(why, n,
+                 "use memory-max=BYTES, cpu-weight=1-10000, cpu-quota=N%%, pids-max=N or io-weight=1-10000 "
+                 "(or infinity where it applies)");
+        return -EINVAL;
+}
+
+void limit_explain_refusal(LimitKey k, int error, bool unified, uint64_t used, char *buf, size_t n) {
+        const LimitInfo *i = limit_info(k);
+        char u[32];
+        switch (error) {
+        case -EBUSY:
+                /* cgroup v1 refuses a memory limit below the usage it cannot reclaim. */
+                if (k == LIMIT_MEMORY_MAX && used != UINT64_MAX) {
+                        format_bytes(used, u, sizeof u);
+                        snprintf(buf, n, "below the memory the machine uses already (%s, %" PRIu64 " bytes)",
+                                 u, used);
+                        return;
+                }
+                break;
+        case -EOPNOTSUPP:
+        case -ENOENT:
+                if (unified)
+                        snprintf(buf, n,
+                                 "this host's cgroup2 offers no %s (its %.*s controller is not available "
+                                 "here)",
+                                 i->v2_file, (int) strcspn(i->v2_file, "."), i->v2_file);
+                else
+                        snprintf(buf, n, "this host's cgroup v1 %s controller offers no %s%s",
+                                 i->v1_controller, i->v1_file,
+                                 k == LIMIT_IO_WEIGHT
+                                         ? " (only the BFQ I/O scheduler provides it); leave io-weight out"
+                                         : "");
+                return;
+        }
+        snprintf(buf, n, "the kernel refused it (%s)", strerror(-error));
 }
 
 int limit_parse_assignment(const char *s, LimitKey *ret_key, uint64_t *ret_value) {

@@ -33,6 +33,9 @@ typedef struct {
         bool allow_infinity;
         bool is_size;              /* K/M/G suffixes */
         bool is_percent;           /* "50%" */
+        uint64_t fresh;            /* what a new cgroup has: the value that undoes the limit */
+        const char *syntax;        /* how to write a value, for error messages */
+        const char *why_min;       /* why nothing below min is taken */
 } LimitInfo;
 
 const LimitInfo *limit_info(LimitKey k);
@@ -41,6 +44,17 @@ int limit_from_name(const char *name, LimitKey *ret);
 /* "memory-max=512M" → key and value; -EINVAL with nothing set on any error. */
 int limit_parse_assignment(const char *s, LimitKey *ret_key, uint64_t *ret_value);
 int limit_parse_value(LimitKey k, const char *s, uint64_t *ret);
+
+/* 0 when s is a valid assignment, or -EINVAL with why it is not in why (for "'S': WHY"). */
+int limit_check_assignment(const char *s, char *why, size_t n);
+/* Why S is no value for k, for a message "KEY=S: WHY": its syntax, or the range and the reason for
+ * its floor. */
+void limit_explain_parse_error(LimitKey k, const char *s, char *buf, size_t n);
+/* Why the kernel refused to set k (error from a backend's set_limit, on a unified or hybrid host;
+ * used: the bytes of memory the machine uses, UINT64_MAX if unknown), for "KEY=VALUE: WHY". */
+void limit_explain_refusal(LimitKey k, int error, bool unified, uint64_t used, char *buf, size_t n);
+/* The value as a user would type it: "4096", "50%", "infinity". */
+void limit_format_value(LimitKey k, uint64_t v, char *buf, size_t n);
 
 /* What to write, for each backend. v1 CPU quota also needs the period: see limit_v1_period(). */
 int limit_format_v2(LimitKey k, uint64_t v, char *buf, size_t n);

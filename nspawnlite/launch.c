@@ -511,14 +511,13 @@ int launch_machine(Config *c) {
         /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
         s.caps = capability_machine_set(c->network != NETWORK_HOST, c->caps_add,
                                         c->caps_drop | (s.cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
-        r = machine_cgroup_set_limits(&s.cgroup, &c->limits);
+        char err[512] = "";
+        r = supervisor_apply_limits(&s.cgroup, &c->limits, &(Limits){}, "--", err, sizeof err);
         if (r < 0) {
-                log_error_errno(r, "Failed to set the machine's limits%s: %m",
-                                r == -EOPNOTSUPP ? " (this host's cgroups do not offer one of them)" : "");
+                log_error("%s", err);
                 goto out;
         }
 
-        char err[512] = "";
         r = network_prepare(&s.network, c, err, sizeof err);
         if (r < 0) {
                 log_error_errno(r, "%s: %m", err);
@@ -575,7 +574,7 @@ int launch_machine(Config *c) {
                         status = r > 0 ? r : 1;
                         break;
                 }
-                supervisor_write_state(&s, "running");
+                (void) supervisor_write_state(&s, "running");
                 if (first && c->console == CONSOLE_INTERACTIVE && s.console == CONSOLE_INTERACTIVE && c->kind == LAUNCH_BOOT)
                         log_info("Machine %s started. Press Ctrl-] three times within 1 s to kill it.", c->machine);
                 if (first) {

@@ -437,12 +437,11 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                                 k++;
                         uint64_t v;
                         r = limit_parse_value(k, optarg, &v);
-                        if (r < 0)
-                                return BAD("Invalid --%s= value '%s': %s.", limit_info(k)->name, optarg,
-                                           k == LIMIT_MEMORY_MAX ? "use bytes with K, M, G or T, or infinity"
-                                           : k == LIMIT_CPU_QUOTA ? "use a percentage of one CPU like 50%, or infinity"
-                                           : k == LIMIT_PIDS_MAX ? "use a number of tasks, or infinity"
-                                                                 : "use a weight from 1 to 10000");
+                        if (r < 0) {
+                                char why[256];
+                                limit_explain_parse_error(k, optarg, why, sizeof why);
+                                return BAD("Invalid --%s=%s: %s.", limit_info(k)->name, optarg, why);
+                        }
                         c->limits.set[k] = true;
                         c->limits.value[k] = v;
                         break;

@@ -33,7 +33,7 @@ int pidfd_send(int pidfd, int sig) {
         return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
-void supervisor_write_state(Supervisor *s, const char *state) {
+int supervisor_write_state(Supervisor *s, const char *state) {
         MachineInfo m = {
                 .leader = s->pid,
                 .supervisor = getpid(),
@@ -60,6 +60,7 @@ void supervisor_write_state(Supervisor *s, const char *state) {
         int r = machine_state_write(&s->lock, &m);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the state of machine %s: %m", s->config->machine);
+        return r;
 }
 
 void supervisor_report_ready(Supervisor *s) {
@@ -212,7 +213,7 @@ static void request_stop(Supervisor *s, usec_t timeout) {
                 (void) pidfd_send(s->pidfd, SIGKILL);
                 return;
         }
-        supervisor_write_state(s, "stopping");
+        (void) supervisor_write_state(s, "stopping");
         s->kill_deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
         if (s->frozen) {
                 (void) s->cgroup.backend->freeze(&s->cgroup, false);
@@ -267,6 +268,45 @@ static void reap_orphans(Supervisor *s) {
         }
 }
 
+/* The limits of want go back to what before had, or to a fresh cgroup's values. */
+static int undo_limits(MachineCgroup *cg, const Limits *want, const Limits *before) {
+        int ret = 0;
+        for (int k = 0; k < _LIMIT_MAX; k++) {
+                if (!want->set[k])
+                        continue;
+                uint64_t v = before->set[k] ? before->value[k] : limit_info((LimitKey) k)->fresh;
+                int r = cg->backend->set_limit(cg, (LimitKey) k, v);
+                if (r < 0 && ret >= 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+int supervisor_apply_limits(MachineCgroup *cg, const Limits *want, const Limits *before, const char *prefix,
+                            char *err, size_t errlen) {
+        Limits done = {};
+        for (int k = 0; k < _LIMIT_MAX; k++) {
+                if (!want->set[k])
+                        continue;
+                int r = cg->backend->set_limit(cg, (LimitKey) k, want->value[k]);
+                if (r < 0) {
+                        CgroupStats st = {.memory_current = UINT64_MAX};
+                        char v[32], why[256];
+                        if (cg->backend->read_stats(cg, &st) < 0)
+                                st.memory_current = UINT64_MAX;
+                        limit_format_value((LimitKey) k, want->value[k], v, sizeof v);
+                        limit_explain_refusal((LimitKey) k, r, cg->backend == &cgroup_backend_unified,
+                                              st.memory_current, why, sizeof why);
+                        snprintf(err, errlen, "%s%s=%s: %s.", prefix, limit_info((LimitKey) k)->name, v, why);
+                        (void) undo_limits(cg, &done, before);
+                        return r;
+                }
+                done.set[k] = true;
+        }
+        return 0;
+}
+
+/* "set-limit KEY=VALUE…": every limit and the state file change, or none of them. */
 static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen) {
         Limits want = {};
         char *save = NULL;
@@ -274,11 +314,10 @@ static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen)
         for (char *a = strtok_r(args, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
                 LimitKey k;
                 uint64_t v;
-                int r = limit_parse_assignment(a, &k, &v);
-                if (r < 0) {
-                        snprintf(err, errlen, "Invalid limit '%s': use memory-max=, cpu-weight=, cpu-quota=N%%, "
-                                              "pids-max= or io-weight=.", a);
-                        return r;
+                char why[256];
+                if (limit_check_assignment(a, why, sizeof why) < 0 || limit_parse_assignment(a, &k, &v) < 0) {
+                        snprintf(err, errlen, "Invalid limit '%s': %s.", a, why);
+                        return -EINVAL;
                 }
                 want.set[k] = true;
                 want.value[k] = v;
@@ -288,18 +327,52 @@ static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen)
                 snprintf(err, errlen, "No limit given.");
                 return -EINVAL;
         }
-        for (int k = 0; k < _LIMIT_MAX; k++) {
-                if (!want.set[k])
-                        continue;
-                int r = s->cgroup.backend->set_limit(&s->cgroup, (LimitKey) k, want.value[k]);
-                if (r < 0) {
-                        snprintf(err, errlen, "Failed to set %s: %s%s", limit_info((LimitKey) k)->name, strerror(-r),
-                                 r == -EOPNOTSUPP ? " (this host's cgroups do not offer it)" : "");
-                        return r;
+        Limits before = s->config->limits;
+        int r = supervisor_apply_limits(&s->cgroup, &want, &before, "", err, errlen);
+        if (r < 0)
+                return r;
+        for (int k = 0; k < _LIMIT_MAX; k++)
+                if (want.set[k]) {
+                        s->config->limits.set[k] = true;
+                        s->config->limits.value[k] = want.value[k];
                 }
-                s->config->limits.set[k] = true;
-                s->config->limits.value[k] = want.value[k];
+        r = supervisor_write_state(s, s->frozen ? "frozen" : "running");
+        if (r < 0) {
+                /* status would show limits other than the cgroup's: undo them. */
+                s->config->limits = before;
+                int u = undo_limits(&s->cgroup, &want, &before);
+                snprintf(err, errlen,
+                         "Failed to record the new limits of machine %s in %s/machines/%s/state: %s; %s.",
+                         s->config->machine, runtime_dir(), s->config->machine, strerror(-r),
+                         u < 0 ? "the old limits could not all be restored either"
+                               : "its limits are unchanged");
+                return r;
         }
+        return 0;
+}
+
+/* "freeze", "thaw": the cgroup and the state file change together, or neither does. */
+static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
+        int r = s->cgroup.backend->freeze(&s->cgroup, frozen);
+        if (r < 0) {
+                if (frozen)
+                        (void) s->cgroup.backend->freeze(&s->cgroup, false);
+                snprintf(err, errlen, "Failed to %s machine %s: %s", frozen ? "freeze" : "thaw",
+                         s->config->machine,
+                         r == -ETIMEDOUT ? "its processes did not all stop within a second" : strerror(-r));
+                /* Not the client's deadline (control.h): a thing the caller could mistake for it. */
+                return r == -ETIMEDOUT ? -EBUSY : r;
+        }
+        r = supervisor_write_state(s, frozen ? "frozen" : "running");
+        if (r < 0) {
+                (void) s->cgroup.backend->freeze(&s->cgroup, !frozen);
+                snprintf(err, errlen,
+                         "Failed to record the state of machine %s in %s/machines/%s/state: %s; it stays %s.",
+                         s->config->machine, runtime_dir(), s->config->machine, strerror(-r),
+                         frozen ? "running" : "frozen");
+                return r;
+        }
+        s->frozen = frozen;
         return 0;
 }
 
@@ -344,18 +417,11 @@ static void handle_request(Supervisor *s, size_t i) {
                         r = -EINVAL, snprintf(err, sizeof err, "Invalid signal '%s'.", strempty(args));
                 else
                         r = pidfd_send(s->pidfd, sig);
-        } else if (strcmp(verb, "freeze") == 0 || strcmp(verb, "thaw") == 0) {
-                bool f = verb[0] == 'f';
-                r = s->cgroup.backend->freeze(&s->cgroup, f);
-                if (r >= 0) {
-                        s->frozen = f;
-                        supervisor_write_state(s, f ? "frozen" : "running");
-                }
-        } else if (strcmp(verb, "set-limit") == 0) {
+        } else if (strcmp(verb, "freeze") == 0 || strcmp(verb, "thaw") == 0)
+                r = handle_freeze(s, verb[0] == 'f', err, sizeof err);
+        else if (strcmp(verb, "set-limit") == 0)
                 r = handle_set_limit(s, args ?: (char[]) { 0 }, err, sizeof err);
-                if (r >= 0)
-                        supervisor_write_state(s, s->frozen ? "frozen" : "running");
-        } else if (strcmp(verb, "login") == 0) {
+        else if (strcmp(verb, "login") == 0) {
                 r = handle_login(s, c, err, sizeof err);
                 if (r > 0)
                         return; /* answered, with the tty's master */

@@ -91,7 +91,14 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status);
 /* Tell waiting and attached clients that the machine ended, and drop them. */
 void supervisor_end_clients(Supervisor *s, int status);
 
-void supervisor_write_state(Supervisor *s, const char *state);
+/* Record the machine's state (and config's limits) in its state file; a failure is also logged. */
+int supervisor_write_state(Supervisor *s, const char *state);
+
+/* Set every limit of want on the machine's cgroup. On a refusal the ones set before it go back to
+ * their values in before (or to a fresh cgroup's), and err says which limit, its value and why,
+ * with prefix before the key ("--" for boot's options). */
+int supervisor_apply_limits(MachineCgroup *cg, const Limits *want, const Limits *before, const char *prefix,
+                            char *err, size_t errlen);
 
 /* The guest's ttys are going away (reboot, end): end the logins on them. */
 void supervisor_drop_logins(Supervisor *s);

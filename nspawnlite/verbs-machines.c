@@ -306,13 +306,9 @@ int verb_set_limit(int argc, char **argv) {
                 return log_error("No limit given. Usage: nspawnlite set-limit NAME KEY=VALUE…"), 2;
         char request[CONTROL_MESSAGE_MAX] = "set-limit";
         for (int i = optind; i < argc; i++) {
-                LimitKey k;
-                uint64_t v;
-                r = limit_parse_assignment(argv[i], &k, &v);
-                if (r < 0)
-                        return log_error("Invalid limit '%s': use memory-max=BYTES, cpu-weight=1-10000, cpu-quota=N%%, "
-                                         "pids-max=N or io-weight=1-10000 (or infinity where it applies).", argv[i]),
-                               2;
+                char why[256];
+                if (limit_check_assignment(argv[i], why, sizeof why) < 0)
+                        return log_error("Invalid limit '%s': %s.", argv[i], why), 2;
                 if (strlen(request) + strlen(argv[i]) + 2 > sizeof request)
                         return log_error("Too many limits at once."), 2;
                 strcat(request, " ");

@@ -52,3 +52,90 @@ if up "$M" "$TREE"; then
         assert_match 'Limits: none' "$("$NSPAWNLITE" status "$M" 2>&1)" "$M: the abandoned set-limit was not carried out"
         down "$M"
 fi
+
+# --- 2. set-limit and freeze when the state file cannot be written ---------------------------------
+# The runtime dir on a small tmpfs of our own (this mount namespace is the test's), filled up.
+RT=$NSPAWNLITE_RUNTIME_DIR
+mount -t tmpfs -o size=4M,mode=0755 nspawnlite-test-rt "$RT" || die "cannot mount a tmpfs on $RT"
+trap 'rc=$?; set +e; for s in "${SUPERVISORS[@]}"; do kill -CONT "$s" 2>/dev/null; kill -KILL "$s" 2>/dev/null; done; umount -l "$RT" 2>/dev/null; (exit $rc); cleanup' EXIT
+# cg_file CONTROLLER FILE: the file of machine M's scope (hybrid: in the v1 hierarchy; unified).
+cg_file() {
+        local f
+        for f in "/sys/fs/cgroup/$1/$NSPAWNLITE_CGROUP_PARENT/machine-$M.scope/$2" \
+                "/sys/fs/cgroup/$NSPAWNLITE_CGROUP_PARENT/machine-$M.scope/$2"; do
+                [ -e "$f" ] && { cat "$f"; return 0; }
+        done
+        echo "no $2"
+}
+M=full
+if up "$M" "$TREE"; then
+        pids_before=$(cg_file pids pids.max)
+        dd if=/dev/zero of="$RT/fill" bs=64k 2>/dev/null || true
+        rc=0
+        timeout 30 "$NSPAWNLITE" set-limit "$M" pids-max=100 >"$WORK/o" 2>"$WORK/e" || rc=$?
+        [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$(grep -c . "$WORK/e")" = 1 ] &&
+                grep -q "Failed to record the new limits of machine $M .*No space left on device; its limits are unchanged" "$WORK/e" &&
+                pass "set-limit with a full runtime dir fails clearly (status $rc): $(cat "$WORK/e")" ||
+                fail "set-limit with a full runtime dir: status $rc: $(cat "$WORK/o" "$WORK/e")"
+        assert_eq "$pids_before" "$(cg_file pids pids.max)" "$M: pids.max is unchanged after the failed set-limit"
+        assert_match 'Limits: none' "$("$NSPAWNLITE" status "$M" 2>&1)" "$M: status shows no limits"
+        rc=0
+        timeout 30 "$NSPAWNLITE" freeze "$M" >"$WORK/o" 2>"$WORK/e" || rc=$?
+        [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$(grep -c . "$WORK/e")" = 1 ] &&
+                grep -q "Failed to record the state of machine $M .*No space left on device; it stays running" "$WORK/e" &&
+                pass "freeze with a full runtime dir fails clearly (status $rc): $(cat "$WORK/e")" ||
+                fail "freeze with a full runtime dir: status $rc: $(cat "$WORK/o" "$WORK/e")"
+        if [ -e "/sys/fs/cgroup/freezer/$NSPAWNLITE_CGROUP_PARENT/machine-$M.scope" ]; then
+                assert_eq THAWED "$(cg_file freezer freezer.state)" "$M: not frozen after the failed freeze"
+        fi
+        rm -f "$RT/fill"
+        rc=0
+        timeout 30 "$NSPAWNLITE" set-limit "$M" pids-max=100 >"$WORK/o" 2>&1 || rc=$?
+        assert_eq "0 100" "$rc $(cg_file pids pids.max)" "$M: set-limit works again once there is room"
+        assert_match 'Limits: pids-max=100' "$("$NSPAWNLITE" status "$M" 2>&1)" "$M: status shows the new limit"
+        down "$M"
+fi
+umount "$RT" || fail "cannot unmount the test's tmpfs from $RT"
+
+# --- 3. limits: which one, what value, and why -------------------------------------------------------
+# refused WHAT REGEX ARGS…: nspawnlite ARGS fails (bounded) with one line matching REGEX.
+refused() {
+        local what=$1 re=$2
+        shift 2
+        bounded "$what" "$re" "$NSPAWNLITE" "$@"
+}
+refused "boot --memory-max=4096 (below what the machine uses)" \
+        '--memory-max=4096: below the memory the machine uses already \([^)]*[0-9]+ bytes\)' \
+        boot -d -M lim --network=none --memory-max=4096 "$TREE"
+refused "boot --memory-max=1" 'Invalid --memory-max=1: below the minimum of 4096 bytes' \
+        boot -d -M lim --network=none --memory-max=1 "$TREE"
+refused "boot --pids-max=1" 'Invalid --pids-max=1: below the minimum of 16 \(fewer tasks than a guest.s init needs' \
+        boot -d -M lim --network=none --pids-max=1 "$TREE"
+if [ -d /sys/fs/cgroup/blkio ] && [ ! -e /sys/fs/cgroup/blkio/blkio.weight ]; then
+        refused "boot --io-weight=100 (no blkio.weight here)" \
+                '--io-weight=100: this host.s cgroup v1 blkio controller offers no blkio.weight' \
+                boot -d -M lim --network=none --io-weight=100 "$TREE"
+fi
+assert_clean "the refused boots left nothing behind"
+M=lim
+if up "$M" "$TREE"; then
+        refused "set-limit pids-max=8" "Invalid limit 'pids-max=8': below the minimum of 16" set-limit "$M" pids-max=8
+        refused "set-limit memory-max=1" "Invalid limit 'memory-max=1': below the minimum of 4096 bytes" \
+                set-limit "$M" memory-max=1
+        refused "set-limit memory-max=4096 (below what the machine uses)" \
+                'memory-max=4096: below the memory the machine uses already \([^)]*[0-9]+ bytes\)' \
+                set-limit "$M" memory-max=4096
+        if [ -d /sys/fs/cgroup/blkio ] && [ ! -e /sys/fs/cgroup/blkio/blkio.weight ]; then
+                refused "set-limit io-weight=100 (no blkio.weight here)" \
+                        'io-weight=100: this host.s cgroup v1 blkio controller offers no blkio.weight' \
+                        set-limit "$M" io-weight=100
+                # One refused limit of several: none of them is set.
+                refused "set-limit pids-max=50 io-weight=100" 'io-weight=100: ' set-limit "$M" pids-max=50 io-weight=100
+                assert_eq max "$(cg_file pids pids.max)" "$M: pids-max of the refused set-limit was undone"
+        fi
+        assert_match 'Limits: none' "$("$NSPAWNLITE" status "$M" 2>&1)" "$M: status shows no limits after the refusals"
+
+        # --- 4. login without a terminal
+        refused "login with stdin not a terminal" "nspawnlite login needs a terminal on stdin" login "$M"
+        down "$M"
+fi

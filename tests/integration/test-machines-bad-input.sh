@@ -54,7 +54,7 @@ for v in "${VERBS[@]}"; do
 done
 bad "status --json of an unknown machine" 'no machine named nosuch' status nosuch --json
 bad "kill --signal=SIGUSR2 of an unknown machine" 'no machine named nosuch' kill nosuch --signal=SIGUSR2
-bad "set-limit of an unknown machine" 'no machine named nosuch' set-limit nosuch pids-max=10
+bad "set-limit of an unknown machine" 'no machine named nosuch' set-limit nosuch pids-max=100
 
 # --- 2. invalid names --------------------------------------------------------------------------
 for v in "${VERBS[@]}"; do
@@ -133,7 +133,7 @@ wait_for 5 eval '! flock -n -s "$MACHINES/starting/lock" true' || fail "flock di
 for v in status console login shell poweroff reboot terminate kill freeze thaw; do
         bad "$v of a machine still starting" 'still starting' "$v" starting
 done
-bad "set-limit of a machine still starting" 'still starting' set-limit starting pids-max=10
+bad "set-limit of a machine still starting" 'still starting' set-limit starting pids-max=100
 out=$("$NSPAWNLITE" list --json 2>&1) || fail "list --json failed: $out"
 assert_eq "[]" "$out" "list does not show a machine still starting"
 bad "boot of a name still starting" 'already running|starting' boot -d -M starting --network=none "$TREE"

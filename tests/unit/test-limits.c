@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the limit errors say: which limit, which value, why. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "machines/cgroup-limits.h"
+#include "tests/unit/unit.h"
+
+START_TEST(parse_errors) {
+        char why[256];
+        uint64_t v;
+        ck_assert_int_eq(limit_parse_value(LIMIT_MEMORY_MAX, "1", &v), -ERANGE);
+        limit_explain_parse_error(LIMIT_MEMORY_MAX, "1", why, sizeof why);
+        ck_assert_str_eq(why, "below the minimum of 4096 bytes (one page, the least the kernel takes)");
+        limit_explain_parse_error(LIMIT_MEMORY_MAX, "12X", why, sizeof why);
+        ck_assert_str_eq(why, "use bytes with K, M, G or T, or infinity");
+        /* The floor an init needs: 15 is refused, 16 taken. */
+        ck_assert_int_eq(limit_parse_value(LIMIT_PIDS_MAX, "15", &v), -ERANGE);
+        ck_assert_int_eq(limit_parse_value(LIMIT_PIDS_MAX, "16", &v), 0);
+        limit_explain_parse_error(LIMIT_PIDS_MAX, "1", why, sizeof why);
+        ck_assert_ptr_nonnull(strstr(why, "below the minimum of 16 (fewer tasks than a guest's init needs"));
+        limit_explain_parse_error(LIMIT_CPU_WEIGHT, "10001", why, sizeof why);
+        ck_assert_str_eq(why, "out of range: use 1 to 10000");
+        limit_explain_parse_error(LIMIT_CPU_WEIGHT, "infinity", why, sizeof why);
+        ck_assert_str_eq(why, "use a weight from 1 to 10000");
+        limit_explain_parse_error(LIMIT_CPU_QUOTA, "0%", why, sizeof why);
+        ck_assert_str_eq(why, "out of range: use 1% to 100000%, or infinity");
+
+        ck_assert_int_eq(limit_check_assignment("pids-max=20", why, sizeof why), 0);
+        ck_assert_int_eq(limit_check_assignment("pids-max=2", why, sizeof why), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(why, "below the minimum of 16"));
+        ck_assert_int_eq(limit_check_assignment("nope=2", why, sizeof why), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(why, "use memory-max=BYTES"));
+}
+END_TEST
+
+START_TEST(refusals) {
+        char why[256], v[32];
+        limit_explain_refusal(LIMIT_MEMORY_MAX, -EBUSY, false, 929792, why, sizeof why);
+        ck_assert_str_eq(why, "below the memory the machine uses already (908.0K, 929792 bytes)");
+        limit_explain_refusal(LIMIT_IO_WEIGHT, -EOPNOTSUPP, false, UINT64_MAX, why, sizeof why);
+        ck_assert_str_eq(why,
+                         "this host's cgroup v1 blkio controller offers no blkio.weight (only the BFQ I/O "
+                         "scheduler provides it); leave io-weight out");
+        limit_explain_refusal(LIMIT_IO_WEIGHT, -EOPNOTSUPP, true, UINT64_MAX, why, sizeof why);
+        ck_assert_str_eq(why,
+                         "this host's cgroup2 offers no io.weight (its io controller is not available here)");
+        limit_explain_refusal(LIMIT_PIDS_MAX, -EINVAL, true, UINT64_MAX, why, sizeof why);
+        ck_assert_str_eq(why, "the kernel refused it (Invalid argument)");
+        limit_format_value(LIMIT_CPU_QUOTA, 50, v, sizeof v);
+        ck_assert_str_eq(v, "50%");
+        limit_format_value(LIMIT_MEMORY_MAX, LIMIT_INFINITY, v, sizeof v);
+        ck_assert_str_eq(v, "infinity");
+        /* What undoes a limit: a fresh cgroup's value, which each key accepts. */
+        for (int k = 0; k < _LIMIT_MAX; k++) {
+                const LimitInfo *i = limit_info((LimitKey) k);
+                ck_assert(i->fresh == LIMIT_INFINITY ? i->allow_infinity
+                                                     : i->fresh >= i->min && i->fresh <= i->max);
+        }
+}
+END_TEST
+
+Suite *suite_limits(void) {
+        Suite *s = suite_create("limits");
+        TCase *t = tcase_create("core");
+        tcase_add_test(t, parse_errors);
+        tcase_add_test(t, refusals);
+        suite_add_tcase(s, t);
+        return s;
+}
