@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "machines/control.h"
+#include "network/listeners.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/child.h"
 #include "nspawnlite/fd-util.h"
@@ -434,6 +435,22 @@ static void clear_leftovers(MachineCgroup *cg, const char *name) {
         (void) network_gc(name);
 }
 
+/* A forward's DNAT takes the port's connections before any socket of the host sees them: say so
+ * when the host serves that port already. */
+static void warn_port_listeners(const MachineNetwork *n) {
+        if (!n->leased)
+                return;
+        for (size_t i = 0; i < n->n_ports; i++) {
+                const PortForward *p = &n->ports[i];
+                char who[128];
+                if (port_find_listener(p, who, sizeof who) > 0)
+                        log_warning(
+                                "Port %s/%u has a listener on the host already (%s): the --port forward of "
+                                "machine %s takes its connections over.",
+                                port_protocol_to_string(p->protocol), p->host_port, who, n->machine);
+        }
+}
+
 int launch_machine(Config *c) {
         Supervisor s = {
                 .config = c,
@@ -523,6 +540,7 @@ int launch_machine(Config *c) {
                 log_error_errno(r, "%s: %m", err);
                 goto out;
         }
+        warn_port_listeners(&s.network);
 
         r = control_listen(c->machine, &s.control_fd);
         if (r < 0) {

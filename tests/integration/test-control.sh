@@ -139,3 +139,25 @@ if up "$M" "$TREE"; then
         refused "login with stdin not a terminal" "nspawnlite login needs a terminal on stdin" login "$M"
         down "$M"
 fi
+
+# --- 5. --port over a port the host listens on: a warning naming it and its listener -------------
+python3 -c 'import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 18080)); s.listen(); time.sleep(120)' &
+LISTENER=$!
+STARTED_PIDS+=("$LISTENER")
+wait_for 10 sh -c "ss -Hltn 'sport = :18080' | grep -q ." || fail "no listener on port 18080"
+M=port
+if boot_detached "$M" -p 18080:80 -p 18081:80 "$TREE"; then
+        SUPERVISORS+=("$(machine_state "$M" supervisor)")
+        w=$(grep -c 'has a listener on the host' "$WORK/boot-$M.log" || true)
+        assert_match "Port tcp/18080 has a listener on the host already \(python3, pid $LISTENER\): the --port forward of machine $M takes its connections over" \
+                "$(cat "$WORK/boot-$M.log")" "boot --port=18080 warns of the host's listener"
+        assert_eq 1 "$w" "one warning, for 18080 only (18081 is free)"
+else
+        fail "$M: boot -d -p 18080:80: status $EXIT_RC: $(boot_log "$M")"
+fi
+kill "$LISTENER"
+wait_exit "$LISTENER" 5
+forget "$LISTENER"
+if [ -n "$(machine_state "$M" supervisor)" ]; then down "$M"; fi

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What the limit errors say: which limit, which value, why. */
+/* What the limit errors say (which limit, which value, why), and the /proc/net parser behind the
+ * warning about a --port the host serves already. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "machines/cgroup-limits.h"
+#include "network/listeners.h"
 #include "tests/unit/unit.h"
 
 START_TEST(parse_errors) {
@@ -61,11 +63,47 @@ START_TEST(refusals) {
 }
 END_TEST
 
+static const char proc_net_tcp[] =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1111 1 0 "
+        "100 0 0 10 0\n"
+        "   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2222 1 0 "
+        "100 0 0 10 0\n"
+        "   2: 0100007F:4E20 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 3333 1 0 "
+        "20 4 30 10 -1\n";
+static const char proc_net_udp[] = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+                                   "retrnsmt   uid  timeout inode ref pointer drops\n"
+                                   "  5: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 "
+                                   "00000000     0        0 4444 2 0 0\n"
+                                   "  6: 0100007F:1F91 0100007F:0035 01 00000000:00000000 00:00000000 "
+                                   "00000000     0        0 5555 2 0 0\n";
+
+START_TEST(proc_net) {
+        uint64_t inode = 0;
+        char addr[64];
+        ck_assert_int_eq(proc_net_find_port(proc_net_tcp, 8080, true, &inode, addr, sizeof addr), 1);
+        ck_assert_uint_eq(inode, 2222);
+        ck_assert_str_eq(addr, "00000000");
+        ck_assert_int_eq(proc_net_find_port(proc_net_tcp, 631, true, &inode, NULL, 0), 1);
+        ck_assert_uint_eq(inode, 1111);
+        /* An established connection's local port is no listener. */
+        ck_assert_int_eq(proc_net_find_port(proc_net_tcp, 20000, true, &inode, NULL, 0), 0);
+        ck_assert_int_eq(proc_net_find_port(proc_net_tcp, 53, true, &inode, NULL, 0), 0);
+        ck_assert_int_eq(proc_net_find_port(proc_net_udp, 53, false, &inode, NULL, 0), 1);
+        ck_assert_uint_eq(inode, 4444);
+        /* A connected UDP socket serves nobody else's datagrams. */
+        ck_assert_int_eq(proc_net_find_port(proc_net_udp, 8081, false, &inode, NULL, 0), 0);
+        ck_assert_int_eq(proc_net_find_port("", 53, false, &inode, NULL, 0), 0);
+        ck_assert_int_eq(proc_net_find_port("header only", 53, false, &inode, NULL, 0), 0);
+}
+END_TEST
+
 Suite *suite_limits(void) {
         Suite *s = suite_create("limits");
         TCase *t = tcase_create("core");
         tcase_add_test(t, parse_errors);
         tcase_add_test(t, refusals);
+        tcase_add_test(t, proc_net);
         suite_add_tcase(s, t);
         return s;
 }
