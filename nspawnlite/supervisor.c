@@ -355,7 +355,7 @@ static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen)
 static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         int r = s->cgroup.backend->freeze(&s->cgroup, frozen);
         if (r < 0) {
-                if (frozen)
+                if (frozen && !s->frozen) /* half frozen, maybe */
                         (void) s->cgroup.backend->freeze(&s->cgroup, false);
                 snprintf(err, errlen, "Failed to %s machine %s: %s", frozen ? "freeze" : "thaw",
                          s->config->machine,
@@ -365,11 +365,12 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         }
         r = supervisor_write_state(s, frozen ? "frozen" : "running");
         if (r < 0) {
-                (void) s->cgroup.backend->freeze(&s->cgroup, !frozen);
+                if (frozen != s->frozen)
+                        (void) s->cgroup.backend->freeze(&s->cgroup, s->frozen);
                 snprintf(err, errlen,
                          "Failed to record the state of machine %s in %s/machines/%s/state: %s; it stays %s.",
                          s->config->machine, runtime_dir(), s->config->machine, strerror(-r),
-                         frozen ? "running" : "frozen");
+                         s->frozen ? "frozen" : "running");
                 return r;
         }
         s->frozen = frozen;

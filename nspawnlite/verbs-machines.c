@@ -186,6 +186,11 @@ static int call(const MachineInfo *m, const char *request, int *ret_fd) {
         return r < 0 ? log_control_error(m, r, reply) : 0;
 }
 
+/* How long a machine may take to die once killed and be cleared up (a busy host, a big guest). */
+#define KILLED_WAIT_USEC (30 * USEC_PER_SEC)
+/* poweroff: beyond its --timeout, the supervisor's kill and clear-up. */
+#define POWEROFF_GRACE_USEC (10 * USEC_PER_SEC)
+
 /* Wait for "X STATUS" on a waiter connection. */
 static int wait_machine_end(int fd, usec_t timeout, int *ret_status) {
         usec_t deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
@@ -273,9 +278,17 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         if (call(&m, request, &fd) < 0)
                 return 1;
         int status = 0;
-        /* The supervisor kills the machine at the timeout; give it a moment beyond that. */
-        r = wait_machine_end(fd, terminate || o.timeout == USEC_INFINITY ? USEC_INFINITY : o.timeout + 10 * USEC_PER_SEC,
-                             &status);
+        /* The supervisor kills the machine at the timeout (terminate: at once); give it a moment
+         * beyond that, but no more: a supervisor stopped after its answer must not hang us. */
+        usec_t wait = terminate                    ? KILLED_WAIT_USEC
+                      : o.timeout == USEC_INFINITY ? USEC_INFINITY
+                                                   : o.timeout + POWEROFF_GRACE_USEC;
+        r = wait_machine_end(fd, wait, &status);
+        if (r == -ETIMEDOUT)
+                return log_error("Machine %s did not end within %" PRIu64
+                                 " s; is its supervisor (pid %d) stopped?",
+                                 name, (uint64_t) (wait / USEC_PER_SEC), (int) m.supervisor),
+                       1;
         if (r < 0)
                 return log_error_errno(r, "Machine %s did not end: %m", name), 1;
         if (!terminate && status != 0) {

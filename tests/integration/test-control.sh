@@ -53,6 +53,36 @@ if up "$M" "$TREE"; then
         down "$M"
 fi
 
+# --- 1b. a supervisor stopped after it answered: poweroff's wait is bounded by its --timeout ------
+# The guest ignores its --kill-signal, so the machine lives until the supervisor kills it at the
+# timeout; stopped before that, the supervisor never says it ended.
+M=deaf
+if up "$M" --kill-signal=SIGWINCH "$TREE"; then
+        S=$(machine_state "$M" supervisor)
+        t0=$(now_ms)
+        timeout 60 "$NSPAWNLITE" poweroff "$M" --timeout=3 </dev/null >"$WORK/o" 2>"$WORK/e" &
+        P=$!
+        STARTED_PIDS+=("$P")
+        sleep 1
+        kill -STOP "$S"
+        wait_exit "$P" 40
+        forget "$P"
+        ms=$(($(now_ms) - t0))
+        [ "$EXIT_RC" != 0 ] && [ "$EXIT_RC" != 124 ] && [ "$ms" -lt 20000 ] && [ "$(grep -c . "$WORK/e")" = 1 ] &&
+                grep -qE "Machine $M did not end within 13 s; is its supervisor \(pid $S\) stopped\?" "$WORK/e" &&
+                pass "poweroff --timeout=3, supervisor stopped after its answer: status $EXIT_RC after $ms ms: $(cat "$WORK/e")" ||
+                fail "poweroff --timeout=3, supervisor stopped after its answer: status $EXIT_RC after $ms ms: $(cat "$WORK/o" "$WORK/e")"
+        kill -CONT "$S"
+        # Its deadline passed while it was stopped: it kills the machine now.
+        if wait_for 30 eval "! process_alive $S"; then
+                forget "$S"
+                pass "$M: once resumed, the supervisor kills the machine whose timeout passed"
+        else
+                fail "$M: the supervisor still runs 30 s after SIGCONT"
+        fi
+        assert_clean "$M: nothing left behind"
+fi
+
 # --- 2. set-limit and freeze when the state file cannot be written ---------------------------------
 # The runtime dir on a small tmpfs of our own (this mount namespace is the test's), filled up.
 RT=$NSPAWNLITE_RUNTIME_DIR
