@@ -183,19 +183,21 @@ void limit_explain_refusal(LimitKey k, int error, bool unified, uint64_t used, c
                 }
                 break;
         case -EOPNOTSUPP:
-        case -ENOENT:
+        case -ENOENT: {
+                /* The v2 controller is what its file is named after: "io" of "io.weight". */
+                int ctl = (int) strcspn(i->v2_file, ".");
+                const char *bfq = k == LIMIT_IO_WEIGHT
+                                          ? " (only the BFQ I/O scheduler provides it); leave io-weight out"
+                                          : "";
                 if (unified)
                         snprintf(buf, n,
-                                 "this host's cgroup2 offers no %s (its %.*s controller is not available "
-                                 "here)",
-                                 i->v2_file, (int) strcspn(i->v2_file, "."), i->v2_file);
+                                 "this host's cgroup2 does not offer %s (its %.*s controller is off here)",
+                                 i->v2_file, ctl, i->v2_file);
                 else
-                        snprintf(buf, n, "this host's cgroup v1 %s controller offers no %s%s",
-                                 i->v1_controller, i->v1_file,
-                                 k == LIMIT_IO_WEIGHT
-                                         ? " (only the BFQ I/O scheduler provides it); leave io-weight out"
-                                         : "");
+                        snprintf(buf, n, "this host's cgroup v1 %s controller does not offer %s%s",
+                                 i->v1_controller, i->v1_file, bfq);
                 return;
+        }
         }
         snprintf(buf, n, "the kernel refused it (%s)", strerror(-error));
 }

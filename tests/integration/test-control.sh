@@ -143,7 +143,7 @@ refused "boot --pids-max=1" 'Invalid --pids-max=1: below the minimum of 16 \(few
         boot -d -M lim --network=none --pids-max=1 "$TREE"
 if [ -d /sys/fs/cgroup/blkio ] && [ ! -e /sys/fs/cgroup/blkio/blkio.weight ]; then
         refused "boot --io-weight=100 (no blkio.weight here)" \
-                '--io-weight=100: this host.s cgroup v1 blkio controller offers no blkio.weight' \
+                '--io-weight=100: this host.s cgroup v1 blkio controller does not offer blkio.weight' \
                 boot -d -M lim --network=none --io-weight=100 "$TREE"
 fi
 assert_clean "the refused boots left nothing behind"
@@ -157,7 +157,7 @@ if up "$M" "$TREE"; then
                 set-limit "$M" memory-max=4096
         if [ -d /sys/fs/cgroup/blkio ] && [ ! -e /sys/fs/cgroup/blkio/blkio.weight ]; then
                 refused "set-limit io-weight=100 (no blkio.weight here)" \
-                        'io-weight=100: this host.s cgroup v1 blkio controller offers no blkio.weight' \
+                        'io-weight=100: this host.s cgroup v1 blkio controller does not offer blkio.weight' \
                         set-limit "$M" io-weight=100
                 # One refused limit of several: none of them is set.
                 refused "set-limit pids-max=50 io-weight=100" 'io-weight=100: ' set-limit "$M" pids-max=50 io-weight=100

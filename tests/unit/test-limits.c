@@ -42,12 +42,11 @@ START_TEST(refusals) {
         limit_explain_refusal(LIMIT_MEMORY_MAX, -EBUSY, false, 929792, why, sizeof why);
         ck_assert_str_eq(why, "below the memory the machine uses already (908.0K, 929792 bytes)");
         limit_explain_refusal(LIMIT_IO_WEIGHT, -EOPNOTSUPP, false, UINT64_MAX, why, sizeof why);
-        ck_assert_str_eq(why,
-                         "this host's cgroup v1 blkio controller offers no blkio.weight (only the BFQ I/O "
-                         "scheduler provides it); leave io-weight out");
+        ck_assert_str_eq(
+                why, "this host's cgroup v1 blkio controller does not offer blkio.weight (only the BFQ I/O "
+                     "scheduler provides it); leave io-weight out");
         limit_explain_refusal(LIMIT_IO_WEIGHT, -EOPNOTSUPP, true, UINT64_MAX, why, sizeof why);
-        ck_assert_str_eq(why,
-                         "this host's cgroup2 offers no io.weight (its io controller is not available here)");
+        ck_assert_str_eq(why, "this host's cgroup2 does not offer io.weight (its io controller is off here)");
         limit_explain_refusal(LIMIT_PIDS_MAX, -EINVAL, true, UINT64_MAX, why, sizeof why);
         ck_assert_str_eq(why, "the kernel refused it (Invalid argument)");
         limit_format_value(LIMIT_CPU_QUOTA, 50, v, sizeof v);
