@@ -29,6 +29,7 @@
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/log.h"
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/path-util.h"
 #include "nspawnlite/supervisor.h"
 #include "nspawnlite/sync.h"
 #include "nspawnlite/userns-mounts.h"
@@ -359,6 +360,19 @@ static int open_console_log(Supervisor *s) {
         return s->log_fd < 0 ? -errno : 0;
 }
 
+/* Under -U a guest root may make files setuid; with the default ownership they land on the disk
+ * as host uid 0. Any host user who can walk to the tree could run them: say so, naming the
+ * directory to close (systemd keeps /var/lib/machines 0700 for this reason). */
+static void warn_reachable_tree(const char *rootfs) {
+        size_t closable;
+        if (path_reachable_by_all(rootfs, &closable) <= 0)
+                return;
+        log_warning(
+                "Warning: every host user can reach %s, and could run the setuid files its -U guest makes; "
+                "close a directory on its path (chmod 0700 %.*s).",
+                rootfs, (int) closable, rootfs);
+}
+
 /* -U: take a range of ids, and bring the tree's ownership where the chosen way wants it: shifted
  * into the range on disk (chown), or as installed (an idmapped mount maps it). A tree shifted by an
  * earlier chown boot is shifted back when booted otherwise. */
@@ -378,6 +392,7 @@ static int prepare_userns(Supervisor *s) {
                 return r < 0 ? log_error_errno(r, "Failed to shift the ownership of %s back: %m", c->rootfs) : 0;
         }
 
+        warn_reachable_tree(c->rootfs);
         r = userns_acquire(&c->userns, shifted ? shift : 0, &s->userns);
         if (r == -EBUSY && c->userns.mode == USERNS_FIXED)
                 return log_error_errno(r, "UID range %u:%u is in use by another machine.", c->userns.base,
