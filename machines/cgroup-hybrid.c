@@ -251,16 +251,22 @@ static int hybrid_freeze(MachineCgroup *cg, bool frozen) {
         return -ETIMEDOUT;
 }
 
-/* No cgroup.kill on v1: freeze so nothing forks away, SIGKILL every task, thaw so they die. */
+/* No cgroup.kill on v1: freeze so nothing forks away, SIGKILL every task (one round: frozen tasks
+ * do not die, so more would only signal the same ones again), thaw so they die, and then the
+ * stragglers. */
 static int hybrid_kill_all(MachineCgroup *cg) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->scope);
+        _cleanup_close_ int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
         const char *freezer = v1_root(cg, "freezer");
         bool frozen = freezer && hybrid_freeze(cg, true) >= 0;
-        int r = cgroup_kill_procs(cg->unified_root, cg->scope);
-        if (frozen)
+        if (frozen) {
+                (void) cgroup_kill_procs_at(fd, 1);
                 (void) hybrid_freeze(cg, false);
-        if (r >= 0)
-                r = cgroup_kill_procs(cg->unified_root, cg->scope);
-        return r;
+        }
+        return cgroup_kill_procs_at(fd, 50);
 }
 
 const CgroupBackend cgroup_backend_hybrid = {

@@ -313,13 +313,11 @@ int cgroup_read_u64(const char *root, const char *path, const char *file, uint64
         return 0;
 }
 
-static int kill_tree(const char *p, int depth, unsigned *killed) {
+static int kill_tree_at(int dfd, int depth, unsigned *killed) {
         if (depth > 64)
                 return -ELOOP;
-        char f[PATH_MAX];
         _cleanup_free_ char *pids = NULL;
-        snprintf(f, sizeof f, "%s/cgroup.procs", p);
-        if (read_file_at(AT_FDCWD, f, 1 << 20, &pids) >= 0)
+        if (read_file_at(dfd, "cgroup.procs", 1 << 20, &pids) >= 0)
                 for (char *q = pids; *q;) {
                         long pid = strtol(q, &q, 10);
                         if (pid > 0 && kill((pid_t) pid, SIGKILL) >= 0)
@@ -329,26 +327,29 @@ static int kill_tree(const char *p, int depth, unsigned *killed) {
                         if (pid <= 0)
                                 break;
                 }
-        DIR *d = opendir(p);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                int r = -errno;
+                safe_close(fd);
+                return r == -ENOENT || r == -ENODEV ? 0 : r;
+        }
         for (struct dirent *de; (de = readdir(d));) {
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
-                char sub[PATH_MAX];
-                snprintf(sub, sizeof sub, "%s/%s", p, de->d_name);
-                (void) kill_tree(sub, depth + 1, killed);
+                _cleanup_close_ int sub =
+                        openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub >= 0)
+                        (void) kill_tree_at(sub, depth + 1, killed);
         }
         closedir(d);
         return 0;
 }
 
-int cgroup_kill_procs(const char *root, const char *path) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", root, path);
-        for (int round = 0; round < 50; round++) {
+int cgroup_kill_procs_at(int dfd, int rounds) {
+        for (int round = 0; round < rounds; round++) {
                 unsigned killed = 0;
-                int r = kill_tree(p, 0, &killed);
+                int r = kill_tree_at(dfd, 0, &killed);
                 if (r < 0)
                         return r;
                 if (killed == 0)
@@ -356,6 +357,16 @@ int cgroup_kill_procs(const char *root, const char *path) {
                 nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
         return -EBUSY;
+}
+
+int cgroup_kill_procs(const char *root, const char *path) {
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s", root, path) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return cgroup_kill_procs_at(fd, 50);
 }
 
 int cgroup_rmdir_retry(const char *root, const char *path) {

@@ -99,6 +99,8 @@ bool cgroup_parent_removable(const MachineCgroup *cg);
 int cgroup_read_u64(const char *root, const char *path, const char *file, uint64_t *ret);
 /* SIGKILL every pid listed in ROOT/PATH (and below), a few rounds until none are left. */
 int cgroup_kill_procs(const char *root, const char *path);
+/* The same in the cgroup directory dfd (at most rounds rounds); -EBUSY when some are left. */
+int cgroup_kill_procs_at(int dfd, int rounds);
 
 extern const CgroupBackend cgroup_backend_unified;
 extern const CgroupBackend cgroup_backend_hybrid;
