@@ -96,11 +96,11 @@ static int cpuset_fill(const char *root, const char *path) {
 }
 
 static int hybrid_create(MachineCgroup *cg) {
-        int r = cgroup_mkdir_p(cg->unified_root, cg->payload, &cg->created_parent, cg->parent);
+        int r = cgroup_create_scope(cg, cg->unified_root, &cg->created_parent);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < cg->n_v1; i++) {
-                r = cgroup_mkdir_p(cg->v1_roots[i], cg->payload, NULL, NULL);
+                r = cgroup_create_scope(cg, cg->v1_roots[i], NULL);
                 if (r < 0)
                         return r;
                 if (strcmp(cg->v1_roots[i], CGROUP_FS "/cpuset") == 0) {
@@ -151,7 +151,11 @@ static int hybrid_destroy(MachineCgroup *cg) {
         for (size_t i = 0; i < cg->n_v1; i++)
                 roots[n++] = cg->v1_roots[i];
         for (size_t i = 0; i < n; i++) {
-                int k = cgroup_rmdir_retry(roots[i], cg->payload);
+                /* A hierarchy where the same path is someone else's (create found it there) keeps it. */
+                char why[256];
+                int k = cgroup_scope_claim_at(roots[i], cg->scope, why, sizeof why);
+                if (k >= 0)
+                        k = cgroup_rmdir_retry(roots[i], cg->payload);
                 if (k >= 0)
                         k = cgroup_rmdir_retry(roots[i], cg->scope);
                 if (k < 0 && r >= 0)

@@ -40,15 +40,29 @@ int cgroup_detect_layout(CgroupLayout *ret) {
 
 int cgroup_parent_from_env(char **ret) {
         const char *e = getenv("NSPAWNLITE_CGROUP_PARENT");
-        if (!e || !*e)
+        if (!e)
                 e = "machine.slice";
+        /* Set but empty is most likely a mistake (an unset shell variable): it would quietly mean
+         * machine.slice, where systemd's machines live. */
+        if (!*e)
+                return -ENODATA;
         while (*e == '/')
                 e++;
         char abs[PATH_MAX];
-        if (snprintf(abs, sizeof abs, "/%s", e) >= (int) sizeof abs || !path_is_safe_absolute(abs))
+        if (!*e || snprintf(abs, sizeof abs, "/%s", e) >= (int) sizeof abs || !path_is_safe_absolute(abs))
                 return -EINVAL;
         *ret = strdup(e);
         return *ret ? 0 : -ENOMEM;
+}
+
+const char *cgroup_parent_error(int r) {
+        if (r == -ENODATA)
+                return "NSPAWNLITE_CGROUP_PARENT is set but empty: unset it to use machine.slice, or set a "
+                       "cgroup path.";
+        if (r == -EINVAL)
+                return "Invalid NSPAWNLITE_CGROUP_PARENT: use a relative cgroup path without '..', e.g. "
+                       "machine.slice.";
+        return NULL;
 }
 
 int machine_cgroup_init(MachineCgroup *cg, const char *name) {
@@ -73,6 +87,9 @@ int machine_cgroup_init(MachineCgroup *cg, const char *name) {
 }
 
 int machine_cgroup_create(MachineCgroup *cg) {
+        /* What create makes is marked ours, and what it finds must be ours already (and destroy
+         * removes nothing else): the failure path may clear up. */
+        cg->owned = true;
         int r = cg->backend->create(cg);
         if (r < 0) {
                 (void) cg->backend->destroy(cg);
@@ -160,7 +177,11 @@ static bool scope_populated(const MachineCgroup *cg) {
 }
 
 int machine_cgroup_kill_all(MachineCgroup *cg) {
-        if (!cg->backend || !scope_populated(cg))
+        if (!cg->backend)
+                return 0;
+        if (!cg->owned)
+                return -EPERM;
+        if (!scope_populated(cg))
                 return 0;
         return cg->backend->kill_all(cg);
 }
@@ -168,6 +189,8 @@ int machine_cgroup_kill_all(MachineCgroup *cg) {
 int machine_cgroup_destroy(MachineCgroup *cg) {
         if (!cg->backend)
                 return 0;
+        if (!cg->owned)
+                return -EPERM;
         cg->payload_fd = safe_close(cg->payload_fd);
         return cg->backend->destroy(cg);
 }

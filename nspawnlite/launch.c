@@ -442,11 +442,20 @@ static int prepare_userns_files(Supervisor *s) {
         return 0;
 }
 
-/* What a dead supervisor left under this name (its guest died with it): clear it before reuse. */
-static void clear_leftovers(MachineCgroup *cg, const char *name) {
+/* What a dead supervisor left under this name (its guest died with it): clear it before reuse.
+ * Only if it is ours: the parent is shared with systemd's machines and other runtime dirs. */
+static int clear_leftovers(MachineCgroup *cg, const char *name) {
+        char path[PATH_MAX] = "", why[PATH_MAX] = "";
+        int r = machine_cgroup_claim(cg, path, sizeof path, why, sizeof why);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Cgroup %s exists and was not made by nspawnlite of %s (%s); %s",
+                                       path, runtime_dir(), why, "pick another name or remove it.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to check who made cgroup %s: %m", cg->scope);
         (void) machine_cgroup_kill_all(cg);
-        (void) cg->backend->destroy(cg);
+        (void) machine_cgroup_destroy(cg);
         (void) network_gc(name);
+        return 0;
 }
 
 int launch_machine(Config *c) {
@@ -507,13 +516,16 @@ int launch_machine(Config *c) {
                 goto out;
 
         r = machine_cgroup_init(&s.cgroup, c->machine);
-        if (r == -EINVAL)
-                log_error("Invalid NSPAWNLITE_CGROUP_PARENT: use a relative cgroup path without '..'.");
+        if (r < 0 && cgroup_parent_error(r))
+                log_error("%s", cgroup_parent_error(r));
         else if (r < 0)
                 log_error_errno(r, "Failed to find the cgroup hierarchies: %m");
-        if (r < 0)
+        if (r >= 0)
+                r = clear_leftovers(&s.cgroup, c->machine);
+        if (r < 0) {
+                machine_cgroup_done(&s.cgroup); /* nothing of it is ours to remove */
                 goto out;
-        clear_leftovers(&s.cgroup, c->machine);
+        }
         r = machine_cgroup_create(&s.cgroup);
         if (r < 0) {
                 log_error_errno(r, "Failed to create cgroup %s: %m", s.cgroup.payload);
@@ -634,7 +646,7 @@ out:
         s.signal_fd = safe_close(s.signal_fd);
         if (mask_blocked)
                 sigprocmask(SIG_SETMASK, &s.original_mask, NULL);
-        if (s.cgroup.backend) {
+        if (s.cgroup.backend && s.cgroup.owned) {
                 (void) machine_cgroup_kill_all(&s.cgroup);
                 r = machine_cgroup_destroy(&s.cgroup);
                 if (r < 0)

@@ -463,24 +463,78 @@ int verb_status(int argc, char **argv) {
         return 0;
 }
 
-/* Remove one dead machine's leftovers. Returns 1 if anything was there. */
-static int gc_machine(const char *name) {
+/* Remove one dead machine's leftovers: its cgroup only if it is this runtime dir's (the parent is
+ * shared with systemd's machines and with other runtime dirs, whose live machines gc must never
+ * touch); the rest of a registered one in any case. Returns 1 if anything of ours was there. */
+static int gc_machine(const char *name, bool registered) {
         MachineLock lock = { .lock_fd = -EBADF };
         /* Holding its lock keeps a new boot of the name out while we clear up. */
         int r = machine_lock_acquire(name, &lock);
         if (r < 0)
                 return r == -EBUSY ? 0 : r;
         MachineCgroup cg;
+        int found = registered;
+        char path[PATH_MAX] = "", why[PATH_MAX] = "";
         if (machine_cgroup_init(&cg, name) >= 0) {
-                (void) machine_cgroup_kill_all(&cg);
-                r = cg.backend->destroy(&cg);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
+                r = machine_cgroup_claim(&cg, path, sizeof path, why, sizeof why);
+                if (r == -EEXIST)
+                        log_debug("Leaving cgroup %s alone: %s.", path, why);
+                else if (r < 0)
+                        log_warning_errno(r, "Failed to check who made cgroup %s: %m", cg.scope);
+                else if (r > 0) {
+                        found = 1;
+                        (void) machine_cgroup_kill_all(&cg);
+                        r = machine_cgroup_destroy(&cg);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
+                }
         }
         machine_cgroup_done(&cg);
-        (void) network_gc(name);
+        if (found)
+                (void) network_gc(name);
         machine_lock_release(&lock);
-        return 1;
+        return found;
+}
+
+static bool strv_has(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+static int strv_push(char ***l, const char *s) {
+        int n = strv_length(*l);
+        char **m = realloc(*l, sizeof(char *) * ((size_t) n + 2));
+        if (!m)
+                return -ENOMEM;
+        *l = m;
+        if (!(m[n] = strdup(s)))
+                return -ENOMEM;
+        m[n + 1] = NULL;
+        return 0;
+}
+
+/* The names of PARENT/machine-NAME.scope in dir. */
+static int scope_names(const char *dir, char ***names) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        int r = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                size_t l = strlen(de->d_name);
+                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
+                    strcmp(de->d_name + l - 6, ".scope") != 0)
+                        continue;
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
+                if (!machine_name_is_valid(name) || strv_has(*names, name))
+                        continue;
+                if ((r = strv_push(names, name)) < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
 }
 
 int verb_gc(int argc, char **argv) {
@@ -493,15 +547,24 @@ int verb_gc(int argc, char **argv) {
         if (geteuid() != 0)
                 return log_error("nspawnlite gc must run as root."), 1;
 
+        MachineCgroup probe;
+        r = machine_cgroup_init(&probe, "probe");
+        if (r < 0 && cgroup_parent_error(r)) {
+                machine_cgroup_done(&probe);
+                return log_error("%s", cgroup_parent_error(r)), 1;
+        }
+
         int failed = 0;
         _cleanup_strv_free_ char **names = NULL;
         r = machine_list_names(&names);
-        if (r < 0)
+        if (r < 0) {
+                machine_cgroup_done(&probe);
                 return log_error_errno(r, "Failed to list %s/machines: %m", runtime_dir()), 1;
+        }
         for (char **p = names; *p; p++) {
                 if (machine_lock_held(*p))
                         continue;
-                r = gc_machine(*p);
+                r = gc_machine(*p, true);
                 if (r > 0)
                         log_info("Removed the leftovers of machine %s.", *p);
                 else if (r < 0) {
@@ -510,35 +573,28 @@ int verb_gc(int argc, char **argv) {
                 }
         }
 
-        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any). */
-        MachineCgroup probe;
-        if (machine_cgroup_init(&probe, "probe") >= 0) {
-                char dir[4096];
-                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
+        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any),
+         * in any hierarchy (a v1 one may outlive the unified one). */
+        if (probe.backend) {
                 _cleanup_strv_free_ char **scopes = NULL;
-                DIR *d = opendir(dir);
-                if (d) {
-                        for (struct dirent *de; (de = readdir(d));) {
-                                size_t l = strlen(de->d_name);
-                                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
-                                    strcmp(de->d_name + l - 6, ".scope") != 0)
-                                        continue;
-                                char name[128];
-                                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
-                                if (!machine_name_is_valid(name) || machine_lock_held(name))
-                                        continue;
-                                r = gc_machine(name);
-                                if (r > 0)
-                                        log_info("Removed the cgroup of machine %s.", name);
-                        }
-                        closedir(d);
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
+                r = scope_names(dir, &scopes);
+                for (size_t i = 0; r >= 0 && i < probe.n_v1; i++) {
+                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
+                        r = scope_names(dir, &scopes);
+                }
+                for (char **p = scopes; p && *p; p++) {
+                        if (strv_has(names, *p) || machine_lock_held(*p))
+                                continue;
+                        if (gc_machine(*p, false) > 0)
+                                log_info("Removed the cgroup of machine %s.", *p);
                 }
                 /* The parent slice, if nothing else lives there now. */
-                if (probe.backend == &cgroup_backend_hybrid)
-                        for (size_t i = 0; i < probe.n_v1; i++) {
-                                snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
-                                (void) rmdir(dir);
-                        }
+                for (size_t i = 0; i < probe.n_v1; i++) {
+                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
+                        (void) rmdir(dir);
+                }
                 snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
                 (void) rmdir(dir);
         }
