@@ -284,4 +284,5 @@ const CgroupBackend cgroup_backend_hybrid = {
         .open_join = hybrid_open_join,
         .restrict_devices = hybrid_restrict_devices,
         .destroy = hybrid_destroy,
+        .frozen_survives_sigkill = true,
 };

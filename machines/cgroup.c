@@ -183,6 +183,9 @@ int machine_cgroup_kill_all(MachineCgroup *cg) {
                 return -EPERM;
         if (!scope_populated(cg))
                 return 0;
+        /* The v1 kill freezes the machine for a moment: should we die then, the watcher ends it. */
+        _cleanup_(machine_cgroup_watch_stop) int watch = -EBADF;
+        (void) machine_cgroup_watch_start(cg, &watch);
         return cg->backend->kill_all(cg);
 }
 

@@ -39,6 +39,9 @@ typedef struct {
         int (*freeze)(MachineCgroup *cg, bool frozen);
         /* SIGKILL every process of the machine. */
         int (*kill_all)(MachineCgroup *cg);
+        /* cgroup v1's freezer: a frozen task does not die of SIGKILL, not even of the
+         * PR_SET_PDEATHSIG that ties the guest to its supervisor (see machine_cgroup_watch_start()). */
+        bool frozen_survives_sigkill;
 } CgroupBackend;
 
 #define CGROUP_V1_MAX 16
@@ -108,6 +111,15 @@ int cgroup_scope_claim_at(const char *root, const char *scope, char *ret_why, si
 /* Make ROOT/scope and mark it ours, or accept it when it is ours already; -EEXIST when someone
  * else's is there. Then ROOT/payload. ret_created_parent as cgroup_mkdir_p()'s. */
 int cgroup_create_scope(MachineCgroup *cg, const char *root, bool *ret_created_parent);
+
+/* While a machine is frozen on a backend whose frozen tasks survive SIGKILL, a small watcher
+ * process holds the read end of a pipe whose write end (*ret_fd) only the supervisor has: when the
+ * supervisor dies (EOF), the watcher thaws and kills the machine, so that the guest dies with its
+ * supervisor even then. machine_cgroup_watch_stop() (at thaw) sends it away with one byte. The
+ * watcher acts through directory fds opened now, so it can never reach a later machine of the same
+ * name. *ret_fd is -EBADF where no watcher is needed. */
+int machine_cgroup_watch_start(MachineCgroup *cg, int *ret_fd);
+void machine_cgroup_watch_stop(int *fd);
 
 /* Validate and normalise a cgroup parent path like "machine.slice" or "a/b". -EINVAL for an
  * invalid one, -ENODATA for a set but empty $NSPAWNLITE_CGROUP_PARENT. */

@@ -471,6 +471,7 @@ int launch_machine(Config *c) {
                 .notify = -EBADF,
                 .lock = { .lock_fd = -EBADF },
                 .cgroup = { .payload_fd = -EBADF },
+                .freeze_watch_fd = -EBADF,
                 .userns = { .lock_fd = -EBADF },
         };
         int status = 1, r;
@@ -652,6 +653,7 @@ out:
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s.cgroup.scope));
         }
+        machine_cgroup_watch_stop(&s.freeze_watch_fd); /* the machine is gone: the watcher too */
         machine_cgroup_done(&s.cgroup);
         network_release(&s.network);
         s.log_fd = safe_close(s.log_fd);

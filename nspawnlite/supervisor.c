@@ -214,9 +214,9 @@ static void request_stop(Supervisor *s, usec_t timeout) {
         }
         supervisor_write_state(s, "stopping");
         s->kill_deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
-        if (s->frozen) {
-                (void) s->cgroup.backend->freeze(&s->cgroup, false);
+        if (s->frozen && s->cgroup.backend->freeze(&s->cgroup, false) >= 0) {
                 s->frozen = false;
+                machine_cgroup_watch_stop(&s->freeze_watch_fd);
         }
         if (!s->config->kill_signal && info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '0') >= 0) {
                 log_info("Asked %s to power off through /run/initctl.", s->config->machine);
@@ -229,10 +229,12 @@ static void request_stop(Supervisor *s, usec_t timeout) {
 static void kill_machine(Supervisor *s) {
         s->stop_requests++;
         s->killed_by_us = true;
-        if (s->frozen)
-                s->frozen = false; /* kill_all thaws */
         (void) machine_cgroup_kill_all(&s->cgroup);
         (void) pidfd_send(s->pidfd, SIGKILL);
+        if (s->frozen) {
+                s->frozen = false; /* kill_all thaws */
+                machine_cgroup_watch_stop(&s->freeze_watch_fd);
+        }
 }
 
 static void drain_notify(Supervisor *s) {
@@ -346,11 +348,19 @@ static void handle_request(Supervisor *s, size_t i) {
                         r = pidfd_send(s->pidfd, sig);
         } else if (strcmp(verb, "freeze") == 0 || strcmp(verb, "thaw") == 0) {
                 bool f = verb[0] == 'f';
-                r = s->cgroup.backend->freeze(&s->cgroup, f);
+                /* Never frozen without a watcher: should we die, it ends the guest (cgroup.h). */
+                if (f && s->freeze_watch_fd < 0 &&
+                    (r = machine_cgroup_watch_start(&s->cgroup, &s->freeze_watch_fd)) < 0)
+                        snprintf(err, sizeof err, "Failed to start the watcher of the frozen machine: %s",
+                                 strerror(-r));
+                else
+                        r = s->cgroup.backend->freeze(&s->cgroup, f);
                 if (r >= 0) {
                         s->frozen = f;
                         supervisor_write_state(s, f ? "frozen" : "running");
                 }
+                if (r >= 0 ? !f : !s->frozen)
+                        machine_cgroup_watch_stop(&s->freeze_watch_fd);
         } else if (strcmp(verb, "set-limit") == 0) {
                 r = handle_set_limit(s, args ?: (char[]) { 0 }, err, sizeof err);
                 if (r >= 0)
