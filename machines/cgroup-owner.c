@@ -145,3 +145,19 @@ int cgroup_create_scope(MachineCgroup *cg, const char *root, bool *ret_created_p
                 r = create_scope_once(cg, root, ret_created_parent);
         return r;
 }
+
+int machine_cgroup_kill_by_name(const char *name, char *ret_why, size_t why_len) {
+        MachineCgroup cg;
+        char path[PATH_MAX], why[PATH_MAX] = "";
+        int r = machine_cgroup_init(&cg, name);
+        if (r >= 0)
+                r = machine_cgroup_claim(&cg, path, sizeof path, why, sizeof why);
+        if (r == -EEXIST)
+                snprintf(ret_why, why_len, "%s: %s", path, why);
+        if (r == 0)
+                r = -ESRCH;
+        if (r > 0)
+                r = machine_cgroup_kill_all(&cg);
+        machine_cgroup_done(&cg);
+        return r;
+}

@@ -112,6 +112,11 @@ int cgroup_scope_claim_at(const char *root, const char *scope, char *ret_why, si
  * else's is there. Then ROOT/payload. ret_created_parent as cgroup_mkdir_p()'s. */
 int cgroup_create_scope(MachineCgroup *cg, const char *root, bool *ret_created_parent);
 
+/* Kill machine NAME through its cgroup alone, after the ownership check: for when its supervisor
+ * does not answer (stopped, hung). -ESRCH when it has no cgroup, -EEXIST (ret_why as above) when
+ * the cgroup is not this runtime dir's. */
+int machine_cgroup_kill_by_name(const char *name, char *ret_why, size_t why_len);
+
 /* While a machine is frozen on a backend whose frozen tasks survive SIGKILL, a small watcher
  * process holds the read end of a pipe whose write end (*ret_fd) only the supervisor has: when the
  * supervisor dies (EOF), the watcher thaws and kills the machine, so that the guest dies with its

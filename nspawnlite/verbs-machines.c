@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +163,46 @@ static int call(const char *name, const char *request, int *ret_fd) {
         return 0;
 }
 
+/* terminate and kill --signal=KILL work without the supervisor too: when it cannot be reached or
+ * does not answer in time (stopped, hung), the machine's cgroup is killed directly, once proved to
+ * be this runtime dir's. The supervisor reaps and clears up when it runs again; gc when it is dead. */
+#define SUPERVISOR_ANSWER_USEC (5 * USEC_PER_SEC)
+
+/* call(), bounded: 1 (nothing printed) when the supervisor does not answer within the bound. */
+static int call_or_silence(const char *name, const char *request, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        char reply[CONTROL_MESSAGE_MAX] = "";
+        if (control_connect(name, &fd) < 0)
+                return 1;
+        struct timeval tv = { .tv_sec = SUPERVISOR_ANSWER_USEC / USEC_PER_SEC };
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        int r = control_request(fd, request, reply, sizeof reply);
+        if (r == -EAGAIN || r == -ETIMEDOUT || r == -ECONNRESET || r == -ECONNREFUSED || r == -EPIPE ||
+            r == -EBADMSG)
+                return 1;
+        if (r < 0)
+                return log_error("%s", reply), r;
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int kill_through_cgroup(const char *name) {
+        char why[PATH_MAX] = "";
+        log_warning("The supervisor of %s does not answer; killing the machine through its cgroup.", name);
+        int r = machine_cgroup_kill_by_name(name, why, sizeof why);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Not killing cgroup %s: it is not this nspawnlite's.", why);
+        if (r == -ESRCH)
+                return log_error_errno(r, "Machine %s has no cgroup left to kill.", name);
+        if (r < 0 && cgroup_parent_error(r))
+                return log_error("%s", cgroup_parent_error(r)), r;
+        if (r < 0)
+                return log_error_errno(r, "Failed to kill the cgroup of machine %s: %m", name);
+        return 0;
+}
+
 /* Wait for "X STATUS" on a waiter connection. */
 static int wait_machine_end(int fd, usec_t timeout, int *ret_status) {
         usec_t deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
@@ -212,6 +253,11 @@ static int simple_verb(int argc, char **argv, unsigned allowed, const char *requ
         const char *name = m.name;
         char request[128];
         snprintf(request, sizeof request, request_fmt, o.signal);
+        /* SIGKILL to init ends the whole machine: the cgroup can do that without the supervisor. */
+        if ((allowed & OPT_SIGNAL) && o.signal == SIGKILL) {
+                r = call_or_silence(name, request, NULL);
+                return r > 0 ? (kill_through_cgroup(name) < 0 ? 1 : 0) : r < 0 ? 1 : 0;
+        }
         return call(name, request, NULL) < 0 ? 1 : 0;
 }
 
@@ -247,12 +293,24 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         else
                 snprintf(request, sizeof request, "poweroff %" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
         _cleanup_close_ int fd = -EBADF;
-        if (call(name, request, &fd) < 0)
+        if (terminate) {
+                r = call_or_silence(name, request, &fd);
+                if (r > 0)
+                        return kill_through_cgroup(name) < 0 ? 1 : 0;
+                if (r < 0)
+                        return 1;
+        } else if (call(name, request, &fd) < 0)
                 return 1;
         int status = 0;
-        /* The supervisor kills the machine at the timeout; give it a moment beyond that. */
-        r = wait_machine_end(fd, terminate || o.timeout == USEC_INFINITY ? USEC_INFINITY : o.timeout + 10 * USEC_PER_SEC,
+        /* The supervisor kills the machine at the timeout; give it a moment beyond that. A
+         * terminating supervisor that stops answering halfway is done without. */
+        r = wait_machine_end(fd,
+                             terminate                    ? 2 * SUPERVISOR_ANSWER_USEC
+                             : o.timeout == USEC_INFINITY ? USEC_INFINITY
+                                                          : o.timeout + 10 * USEC_PER_SEC,
                              &status);
+        if (r == -ETIMEDOUT && terminate)
+                return kill_through_cgroup(name) < 0 ? 1 : 0;
         if (r < 0)
                 return log_error_errno(r, "Machine %s did not end: %m", name), 1;
         if (!terminate && status != 0) {
