@@ -153,7 +153,7 @@ static int hybrid_destroy(MachineCgroup *cg) {
         for (size_t i = 0; i < n; i++) {
                 /* A hierarchy where the same path is someone else's (create found it there) keeps it. */
                 char why[256];
-                int k = cgroup_scope_claim_at(roots[i], cg->scope, why, sizeof why);
+                int k = cgroup_scope_claim_at(cg, roots[i], why, sizeof why);
                 if (k >= 0)
                         k = cgroup_rmdir_retry(roots[i], cg->payload);
                 if (k >= 0)

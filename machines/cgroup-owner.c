@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Which machine cgroups are nspawnlite's, and of which runtime dir (see cgroup.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -67,9 +68,50 @@ int runtime_id(bool create, char ret[static RUNTIME_ID_LEN + 1]) {
         return r < 0 ? r : runtime_id_read(path, ret);
 }
 
-int cgroup_scope_claim_at(const char *root, const char *scope, char *ret_why, size_t why_len) {
-        char p[PATH_MAX], v[PATH_MAX + RUNTIME_ID_LEN + 2], id[RUNTIME_ID_LEN + 1];
-        if (snprintf(p, sizeof p, "%s/%s", root, scope) >= (int) sizeof p)
+/* A supervisor killed between the mkdir() of a scope directory and its marking leaves it unmarked.
+ * So that it is not taken for someone else's, the supervisor records "creating" in the machine's
+ * own registry directory (under the name lock) for the time it makes them: an unmarked scope with
+ * that record, still empty (no process, no child cgroup: marking comes before anything else goes
+ * in), is ours. */
+static int creating_path(const MachineCgroup *cg, char *buf, size_t n) {
+        return cg->name ? machine_path(cg->name, "cgroup-creating", buf, n) : -EINVAL;
+}
+
+int cgroup_creating_begin(const MachineCgroup *cg) {
+        char p[PATH_MAX];
+        int r = creating_path(cg, p, sizeof p);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        return fd < 0 ? -errno : 0;
+}
+
+void cgroup_creating_end(const MachineCgroup *cg) {
+        char p[PATH_MAX];
+        if (creating_path(cg, p, sizeof p) >= 0)
+                (void) unlink(p);
+}
+
+static bool scope_empty(const char *path) {
+        char p[PATH_MAX];
+        _cleanup_free_ char *procs = NULL;
+        snprintf(p, sizeof p, "%s/cgroup.procs", path);
+        if (read_file_at(AT_FDCWD, p, 64, &procs) < 0 || procs[0])
+                return false;
+        DIR *d = opendir(path);
+        if (!d)
+                return false;
+        bool empty = true;
+        for (struct dirent *de; empty && (de = readdir(d));)
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        empty = false;
+        closedir(d);
+        return empty;
+}
+
+int cgroup_scope_claim_at(const MachineCgroup *cg, const char *root, char *ret_why, size_t why_len) {
+        char p[PATH_MAX], v[PATH_MAX + RUNTIME_ID_LEN + 2], id[RUNTIME_ID_LEN + 1], rec[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s", root, cg->scope) >= (int) sizeof p)
                 return -ENAMETOOLONG;
         ssize_t n = lgetxattr(p, CGROUP_OWNER_XATTR, v, sizeof v - 1);
         if (n < 0 && errno == ENOENT)
@@ -77,6 +119,9 @@ int cgroup_scope_claim_at(const char *root, const char *scope, char *ret_why, si
         if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP)
                 return -errno;
         if (n < 0) {
+                if (errno == ENODATA && creating_path(cg, rec, sizeof rec) >= 0 && access(rec, F_OK) >= 0 &&
+                    scope_empty(p))
+                        return 1;
                 snprintf(ret_why, why_len, "no nspawnlite marker");
                 return -EEXIST;
         }
@@ -98,7 +143,7 @@ int machine_cgroup_claim(MachineCgroup *cg, char *ret_path, size_t path_len, cha
 
         bool exists = false;
         for (size_t i = 0; i < n; i++) {
-                int r = cgroup_scope_claim_at(roots[i], cg->scope, ret_why, why_len);
+                int r = cgroup_scope_claim_at(cg, roots[i], ret_why, why_len);
                 if (r == -EEXIST)
                         snprintf(ret_path, path_len, "%s/%s", roots[i], cg->scope);
                 if (r < 0)
@@ -109,31 +154,33 @@ int machine_cgroup_claim(MachineCgroup *cg, char *ret_path, size_t path_len, cha
         return exists;
 }
 
-static int scope_mark(const char *path) {
-        char id[RUNTIME_ID_LEN + 1], v[PATH_MAX + RUNTIME_ID_LEN + 2];
+static int owner_marker(char *buf, size_t n) {
+        char id[RUNTIME_ID_LEN + 1];
         int r = runtime_id(true, id);
         if (r < 0)
                 return r;
-        snprintf(v, sizeof v, "%s %s", id, runtime_dir());
-        return lsetxattr(path, CGROUP_OWNER_XATTR, v, strlen(v), 0) < 0 ? -errno : 0;
+        return snprintf(buf, n, "%s %s", id, runtime_dir()) >= (int) n ? -ENAMETOOLONG : 0;
 }
 
 static int create_scope_once(MachineCgroup *cg, const char *root, bool *ret_created_parent) {
-        char p[PATH_MAX], why[PATH_MAX];
-        int r = cgroup_mkdir_p(root, cg->parent, ret_created_parent, cg->parent);
+        char p[PATH_MAX], why[PATH_MAX], marker[PATH_MAX + RUNTIME_ID_LEN + 2];
+        int r = owner_marker(marker, sizeof marker);
+        if (r < 0)
+                return r;
+        r = cgroup_mkdir_p(root, cg->parent, ret_created_parent, cg->parent);
         if (r < 0)
                 return r;
         if (snprintf(p, sizeof p, "%s/%s", root, cg->scope) >= (int) sizeof p)
                 return -ENAMETOOLONG;
         if (mkdir(p, 0755) >= 0) {
-                r = scope_mark(p);
-                if (r < 0) {
+                if (lsetxattr(p, CGROUP_OWNER_XATTR, marker, strlen(marker), 0) < 0) {
+                        r = -errno;
                         (void) rmdir(p);
                         return r;
                 }
         } else if (errno != EEXIST)
                 return -errno;
-        else if ((r = cgroup_scope_claim_at(root, cg->scope, why, sizeof why)) <= 0)
+        else if ((r = cgroup_scope_claim_at(cg, root, why, sizeof why)) <= 0)
                 return r < 0 ? r : -ENOENT; /* removed meanwhile: try again */
         return cgroup_mkdir_p(root, cg->payload, NULL, NULL);
 }

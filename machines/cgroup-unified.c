@@ -109,7 +109,7 @@ static int unified_destroy(MachineCgroup *cg) {
         unified_supervisor_leave(cg);
         /* Someone else's scope (create found it there) stays. */
         char why[256];
-        int r = cgroup_scope_claim_at(cg->unified_root, cg->scope, why, sizeof why);
+        int r = cgroup_scope_claim_at(cg, cg->unified_root, why, sizeof why);
         if (r < 0)
                 return r;
         r = cgroup_rmdir_retry(cg->unified_root, cg->payload);

@@ -80,6 +80,8 @@ int machine_cgroup_init(MachineCgroup *cg, const char *name) {
         r = cgroup_parent_from_env(&cg->parent);
         if (r < 0)
                 return r;
+        if (!(cg->name = strdup(name)))
+                return -ENOMEM;
         if (asprintf(&cg->scope, "%s/machine-%s.scope", cg->parent, name) < 0 ||
             asprintf(&cg->payload, "%s/payload", cg->scope) < 0 || !cg->unified_root)
                 return -ENOMEM;
@@ -90,11 +92,16 @@ int machine_cgroup_create(MachineCgroup *cg) {
         /* What create makes is marked ours, and what it finds must be ours already (and destroy
          * removes nothing else): the failure path may clear up. */
         cg->owned = true;
-        int r = cg->backend->create(cg);
+        int r = cgroup_creating_begin(cg);
+        if (r < 0)
+                return r;
+        r = cg->backend->create(cg);
         if (r < 0) {
-                (void) cg->backend->destroy(cg);
+                if (cg->backend->destroy(cg) >= 0)
+                        cgroup_creating_end(cg);
                 return r;
         }
+        cgroup_creating_end(cg);
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->payload);
         cg->payload_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -195,7 +202,10 @@ int machine_cgroup_destroy(MachineCgroup *cg) {
         if (!cg->owned)
                 return -EPERM;
         cg->payload_fd = safe_close(cg->payload_fd);
-        return cg->backend->destroy(cg);
+        int r = cg->backend->destroy(cg);
+        if (r >= 0)
+                cgroup_creating_end(cg); /* what a supervisor killed while it made them left */
+        return r;
 }
 
 int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l) {
@@ -224,6 +234,7 @@ int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid) {
 void machine_cgroup_done(MachineCgroup *cg) {
         safe_close(cg->payload_fd);
         machine_cgroup_close_join(cg);
+        free(cg->name);
         free(cg->parent);
         free(cg->scope);
         free(cg->payload);

@@ -48,6 +48,7 @@ typedef struct {
 
 struct MachineCgroup {
         const CgroupBackend *backend;
+        char *name;
         char *parent;       /* "machine.slice", relative to each hierarchy's root */
         char *scope;        /* "machine.slice/machine-NAME.scope" */
         char *payload;      /* "machine.slice/machine-NAME.scope/payload" */
@@ -107,7 +108,10 @@ int runtime_id(bool create, char ret[static 33]);
  * nspawnlite marker", "made by the nspawnlite of runtime dir X"). */
 int machine_cgroup_claim(MachineCgroup *cg, char *ret_path, size_t path_len, char *ret_why, size_t why_len);
 /* The same check for one hierarchy: 0 absent, 1 ours, -EEXIST not. */
-int cgroup_scope_claim_at(const char *root, const char *scope, char *ret_why, size_t why_len);
+int cgroup_scope_claim_at(const MachineCgroup *cg, const char *root, char *ret_why, size_t why_len);
+/* Around the making of the scope directories (see cgroup-owner.c). */
+int cgroup_creating_begin(const MachineCgroup *cg);
+void cgroup_creating_end(const MachineCgroup *cg);
 /* Make ROOT/scope and mark it ours, or accept it when it is ours already; -EEXIST when someone
  * else's is there. Then ROOT/payload. ret_created_parent as cgroup_mkdir_p()'s. */
 int cgroup_create_scope(MachineCgroup *cg, const char *root, bool *ret_created_parent);
