@@ -134,6 +134,17 @@ assert_eq 0 "$rc" "gc exits 0 ($(gc_out))"
 ! scope_anywhere dead2 && pass "gc removed the cgroup of our dead machine" || fail "gc left machine-dead2.scope"
 grep -q "Removed the leftovers of machine dead2" "$WORK/gc.out" && pass "gc says it removed dead2" || fail "gc: $(gc_out)"
 
+# A supervisor killed between the mkdir of its scope and the marking: the record it keeps meanwhile
+# in its machine directory makes the empty, unmarked scope its own (test-chaos hits this by chance).
+mkdir -p "$MACHINES/ghost" "$UNIFIED/$NSPAWNLITE_CGROUP_PARENT/machine-ghost.scope"
+: >"$MACHINES/ghost/lock"
+: >"$MACHINES/ghost/cgroup-creating"
+rc=0
+gc || rc=$?
+assert_eq 0 "$rc" "gc exits 0 ($(gc_out))"
+! scope_anywhere ghost && pass "gc removed the unmarked scope its machine was creating" || fail "gc left machine-ghost.scope"
+[ ! -e "$MACHINES/ghost" ] && pass "gc removed the files of that machine" || fail "gc left $(ls -A "$MACHINES/ghost" | tr '\n' ' ')"
+
 # --- 5. a frozen guest dies with its SIGKILLed supervisor -----------------------------------------
 up_quiet frz "$TREE" && pass "machine frz boots"
 S=$(machine_state frz supervisor)
