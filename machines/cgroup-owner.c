@@ -172,16 +172,18 @@ static int create_scope_once(MachineCgroup *cg, const char *root, bool *ret_crea
                 return r;
         if (snprintf(p, sizeof p, "%s/%s", root, cg->scope) >= (int) sizeof p)
                 return -ENAMETOOLONG;
-        if (mkdir(p, 0755) >= 0) {
-                if (lsetxattr(p, CGROUP_OWNER_XATTR, marker, strlen(marker), 0) < 0) {
-                        r = -errno;
-                        (void) rmdir(p);
-                        return r;
-                }
-        } else if (errno != EEXIST)
+        bool made = mkdir(p, 0755) >= 0;
+        if (!made && errno != EEXIST)
                 return -errno;
-        else if ((r = cgroup_scope_claim_at(cg, root, why, sizeof why)) <= 0)
+        if (!made && (r = cgroup_scope_claim_at(cg, root, why, sizeof why)) <= 0)
                 return r < 0 ? r : -ENOENT; /* removed meanwhile: try again */
+        /* Found ours: marked again, as one left unmarked by a killed supervisor is not yet. */
+        if (lsetxattr(p, CGROUP_OWNER_XATTR, marker, strlen(marker), 0) < 0) {
+                r = -errno;
+                if (made)
+                        (void) rmdir(p);
+                return r;
+        }
         return cgroup_mkdir_p(root, cg->payload, NULL, NULL);
 }
 
