@@ -188,9 +188,9 @@ static int call_or_silence(const char *name, const char *request, int *ret_fd) {
         return 0;
 }
 
-static int kill_through_cgroup(const char *name) {
+static int kill_through_cgroup(const char *name, const char *what) {
         char why[PATH_MAX] = "";
-        log_warning("The supervisor of %s does not answer; killing the machine through its cgroup.", name);
+        log_warning("The supervisor of %s %s; killing the machine through its cgroup.", name, what);
         int r = machine_cgroup_kill_by_name(name, why, sizeof why);
         if (r == -EEXIST)
                 return log_error_errno(r, "Not killing cgroup %s: it is not this nspawnlite's.", why);
@@ -256,7 +256,7 @@ static int simple_verb(int argc, char **argv, unsigned allowed, const char *requ
         /* SIGKILL to init ends the whole machine: the cgroup can do that without the supervisor. */
         if ((allowed & OPT_SIGNAL) && o.signal == SIGKILL) {
                 r = call_or_silence(name, request, NULL);
-                return r > 0 ? (kill_through_cgroup(name) < 0 ? 1 : 0) : r < 0 ? 1 : 0;
+                return r > 0 ? (kill_through_cgroup(name, "does not answer") < 0 ? 1 : 0) : r < 0 ? 1 : 0;
         }
         return call(name, request, NULL) < 0 ? 1 : 0;
 }
@@ -296,7 +296,7 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         if (terminate) {
                 r = call_or_silence(name, request, &fd);
                 if (r > 0)
-                        return kill_through_cgroup(name) < 0 ? 1 : 0;
+                        return kill_through_cgroup(name, "does not answer") < 0 ? 1 : 0;
                 if (r < 0)
                         return 1;
         } else if (call(name, request, &fd) < 0)
@@ -310,7 +310,7 @@ static int ending_verb(int argc, char **argv, bool terminate) {
                                                           : o.timeout + 10 * USEC_PER_SEC,
                              &status);
         if (r == -ETIMEDOUT && terminate)
-                return kill_through_cgroup(name) < 0 ? 1 : 0;
+                return kill_through_cgroup(name, "did not end the machine in time") < 0 ? 1 : 0;
         if (r < 0)
                 return log_error_errno(r, "Machine %s did not end: %m", name), 1;
         if (!terminate && status != 0) {
