@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -369,6 +370,19 @@ static void handle_request(Supervisor *s, size_t i) {
                 r = handle_login(s, c, err, sizeof err);
                 if (r > 0)
                         return; /* answered, with the tty's master */
+        } else if (strcmp(verb, "leader") == 0) {
+                /* Who the leader is, from the one who started it: verbs that join the machine
+                 * check the state file against this, and get a pidfd of it. */
+                uint64_t st = 0;
+                char reply[64];
+                if (s->pidfd < 0 || (r = pid_starttime(s->pid, &st)) < 0)
+                        r = -ESRCH;
+                else {
+                        snprintf(reply, sizeof reply, "OK %d %" PRIu64, (int) s->pid, st);
+                        (void) control_send_text_fd(c->fd, reply, s->pidfd);
+                        drop_client(s, i);
+                        return;
+                }
         } else if (strcmp(verb, "console") == 0) {
                 bool writer = true;
                 for (size_t j = 0; j < s->n_clients; j++)
