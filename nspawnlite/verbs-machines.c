@@ -129,11 +129,19 @@ static int no_more_args(int argc, char **argv) {
         return 0;
 }
 
-static int load_machine(const char *name, MachineInfo *m) {
+int log_needs_root(const char *verb) {
+        log_error("nspawnlite %s needs root: running machines and their control sockets are root's only.",
+                  verb);
+        return 1;
+}
+
+static int load_machine(const char *verb, const char *name, MachineInfo *m) {
         int r = machine_info_load(name, m);
         switch (r) {
         case 0:
                 return 0;
+        case -EACCES:
+                return log_needs_root(verb), r;
         case -ENOENT:
                 return log_error("No machine named %s is running.", name), r;
         case -EAGAIN:
@@ -150,6 +158,8 @@ static int call(const char *name, const char *request, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
         char reply[CONTROL_MESSAGE_MAX];
         int r = control_connect(name, &fd);
+        if (r == -EACCES || r == -EPERM)
+                return log_error("Reaching the supervisor of %s needs root.", name), r;
         if (r < 0)
                 return log_error_errno(r, "Failed to reach the supervisor of %s: %m", name);
         r = control_request(fd, request, reply, sizeof reply);
@@ -239,7 +249,7 @@ static int machine_verb_start(int argc, char **argv, unsigned allowed, VerbOptio
                 return r > 0 ? 0 : 2;
         if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
                 return 2;
-        if (load_machine(name, m) < 0)
+        if (load_machine(argv[0], name, m) < 0)
                 return 1;
         return -1;
 }
@@ -353,7 +363,7 @@ int verb_set_limit(int argc, char **argv) {
                 strcat(request, " ");
                 strcat(request, argv[i]);
         }
-        if (load_machine(name, &m) < 0)
+        if (load_machine(argv[0], name, &m) < 0)
                 return 1;
         return call(name, request, NULL) < 0 ? 1 : 0;
 }
@@ -390,9 +400,15 @@ int verb_list(int argc, char **argv) {
         MachineInfo *ms = calloc((size_t) strv_length(names) + 1, sizeof(MachineInfo));
         if (!ms)
                 return log_error("Out of memory."), 1;
-        for (char **p = names; *p; p++)
-                if (machine_info_load(*p, &ms[n]) >= 0)
+        for (char **p = names; *p; p++) {
+                r = machine_info_load(*p, &ms[n]);
+                if (r == -EACCES) {
+                        free(ms);
+                        return log_needs_root(argv[0]);
+                }
+                if (r >= 0)
                         n++;
+        }
 
         if (o.json) {
                 printf("[");

@@ -16,3 +16,7 @@ int verb_set_limit(int argc, char **argv);
 int verb_gc(int argc, char **argv);
 int verb_login(int argc, char **argv);
 int verb_shell(int argc, char **argv);
+
+/* For a verb that cannot read the registry or reach a control socket for lack of privilege: says
+ * so in one line, and returns the exit status (1). */
+int log_needs_root(const char *verb);
