@@ -403,13 +403,13 @@ int machine_info_load(const char *name, MachineInfo *ret) {
                 return -EACCES;
         if (r < 0)
                 return r;
-        /* A NUL inside, or more than format ever writes, is not a state file of ours. */
+        if (held <= 0)
+                return -ESRCH;
+        /* A NUL inside, or more than format ever writes, is not a state file of ours either. */
         MachineInfo m;
         if ((size_t) r >= MACHINE_STATE_MAX || strlen(text) != (size_t) r ||
             machine_info_parse(text, &m) < 0 || strcmp(m.name, name) != 0)
-                return -ESRCH;
-        if (held <= 0)
-                return -ESRCH;
+                return -EBADMSG;
         uint64_t st;
         if (pid_starttime(m.leader, &st) < 0 || st != m.leader_starttime)
                 return -ESRCH;

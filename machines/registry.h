@@ -87,8 +87,9 @@ int machine_info_parse(const char *text, MachineInfo *ret);
 int machine_state_write(const MachineLock *l, const MachineInfo *m);
 
 /* Load NAME's state: -ENOENT when there is no such machine, -ESRCH when it has files but is not
- * alive (dead supervisor, or a leader pid reused by another process), -EACCES when the caller
- * may not tell (not root). */
+ * alive (dead supervisor, or a leader pid reused by another process), -EBADMSG when a live
+ * supervisor's state file is not one format wrote, -EACCES when the caller may not tell (not
+ * root). */
 int machine_info_load(const char *name, MachineInfo *ret);
 
 /* Whether a supervisor holds NAME's lock right now: 1, 0, or -errno when it cannot be told (e.g.

@@ -26,6 +26,9 @@ static int load_named_machine(const char *verb, const char *name, MachineInfo *r
         int r = machine_info_load(name, ret);
         if (r == -EACCES)
                 return log_needs_root(verb);
+        if (r == -EBADMSG)
+                return log_error("Machine %s has a state file nspawnlite did not write; refusing it.", name),
+                       1;
         if (r == -ENOENT)
                 return log_error("No machine named %s is running.", name), 1;
         if (r == -EAGAIN)

@@ -142,6 +142,9 @@ static int load_machine(const char *verb, const char *name, MachineInfo *m) {
                 return 0;
         case -EACCES:
                 return log_needs_root(verb), r;
+        case -EBADMSG:
+                return log_error("Machine %s has a state file nspawnlite did not write; refusing it.", name),
+                       r;
         case -ENOENT:
                 return log_error("No machine named %s is running.", name), r;
         case -EAGAIN:
