@@ -34,7 +34,7 @@ void json_print_string(FILE *f, const char *s) {
         for (const unsigned char *p = (const unsigned char *) s; *p;) {
                 size_t n = utf8_valid_length(p);
                 if (n == 0) {
-                        /* A byte that is not UTF-8 (a path may hold any): U+FFFD, as systemd does. */
+                        /* A byte that is not UTF-8 (a path may hold any): the replacement character. */
                         fputs("\\ufffd", f);
                         p++;
                         continue;
