@@ -106,7 +106,7 @@ static int preflight(Supervisor *s) {
         return 0;
 }
 
-static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
+static int clone_child(Supervisor *s, int child_sync, const char *stage, bool *ret_into_cgroup) {
         uint64_t flags = CLONE_PIDFD | (s->userns.lock_fd >= 0 ? CLONE_NEWUSER : 0);
         for (size_t i = 0; i < ELEMENTSOF(namespace_table); i++)
                 if (!namespace_table[i].only_own_network || s->config->network != NETWORK_HOST)
@@ -143,6 +143,7 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
                         .caps = s->caps,
                         .userns = s->userns.lock_fd >= 0,
                         .root_mountpoint = s->root_mountpoint,
+                        .stage = stage,
                         .sync_fd = child_sync,
                         .network = guest_network,
                         .original_mask = s->original_mask,
@@ -202,13 +203,17 @@ static int start_guest(Supervisor *s) {
         /* -U: the child's mount namespace is made from an outer one (userns-mounts.h). */
         _cleanup_(userns_mounts_done) UsernsMounts outer = USERNS_MOUNTS_NULL;
         bool userns = s->userns.lock_fd >= 0;
-        if (userns && (r = userns_mounts_enter(&outer, s->root_mountpoint)) < 0) {
+        char stage[PATH_MAX] = "";
+        if (userns && ((r = machine_path(s->config->machine, "stage", stage, sizeof stage)) < 0 ||
+                       (r = userns_mounts_enter(&outer, s->root_mountpoint, stage, s->config->mounts,
+                                                s->config->n_mounts, err, sizeof err)) < 0)) {
                 mounts_close_sources(s->config->mounts, s->config->n_mounts);
                 machine_cgroup_close_join(&s->cgroup);
-                return log_error_errno(r, "Failed to prepare the machine's mount namespace: %m");
+                return log_error_errno(r, "%s: %m",
+                                       err[0] ? err : "Failed to prepare the machine's mount namespace");
         }
         bool into_cgroup = false;
-        r = clone_child(s, pair[1], &into_cgroup);
+        r = clone_child(s, pair[1], userns ? stage : NULL, &into_cgroup);
         int left = userns_mounts_leave(&outer);
         /* The child has its copies; ours would keep the detached trees alive. */
         mounts_close_sources(s->config->mounts, s->config->n_mounts);
@@ -238,13 +243,12 @@ static int start_guest(Supervisor *s) {
                                 log_error_errno(r, "Failed to open the tree %s: %m", s->config->rootfs);
                         goto fail;
                 }
-                char inaccessible[PATH_MAX], stage[PATH_MAX];
+                char inaccessible[PATH_MAX];
                 r = machine_path(s->config->machine, "inaccessible", inaccessible, sizeof inaccessible);
                 if (r >= 0)
-                        r = machine_path(s->config->machine, "stage", stage, sizeof stage);
-                if (r >= 0)
-                        r = userns_mounts_apply(&outer, s->pidfd, tree, stage, s->root_mountpoint,
-                                                s->config->network != NETWORK_HOST, inaccessible, err, sizeof err);
+                        r = userns_mounts_apply(&outer, s->pidfd, tree, s->config->read_only, stage,
+                                                s->root_mountpoint, s->config->network != NETWORK_HOST, inaccessible,
+                                                err, sizeof err);
                 if (r < 0) {
                         log_error_errno(r, "%s: %m", err);
                         goto fail;

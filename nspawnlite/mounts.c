@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -197,33 +198,56 @@ void mounts_close_sources(CustomMount *m, size_t n) {
                 m[i].tree_fd = safe_close(m[i].tree_fd);
 }
 
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen) {
+const char *mounts_host_os_release(void) {
+        static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (access(paths[i], F_OK) >= 0)
+                        return paths[i];
+        return NULL;
+}
+
+static int apply_tmpfs(int rootfd, const CustomMount *m) {
+        _cleanup_close_ int fd = -EBADF;
+        int r = mkdir_p_in_root(rootfd, m->dest, 0755, &fd);
+        if (r >= 0 && mount("tmpfs", fd_path(fd).path, "tmpfs", NSD, "mode=0755") < 0)
+                r = -errno;
+        return r;
+}
+
+/* The source was opened on the host; the target is resolved inside the tree. */
+static int apply_bind(int rootfd, const CustomMount *m, const char *staged_source) {
+        struct stat st;
+        _cleanup_close_ int target = -EBADF;
+        int r = (staged_source ? stat(staged_source, &st) : fstat(m->tree_fd, &st)) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = mount_target_in_root(rootfd, m->dest, S_ISDIR(st.st_mode), &target);
+        if (r < 0)
+                return r;
+        if (staged_source)
+                r = mount(staged_source, fd_path(target).path, NULL, MS_BIND | MS_REC, NULL);
+        else
+                r = move_mount(m->tree_fd, "", target, "",
+                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        return r < 0 ? -errno : 0;
+}
+
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, char *err,
+                        size_t errlen) {
         for (size_t i = 0; i < n; i++) {
-                int r;
-                if (m[i].tmpfs) {
-                        _cleanup_close_ int fd = -EBADF;
-                        r = mkdir_p_in_root(rootfd, m[i].dest, 0755, &fd);
-                        if (r >= 0 && mount("tmpfs", fd_path(fd).path, "tmpfs", NSD, "mode=0755") < 0)
-                                r = -errno;
-                        if (r < 0) {
-                                snprintf(err, errlen, "Failed to mount a tmpfs on %s", m[i].dest);
-                                return r;
-                        }
-                        continue;
-                }
-                /* The source was opened on the host; the target is resolved inside the tree. */
-                struct stat st;
-                _cleanup_close_ int target = -EBADF;
-                if (fstat(m[i].tree_fd, &st) < 0)
-                        r = -errno;
-                else
-                        r = mount_target_in_root(rootfd, m[i].dest, S_ISDIR(st.st_mode), &target);
-                if (r >= 0 && move_mount(m[i].tree_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                        r = -errno;
-                if (r < 0) {
+                char source[PATH_MAX];
+                if (staged)
+                        snprintf(source, sizeof source, "%s/%zu", staged, i);
+                int r = m[i].tmpfs ? apply_tmpfs(rootfd, &m[i])
+                                   : apply_bind(rootfd, &m[i], staged ? source : NULL);
+                if (r == -EROFS)
+                        snprintf(err, errlen, "Failed to create the mount point %s in the read-only tree "
+                                 "(create it there first)", m[i].dest);
+                else if (r < 0 && m[i].tmpfs)
+                        snprintf(err, errlen, "Failed to mount a tmpfs on %s", m[i].dest);
+                else if (r < 0)
                         snprintf(err, errlen, "Failed to bind mount %s on %s", m[i].source, m[i].dest);
+                if (r < 0)
                         return r;
-                }
         }
         return 0;
 }

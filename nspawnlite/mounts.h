@@ -58,8 +58,13 @@ int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inacces
 int mounts_open_sources(CustomMount *m, size_t n, char *err, size_t errlen);
 void mounts_close_sources(CustomMount *m, size_t n);
 
-/* --bind, --bind-ro, --tmpfs. */
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen);
+/* --bind, --bind-ro, --tmpfs. staged: NULL to attach the sources' detached copies (tree_fd), or
+ * under -U the directory the supervisor attached them in (m[i] at staged/i, userns-mounts.h), to
+ * bind from: the copies there carry their flags locked. */
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, char *err, size_t errlen);
+
+/* The host's os-release file, or NULL when it has none. */
+const char *mounts_host_os_release(void);
 
 /* Make the mount at fd (path resolved freshly) read-only, keeping nosuid/nodev/noexec. */
 int mount_remount_read_only(const char *path);
