@@ -252,8 +252,8 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
 
         bool own_netns = c->network != NETWORK_HOST;
-        r = mounts_apply_table(rootfd, ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL, own_netns, -EBADF, err,
-                               sizeof err);
+        r = mounts_apply_table(rootfd, ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL, own_netns, -EBADF,
+                               c->tmpfs_size, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 
@@ -287,7 +287,8 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         char staged[PATH_MAX];
         if (ctx->stage)
                 snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_BIND, ctx->stage);
-        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->stage ? staged : NULL, err, sizeof err);
+        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->stage ? staged : NULL, c->tmpfs_size, err,
+                                sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
 

@@ -16,6 +16,8 @@
 
 #define NSD (MS_NOSUID | MS_NODEV)
 #define NSDE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/* The inodes of a capped tmpfs: each pins memory too (systemd-nspawn's cap). */
+#define TMPFS_INODES "nr_inodes=400k"
 /* What covers part of /proc: skipped where the kernel lacks it, locked under -U. */
 #define MASK (MOUNT_OPTIONAL | MOUNT_NO_MKDIR | MOUNT_OUTER)
 
@@ -23,10 +25,11 @@ const MountEntry mount_table[] = {
         /* /dev first: device nodes and the console live there. No nodev here, obviously. */
         { MOUNT_FS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k", 0 },
         { MOUNT_FS, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5", 0 },
-        { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777", 0 },
+        /* The tmpfs mounts the guest fills: capped (MOUNT_SIZED), in bytes and inodes. */
+        { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, MOUNT_SIZED },
         { MOUNT_FS, "mqueue", "/dev/mqueue", "mqueue", NSDE, NULL, 0 },
-        { MOUNT_FS, "tmpfs", "/run", "tmpfs", NSD | MS_STRICTATIME, "mode=0755,size=20%", 0 },
-        { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777", 0 },
+        { MOUNT_FS, "tmpfs", "/run", "tmpfs", NSD | MS_STRICTATIME, "mode=0755," TMPFS_INODES, MOUNT_SIZED },
+        { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, MOUNT_SIZED },
         { MOUNT_MAKE_INACCESSIBLE_SOURCE, NULL, INACCESSIBLE_FILE, NULL, 0, NULL, 0 },
 
         { MOUNT_FS, "proc", "/proc", "proc", NSDE, NULL, MOUNT_OUTER },
@@ -105,8 +108,14 @@ static int bind_in_root(int rootfd, const char *source_path, const char *where, 
         return read_only ? remount_ro_in_root(rootfd, where) : 0;
 }
 
-static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
+/* The options of a capped tmpfs: base, then its size. */
+static void sized_options(const char *base, const char *tmpfs_size, char *buf, size_t n) {
+        snprintf(buf, n, "%s,size=%s", base, tmpfs_size && *tmpfs_size ? tmpfs_size : TMPFS_SIZE_DEFAULT);
+}
+
+static int apply_entry(int rootfd, const MountEntry *e, int inaccessible, const char *tmpfs_size) {
         _cleanup_close_ int fd = -EBADF;
+        char options[256];
         int r;
 
         switch (e->op) {
@@ -119,7 +128,10 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
                         return 0;
                 if (r < 0)
                         return r;
-                if (mount(e->what, fd_path(fd).path, e->type, e->flags, e->options) < 0)
+                if (e->mode & MOUNT_SIZED)
+                        sized_options(e->options, tmpfs_size, options, sizeof options);
+                if (mount(e->what, fd_path(fd).path, e->type, e->flags,
+                          e->mode & MOUNT_SIZED ? options : e->options) < 0)
                         return -errno;
                 return 0;
 
@@ -153,7 +165,8 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
         return -EINVAL;
 }
 
-int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, char *err, size_t errlen) {
+int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, const char *tmpfs_size,
+                       char *err, size_t errlen) {
         for (size_t i = 0; i < mount_table_size; i++) {
                 const MountEntry *e = &mount_table[i];
                 if ((e->mode & MOUNT_NETNS_ONLY) && !own_netns)
@@ -161,7 +174,7 @@ int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inacces
                 if ((phase == MOUNT_PHASE_INNER && (e->mode & MOUNT_OUTER)) ||
                     (phase == MOUNT_PHASE_OUTER && !(e->mode & MOUNT_OUTER)))
                         continue;
-                int r = apply_entry(rootfd, e, inaccessible);
+                int r = apply_entry(rootfd, e, inaccessible, tmpfs_size);
                 if (r < 0) {
                         snprintf(err, errlen, "Failed to mount %s%s%s", e->where, e->type ? " as " : "",
                                  strempty(e->type));
@@ -206,10 +219,12 @@ const char *mounts_host_os_release(void) {
         return NULL;
 }
 
-static int apply_tmpfs(int rootfd, const CustomMount *m) {
+static int apply_tmpfs(int rootfd, const CustomMount *m, const char *tmpfs_size) {
         _cleanup_close_ int fd = -EBADF;
+        char options[256];
+        sized_options("mode=0755," TMPFS_INODES, tmpfs_size, options, sizeof options);
         int r = mkdir_p_in_root(rootfd, m->dest, 0755, &fd);
-        if (r >= 0 && mount("tmpfs", fd_path(fd).path, "tmpfs", NSD, "mode=0755") < 0)
+        if (r >= 0 && mount("tmpfs", fd_path(fd).path, "tmpfs", NSD, options) < 0)
                 r = -errno;
         return r;
 }
@@ -231,13 +246,13 @@ static int apply_bind(int rootfd, const CustomMount *m, const char *staged_sourc
         return r < 0 ? -errno : 0;
 }
 
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, char *err,
-                        size_t errlen) {
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, const char *tmpfs_size,
+                        char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
                 char source[PATH_MAX];
                 if (staged)
                         snprintf(source, sizeof source, "%s/%zu", staged, i);
-                int r = m[i].tmpfs ? apply_tmpfs(rootfd, &m[i])
+                int r = m[i].tmpfs ? apply_tmpfs(rootfd, &m[i], tmpfs_size)
                                    : apply_bind(rootfd, &m[i], staged ? source : NULL);
                 if (r == -EROFS)
                         snprintf(err, errlen, "Failed to create the mount point %s in the read-only tree "

@@ -22,6 +22,7 @@ enum {
          * so that the guest gets them locked (MNT_LOCKED): it can neither unmount these masks nor
          * mount a proc or sysfs without them (the kernel finds such a mount "too revealing"). */
         MOUNT_OUTER = 1 << 3,
+        MOUNT_SIZED = 1 << 4, /* a tmpfs capped at --tmpfs-size= (TMPFS_SIZE_DEFAULT) */
 };
 
 typedef enum {
@@ -49,8 +50,10 @@ extern const size_t mount_table_size;
 
 /* Apply the table (the entries of one phase) under the tree at rootfd (a mount point, still
  * reachable from the host). inaccessible: the source of MOUNT_INACCESSIBLE entries, an O_PATH fd,
- * or -EBADF for INACCESSIBLE_FILE in the tree (made by the table itself). */
-int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, char *err, size_t errlen);
+ * or -EBADF for INACCESSIBLE_FILE in the tree (made by the table itself). tmpfs_size: the size=
+ * of MOUNT_SIZED entries (Config's tmpfs_size; "" for the default). */
+int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, const char *tmpfs_size,
+                       char *err, size_t errlen);
 
 /* Detached copies of the bind sources (open_tree, read-only ones made so), made by the supervisor
  * as the host's root before each clone: the child inherits them and only has to attach them, which
@@ -61,7 +64,8 @@ void mounts_close_sources(CustomMount *m, size_t n);
 /* --bind, --bind-ro, --tmpfs. staged: NULL to attach the sources' detached copies (tree_fd), or
  * under -U the directory the supervisor attached them in (m[i] at staged/i, userns-mounts.h), to
  * bind from: the copies there carry their flags locked. */
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, char *err, size_t errlen);
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, const char *tmpfs_size,
+                        char *err, size_t errlen);
 
 /* The host's os-release file, or NULL when it has none. */
 const char *mounts_host_os_release(void);

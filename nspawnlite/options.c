@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,32 @@ static int parse_tmpfs(Config *c, const char *spec) {
         return 0;
 }
 
+int tmpfs_size_parse(const char *s, char *ret, size_t n) {
+        size_t len = s ? strlen(s) : 0;
+        uint64_t v;
+        int r;
+        if (len > 1 && s[len - 1] == '%') {
+                char num[8];
+                if (len - 1 >= sizeof num)
+                        return -ERANGE;
+                memcpy(num, s, len - 1);
+                num[len - 1] = 0;
+                r = parse_uint64_range(num, 1, 100, &v);
+                if (r < 0)
+                        return r;
+                snprintf(ret, n, "%" PRIu64 "%%", v);
+                return 0;
+        }
+        r = parse_size(s, &v);
+        if (r < 0)
+                return r;
+        /* Not 0 and not infinity: tmpfs reads both as "no limit". */
+        if (v < TMPFS_SIZE_MIN || v == UINT64_MAX)
+                return -ERANGE;
+        snprintf(ret, n, "%" PRIu64, v);
+        return 0;
+}
+
 static bool env_assignment_is_valid(const char *s) {
         const char *eq = strchr(s, '=');
         if (!eq || eq == s)
@@ -174,6 +201,7 @@ enum {
         ARG_BIND,
         ARG_BIND_RO,
         ARG_TMPFS,
+        ARG_TMPFS_SIZE,
         ARG_READ_ONLY,
         ARG_CAPABILITY,
         ARG_DROP_CAPABILITY,
@@ -216,6 +244,7 @@ static const struct option long_options[] = {
         { "bind", required_argument, NULL, ARG_BIND },
         { "bind-ro", required_argument, NULL, ARG_BIND_RO },
         { "tmpfs", required_argument, NULL, ARG_TMPFS },
+        { "tmpfs-size", required_argument, NULL, ARG_TMPFS_SIZE },
         { "read-only", no_argument, NULL, ARG_READ_ONLY },
         { "setenv", required_argument, NULL, 'E' },
         { "capability", required_argument, NULL, ARG_CAPABILITY },
@@ -343,6 +372,11 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         if (r < 0)
                                 return BAD("Invalid --tmpfs= path '%s': use an absolute path without '..'.",
                                            optarg);
+                        break;
+                case ARG_TMPFS_SIZE:
+                        if (tmpfs_size_parse(optarg, c->tmpfs_size, sizeof c->tmpfs_size) < 0)
+                                return BAD("Invalid --tmpfs-size= '%s': use a percentage of RAM from 1%% to 100%% "
+                                           "or a size of at least 1M, e.g. 10%% or 512M.", optarg);
                         break;
                 case ARG_READ_ONLY:
                         c->read_only = true;
@@ -537,6 +571,8 @@ void boot_help(void) {
                "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest\n"
                "     --bind-ro=SRC[:DST]    Same, read-only\n"
                "     --tmpfs=DST            Mount a tmpfs on DST inside the guest\n"
+               "     --tmpfs-size=SIZE      Cap /tmp, /run, /dev/shm and --tmpfs mounts at SIZE each:\n"
+               "                            N%% of RAM or bytes (K, M, G suffixes; default 10%%)\n"
                "     --read-only            Mount the root directory read-only\n"
                "  -E --setenv=VAR=VALUE     Set an environment variable for init (container= too)\n"
                "  -U --private-users[=pick|UID[:COUNT]]\n"

@@ -129,7 +129,7 @@ _noreturn_ static void outer_mounts(int tree, bool read_only, const char *stage_
                    (src = open(inaccessible, O_PATH | O_CLOEXEC)) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : inaccessible);
-        } else if ((r = mounts_apply_table(rootfd, MOUNT_PHASE_OUTER, own_netns, src, err, sizeof err)) >= 0 &&
+        } else if ((r = mounts_apply_table(rootfd, MOUNT_PHASE_OUTER, own_netns, src, NULL, err, sizeof err)) >= 0 &&
                    mount(stage, mountpoint, NULL, MS_MOVE, NULL) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to move the tree onto %s", mountpoint);

@@ -121,6 +121,9 @@ START_TEST(bad_input) {
                 { "--bind=/tmp:/x:bogus", "@TREE@", NULL },
                 { "--bind=/nonexistent-nspawnlite:/x", "@TREE@", NULL },
                 { "--tmpfs=relative", "@TREE@", NULL },
+                { "--tmpfs-size=0", "@TREE@", NULL },
+                { "--tmpfs-size=150%", "@TREE@", NULL },
+                { "--tmpfs-size=lots", "@TREE@", NULL },
                 { "--console=bogus", "@TREE@", NULL },
                 { "--network=bogus", "@TREE@", NULL },
                 { "--kill-signal=NOPE", "@TREE@", NULL },
@@ -169,6 +172,35 @@ START_TEST(rootfs_kinds) {
 }
 END_TEST
 
+START_TEST(tmpfs_sizes) {
+        static const struct {
+                const char *in, *out;
+                int r;
+        } cases[] = {
+                { "10%", "10%", 0 },        { "100%", "100%", 0 },       { "1%", "1%", 0 },
+                { "512M", "536870912", 0 }, { "1M", "1048576", 0 },      { "2G", "2147483648", 0 },
+                { "0", NULL, -ERANGE },     { "1023K", NULL, -ERANGE },  { "0%", NULL, -ERANGE },
+                { "101%", NULL, -ERANGE },  { "infinity", NULL, -ERANGE }, { "%", NULL, -EINVAL },
+                { "x%", NULL, -EINVAL },    { "lots", NULL, -EINVAL },   { "", NULL, -EINVAL },
+                { "-5%", NULL, -EINVAL },   { "123456789%", NULL, -ERANGE },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char buf[24] = "";
+                int r = tmpfs_size_parse(cases[i].in, buf, sizeof buf);
+                ck_assert_msg(r == cases[i].r, "'%s' gave %d", cases[i].in, r);
+                if (cases[i].out)
+                        ck_assert_str_eq(buf, cases[i].out);
+        }
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { "@TREE@", NULL }), 0);
+        ck_assert_str_eq(c.tmpfs_size, "");
+        config_done(&c);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { "--tmpfs-size=64M", "@TREE@", NULL }), 0);
+        ck_assert_str_eq(c.tmpfs_size, "67108864");
+        config_done(&c);
+}
+END_TEST
+
 START_TEST(capability_lists) {
         uint64_t m;
         ck_assert_int_eq(capability_parse_list("CAP_NET_ADMIN,sys_time", &m), 0);
@@ -191,6 +223,7 @@ Suite *suite_options(void) {
         tcase_add_test(t, bad_input);
         tcase_add_test(t, rootfs_kinds);
         tcase_add_test(t, capability_lists);
+        tcase_add_test(t, tmpfs_sizes);
         suite_add_tcase(s, t);
         return s;
 }
