@@ -95,22 +95,40 @@ static int parse_network(Config *c, const char *s) {
         return 0;
 }
 
+/* Split a bind spec in place at its unescaped colons into at most 3 fields; a backslash takes the
+ * next character as it is (so \: is a colon in a path, as systemd-nspawn has it). */
+static int split_bind_spec(char *s, char *ret[static 3], size_t *ret_n) {
+        size_t n = 0;
+        ret[n++] = s;
+        char *w = s;
+        for (const char *p = s; *p; p++) {
+                if (*p == '\\') {
+                        if (!*++p)
+                                return -EINVAL;
+                        *w++ = *p;
+                } else if (*p == ':') {
+                        if (n == 3)
+                                return -EINVAL;
+                        *w++ = 0;
+                        ret[n++] = w;
+                } else
+                        *w++ = *p;
+        }
+        *w = 0;
+        *ret_n = n;
+        return 0;
+}
+
 /* SRC[:DST[:ro|rw]] — both absolute; DST defaults to SRC. */
 static int parse_bind(Config *c, const char *spec, bool read_only) {
         _cleanup_free_ char *copy = strdup(spec);
         if (!copy)
                 return -ENOMEM;
-        char *src = copy, *dst = NULL, *opt = NULL;
-        char *colon = strchr(src, ':');
-        if (colon) {
-                *colon = 0;
-                dst = colon + 1;
-                colon = strchr(dst, ':');
-                if (colon) {
-                        *colon = 0;
-                        opt = colon + 1;
-                }
-        }
+        char *fields[3] = {};
+        size_t n_fields;
+        if (split_bind_spec(copy, fields, &n_fields) < 0)
+                return -EINVAL;
+        char *src = fields[0], *dst = n_fields > 1 ? fields[1] : NULL, *opt = n_fields > 2 ? fields[2] : NULL;
         if (dst && !*dst)
                 dst = NULL;
         if (opt) {
@@ -363,7 +381,7 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                                 return r;
                         if (r < 0)
                                 return BAD("Invalid bind mount '%s': use SRC[:DST[:ro|rw]] with absolute "
-                                           "paths and no '..' components.", optarg);
+                                           "paths and no '..' components ('\\:' for a colon in a path).", optarg);
                         break;
                 case ARG_TMPFS:
                         r = parse_tmpfs(c, optarg);
@@ -568,7 +586,8 @@ void boot_help(void) {
                "     --network-veth         Same as --network=veth\n"
                "     --network-bridge=NAME  Same as --network=bridge:NAME\n"
                "  -p --port=[tcp|udp:]HOST[:GUEST]  Forward a host port to the guest\n"
-               "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest\n"
+               "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest ('\\:' for a colon\n"
+               "                            in a path)\n"
                "     --bind-ro=SRC[:DST]    Same, read-only\n"
                "     --tmpfs=DST            Mount a tmpfs on DST inside the guest\n"
                "     --tmpfs-size=SIZE      Cap /tmp, /run, /dev/shm and --tmpfs mounts at SIZE each:\n"

@@ -95,6 +95,7 @@ bad "--bind=relative:/x" "relative:/x" -- run --bind=relative:/x "$TREE" true
 bad "--bind=/nonexistent:/x" "/nonexistent" -- run --bind=/nonexistent:/x "$TREE" true
 bad "--bind=/tmp:/a/../b" "/a/\.\./b" -- run --bind=/tmp:/a/../b "$TREE" true
 bad "--bind=/tmp:/x:bogus" "bogus" -- run --bind=/tmp:/x:bogus "$TREE" true
+bad "--bind=/tmp\\ (a lone backslash)" "Invalid bind mount.*colon" -- run '--bind=/tmp\' "$TREE" true
 bad "--tmpfs-size=0 (tmpfs: no limit)" "tmpfs-size.*'0'.*1M" -- run --tmpfs-size=0 "$TREE" true
 bad "--tmpfs-size=150%" "tmpfs-size.*150%.*100%" -- run --tmpfs-size=150% "$TREE" true
 bad "--tmpfs-size=lots" "tmpfs-size.*lots" -- run --tmpfs-size=lots --tmpfs=/scratch "$TREE" true

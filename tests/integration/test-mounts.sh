@@ -3,6 +3,7 @@
 # - /tmp, /run, /dev/shm and --tmpfs mounts are capped at 10% of the host's RAM and 400k inodes each
 #   (what a tmpfs holds is pinned beyond the OOM killer's reach), /dev at 4 MiB and 64k inodes;
 #   --tmpfs-size= changes the size of the first four, not /dev's;
+# - --bind/--bind-ro with "\:" bind a host path whose name has a colon, onto a destination with one.
 # Bad --tmpfs-size= values and too small -U ranges are in test-bad-input.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -49,3 +50,19 @@ run_in "--tmpfs-size=1M, a write past it" --tmpfs-size=1M "$TREE" /bin/sh -c \
         'dd if=/dev/zero of=/tmp/fill bs=64k count=32 2>/dev/null && echo filled || echo "refused"'
 assert_eq refused "$OUT" "--tmpfs-size=1M: writing 2 MiB into /tmp fails"
 assert_clean "after the tmpfs checks"
+
+# ---- colons in bind paths ---------------------------------------------------------------------------
+mkdir -p "$WORK/a:b"
+echo colon-ok >"$WORK/a:b/f"
+chmod 0755 "$WORK/a:b"
+chmod 0644 "$WORK/a:b/f"
+run_in "--bind-ro with \\:" --bind-ro="$WORK/a\\:b:/mnt/c\\:d" "$TREE" /bin/cat /mnt/c:d/f
+assert_eq colon-ok "$OUT" "--bind-ro=SRC\\:X:DST\\:Y binds the host path with a colon onto one"
+run_in "--bind with \\: and :ro" --bind="$WORK/a\\:b:/mnt/e\\:f:ro" "$TREE" /bin/sh -c \
+        'cat /mnt/e:f/f; touch /mnt/e:f/new 2>/dev/null && echo wrote || echo read-only'
+assert_eq "colon-ok
+read-only" "$OUT" "--bind=SRC\\:X:DST\\:Y:ro binds it read-only"
+run_in "-U --bind-ro with \\:" -U --bind-ro="$WORK/a\\:b:/mnt/c\\:d" "$UTREE" /bin/cat /mnt/c:d/f
+assert_eq colon-ok "$OUT" "-U: --bind-ro=SRC\\:X:DST\\:Y binds the host path with a colon"
+[ ! -e "$WORK/a:b/new" ] && pass "nothing was written into the read-only source" || fail "$WORK/a:b/new was written"
+assert_clean "after the colon checks"

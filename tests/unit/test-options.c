@@ -124,6 +124,8 @@ START_TEST(bad_input) {
                 { "--tmpfs-size=0", "@TREE@", NULL },
                 { "--tmpfs-size=150%", "@TREE@", NULL },
                 { "--tmpfs-size=lots", "@TREE@", NULL },
+                { "--bind=/tmp\\", "@TREE@", NULL },
+                { "--bind=/tmp:/x:ro:more", "@TREE@", NULL },
                 { "--console=bogus", "@TREE@", NULL },
                 { "--network=bogus", "@TREE@", NULL },
                 { "--kill-signal=NOPE", "@TREE@", NULL },
@@ -168,6 +170,37 @@ START_TEST(rootfs_kinds) {
         config_done(&c);
         ck_assert_int_eq(config_parse(&c, LAUNCH_BOOT, 4, (char *[]) { "boot", "-M", "ok", p, NULL }), 0);
         ck_assert_str_eq(c.machine, "ok");
+        config_done(&c);
+}
+END_TEST
+
+/* A backslash takes the next character as it is: "\\:" is a colon in a path. */
+START_TEST(bind_escapes) {
+        Config c;
+        char src[4096], arg[4200];
+        make_file(tree, "a:b/f", 0644);
+        snprintf(src, sizeof src, "%s/a:b", tree);
+        snprintf(arg, sizeof arg, "--bind=%s/a\\:b:/x\\:y:ro", tree);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT,
+                               (const char *[]) { arg, "--bind-ro=/tmp:/back\\\\slash", "@TREE@", NULL }),
+                         0);
+        ck_assert_uint_eq(c.n_mounts, 2);
+        ck_assert_str_eq(c.mounts[0].source, src);
+        ck_assert_str_eq(c.mounts[0].dest, "/x:y");
+        ck_assert(c.mounts[0].read_only);
+        ck_assert_str_eq(c.mounts[1].source, "/tmp");
+        ck_assert_str_eq(c.mounts[1].dest, "/back\\slash");
+        config_done(&c);
+        /* Without DST, the unescaped source is the destination too. */
+        snprintf(arg, sizeof arg, "--bind=%s/a\\:b", tree);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { arg, "@TREE@", NULL }), 0);
+        ck_assert_str_eq(c.mounts[0].source, src);
+        ck_assert_str_eq(c.mounts[0].dest, src);
+        ck_assert(!c.mounts[0].read_only);
+        config_done(&c);
+        /* An unescaped colon still splits: "…/a" does not exist. */
+        snprintf(arg, sizeof arg, "--bind=%s/a:b:/x", tree);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { arg, "@TREE@", NULL }), -EINVAL);
         config_done(&c);
 }
 END_TEST
@@ -223,6 +256,7 @@ Suite *suite_options(void) {
         tcase_add_test(t, bad_input);
         tcase_add_test(t, rootfs_kinds);
         tcase_add_test(t, capability_lists);
+        tcase_add_test(t, bind_escapes);
         tcase_add_test(t, tmpfs_sizes);
         suite_add_tcase(s, t);
         return s;
