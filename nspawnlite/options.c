@@ -461,9 +461,13 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         c->userns.mode = USERNS_PICK;
                         break;
                 case ARG_PRIVATE_USERS:
-                        if (userns_parse(optarg, &c->userns) < 0)
-                                return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:COUNT (UID not 0, "
-                                           "COUNT at most 65536).", optarg);
+                        r = userns_parse(optarg, &c->userns);
+                        if (r == -ERANGE)
+                                return BAD("Invalid --private-users= '%s': the range must hold 65536 ids (the guest "
+                                           "uses ids up to 65534, nobody); use UID or UID:65536.", optarg);
+                        if (r < 0)
+                                return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:65536 (UID not "
+                                           "0, UID+65536 at most 4294967295).", optarg);
                         break;
                 case ARG_PRIVATE_USERS_OWNERSHIP:
                         if (userns_ownership_parse(optarg, &c->userns.ownership) < 0)

@@ -126,6 +126,8 @@ START_TEST(bad_input) {
                 { "--tmpfs-size=lots", "@TREE@", NULL },
                 { "--bind=/tmp\\", "@TREE@", NULL },
                 { "--bind=/tmp:/x:ro:more", "@TREE@", NULL },
+                { "--private-users=200000:100", "@TREE@", NULL },
+                { "--private-users=200000:65537", "@TREE@", NULL },
                 { "--console=bogus", "@TREE@", NULL },
                 { "--network=bogus", "@TREE@", NULL },
                 { "--kill-signal=NOPE", "@TREE@", NULL },
@@ -234,6 +236,23 @@ START_TEST(tmpfs_sizes) {
 }
 END_TEST
 
+/* The guest uses ids up to 65534: a range must hold 65536. */
+START_TEST(userns_ranges) {
+        UsernsConfig u = {};
+        ck_assert_int_eq(userns_parse("200000", &u), 0);
+        ck_assert_uint_eq(u.base, 200000);
+        ck_assert_uint_eq(u.size, 65536);
+        ck_assert_int_eq(userns_parse("200000:65536", &u), 0);
+        ck_assert_uint_eq(u.size, 65536);
+        ck_assert_int_eq(userns_parse("200000:100", &u), -ERANGE);
+        ck_assert_int_eq(userns_parse("200000:6", &u), -ERANGE);
+        ck_assert_int_eq(userns_parse("200000:65537", &u), -ERANGE);
+        ck_assert_int_eq(userns_parse("4294967000", &u), -EOVERFLOW);
+        ck_assert_int_eq(userns_parse("0:65536", &u), -EINVAL);
+        ck_assert_int_eq(userns_parse("200000:x", &u), -EINVAL);
+}
+END_TEST
+
 START_TEST(capability_lists) {
         uint64_t m;
         ck_assert_int_eq(capability_parse_list("CAP_NET_ADMIN,sys_time", &m), 0);
@@ -258,6 +277,7 @@ Suite *suite_options(void) {
         tcase_add_test(t, capability_lists);
         tcase_add_test(t, bind_escapes);
         tcase_add_test(t, tmpfs_sizes);
+        tcase_add_test(t, userns_ranges);
         suite_add_tcase(s, t);
         return s;
 }
