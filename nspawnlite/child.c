@@ -252,8 +252,13 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
 
         bool own_netns = c->network != NETWORK_HOST;
-        r = mounts_apply_table(rootfd, ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL, own_netns, -EBADF,
-                               c->tmpfs_size, err, sizeof err);
+        MountTableArgs table = {
+                .phase = ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL,
+                .own_netns = own_netns,
+                .inaccessible = -EBADF,
+                .tmpfs_size = c->tmpfs_size,
+        };
+        r = mounts_apply_table(rootfd, &table, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 

@@ -245,10 +245,18 @@ static int start_guest(Supervisor *s) {
                 }
                 char inaccessible[PATH_MAX];
                 r = machine_path(s->config->machine, "inaccessible", inaccessible, sizeof inaccessible);
+                UsernsStage st = {
+                        .tree = tree,
+                        .read_only = s->config->read_only,
+                        .stage = stage,
+                        .mountpoint = s->root_mountpoint,
+                        .inaccessible = inaccessible,
+                        .own_netns = s->config->network != NETWORK_HOST,
+                        .uid_shift = s->userns.base,
+                        .tmpfs_size = s->config->tmpfs_size,
+                };
                 if (r >= 0)
-                        r = userns_mounts_apply(&outer, s->pidfd, tree, s->config->read_only, stage,
-                                                s->root_mountpoint, s->config->network != NETWORK_HOST, inaccessible,
-                                                err, sizeof err);
+                        r = userns_mounts_apply(&outer, s->pidfd, &st, err, sizeof err);
                 if (r < 0) {
                         log_error_errno(r, "%s: %m", err);
                         goto fail;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,18 +19,21 @@
 #define NSDE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 /* The inodes of a capped tmpfs: each pins memory too (systemd-nspawn's cap). */
 #define TMPFS_INODES "nr_inodes=400k"
+/* A tmpfs the guest fills: capped, and owned by the guest's root (locked under -U). */
+#define FILLED (MOUNT_SIZED | MOUNT_GUEST_TMPFS)
 /* What covers part of /proc: skipped where the kernel lacks it, locked under -U. */
 #define MASK (MOUNT_OPTIONAL | MOUNT_NO_MKDIR | MOUNT_OUTER)
 
 const MountEntry mount_table[] = {
         /* /dev first: device nodes and the console live there. No nodev here, obviously. */
-        { MOUNT_FS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k", 0 },
+        { MOUNT_FS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k",
+          MOUNT_GUEST_TMPFS },
         { MOUNT_FS, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5", 0 },
         /* The tmpfs mounts the guest fills: capped (MOUNT_SIZED), in bytes and inodes. */
-        { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, MOUNT_SIZED },
+        { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, FILLED },
         { MOUNT_FS, "mqueue", "/dev/mqueue", "mqueue", NSDE, NULL, 0 },
-        { MOUNT_FS, "tmpfs", "/run", "tmpfs", NSD | MS_STRICTATIME, "mode=0755," TMPFS_INODES, MOUNT_SIZED },
-        { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, MOUNT_SIZED },
+        { MOUNT_FS, "tmpfs", "/run", "tmpfs", NSD | MS_STRICTATIME, "mode=0755," TMPFS_INODES, FILLED },
+        { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, FILLED },
         { MOUNT_MAKE_INACCESSIBLE_SOURCE, NULL, INACCESSIBLE_FILE, NULL, 0, NULL, 0 },
 
         { MOUNT_FS, "proc", "/proc", "proc", NSDE, NULL, MOUNT_OUTER },
@@ -113,7 +117,7 @@ static void sized_options(const char *base, const char *tmpfs_size, char *buf, s
         snprintf(buf, n, "%s,size=%s", base, tmpfs_size && *tmpfs_size ? tmpfs_size : TMPFS_SIZE_DEFAULT);
 }
 
-static int apply_entry(int rootfd, const MountEntry *e, int inaccessible, const char *tmpfs_size) {
+static int apply_entry(int rootfd, const MountEntry *e, const MountTableArgs *a) {
         _cleanup_close_ int fd = -EBADF;
         char options[256];
         int r;
@@ -128,10 +132,14 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible, const 
                         return 0;
                 if (r < 0)
                         return r;
+                snprintf(options, sizeof options, "%s", strempty(e->options));
                 if (e->mode & MOUNT_SIZED)
-                        sized_options(e->options, tmpfs_size, options, sizeof options);
-                if (mount(e->what, fd_path(fd).path, e->type, e->flags,
-                          e->mode & MOUNT_SIZED ? options : e->options) < 0)
+                        sized_options(e->options, a->tmpfs_size, options, sizeof options);
+                /* Mounted from outside the guest's user namespace: its root is to own it. */
+                if ((e->mode & MOUNT_GUEST_TMPFS) && a->phase == MOUNT_PHASE_OUTER)
+                        snprintf(options + strlen(options), sizeof options - strlen(options), ",uid=%" PRIu32
+                                 ",gid=%" PRIu32, a->uid_shift, a->uid_shift);
+                if (mount(e->what, fd_path(fd).path, e->type, e->flags, e->options ? options : NULL) < 0)
                         return -errno;
                 return 0;
 
@@ -153,6 +161,7 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible, const 
 
         case MOUNT_INACCESSIBLE: {
                 _cleanup_close_ int src = -EBADF;
+                int inaccessible = a->inaccessible;
                 if (inaccessible < 0) {
                         r = chase_in_root(rootfd, INACCESSIBLE_FILE, O_PATH, &src);
                         if (r < 0)
@@ -165,16 +174,15 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible, const 
         return -EINVAL;
 }
 
-int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, const char *tmpfs_size,
-                       char *err, size_t errlen) {
+int mounts_apply_table(int rootfd, const MountTableArgs *a, char *err, size_t errlen) {
         for (size_t i = 0; i < mount_table_size; i++) {
                 const MountEntry *e = &mount_table[i];
-                if ((e->mode & MOUNT_NETNS_ONLY) && !own_netns)
+                bool outside = e->mode & (MOUNT_OUTER | MOUNT_GUEST_TMPFS);
+                if ((e->mode & MOUNT_NETNS_ONLY) && !a->own_netns)
                         continue;
-                if ((phase == MOUNT_PHASE_INNER && (e->mode & MOUNT_OUTER)) ||
-                    (phase == MOUNT_PHASE_OUTER && !(e->mode & MOUNT_OUTER)))
+                if ((a->phase == MOUNT_PHASE_INNER && outside) || (a->phase == MOUNT_PHASE_OUTER && !outside))
                         continue;
-                int r = apply_entry(rootfd, e, inaccessible, tmpfs_size);
+                int r = apply_entry(rootfd, e, a);
                 if (r < 0) {
                         snprintf(err, errlen, "Failed to mount %s%s%s", e->where, e->type ? " as " : "",
                                  strempty(e->type));

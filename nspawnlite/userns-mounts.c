@@ -109,38 +109,45 @@ static void report(int fd, int e, const char *what) {
 }
 
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
- * masks and /sys on it, then all of it moved onto the mount point at once. Only mounts that come
+ * masks, /sys and the guest's tmpfs mounts on it, then all of it moved onto the mount point at once. Only mounts that come
  * inside a propagated tree are locked (not the tree's own root): one mount at a time, the masks
  * would reach the guest unlocked. */
-_noreturn_ static void outer_mounts(int tree, bool read_only, const char *stage_dir, const char *mountpoint,
-                                    bool own_netns, const char *inaccessible, int errfd) {
+_noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
         char err[256] = "", stage[PATH_MAX];
         int r = 0;
         _cleanup_close_ int rootfd = -EBADF, src = -EBADF;
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-        snprintf(stage, sizeof stage, "%s/" USERNS_STAGE_TREE, stage_dir);
-        if (read_only && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
+        snprintf(stage, sizeof stage, "%s/" USERNS_STAGE_TREE, st->stage);
+        if (st->read_only && mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to make the root directory read-only");
-        } else if (move_mount(tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+        } else if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to mount the tree on %s", stage);
         } else if ((rootfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-                   (src = open(inaccessible, O_PATH | O_CLOEXEC)) < 0) {
+                   (src = open(st->inaccessible, O_PATH | O_CLOEXEC)) < 0) {
                 r = -errno;
-                snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : inaccessible);
-        } else if ((r = mounts_apply_table(rootfd, MOUNT_PHASE_OUTER, own_netns, src, NULL, err, sizeof err)) >= 0 &&
-                   mount(stage, mountpoint, NULL, MS_MOVE, NULL) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to move the tree onto %s", mountpoint);
+                snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : st->inaccessible);
+        } else {
+                MountTableArgs table = {
+                        .phase = MOUNT_PHASE_OUTER,
+                        .own_netns = st->own_netns,
+                        .inaccessible = src,
+                        .tmpfs_size = st->tmpfs_size,
+                        .uid_shift = st->uid_shift,
+                };
+                r = mounts_apply_table(rootfd, &table, err, sizeof err);
+                if (r >= 0 && mount(stage, st->mountpoint, NULL, MS_MOVE, NULL) < 0) {
+                        r = -errno;
+                        snprintf(err, sizeof err, "Failed to move the tree onto %s", st->mountpoint);
+                }
         }
         if (r < 0)
                 report(errfd, -r, err);
         _exit(r < 0 ? 1 : 0);
 }
 
-int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, bool read_only, const char *stage,
-                        const char *mountpoint, bool own_netns, const char *inaccessible, char *err, size_t errlen) {
+int userns_mounts_apply(UsernsMounts *u, int pidfd, const UsernsStage *st, char *err, size_t errlen) {
         _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
@@ -153,13 +160,13 @@ int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, bool read_only, co
                 pipefd[0] = safe_close(pipefd[0]);
                 if (setns(u->outer_fd, CLONE_NEWNS) < 0)
                         e = errno, what = "Failed to enter the outer mount namespace";
-                else if (setns(pidfd, CLONE_NEWPID | (own_netns ? CLONE_NEWNET : 0)) < 0)
+                else if (setns(pidfd, CLONE_NEWPID | (st->own_netns ? CLONE_NEWNET : 0)) < 0)
                         e = errno, what = "Failed to enter the machine's namespaces";
                 if (e == 0) {
                         /* A new PID namespace is only for children: /proc shows the mounter's. */
                         pid_t child = fork();
                         if (child == 0)
-                                outer_mounts(tree, read_only, stage, mountpoint, own_netns, inaccessible, pipefd[1]);
+                                outer_mounts(st, pipefd[1]);
                         if (child < 0)
                                 e = errno, what = "Failed to fork";
                         else

@@ -3,12 +3,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "nspawnlite/options.h"
 
-/* Under -U, mounts the guest must not be able to undo (/proc, its masks, /sys: MOUNT_OUTER in the
- * table) are made by the host's root, outside the guest's user namespace, and reach the guest's
+/* Under -U, mounts the guest must not be able to undo (/proc, its masks, /sys, and the nosuid and
+ * nodev of its tmpfs mounts: MOUNT_OUTER and MOUNT_GUEST_TMPFS in the table) are made by the host's root, outside the guest's user namespace, and reach the guest's
  * mount namespace by propagation: the kernel locks every mount that propagates into a mount
  * namespace of a less privileged user namespace (MNT_LOCKED), so the guest's root can neither
  * unmount them nor mount a proc or sysfs that would show what they cover.
@@ -27,7 +28,8 @@
  *   userns_mounts_leave()  the supervisor goes back to its own mount namespace;
  *   userns_mounts_apply()  a helper in the outer namespace, from the child's PID (and network)
  *                          namespace, puts the tree (read-only with --read-only) on the stage,
- *                          mounts /proc and /sys on it, and moves the whole onto the mount point:
+ *                          mounts /proc, /sys and the guest's tmpfs mounts (/dev, /run, /tmp,
+ *                          owned by its root) on it, and moves the whole onto the mount point:
  *                          only what comes inside a propagated tree is locked, not the tree's own
  *                          root.
  * The child then binds the tree onto itself (its own, unlocked, mount to pivot into, whose
@@ -51,9 +53,18 @@ typedef struct {
 int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *stage, const CustomMount *m,
                         size_t n, char *err, size_t errlen);
 int userns_mounts_leave(UsernsMounts *u);
-/* tree: the detached tree (userns_tree()), made read-only (all of it) with read_only; stage: as
- * given to userns_mounts_enter(); inaccessible: the host file that covers masked files. On
- * failure, err says what failed. */
-int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, bool read_only, const char *stage,
-                        const char *mountpoint, bool own_netns, const char *inaccessible, char *err, size_t errlen);
+/* What the helper puts on the stage, and where it goes. */
+typedef struct {
+        int tree;                 /* the detached tree (userns_tree()) */
+        bool read_only;           /* make all of it read-only */
+        const char *stage;        /* as given to userns_mounts_enter() */
+        const char *mountpoint;
+        const char *inaccessible; /* the host file that covers masked files */
+        bool own_netns;
+        uint32_t uid_shift;       /* the host uid of the guest's root, owner of its tmpfs mounts */
+        const char *tmpfs_size;   /* Config's */
+} UsernsStage;
+
+/* On failure, err says what failed. */
+int userns_mounts_apply(UsernsMounts *u, int pidfd, const UsernsStage *st, char *err, size_t errlen);
 void userns_mounts_done(UsernsMounts *u);

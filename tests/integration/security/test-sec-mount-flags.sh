@@ -7,6 +7,7 @@
 #   which the guest's root could write to otherwise (mode 1777: the control);
 # - /run/host/os-release, /proc/sys, /sys and the /proc masks stay read-only; nosuid, nodev and
 #   noexec stay on /proc and /sys, and on the bind (the host's flags of its source are kept);
+#   nosuid (and nodev) on the guest's tmpfs mounts /dev, /dev/shm, /run, /tmp;
 # - a mask cannot be unmounted to show what it covers.
 # Without -U the same attempts are recorded only (guest root is host root: README "Security").
 . "$(dirname "$0")/sec-lib.sh"
@@ -39,10 +40,13 @@ echo "remount-sys-rw $(r mount -o remount,bind,rw /sys)"
 echo "remount-proc-suid-dev-exec $(r mount -o remount,bind,suid,dev,exec /proc)"
 echo "remount-sys-suid-dev-exec $(r mount -o remount,bind,suid,dev,exec /sys)"
 echo "remount-nsd-suid-dev-exec $(r mount -o remount,bind,suid,dev,exec /nsd)"
+for m in /dev /dev/shm /run /tmp; do
+        echo "remount-$m-suid-dev $(r mount -o remount,bind,suid,dev $m)"
+done
 echo "remount-mask-rw $(r mount -o remount,bind,rw /proc/kallsyms)"
 echo "umount-mask $(r umount /proc/kallsyms)"
 echo "umount-lazy-mask $(r umount -l /proc/timer_list)"
-for m in / /ro /ro2 /nsd /run/host/os-release /proc /proc/sys /sys /proc/kallsyms /proc/timer_list; do
+for m in / /ro /ro2 /nsd /run/host/os-release /proc /proc/sys /sys /proc/kallsyms /proc/timer_list /dev /dev/shm /run /tmp; do
         echo "opts:$m $(awk -v mp="$m" '$5 == mp {o=$6} END {print o}' /proc/self/mountinfo)"
 done
 echo flags-done
@@ -88,6 +92,10 @@ has_opts "-U" "$out" /sys ro nosuid nodev noexec
 has_opts "-U" "$out" /nsd nosuid nodev noexec
 has_opts "-U" "$out" /proc/kallsyms ro
 has_opts "-U" "$out" /proc/timer_list ro
+has_opts "-U" "$out" /dev nosuid
+for m in /dev/shm /run /tmp; do
+        has_opts "-U" "$out" $m nosuid nodev
+done
 assert_clean "-U: nothing left behind"
 
 # Control: the same tree without --read-only and --bind-ro is writable by the guest's root, so
