@@ -292,8 +292,8 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         char staged[PATH_MAX];
         if (ctx->stage)
                 snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_BIND, ctx->stage);
-        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->stage ? staged : NULL, c->tmpfs_size, err,
-                                sizeof err);
+        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->stage ? staged : NULL, c->tmpfs_size,
+                                err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
 

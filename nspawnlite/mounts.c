@@ -254,8 +254,8 @@ static int apply_bind(int rootfd, const CustomMount *m, const char *staged_sourc
         return r < 0 ? -errno : 0;
 }
 
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, const char *tmpfs_size,
-                        char *err, size_t errlen) {
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged,
+                        const char *tmpfs_size, char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
                 char source[PATH_MAX];
                 if (staged)

@@ -75,8 +75,8 @@ void mounts_close_sources(CustomMount *m, size_t n);
 /* --bind, --bind-ro, --tmpfs. staged: NULL to attach the sources' detached copies (tree_fd), or
  * under -U the directory the supervisor attached them in (m[i] at staged/i, userns-mounts.h), to
  * bind from: the copies there carry their flags locked. */
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged, const char *tmpfs_size,
-                        char *err, size_t errlen);
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged,
+                        const char *tmpfs_size, char *err, size_t errlen);
 
 /* The host's os-release file, or NULL when it has none. */
 const char *mounts_host_os_release(void);

@@ -52,7 +52,7 @@ typedef struct {
         CustomMount *mounts;
         size_t n_mounts;
         bool read_only;
-        char tmpfs_size[24]; /* --tmpfs-size=: the size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
+        char tmpfs_size[24]; /* --tmpfs-size=: size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
         bool detach;
         bool wait_ready;
         unsigned ttys; /* login ttys, /dev/tty1..N */

@@ -109,9 +109,9 @@ static void report(int fd, int e, const char *what) {
 }
 
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
- * masks, /sys and the guest's tmpfs mounts on it, then all of it moved onto the mount point at once. Only mounts that come
- * inside a propagated tree are locked (not the tree's own root): one mount at a time, the masks
- * would reach the guest unlocked. */
+ * masks, /sys and the guest's tmpfs mounts on it, then all of it moved onto the mount point at
+ * once. Only mounts that come inside a propagated tree are locked (not the tree's own root): one
+ * mount at a time, the masks would reach the guest unlocked. */
 _noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
         char err[256] = "", stage[PATH_MAX];
         int r = 0;

@@ -9,10 +9,11 @@
 #include "nspawnlite/options.h"
 
 /* Under -U, mounts the guest must not be able to undo (/proc, its masks, /sys, and the nosuid and
- * nodev of its tmpfs mounts: MOUNT_OUTER and MOUNT_GUEST_TMPFS in the table) are made by the host's root, outside the guest's user namespace, and reach the guest's
- * mount namespace by propagation: the kernel locks every mount that propagates into a mount
- * namespace of a less privileged user namespace (MNT_LOCKED), so the guest's root can neither
- * unmount them nor mount a proc or sysfs that would show what they cover.
+ * nodev of its tmpfs mounts: MOUNT_OUTER and MOUNT_GUEST_TMPFS in the table) are made by the
+ * host's root, outside the guest's user namespace, and reach the guest's mount namespace by
+ * propagation: the kernel locks every mount that propagates into a mount namespace of a less
+ * privileged user namespace (MNT_LOCKED), so the guest's root can neither unmount them nor mount a
+ * proc or sysfs that would show what they cover.
  *
  * The kernel also locks the flags (read-only, nosuid, nodev, noexec) of every mount it copies into
  * such a namespace: a flag set in the guest's own namespace, the guest's root could lift again. So
