@@ -96,11 +96,11 @@ static int cpuset_fill(const char *root, const char *path) {
 }
 
 static int hybrid_create(MachineCgroup *cg) {
-        int r = cgroup_mkdir_p(cg->unified_root, cg->payload, &cg->created_parent, cg->parent);
+        int r = cgroup_create_scope(cg, cg->unified_root, &cg->created_parent);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < cg->n_v1; i++) {
-                r = cgroup_mkdir_p(cg->v1_roots[i], cg->payload, NULL, NULL);
+                r = cgroup_create_scope(cg, cg->v1_roots[i], NULL);
                 if (r < 0)
                         return r;
                 if (strcmp(cg->v1_roots[i], CGROUP_FS "/cpuset") == 0) {
@@ -151,7 +151,11 @@ static int hybrid_destroy(MachineCgroup *cg) {
         for (size_t i = 0; i < cg->n_v1; i++)
                 roots[n++] = cg->v1_roots[i];
         for (size_t i = 0; i < n; i++) {
-                int k = cgroup_rmdir_retry(roots[i], cg->payload);
+                /* A hierarchy where the same path is someone else's (create found it there) keeps it. */
+                char why[256];
+                int k = cgroup_scope_claim_at(cg, roots[i], why, sizeof why);
+                if (k >= 0)
+                        k = cgroup_rmdir_retry(roots[i], cg->payload);
                 if (k >= 0)
                         k = cgroup_rmdir_retry(roots[i], cg->scope);
                 if (k < 0 && r >= 0)
@@ -251,16 +255,22 @@ static int hybrid_freeze(MachineCgroup *cg, bool frozen) {
         return -ETIMEDOUT;
 }
 
-/* No cgroup.kill on v1: freeze so nothing forks away, SIGKILL every task, thaw so they die. */
+/* No cgroup.kill on v1: freeze so nothing forks away, SIGKILL every task (one round: frozen tasks
+ * do not die, so more would only signal the same ones again), thaw so they die, and then the
+ * stragglers. */
 static int hybrid_kill_all(MachineCgroup *cg) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->scope);
+        _cleanup_close_ int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
         const char *freezer = v1_root(cg, "freezer");
         bool frozen = freezer && hybrid_freeze(cg, true) >= 0;
-        int r = cgroup_kill_procs(cg->unified_root, cg->scope);
-        if (frozen)
+        if (frozen) {
+                (void) cgroup_kill_procs_at(fd, 1);
                 (void) hybrid_freeze(cg, false);
-        if (r >= 0)
-                r = cgroup_kill_procs(cg->unified_root, cg->scope);
-        return r;
+        }
+        return cgroup_kill_procs_at(fd, 50);
 }
 
 const CgroupBackend cgroup_backend_hybrid = {
@@ -274,4 +284,5 @@ const CgroupBackend cgroup_backend_hybrid = {
         .open_join = hybrid_open_join,
         .restrict_devices = hybrid_restrict_devices,
         .destroy = hybrid_destroy,
+        .frozen_survives_sigkill = true,
 };

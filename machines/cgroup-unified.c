@@ -44,7 +44,7 @@ static int enable_controllers(const char *dir) {
 }
 
 static int unified_create(MachineCgroup *cg) {
-        int r = cgroup_mkdir_p(cg->unified_root, cg->payload, &cg->created_parent, cg->parent);
+        int r = cgroup_create_scope(cg, cg->unified_root, &cg->created_parent);
         if (r < 0)
                 return r;
         /* From the hierarchy's root down to the scope; the payload is the guest's to manage. */
@@ -107,7 +107,12 @@ static int unified_restrict_devices(MachineCgroup *cg) {
 
 static int unified_destroy(MachineCgroup *cg) {
         unified_supervisor_leave(cg);
-        int r = cgroup_rmdir_retry(cg->unified_root, cg->payload);
+        /* Someone else's scope (create found it there) stays. */
+        char why[256];
+        int r = cgroup_scope_claim_at(cg, cg->unified_root, why, sizeof why);
+        if (r < 0)
+                return r;
+        r = cgroup_rmdir_retry(cg->unified_root, cg->payload);
         int k = cgroup_rmdir_retry(cg->unified_root, cg->scope);
         if (r >= 0)
                 r = k;

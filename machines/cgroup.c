@@ -40,15 +40,29 @@ int cgroup_detect_layout(CgroupLayout *ret) {
 
 int cgroup_parent_from_env(char **ret) {
         const char *e = getenv("NSPAWNLITE_CGROUP_PARENT");
-        if (!e || !*e)
+        if (!e)
                 e = "machine.slice";
+        /* Set but empty is most likely a mistake (an unset shell variable): it would quietly mean
+         * machine.slice, where systemd's machines live. */
+        if (!*e)
+                return -ENODATA;
         while (*e == '/')
                 e++;
         char abs[PATH_MAX];
-        if (snprintf(abs, sizeof abs, "/%s", e) >= (int) sizeof abs || !path_is_safe_absolute(abs))
+        if (!*e || snprintf(abs, sizeof abs, "/%s", e) >= (int) sizeof abs || !path_is_safe_absolute(abs))
                 return -EINVAL;
         *ret = strdup(e);
         return *ret ? 0 : -ENOMEM;
+}
+
+const char *cgroup_parent_error(int r) {
+        if (r == -ENODATA)
+                return "NSPAWNLITE_CGROUP_PARENT is set but empty: unset it to use machine.slice, or set a "
+                       "cgroup path.";
+        if (r == -EINVAL)
+                return "Invalid NSPAWNLITE_CGROUP_PARENT: use a relative cgroup path without '..', e.g. "
+                       "machine.slice.";
+        return NULL;
 }
 
 int machine_cgroup_init(MachineCgroup *cg, const char *name) {
@@ -66,6 +80,8 @@ int machine_cgroup_init(MachineCgroup *cg, const char *name) {
         r = cgroup_parent_from_env(&cg->parent);
         if (r < 0)
                 return r;
+        if (!(cg->name = strdup(name)))
+                return -ENOMEM;
         if (asprintf(&cg->scope, "%s/machine-%s.scope", cg->parent, name) < 0 ||
             asprintf(&cg->payload, "%s/payload", cg->scope) < 0 || !cg->unified_root)
                 return -ENOMEM;
@@ -73,11 +89,19 @@ int machine_cgroup_init(MachineCgroup *cg, const char *name) {
 }
 
 int machine_cgroup_create(MachineCgroup *cg) {
-        int r = cg->backend->create(cg);
+        /* What create makes is marked ours, and what it finds must be ours already (and destroy
+         * removes nothing else): the failure path may clear up. */
+        cg->owned = true;
+        int r = cgroup_creating_begin(cg);
+        if (r < 0)
+                return r;
+        r = cg->backend->create(cg);
         if (r < 0) {
-                (void) cg->backend->destroy(cg);
+                if (cg->backend->destroy(cg) >= 0)
+                        cgroup_creating_end(cg);
                 return r;
         }
+        cgroup_creating_end(cg);
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->payload);
         cg->payload_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -160,27 +184,28 @@ static bool scope_populated(const MachineCgroup *cg) {
 }
 
 int machine_cgroup_kill_all(MachineCgroup *cg) {
-        if (!cg->backend || !scope_populated(cg))
+        if (!cg->backend)
                 return 0;
+        if (!cg->owned)
+                return -EPERM;
+        if (!scope_populated(cg))
+                return 0;
+        /* The v1 kill freezes the machine for a moment: should we die then, the watcher ends it. */
+        _cleanup_(machine_cgroup_watch_stop) int watch = -EBADF;
+        (void) machine_cgroup_watch_start(cg, &watch);
         return cg->backend->kill_all(cg);
 }
 
 int machine_cgroup_destroy(MachineCgroup *cg) {
         if (!cg->backend)
                 return 0;
+        if (!cg->owned)
+                return -EPERM;
         cg->payload_fd = safe_close(cg->payload_fd);
-        return cg->backend->destroy(cg);
-}
-
-int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l) {
-        for (int k = 0; k < _LIMIT_MAX; k++) {
-                if (!l->set[k])
-                        continue;
-                int r = cg->backend->set_limit(cg, (LimitKey) k, l->value[k]);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        int r = cg->backend->destroy(cg);
+        if (r >= 0)
+                cgroup_creating_end(cg); /* what a supervisor killed while it made them left */
+        return r;
 }
 
 int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid) {
@@ -198,6 +223,7 @@ int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid) {
 void machine_cgroup_done(MachineCgroup *cg) {
         safe_close(cg->payload_fd);
         machine_cgroup_close_join(cg);
+        free(cg->name);
         free(cg->parent);
         free(cg->scope);
         free(cg->payload);
@@ -313,13 +339,11 @@ int cgroup_read_u64(const char *root, const char *path, const char *file, uint64
         return 0;
 }
 
-static int kill_tree(const char *p, int depth, unsigned *killed) {
+static int kill_tree_at(int dfd, int depth, unsigned *killed) {
         if (depth > 64)
                 return -ELOOP;
-        char f[PATH_MAX];
         _cleanup_free_ char *pids = NULL;
-        snprintf(f, sizeof f, "%s/cgroup.procs", p);
-        if (read_file_at(AT_FDCWD, f, 1 << 20, &pids) >= 0)
+        if (read_file_at(dfd, "cgroup.procs", 1 << 20, &pids) >= 0)
                 for (char *q = pids; *q;) {
                         long pid = strtol(q, &q, 10);
                         if (pid > 0 && kill((pid_t) pid, SIGKILL) >= 0)
@@ -329,26 +353,29 @@ static int kill_tree(const char *p, int depth, unsigned *killed) {
                         if (pid <= 0)
                                 break;
                 }
-        DIR *d = opendir(p);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                int r = -errno;
+                safe_close(fd);
+                return r == -ENOENT || r == -ENODEV ? 0 : r;
+        }
         for (struct dirent *de; (de = readdir(d));) {
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
-                char sub[PATH_MAX];
-                snprintf(sub, sizeof sub, "%s/%s", p, de->d_name);
-                (void) kill_tree(sub, depth + 1, killed);
+                _cleanup_close_ int sub =
+                        openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub >= 0)
+                        (void) kill_tree_at(sub, depth + 1, killed);
         }
         closedir(d);
         return 0;
 }
 
-int cgroup_kill_procs(const char *root, const char *path) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", root, path);
-        for (int round = 0; round < 50; round++) {
+int cgroup_kill_procs_at(int dfd, int rounds) {
+        for (int round = 0; round < rounds; round++) {
                 unsigned killed = 0;
-                int r = kill_tree(p, 0, &killed);
+                int r = kill_tree_at(dfd, 0, &killed);
                 if (r < 0)
                         return r;
                 if (killed == 0)
@@ -356,6 +383,16 @@ int cgroup_kill_procs(const char *root, const char *path) {
                 nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
         return -EBUSY;
+}
+
+int cgroup_kill_procs(const char *root, const char *path) {
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s", root, path) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return cgroup_kill_procs_at(fd, 50);
 }
 
 int cgroup_rmdir_retry(const char *root, const char *path) {

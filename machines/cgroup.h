@@ -39,12 +39,16 @@ typedef struct {
         int (*freeze)(MachineCgroup *cg, bool frozen);
         /* SIGKILL every process of the machine. */
         int (*kill_all)(MachineCgroup *cg);
+        /* cgroup v1's freezer: a frozen task does not die of SIGKILL, not even of the
+         * PR_SET_PDEATHSIG that ties the guest to its supervisor (see machine_cgroup_watch_start()). */
+        bool frozen_survives_sigkill;
 } CgroupBackend;
 
 #define CGROUP_V1_MAX 16
 
 struct MachineCgroup {
         const CgroupBackend *backend;
+        char *name;
         char *parent;       /* "machine.slice", relative to each hierarchy's root */
         char *scope;        /* "machine.slice/machine-NAME.scope" */
         char *payload;      /* "machine.slice/machine-NAME.scope/payload" */
@@ -52,6 +56,9 @@ struct MachineCgroup {
         char *v1_roots[CGROUP_V1_MAX];
         size_t n_v1;
         bool created_parent;
+        /* Proved to be this runtime dir's (made by us, or carrying our marker): only then may it
+         * be killed or removed (machine_cgroup_claim()). */
+        bool owned;
         bool devices_restricted;
         int payload_fd; /* the unified payload directory, for CLONE_INTO_CGROUP */
         int join_fds[CGROUP_V1_MAX]; /* v1: payload's "tasks", see machine_cgroup_join_self() */
@@ -77,17 +84,56 @@ int machine_cgroup_join_self(const MachineCgroup *cg);
 void machine_cgroup_close_join(MachineCgroup *cg);
 /* Recreate the unified payload, empty, before a guest starts again in it (reboot). */
 int machine_cgroup_reset_payload(MachineCgroup *cg);
-/* SIGKILL whatever is left in the machine's cgroup (nothing to do when it is empty). */
+/* SIGKILL whatever is left in the machine's cgroup (nothing to do when it is empty). Both this and
+ * destroy refuse (-EPERM) a cgroup not proved ours (cg->owned). */
 int machine_cgroup_kill_all(MachineCgroup *cg);
 int machine_cgroup_destroy(MachineCgroup *cg);
 void machine_cgroup_done(MachineCgroup *cg);
-int machine_cgroup_set_limits(MachineCgroup *cg, const Limits *l);
 /* Hand the unified payload to uid (the guest's root under -U), so its init can manage it. */
 int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid);
 
+/* Ownership. PARENT is shared with others (systemd-machined puts systemd-nspawn's containers in
+ * machine.slice too, and several runtime dirs may share one parent), so nspawnlite acts only on a
+ * scope it can prove it made: each scope directory it makes carries the xattr CGROUP_OWNER_XATTR,
+ * "ID RUNTIME_DIR", ID being the runtime dir's own random id (RUNTIME/id). */
+#define CGROUP_OWNER_XATTR "trusted.nspawnlite.owner"
 
-/* Validate and normalise a cgroup parent path like "machine.slice" or "a/b". */
+/* This runtime dir's id (32 hex digits), made on first use when create is set; -ENOENT without. */
+int runtime_id(bool create, char ret[static 33]);
+
+/* Whether the machine's scope may be acted on: 0 when it exists nowhere, 1 when it exists and is
+ * this runtime dir's in every hierarchy (cg->owned is then set); -EEXIST when it is someone
+ * else's, with ret_path the scope directory in question and ret_why a short reason ("no
+ * nspawnlite marker", "made by the nspawnlite of runtime dir X"). */
+int machine_cgroup_claim(MachineCgroup *cg, char *ret_path, size_t path_len, char *ret_why, size_t why_len);
+/* The same check for one hierarchy: 0 absent, 1 ours, -EEXIST not. */
+int cgroup_scope_claim_at(const MachineCgroup *cg, const char *root, char *ret_why, size_t why_len);
+/* Around the making of the scope directories (see cgroup-owner.c). */
+int cgroup_creating_begin(const MachineCgroup *cg);
+void cgroup_creating_end(const MachineCgroup *cg);
+/* Make ROOT/scope and mark it ours, or accept it when it is ours already; -EEXIST when someone
+ * else's is there. Then ROOT/payload. ret_created_parent as cgroup_mkdir_p()'s. */
+int cgroup_create_scope(MachineCgroup *cg, const char *root, bool *ret_created_parent);
+
+/* Kill machine NAME through its cgroup alone, after the ownership check: for when its supervisor
+ * does not answer (stopped, hung). -ESRCH when it has no cgroup, -EEXIST (ret_why as above) when
+ * the cgroup is not this runtime dir's. */
+int machine_cgroup_kill_by_name(const char *name, char *ret_why, size_t why_len);
+
+/* While a machine is frozen on a backend whose frozen tasks survive SIGKILL, a small watcher
+ * process holds the read end of a pipe whose write end (*ret_fd) only the supervisor has: when the
+ * supervisor dies (EOF), the watcher thaws and kills the machine, so that the guest dies with its
+ * supervisor even then. machine_cgroup_watch_stop() (at thaw) sends it away with one byte. The
+ * watcher acts through directory fds opened now, so it can never reach a later machine of the same
+ * name. *ret_fd is -EBADF where no watcher is needed. */
+int machine_cgroup_watch_start(MachineCgroup *cg, int *ret_fd);
+void machine_cgroup_watch_stop(int *fd);
+
+/* Validate and normalise a cgroup parent path like "machine.slice" or "a/b". -EINVAL for an
+ * invalid one, -ENODATA for a set but empty $NSPAWNLITE_CGROUP_PARENT. */
 int cgroup_parent_from_env(char **ret);
+/* The one line to print for an error of cgroup_parent_from_env() (via machine_cgroup_init()). */
+const char *cgroup_parent_error(int r);
 
 /* Helpers shared by the backends. */
 int cgroup_mkdir_p(const char *root, const char *path, bool *ret_created_first, const char *first);
@@ -99,6 +145,8 @@ bool cgroup_parent_removable(const MachineCgroup *cg);
 int cgroup_read_u64(const char *root, const char *path, const char *file, uint64_t *ret);
 /* SIGKILL every pid listed in ROOT/PATH (and below), a few rounds until none are left. */
 int cgroup_kill_procs(const char *root, const char *path);
+/* The same in the cgroup directory dfd (at most rounds rounds); -EBUSY when some are left. */
+int cgroup_kill_procs_at(int dfd, int rounds);
 
 extern const CgroupBackend cgroup_backend_unified;
 extern const CgroupBackend cgroup_backend_hybrid;

@@ -15,6 +15,8 @@
  *   login                                "OK pts/N" with the master of a free tty attached; the
  *                                        tty stays the client's until it closes the connection,
  *                                        then it is hung up (the session ends) and free again.
+ *   leader                               "OK PID STARTTIME" with a pidfd of the guest's init
+ *                                        attached (what verbs that join the machine trust).
  * Other requests: reboot, kill SIGNAL, freeze, thaw, set-limit KEY=VALUE…  */
 
 #define CONTROL_MESSAGE_MAX 4096

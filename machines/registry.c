@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,17 +87,22 @@ void machine_lock_release(MachineLock *l) {
         l->dir = NULL;
 }
 
-bool machine_lock_held(const char *name) {
+int machine_lock_check(const char *name) {
         char p[PATH_MAX];
-        if (machine_path(name, "lock", p, sizeof p) < 0)
-                return false;
+        int r = machine_path(name, "lock", p, sizeof p);
+        if (r < 0)
+                return r;
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-                return false;
+                return errno == ENOENT ? 0 : -errno;
         if (flock(fd, LOCK_SH | LOCK_NB) < 0)
-                return errno == EWOULDBLOCK;
+                return errno == EWOULDBLOCK ? 1 : -errno;
         (void) flock(fd, LOCK_UN);
-        return false;
+        return 0;
+}
+
+bool machine_lock_held(const char *name) {
+        return machine_lock_check(name) > 0;
 }
 
 int pid_starttime(pid_t pid, uint64_t *ret) {
@@ -129,6 +135,96 @@ int pid_starttime(pid_t pid, uint64_t *ret) {
         return 0;
 }
 
+/* One row per key of the state file, in the order it is written: format, parse and the fuzzer all
+ * go through it. Limits follow as "limit.NAME", from the limits' own table. */
+#define KEY(k, t, f, omit) \
+        { #k, t, offsetof(MachineInfo, f), sizeof(((MachineInfo *) 0)->f), omit }
+const MachineStateKey machine_state_keys[] = {
+        KEY(name, STATE_KEY_STRING, name, false),
+        KEY(state, STATE_KEY_STRING, state, false),
+        KEY(init, STATE_KEY_STRING, init, false),
+        KEY(leader, STATE_KEY_PID, leader, false),
+        KEY(leader_starttime, STATE_KEY_U64, leader_starttime, false),
+        KEY(supervisor, STATE_KEY_PID, supervisor, false),
+        KEY(since, STATE_KEY_U64, since_usec, false),
+        KEY(rootfs, STATE_KEY_STRING, rootfs, false),
+        KEY(uuid, STATE_KEY_STRING, uuid, false),
+        KEY(cgroup, STATE_KEY_STRING, cgroup, false),
+        KEY(detached, STATE_KEY_BOOL, detached, false),
+        KEY(caps, STATE_KEY_U64, caps, false),
+        KEY(no_new_privileges, STATE_KEY_BOOL, no_new_privileges, false),
+        KEY(uid_shift, STATE_KEY_U32, uid_shift, false),
+        KEY(address, STATE_KEY_STRING, address, true),
+        KEY(interface, STATE_KEY_STRING, interface, true),
+};
+#undef KEY
+const size_t machine_state_keys_n = ELEMENTSOF(machine_state_keys);
+
+static bool byte_needs_escape(unsigned char c) {
+        return c < 0x20 || c == 0x7f || c == '\\';
+}
+
+int state_value_escape(const char *s, char *buf, size_t n) {
+        size_t len = 0;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                char e[5];
+                size_t k;
+                if (*p == '\\')
+                        k = (size_t) snprintf(e, sizeof e, "\\\\");
+                else if (*p == '\n')
+                        k = (size_t) snprintf(e, sizeof e, "\\n");
+                else if (byte_needs_escape(*p))
+                        k = (size_t) snprintf(e, sizeof e, "\\x%02x", *p);
+                else
+                        e[0] = (char) *p, k = 1;
+                if (len + k >= n)
+                        return -ENOBUFS;
+                memcpy(buf + len, e, k);
+                len += k;
+        }
+        if (len >= n)
+                return -ENOBUFS;
+        buf[len] = 0;
+        return (int) len;
+}
+
+static int hex_digit(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int state_value_unescape(const char *s, size_t len, char *buf, size_t n) {
+        size_t out = 0;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c == '\\') {
+                        if (i + 1 >= len)
+                                return -EINVAL;
+                        char t = s[++i];
+                        if (t == '\\')
+                                c = '\\';
+                        else if (t == 'n')
+                                c = '\n';
+                        else if (t == 'x' && i + 2 < len && hex_digit(s[i + 1]) >= 0 &&
+                                 hex_digit(s[i + 2]) >= 0) {
+                                c = (unsigned char) (hex_digit(s[i + 1]) << 4 | hex_digit(s[i + 2]));
+                                i += 2;
+                                /* Only the canonical form: what format writes, and never a NUL. */
+                                if (c == 0 || c == '\\' || c == '\n' || !byte_needs_escape(c))
+                                        return -EINVAL;
+                        } else
+                                return -EINVAL;
+                } else if (byte_needs_escape(c))
+                        return -EINVAL; /* a raw control byte: never written by format */
+                if (out + 1 >= n)
+                        return -EINVAL;
+                buf[out++] = (char) c;
+        }
+        if (out >= n)
+                return -EINVAL;
+        buf[out] = 0;
+        return 0;
+}
+
 int machine_info_format(const MachineInfo *m, char *buf, size_t n) {
         size_t len = 0;
 #define EMIT(...)                                                                                  \
@@ -138,16 +234,36 @@ int machine_info_format(const MachineInfo *m, char *buf, size_t n) {
                         return -ENOBUFS;                                                           \
                 len += (size_t) _k;                                                                \
         } while (0)
-        EMIT("name=%s\nstate=%s\ninit=%s\nleader=%d\nleader_starttime=%" PRIu64 "\nsupervisor=%d\n"
-             "since=%" PRIu64 "\nrootfs=%s\nuuid=%s\ncgroup=%s\ndetached=%d\n",
-             m->name, m->state, m->init, (int) m->leader, m->leader_starttime, (int) m->supervisor,
-             m->since_usec, m->rootfs, m->uuid, m->cgroup, m->detached);
-        EMIT("caps=%" PRIu64 "\nno_new_privileges=%d\nuid_shift=%" PRIu32 "\n", m->caps, m->no_new_privileges,
-             m->uid_shift);
-        if (m->address[0])
-                EMIT("address=%s\n", m->address);
-        if (m->interface[0])
-                EMIT("interface=%s\n", m->interface);
+        for (size_t i = 0; i < machine_state_keys_n; i++) {
+                const MachineStateKey *k = &machine_state_keys[i];
+                const void *f = (const uint8_t *) m + k->offset;
+                switch (k->type) {
+                case STATE_KEY_STRING: {
+                        const char *s = f;
+                        if (k->omit_empty && !s[0])
+                                break;
+                        EMIT("%s=", k->key);
+                        int r = state_value_escape(s, buf + len, n - len);
+                        if (r < 0)
+                                return r;
+                        len += (size_t) r;
+                        EMIT("\n");
+                        break;
+                }
+                case STATE_KEY_PID:
+                        EMIT("%s=%d\n", k->key, (int) *(const pid_t *) f);
+                        break;
+                case STATE_KEY_U64:
+                        EMIT("%s=%" PRIu64 "\n", k->key, *(const uint64_t *) f);
+                        break;
+                case STATE_KEY_U32:
+                        EMIT("%s=%" PRIu32 "\n", k->key, *(const uint32_t *) f);
+                        break;
+                case STATE_KEY_BOOL:
+                        EMIT("%s=%d\n", k->key, *(const bool *) f ? 1 : 0);
+                        break;
+                }
+        }
         for (int k = 0; k < _LIMIT_MAX; k++)
                 if (m->limits.set[k])
                         EMIT("limit.%s=%" PRIu64 "\n", limit_info((LimitKey) k)->name, m->limits.value[k]);
@@ -155,103 +271,98 @@ int machine_info_format(const MachineInfo *m, char *buf, size_t n) {
         return (int) len;
 }
 
-static int parse_u64(const char *s, uint64_t *ret) {
-        if (!*s || *s < '0' || *s > '9')
+/* Plain decimal digits only: no sign, no spaces, no leading "+" or "0x". */
+static int parse_u64(const char *s, size_t len, uint64_t *ret) {
+        char d[24];
+        if (len == 0 || len >= sizeof d)
                 return -EINVAL;
-        char *end;
+        for (size_t i = 0; i < len; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+        memcpy(d, s, len);
+        d[len] = 0;
         errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || *end)
+        unsigned long long v = strtoull(d, NULL, 10);
+        if (errno)
                 return -EINVAL;
         *ret = v;
         return 0;
 }
 
-static int parse_pid(const char *s, pid_t *ret) {
-        uint64_t v;
-        if (parse_u64(s, &v) < 0 || v > INT32_MAX)
+static int parse_value(const MachineStateKey *k, const char *v, size_t len, MachineInfo *m) {
+        void *f = (uint8_t *) m + k->offset;
+        uint64_t u;
+        if (k->type == STATE_KEY_STRING)
+                return state_value_unescape(v, len, f, k->size);
+        int r = parse_u64(v, len, &u);
+        if (r < 0)
+                return r;
+        switch (k->type) {
+        case STATE_KEY_PID:
+                if (u > INT32_MAX)
+                        return -EINVAL;
+                *(pid_t *) f = (pid_t) u;
+                return 0;
+        case STATE_KEY_U64:
+                *(uint64_t *) f = u;
+                return 0;
+        case STATE_KEY_U32:
+                if (u > UINT32_MAX)
+                        return -EINVAL;
+                *(uint32_t *) f = (uint32_t) u;
+                return 0;
+        case STATE_KEY_BOOL:
+                if (u > 1)
+                        return -EINVAL;
+                *(bool *) f = u == 1;
+                return 0;
+        default:
                 return -EINVAL;
-        *ret = (pid_t) v;
-        return 0;
+        }
 }
 
-static int copy_field(char *dst, size_t n, const char *v) {
-        size_t l = strlen(v);
-        if (l >= n)
+/* One "KEY=VALUE" line; seen tracks the keys of the table already there. */
+static int parse_line(const char *line, size_t len, MachineInfo *m, uint64_t *seen) {
+        const char *eq = memchr(line, '=', len);
+        if (!eq || eq == line)
                 return -EINVAL;
-        memcpy(dst, v, l + 1);
+        size_t klen = (size_t) (eq - line), vlen = len - klen - 1;
+        const char *v = eq + 1;
+        for (size_t i = 0; i < machine_state_keys_n; i++) {
+                const MachineStateKey *k = &machine_state_keys[i];
+                if (strlen(k->key) != klen || memcmp(k->key, line, klen) != 0)
+                        continue;
+                if (*seen & (UINT64_C(1) << i))
+                        return -EINVAL; /* a second value would win over the first */
+                *seen |= UINT64_C(1) << i;
+                return parse_value(k, v, vlen, m);
+        }
+        char lname[32];
+        LimitKey lk;
+        if (klen <= 6 || klen - 6 >= sizeof lname || memcmp(line, "limit.", 6) != 0)
+                return -EINVAL;
+        memcpy(lname, line + 6, klen - 6);
+        lname[klen - 6] = 0;
+        uint64_t u;
+        if (limit_from_name(lname, &lk) < 0 || m->limits.set[lk] || parse_u64(v, vlen, &u) < 0)
+                return -EINVAL;
+        m->limits.set[lk] = true;
+        m->limits.value[lk] = u;
         return 0;
 }
 
 int machine_info_parse(const char *text, MachineInfo *ret) {
+        _Static_assert(ELEMENTSOF(machine_state_keys) <= 64, "seen is a 64-bit mask");
         MachineInfo m = {};
-        const char *p = text;
-        while (*p) {
+        uint64_t seen = 0;
+        for (const char *p = text; *p;) {
                 const char *eol = strchr(p, '\n');
                 size_t len = eol ? (size_t) (eol - p) : strlen(p);
-                char line[4200];
-                if (len >= sizeof line)
+                /* Every line is "KEY=VALUE": an empty one, an unknown or repeated key, or a value
+                 * that is not in format's form means the file is not ours to trust. */
+                if (parse_line(p, len, &m, &seen) < 0)
                         return -EINVAL;
-                memcpy(line, p, len);
-                line[len] = 0;
                 p += len + (eol ? 1 : 0);
-                if (len == 0)
-                        continue;
-                char *eq = strchr(line, '=');
-                if (!eq)
-                        return -EINVAL;
-                *eq = 0;
-                const char *k = line, *v = eq + 1;
-                int r = 0;
-                uint64_t u;
-                if (strcmp(k, "name") == 0)
-                        r = copy_field(m.name, sizeof m.name, v);
-                else if (strcmp(k, "state") == 0)
-                        r = copy_field(m.state, sizeof m.state, v);
-                else if (strcmp(k, "init") == 0)
-                        r = copy_field(m.init, sizeof m.init, v);
-                else if (strcmp(k, "leader") == 0)
-                        r = parse_pid(v, &m.leader);
-                else if (strcmp(k, "leader_starttime") == 0)
-                        r = parse_u64(v, &m.leader_starttime);
-                else if (strcmp(k, "supervisor") == 0)
-                        r = parse_pid(v, &m.supervisor);
-                else if (strcmp(k, "since") == 0)
-                        r = parse_u64(v, &m.since_usec);
-                else if (strcmp(k, "rootfs") == 0)
-                        r = copy_field(m.rootfs, sizeof m.rootfs, v);
-                else if (strcmp(k, "uuid") == 0)
-                        r = copy_field(m.uuid, sizeof m.uuid, v);
-                else if (strcmp(k, "cgroup") == 0)
-                        r = copy_field(m.cgroup, sizeof m.cgroup, v);
-                else if (strcmp(k, "address") == 0)
-                        r = copy_field(m.address, sizeof m.address, v);
-                else if (strcmp(k, "interface") == 0)
-                        r = copy_field(m.interface, sizeof m.interface, v);
-                else if (strcmp(k, "caps") == 0)
-                        r = parse_u64(v, &m.caps);
-                else if (strcmp(k, "uid_shift") == 0) {
-                        r = parse_u64(v, &u);
-                        if (r >= 0 && u > UINT32_MAX)
-                                r = -EINVAL;
-                        m.uid_shift = (uint32_t) u;
-                }
-                else if (strcmp(k, "no_new_privileges") == 0) {
-                        r = parse_u64(v, &u);
-                        m.no_new_privileges = u != 0;
-                } else if (strcmp(k, "detached") == 0) {
-                        r = parse_u64(v, &u);
-                        m.detached = u != 0;
-                } else if (strncmp(k, "limit.", 6) == 0) {
-                        LimitKey lk;
-                        if (limit_from_name(k + 6, &lk) >= 0 && (r = parse_u64(v, &u)) >= 0) {
-                                m.limits.set[lk] = true;
-                                m.limits.value[lk] = u;
-                        }
-                }
-                /* Unknown keys: written by a newer nspawnlite; ignored. */
-                if (r < 0)
-                        return -EINVAL;
         }
         if (!machine_name_is_valid(m.name) || m.leader <= 0)
                 return -EINVAL;
@@ -260,8 +371,11 @@ int machine_info_parse(const char *text, MachineInfo *ret) {
 }
 
 int machine_state_write(const MachineLock *l, const MachineInfo *m) {
-        char buf[8192], p[PATH_MAX];
-        int r = machine_info_format(m, buf, sizeof buf);
+        char p[PATH_MAX];
+        _cleanup_free_ char *buf = malloc(MACHINE_STATE_MAX);
+        if (!buf)
+                return -ENOMEM;
+        int r = machine_info_format(m, buf, MACHINE_STATE_MAX);
         if (r < 0)
                 return r;
         snprintf(p, sizeof p, "%s/state", l->dir);
@@ -273,20 +387,29 @@ int machine_info_load(const char *name, MachineInfo *ret) {
         int r = machine_path(name, "state", p, sizeof p);
         if (r < 0)
                 return r;
+        /* Whether the machine is alive takes its lock file, which only root may open: without
+         * that, say so rather than call a running machine dead. */
+        int held = machine_lock_check(name);
+        if (held == -EACCES || held == -EPERM)
+                return -EACCES;
         _cleanup_free_ char *text = NULL;
-        r = read_file_at(AT_FDCWD, p, 16384, &text);
+        r = read_file_at(AT_FDCWD, p, MACHINE_STATE_MAX, &text);
         if (r == -ENOENT) {
                 char dir[PATH_MAX];
                 (void) machine_path(name, NULL, dir, sizeof dir);
-                return access(dir, F_OK) >= 0 ? (machine_lock_held(name) ? -EAGAIN : -ESRCH) : -ENOENT;
+                return access(dir, F_OK) >= 0 ? (held > 0 ? -EAGAIN : -ESRCH) : -ENOENT;
         }
+        if (r == -EACCES || r == -EPERM)
+                return -EACCES;
         if (r < 0)
                 return r;
+        if (held <= 0)
+                return -ESRCH;
+        /* A NUL inside, or more than format ever writes, is not a state file of ours either. */
         MachineInfo m;
-        if (machine_info_parse(text, &m) < 0 || strcmp(m.name, name) != 0)
-                return -ESRCH;
-        if (!machine_lock_held(name))
-                return -ESRCH;
+        if ((size_t) r >= MACHINE_STATE_MAX || strlen(text) != (size_t) r ||
+            machine_info_parse(text, &m) < 0 || strcmp(m.name, name) != 0)
+                return -EBADMSG;
         uint64_t st;
         if (pid_starttime(m.leader, &st) < 0 || st != m.leader_starttime)
                 return -ESRCH;

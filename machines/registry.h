@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -49,18 +50,51 @@ typedef struct {
         Limits limits;
 } MachineInfo;
 
-/* Serialise and parse a state file. Parsing ignores unknown keys and rejects malformed lines,
- * bad numbers and an invalid name; it never trusts lengths. */
+/* The state file: one "KEY=VALUE" line per key of machine_state_keys, then "limit.NAME=VALUE"
+ * for each limit set. String values are escaped (backslash as \\, newline as \n, other control
+ * bytes and DEL as \xHH; everything else as it is), so a plain value reads plain and no value
+ * can start a line. Parsing refuses the whole file on an empty, malformed or unknown line, a key
+ * given twice, a value not in the form format writes, an invalid name or no leader. */
+#define MACHINE_STATE_MAX 32768
+
+typedef enum {
+        STATE_KEY_STRING, /* char[size], escaped */
+        STATE_KEY_PID,
+        STATE_KEY_U64,
+        STATE_KEY_U32,
+        STATE_KEY_BOOL, /* 0 or 1 */
+} MachineStateKeyType;
+
+typedef struct {
+        const char *key;
+        MachineStateKeyType type;
+        size_t offset, size; /* of the field in MachineInfo */
+        bool omit_empty;     /* a string left out of the file when empty */
+} MachineStateKey;
+
+extern const MachineStateKey machine_state_keys[];
+extern const size_t machine_state_keys_n;
+
+/* Escape s into buf: its length, or -ENOBUFS. Unescape len bytes of s into buf (NUL-terminated):
+ * -EINVAL for anything escape does not write, or when it does not fit in n. */
+int state_value_escape(const char *s, char *buf, size_t n);
+int state_value_unescape(const char *s, size_t len, char *buf, size_t n);
+
+/* The file's text (at most MACHINE_STATE_MAX - 1 bytes), or -ENOBUFS. */
 int machine_info_format(const MachineInfo *m, char *buf, size_t n);
 int machine_info_parse(const char *text, MachineInfo *ret);
 
 int machine_state_write(const MachineLock *l, const MachineInfo *m);
 
 /* Load NAME's state: -ENOENT when there is no such machine, -ESRCH when it has files but is not
- * alive (dead supervisor, or a leader pid reused by another process). */
+ * alive (dead supervisor, or a leader pid reused by another process), -EBADMSG when a live
+ * supervisor's state file is not one format wrote, -EACCES when the caller may not tell (not
+ * root). */
 int machine_info_load(const char *name, MachineInfo *ret);
 
-/* Whether a supervisor holds NAME's lock right now. */
+/* Whether a supervisor holds NAME's lock right now: 1, 0, or -errno when it cannot be told (e.g.
+ * -EACCES: the lock file is root's). machine_lock_held() is its yes (errors are a no). */
+int machine_lock_check(const char *name);
 bool machine_lock_held(const char *name);
 
 /* Names of the machine directories, sorted; free with strv_free(). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "machines/cgroup.h"
+#include "machines/control.h"
 #include "machines/passwd.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/console.h"
@@ -35,6 +37,35 @@
 static int pidfd_open_(pid_t pid) {
         int fd = (int) syscall(SYS_pidfd_open, pid, 0);
         return fd < 0 ? -errno : fd;
+}
+
+/* The leader as the machine's supervisor knows it: its pid and start time, checked against the
+ * state file, and a pidfd of it from the supervisor's own. A state file says only what was
+ * written in it; the supervisor (root, the one listening on the machine's socket) is who started
+ * the leader. -ESTALE when the two disagree. */
+static int leader_confirm(const MachineInfo *m, int *ret_pidfd) {
+        _cleanup_close_ int fd = -EBADF, pidfd = -EBADF;
+        int r = control_connect(m->name, &fd);
+        if (r < 0)
+                return r;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (cred.uid != 0 || cred.pid != m->supervisor)
+                return -ESTALE;
+        char reply[CONTROL_MESSAGE_MAX];
+        r = control_request_fd(fd, "leader", reply, sizeof reply, &pidfd);
+        if (r < 0)
+                return r;
+        int pid, end = 0;
+        uint64_t st;
+        if (sscanf(reply, "%d %" SCNu64 "%n", &pid, &st, &end) != 2 || reply[end])
+                return -EBADMSG;
+        if (pid != m->leader || st != m->leader_starttime)
+                return -ESTALE;
+        *ret_pidfd = TAKE_FD(pidfd);
+        return 0;
 }
 
 /* Read a file of the guest through /proc/LEADER/root, resolved inside the guest's tree. */
@@ -310,9 +341,19 @@ int shell_run(const ShellRequest *rq) {
         const MachineInfo *m = rq->machine;
         /* Read now, on the host: the child must open nothing once it is in the machine. */
         (void) capability_last();
+        _cleanup_close_ int pidfd = -EBADF;
+        int r = leader_confirm(m, &pidfd);
+        if (r == -ESTALE)
+                return log_error("Machine %s: its supervisor does not confirm leader %d of its state file; "
+                                 "refusing to join it.",
+                                 m->name, (int) m->leader),
+                       1;
+        if (r < 0)
+                return log_error_errno(r, "Failed to ask the supervisor of %s for its leader: %m", m->name),
+                       1;
         GuestUser u;
         _cleanup_free_ char *passwd = NULL;
-        int r = read_guest_file(m->leader, "/etc/passwd", &passwd);
+        r = read_guest_file(m->leader, "/etc/passwd", &passwd);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read /etc/passwd of machine %s: %m", m->name), 1;
         r = passwd_find(passwd ?: "", rq->user ?: "root", &u);
@@ -323,12 +364,8 @@ int shell_run(const ShellRequest *rq) {
         if (r < 0) /* a tree without root in its passwd: root all the same */
                 u = (GuestUser) { .name = "root", .home = "/root", .shell = "/bin/sh" };
 
-        _cleanup_close_ int pidfd = pidfd_open_(m->leader);
-        if (pidfd < 0)
-                return log_error_errno(pidfd, "Machine %s is gone: %m", m->name), 1;
-        /* The leader we opened is the one the state file names, not a reused pid. */
-        uint64_t st;
-        if (pid_starttime(m->leader, &st) < 0 || st != m->leader_starttime)
+        /* Still alive (so its pid, through which we read above, was not reused meanwhile). */
+        if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
                 return log_error("Machine %s is gone.", m->name), 1;
 
         bool use_pty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);

@@ -19,23 +19,42 @@
 
 #define LEASES_MAX 4096
 
+/* The four fields, each validated, one space between them, nothing else on the line: nothing in
+ * a lease can make another line or another field. */
+static bool lease_fields_valid(const char *machine, const char *ifname, const char *bridge) {
+        return machine_name_is_valid(machine) && ifname_is_valid(ifname) &&
+               (strcmp(bridge, "-") == 0 || ifname_is_valid(bridge));
+}
+
 int lease_parse_line(const char *line, Lease *ret) {
-        char machine[80], address[32], ifname[32], bridge[32];
-        if (sscanf(line, "%79s %31s %31s %31s", machine, address, ifname, bridge) != 4)
+        char buf[128], *field[4];
+        size_t len = strlen(line);
+        if (len >= sizeof buf)
                 return -EINVAL;
+        memcpy(buf, line, len + 1);
+        char *p = buf;
+        for (size_t i = 0; i < ELEMENTSOF(field); i++) {
+                field[i] = p;
+                size_t k = strcspn(p, " ");
+                if (k == 0 || (i < 3 && p[k] != ' ') || (i == 3 && p[k] != 0))
+                        return -EINVAL;
+                p[k] = 0;
+                p += k + 1;
+        }
         Lease l = {};
-        if (!machine_name_is_valid(machine) || ipv4_parse(address, &l.address) < 0 || !ifname_is_valid(ifname) ||
-            (strcmp(bridge, "-") != 0 && !ifname_is_valid(bridge)))
+        if (!lease_fields_valid(field[0], field[2], field[3]) || ipv4_parse(field[1], &l.address) < 0)
                 return -EINVAL;
-        snprintf(l.machine, sizeof l.machine, "%s", machine);
-        snprintf(l.ifname, sizeof l.ifname, "%s", ifname);
-        snprintf(l.bridge, sizeof l.bridge, "%s", bridge);
+        snprintf(l.machine, sizeof l.machine, "%s", field[0]);
+        snprintf(l.ifname, sizeof l.ifname, "%s", field[2]);
+        snprintf(l.bridge, sizeof l.bridge, "%s", field[3]);
         *ret = l;
         return 0;
 }
 
 int lease_format_line(const Lease *l, char *buf, size_t n) {
         char a[16];
+        if (!lease_fields_valid(l->machine, l->ifname, l->bridge))
+                return -EINVAL; /* never written: it could not be read back */
         ipv4_format(l->address, a, sizeof a);
         int k = snprintf(buf, n, "%s %s %s %s\n", l->machine, a, l->ifname, l->bridge);
         return k < 0 || (size_t) k >= n ? -ENOBUFS : k;
@@ -58,7 +77,9 @@ static int db_path(const char *file, char *buf, size_t n) {
         return k < 0 || (size_t) k >= n ? -ENAMETOOLONG : 0;
 }
 
-/* Lock and read the database; malformed lines are dropped (they would be rewritten anyway). */
+/* Lock and read the database. A file that is not entirely what lease_db_commit() writes (a
+ * malformed line, a machine twice, a NUL) is refused with -EBADMSG: dropping a line of it could
+ * hand a live machine's address to another. */
 static int lease_db_open(LeaseDb *db) {
         char p[PATH_MAX];
         *db = (LeaseDb) { .lock_fd = -EBADF };
@@ -91,13 +112,20 @@ static int lease_db_open(LeaseDb *db) {
                 lease_db_done(db);
                 return r;
         }
-        for (char *line = text; line && *line && db->n < LEASES_MAX;) {
+        bool bad = strlen(text) != (size_t) r || (size_t) r >= (1 << 20);
+        for (char *line = text; !bad && line && *line;) {
                 char *nl = strchr(line, '\n');
                 if (nl)
                         *nl = 0;
-                if (lease_parse_line(line, &db->leases[db->n]) >= 0)
-                        db->n++;
-                line = nl ? nl + 1 : NULL;
+                bad = !nl || db->n >= LEASES_MAX || lease_parse_line(line, &db->leases[db->n]) < 0;
+                for (size_t i = 0; !bad && i < db->n; i++)
+                        bad = strcmp(db->leases[i].machine, db->leases[db->n].machine) == 0;
+                db->n++;
+                line = nl + 1;
+        }
+        if (bad) {
+                lease_db_done(db);
+                return -EBADMSG;
         }
         return 0;
 }

@@ -19,6 +19,9 @@ typedef struct {
         char bridge[IFNAME_MAX + 1];
 } Lease;
 
+/* One line, without its newline: exactly four fields, one space apart, each valid (-EINVAL
+ * otherwise). Format refuses (-EINVAL) a lease it could not parse back. The database functions
+ * below fail with -EBADMSG when the file holds anything else. */
 int lease_parse_line(const char *line, Lease *ret);
 int lease_format_line(const Lease *l, char *buf, size_t n);
 

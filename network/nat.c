@@ -65,6 +65,25 @@ int port_forward_parse(const char *s, PortForward *ret) {
         return 0;
 }
 
+int port_forward_format_line(const PortForward *p, char *buf, size_t n) {
+        if ((p->protocol != PORT_TCP && p->protocol != PORT_UDP) || p->host_port == 0 || p->guest_port == 0)
+                return -EINVAL;
+        int k = snprintf(buf, n, "%s:%u:%u", port_protocol_to_string(p->protocol), p->host_port,
+                         p->guest_port);
+        return k < 0 || (size_t) k >= n ? -ENOBUFS : k;
+}
+
+int port_forward_parse_line(const char *line, PortForward *ret) {
+        PortForward p;
+        char canonical[32];
+        /* Only what format writes: the protocol spelled out, no leading zeros, nothing after. */
+        if (port_forward_parse(line, &p) < 0 ||
+            port_forward_format_line(&p, canonical, sizeof canonical) < 0 || strcmp(canonical, line) != 0)
+                return -EINVAL;
+        *ret = p;
+        return 0;
+}
+
 /* libnftables, with libnftnl, libmnl, libxtables, jansson and gmp behind it, is loaded only for the
  * moment it is used: a supervisor that is not adding or removing rules keeps none of it mapped. */
 static const struct {

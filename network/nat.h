@@ -25,6 +25,12 @@ typedef struct PortForward {
 /* "[tcp|udp:]HOST[:GUEST]". */
 int port_forward_parse(const char *s, PortForward *ret);
 const char *port_protocol_to_string(PortProtocol p);
+/* A line of a machine's ports file (RUNTIME/network/ports-NAME), without its newline: "PROTO:HOST:GUEST",
+ * the canonical form of the above. Parsing refuses (-EINVAL) anything format would not write. */
+int port_forward_format_line(const PortForward *p, char *buf, size_t n);
+/* Forwards of one machine at most (its ports file is read back whole). */
+#define MACHINE_PORTS_MAX 256
+int port_forward_parse_line(const char *line, PortForward *ret);
 
 /* Create the table (idempotent) with masquerade for subnet; turns on IPv4 forwarding. */
 int nat_setup(const Ipv4Subnet *subnet, char *err, size_t errlen);

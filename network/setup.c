@@ -252,7 +252,12 @@ int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen
                         char a[16];
                         ipv4_format(s.address, a, sizeof a);
                         snprintf(err, errlen, "No free address left in %s/%u for machine %s", a, s.prefix, n->machine);
-                } else if (r < 0)
+                } else if (r == -EBADMSG)
+                        snprintf(err, errlen,
+                                 "The lease file %s/network/leases is not one nspawnlite wrote; "
+                                 "remove it while no machine runs",
+                                 runtime_dir());
+                else if (r < 0)
                         snprintf(err, errlen, "Failed to lease an address");
                 n->leased = r >= 0;
         }
@@ -414,30 +419,40 @@ static void remove_ports_of(const char *machine) {
         char p[PATH_MAX], err[256];
         _cleanup_free_ char *text = NULL;
         ports_file(machine, p, sizeof p);
-        if (read_file_at(AT_FDCWD, p, 65536, &text) >= 0)
-                for (char *line = text; line && *line;) {
-                        char *nl = strchr(line, '\n');
-                        if (nl)
-                                *nl = 0;
-                        PortForward pf;
-                        if (port_forward_parse(line, &pf) >= 0)
-                                (void) nat_remove_port(&pf, err, sizeof err);
-                        line = nl ? nl + 1 : NULL;
-                }
+        int r = read_file_at(AT_FDCWD, p, 65536, &text);
+        /* The whole file first: one that is not all record_ports()'s lines names no rule of ours. */
+        PortForward pf[MACHINE_PORTS_MAX];
+        size_t n = 0;
+        bool bad = r < 0 || strlen(text) != (size_t) r || r >= 65536;
+        for (char *line = text; !bad && *line;) {
+                char *nl = strchr(line, '\n');
+                if (nl)
+                        *nl = 0;
+                bad = !nl || n >= ELEMENTSOF(pf) || port_forward_parse_line(line, &pf[n++]) < 0;
+                line = nl + 1;
+        }
+        for (size_t i = 0; !bad && i < n; i++)
+                (void) nat_remove_port(&pf[i], err, sizeof err);
         (void) unlink(p);
 }
 
-/* Record the forwards for gc, in port_forward_parse()'s syntax. */
+/* Record the forwards for gc, one port_forward_format_line() each. */
 static int record_ports(const MachineNetwork *n) {
         char p[PATH_MAX], buf[8192] = "";
         size_t len = 0;
         ports_file(n->machine, p, sizeof p);
-        for (size_t i = 0; i < n->n_ports; i++)
-                len += (size_t) snprintf(buf + len, sizeof buf - len, "%s:%u:%u\n",
-                                         port_protocol_to_string(n->ports[i].protocol), n->ports[i].host_port,
-                                         n->ports[i].guest_port);
         if (!n->n_ports)
                 return 0;
+        if (n->n_ports > MACHINE_PORTS_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n->n_ports; i++) {
+                int k = port_forward_format_line(&n->ports[i], buf + len, sizeof buf - len - 1);
+                if (k < 0)
+                        return k;
+                len += (size_t) k;
+                buf[len++] = '\n';
+                buf[len] = 0;
+        }
         /* Under the lock, as every writer of the network dir (network_lock() clears what an
          * interrupted one left). */
         int lock = network_lock();

@@ -28,6 +28,7 @@
 #include "nspawnlite/proc-title.h"
 #include "nspawnlite/seccomp.h"
 #include "nspawnlite/sync.h"
+#include "nspawnlite/userns-mounts.h"
 
 #define FAIL(stage, r, ...)                                                                        \
         do {                                                                                       \
@@ -70,9 +71,15 @@ static int setup_run_host(int rootfd, const ChildContext *ctx, char *err, size_t
                 }
         }
 
-        /* The host's os-release, read-only. */
-        const char *host_os = access("/etc/os-release", F_OK) >= 0 ? "/etc/os-release" : "/usr/lib/os-release";
-        if (access(host_os, F_OK) >= 0) {
+        /* The host's os-release, read-only; under -U from the stage, where it was made so from
+         * outside (the flag comes locked). */
+        const char *host_os = mounts_host_os_release();
+        char staged[PATH_MAX];
+        if (host_os && ctx->stage) {
+                snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_OS_RELEASE, ctx->stage);
+                host_os = staged;
+        }
+        if (host_os) {
                 _cleanup_close_ int fd = openat(d, "os-release", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
                 if (fd < 0) {
                         snprintf(err, errlen, "Failed to create /run/host/os-release");
@@ -245,8 +252,13 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
 
         bool own_netns = c->network != NETWORK_HOST;
-        r = mounts_apply_table(rootfd, ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL, own_netns, -EBADF, err,
-                               sizeof err);
+        MountTableArgs table = {
+                .phase = ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL,
+                .own_netns = own_netns,
+                .inaccessible = -EBADF,
+                .tmpfs_size = c->tmpfs_size,
+        };
+        r = mounts_apply_table(rootfd, &table, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 
@@ -277,11 +289,16 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 ready.n_ttys++;
         }
 
-        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, err, sizeof err);
+        char staged[PATH_MAX];
+        if (ctx->stage)
+                snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_BIND, ctx->stage);
+        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->stage ? staged : NULL, c->tmpfs_size,
+                                err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
 
-        if (c->read_only) {
+        /* Under -U the tree came read-only, locked so (userns-mounts.h). */
+        if (c->read_only && !ctx->userns) {
                 r = mount_remount_read_only(root);
                 if (r < 0)
                         FAIL(CHILD_STAGE_MOUNTS, r, "Failed to make the root directory read-only: %m");

@@ -6,7 +6,8 @@
 
 /* Output for people and for scripts. */
 
-/* A JSON string, quoted and escaped. */
+/* A JSON string, quoted and escaped; always valid UTF-8: each byte of s that is not part of a
+ * valid UTF-8 sequence becomes U+FFFD (\ufffd), the replacement character. */
 void json_print_string(FILE *f, const char *s);
 
 /* "1.5G", "312K", "17B"; "-" for UINT64_MAX. */

@@ -30,6 +30,7 @@
 #include "nspawnlite/fd-util.h"
 #include "nspawnlite/log.h"
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/path-util.h"
 #include "nspawnlite/supervisor.h"
 #include "nspawnlite/sync.h"
 #include "nspawnlite/userns-mounts.h"
@@ -106,7 +107,7 @@ static int preflight(Supervisor *s) {
         return 0;
 }
 
-static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
+static int clone_child(Supervisor *s, int child_sync, const char *stage, bool *ret_into_cgroup) {
         uint64_t flags = CLONE_PIDFD | (s->userns.lock_fd >= 0 ? CLONE_NEWUSER : 0);
         for (size_t i = 0; i < ELEMENTSOF(namespace_table); i++)
                 if (!namespace_table[i].only_own_network || s->config->network != NETWORK_HOST)
@@ -143,6 +144,7 @@ static int clone_child(Supervisor *s, int child_sync, bool *ret_into_cgroup) {
                         .caps = s->caps,
                         .userns = s->userns.lock_fd >= 0,
                         .root_mountpoint = s->root_mountpoint,
+                        .stage = stage,
                         .sync_fd = child_sync,
                         .network = guest_network,
                         .original_mask = s->original_mask,
@@ -202,13 +204,17 @@ static int start_guest(Supervisor *s) {
         /* -U: the child's mount namespace is made from an outer one (userns-mounts.h). */
         _cleanup_(userns_mounts_done) UsernsMounts outer = USERNS_MOUNTS_NULL;
         bool userns = s->userns.lock_fd >= 0;
-        if (userns && (r = userns_mounts_enter(&outer, s->root_mountpoint)) < 0) {
+        char stage[PATH_MAX] = "";
+        if (userns && ((r = machine_path(s->config->machine, "stage", stage, sizeof stage)) < 0 ||
+                       (r = userns_mounts_enter(&outer, s->root_mountpoint, stage, s->config->mounts,
+                                                s->config->n_mounts, err, sizeof err)) < 0)) {
                 mounts_close_sources(s->config->mounts, s->config->n_mounts);
                 machine_cgroup_close_join(&s->cgroup);
-                return log_error_errno(r, "Failed to prepare the machine's mount namespace: %m");
+                return log_error_errno(r, "%s: %m",
+                                       err[0] ? err : "Failed to prepare the machine's mount namespace");
         }
         bool into_cgroup = false;
-        r = clone_child(s, pair[1], &into_cgroup);
+        r = clone_child(s, pair[1], userns ? stage : NULL, &into_cgroup);
         int left = userns_mounts_leave(&outer);
         /* The child has its copies; ours would keep the detached trees alive. */
         mounts_close_sources(s->config->mounts, s->config->n_mounts);
@@ -238,13 +244,20 @@ static int start_guest(Supervisor *s) {
                                 log_error_errno(r, "Failed to open the tree %s: %m", s->config->rootfs);
                         goto fail;
                 }
-                char inaccessible[PATH_MAX], stage[PATH_MAX];
+                char inaccessible[PATH_MAX];
                 r = machine_path(s->config->machine, "inaccessible", inaccessible, sizeof inaccessible);
+                UsernsStage st = {
+                        .tree = tree,
+                        .read_only = s->config->read_only,
+                        .stage = stage,
+                        .mountpoint = s->root_mountpoint,
+                        .inaccessible = inaccessible,
+                        .own_netns = s->config->network != NETWORK_HOST,
+                        .uid_shift = s->userns.base,
+                        .tmpfs_size = s->config->tmpfs_size,
+                };
                 if (r >= 0)
-                        r = machine_path(s->config->machine, "stage", stage, sizeof stage);
-                if (r >= 0)
-                        r = userns_mounts_apply(&outer, s->pidfd, tree, stage, s->root_mountpoint,
-                                                s->config->network != NETWORK_HOST, inaccessible, err, sizeof err);
+                        r = userns_mounts_apply(&outer, s->pidfd, &st, err, sizeof err);
                 if (r < 0) {
                         log_error_errno(r, "%s: %m", err);
                         goto fail;
@@ -360,6 +373,19 @@ static int open_console_log(Supervisor *s) {
         return s->log_fd < 0 ? -errno : 0;
 }
 
+/* Under -U a guest root may make files setuid; with the default ownership they land on the disk
+ * as host uid 0. Any host user who can walk to the tree could run them: say so, naming the
+ * directory to close (systemd keeps /var/lib/machines 0700 for this reason). */
+static void warn_reachable_tree(const char *rootfs) {
+        size_t closable;
+        if (path_reachable_by_all(rootfs, &closable) <= 0)
+                return;
+        log_warning(
+                "Warning: every host user can reach %s, and could run the setuid files its -U guest makes; "
+                "close a directory on its path (chmod 0700 %.*s).",
+                rootfs, (int) closable, rootfs);
+}
+
 /* -U: take a range of ids, and bring the tree's ownership where the chosen way wants it: shifted
  * into the range on disk (chown), or as installed (an idmapped mount maps it). A tree shifted by an
  * earlier chown boot is shifted back when booted otherwise. */
@@ -379,6 +405,7 @@ static int prepare_userns(Supervisor *s) {
                 return r < 0 ? log_error_errno(r, "Failed to shift the ownership of %s back: %m", c->rootfs) : 0;
         }
 
+        warn_reachable_tree(c->rootfs);
         r = userns_acquire(&c->userns, shifted ? shift : 0, &s->userns);
         if (r == -EBUSY && c->userns.mode == USERNS_FIXED)
                 return log_error_errno(r, "UID range %u:%u is in use by another machine.", c->userns.base,
@@ -428,11 +455,20 @@ static int prepare_userns_files(Supervisor *s) {
         return 0;
 }
 
-/* What a dead supervisor left under this name (its guest died with it): clear it before reuse. */
-static void clear_leftovers(MachineCgroup *cg, const char *name) {
+/* What a dead supervisor left under this name (its guest died with it): clear it before reuse.
+ * Only if it is ours: the parent is shared with systemd's machines and other runtime dirs. */
+static int clear_leftovers(MachineCgroup *cg, const char *name) {
+        char path[PATH_MAX] = "", why[PATH_MAX] = "";
+        int r = machine_cgroup_claim(cg, path, sizeof path, why, sizeof why);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Cgroup %s exists and was not made by nspawnlite of %s (%s); %s",
+                                       path, runtime_dir(), why, "pick another name or remove it.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to check who made cgroup %s: %m", cg->scope);
         (void) machine_cgroup_kill_all(cg);
-        (void) cg->backend->destroy(cg);
+        (void) machine_cgroup_destroy(cg);
         (void) network_gc(name);
+        return 0;
 }
 
 /* A forward's DNAT takes the port's connections before any socket of the host sees them: say so
@@ -464,6 +500,7 @@ int launch_machine(Config *c) {
                 .notify = -EBADF,
                 .lock = { .lock_fd = -EBADF },
                 .cgroup = { .payload_fd = -EBADF },
+                .freeze_watch_fd = -EBADF,
                 .userns = { .lock_fd = -EBADF },
         };
         int status = 1, r;
@@ -509,13 +546,16 @@ int launch_machine(Config *c) {
                 goto out;
 
         r = machine_cgroup_init(&s.cgroup, c->machine);
-        if (r == -EINVAL)
-                log_error("Invalid NSPAWNLITE_CGROUP_PARENT: use a relative cgroup path without '..'.");
+        if (r < 0 && cgroup_parent_error(r))
+                log_error("%s", cgroup_parent_error(r));
         else if (r < 0)
                 log_error_errno(r, "Failed to find the cgroup hierarchies: %m");
-        if (r < 0)
+        if (r >= 0)
+                r = clear_leftovers(&s.cgroup, c->machine);
+        if (r < 0) {
+                machine_cgroup_done(&s.cgroup); /* nothing of it is ours to remove */
                 goto out;
-        clear_leftovers(&s.cgroup, c->machine);
+        }
         r = machine_cgroup_create(&s.cgroup);
         if (r < 0) {
                 log_error_errno(r, "Failed to create cgroup %s: %m", s.cgroup.payload);
@@ -636,12 +676,13 @@ out:
         s.signal_fd = safe_close(s.signal_fd);
         if (mask_blocked)
                 sigprocmask(SIG_SETMASK, &s.original_mask, NULL);
-        if (s.cgroup.backend) {
+        if (s.cgroup.backend && s.cgroup.owned) {
                 (void) machine_cgroup_kill_all(&s.cgroup);
                 r = machine_cgroup_destroy(&s.cgroup);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s.cgroup.scope));
         }
+        machine_cgroup_watch_stop(&s.freeze_watch_fd); /* the machine is gone: the watcher too */
         machine_cgroup_done(&s.cgroup);
         network_release(&s.network);
         s.log_fd = safe_close(s.log_fd);

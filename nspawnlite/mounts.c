@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -15,17 +17,23 @@
 
 #define NSD (MS_NOSUID | MS_NODEV)
 #define NSDE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/* The inodes of a capped tmpfs: each pins memory too (systemd-nspawn's cap). */
+#define TMPFS_INODES "nr_inodes=400k"
+/* A tmpfs the guest fills: capped, and owned by the guest's root (locked under -U). */
+#define FILLED (MOUNT_SIZED | MOUNT_GUEST_TMPFS)
 /* What covers part of /proc: skipped where the kernel lacks it, locked under -U. */
 #define MASK (MOUNT_OPTIONAL | MOUNT_NO_MKDIR | MOUNT_OUTER)
 
 const MountEntry mount_table[] = {
         /* /dev first: device nodes and the console live there. No nodev here, obviously. */
-        { MOUNT_FS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k", 0 },
+        { MOUNT_FS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k",
+          MOUNT_GUEST_TMPFS },
         { MOUNT_FS, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5", 0 },
-        { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777", 0 },
+        /* The tmpfs mounts the guest fills: capped (MOUNT_SIZED), in bytes and inodes. */
+        { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, FILLED },
         { MOUNT_FS, "mqueue", "/dev/mqueue", "mqueue", NSDE, NULL, 0 },
-        { MOUNT_FS, "tmpfs", "/run", "tmpfs", NSD | MS_STRICTATIME, "mode=0755,size=20%", 0 },
-        { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777", 0 },
+        { MOUNT_FS, "tmpfs", "/run", "tmpfs", NSD | MS_STRICTATIME, "mode=0755," TMPFS_INODES, FILLED },
+        { MOUNT_FS, "tmpfs", "/tmp", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, FILLED },
         { MOUNT_MAKE_INACCESSIBLE_SOURCE, NULL, INACCESSIBLE_FILE, NULL, 0, NULL, 0 },
 
         { MOUNT_FS, "proc", "/proc", "proc", NSDE, NULL, MOUNT_OUTER },
@@ -104,8 +112,14 @@ static int bind_in_root(int rootfd, const char *source_path, const char *where, 
         return read_only ? remount_ro_in_root(rootfd, where) : 0;
 }
 
-static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
+/* The options of a capped tmpfs: base, then its size. */
+static void sized_options(const char *base, const char *tmpfs_size, char *buf, size_t n) {
+        snprintf(buf, n, "%s,size=%s", base, tmpfs_size && *tmpfs_size ? tmpfs_size : TMPFS_SIZE_DEFAULT);
+}
+
+static int apply_entry(int rootfd, const MountEntry *e, const MountTableArgs *a) {
         _cleanup_close_ int fd = -EBADF;
+        char options[256];
         int r;
 
         switch (e->op) {
@@ -118,7 +132,14 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
                         return 0;
                 if (r < 0)
                         return r;
-                if (mount(e->what, fd_path(fd).path, e->type, e->flags, e->options) < 0)
+                snprintf(options, sizeof options, "%s", strempty(e->options));
+                if (e->mode & MOUNT_SIZED)
+                        sized_options(e->options, a->tmpfs_size, options, sizeof options);
+                /* Mounted from outside the guest's user namespace: its root is to own it. */
+                if ((e->mode & MOUNT_GUEST_TMPFS) && a->phase == MOUNT_PHASE_OUTER)
+                        snprintf(options + strlen(options), sizeof options - strlen(options), ",uid=%" PRIu32
+                                 ",gid=%" PRIu32, a->uid_shift, a->uid_shift);
+                if (mount(e->what, fd_path(fd).path, e->type, e->flags, e->options ? options : NULL) < 0)
                         return -errno;
                 return 0;
 
@@ -140,6 +161,7 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
 
         case MOUNT_INACCESSIBLE: {
                 _cleanup_close_ int src = -EBADF;
+                int inaccessible = a->inaccessible;
                 if (inaccessible < 0) {
                         r = chase_in_root(rootfd, INACCESSIBLE_FILE, O_PATH, &src);
                         if (r < 0)
@@ -152,15 +174,15 @@ static int apply_entry(int rootfd, const MountEntry *e, int inaccessible) {
         return -EINVAL;
 }
 
-int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, char *err, size_t errlen) {
+int mounts_apply_table(int rootfd, const MountTableArgs *a, char *err, size_t errlen) {
         for (size_t i = 0; i < mount_table_size; i++) {
                 const MountEntry *e = &mount_table[i];
-                if ((e->mode & MOUNT_NETNS_ONLY) && !own_netns)
+                bool outside = e->mode & (MOUNT_OUTER | MOUNT_GUEST_TMPFS);
+                if ((e->mode & MOUNT_NETNS_ONLY) && !a->own_netns)
                         continue;
-                if ((phase == MOUNT_PHASE_INNER && (e->mode & MOUNT_OUTER)) ||
-                    (phase == MOUNT_PHASE_OUTER && !(e->mode & MOUNT_OUTER)))
+                if ((a->phase == MOUNT_PHASE_INNER && outside) || (a->phase == MOUNT_PHASE_OUTER && !outside))
                         continue;
-                int r = apply_entry(rootfd, e, inaccessible);
+                int r = apply_entry(rootfd, e, a);
                 if (r < 0) {
                         snprintf(err, errlen, "Failed to mount %s%s%s", e->where, e->type ? " as " : "",
                                  strempty(e->type));
@@ -197,33 +219,58 @@ void mounts_close_sources(CustomMount *m, size_t n) {
                 m[i].tree_fd = safe_close(m[i].tree_fd);
 }
 
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen) {
+const char *mounts_host_os_release(void) {
+        static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (access(paths[i], F_OK) >= 0)
+                        return paths[i];
+        return NULL;
+}
+
+static int apply_tmpfs(int rootfd, const CustomMount *m, const char *tmpfs_size) {
+        _cleanup_close_ int fd = -EBADF;
+        char options[256];
+        sized_options("mode=0755," TMPFS_INODES, tmpfs_size, options, sizeof options);
+        int r = mkdir_p_in_root(rootfd, m->dest, 0755, &fd);
+        if (r >= 0 && mount("tmpfs", fd_path(fd).path, "tmpfs", NSD, options) < 0)
+                r = -errno;
+        return r;
+}
+
+/* The source was opened on the host; the target is resolved inside the tree. */
+static int apply_bind(int rootfd, const CustomMount *m, const char *staged_source) {
+        struct stat st;
+        _cleanup_close_ int target = -EBADF;
+        int r = (staged_source ? stat(staged_source, &st) : fstat(m->tree_fd, &st)) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = mount_target_in_root(rootfd, m->dest, S_ISDIR(st.st_mode), &target);
+        if (r < 0)
+                return r;
+        if (staged_source)
+                r = mount(staged_source, fd_path(target).path, NULL, MS_BIND | MS_REC, NULL);
+        else
+                r = move_mount(m->tree_fd, "", target, "",
+                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        return r < 0 ? -errno : 0;
+}
+
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged,
+                        const char *tmpfs_size, char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
-                int r;
-                if (m[i].tmpfs) {
-                        _cleanup_close_ int fd = -EBADF;
-                        r = mkdir_p_in_root(rootfd, m[i].dest, 0755, &fd);
-                        if (r >= 0 && mount("tmpfs", fd_path(fd).path, "tmpfs", NSD, "mode=0755") < 0)
-                                r = -errno;
-                        if (r < 0) {
-                                snprintf(err, errlen, "Failed to mount a tmpfs on %s", m[i].dest);
-                                return r;
-                        }
-                        continue;
-                }
-                /* The source was opened on the host; the target is resolved inside the tree. */
-                struct stat st;
-                _cleanup_close_ int target = -EBADF;
-                if (fstat(m[i].tree_fd, &st) < 0)
-                        r = -errno;
-                else
-                        r = mount_target_in_root(rootfd, m[i].dest, S_ISDIR(st.st_mode), &target);
-                if (r >= 0 && move_mount(m[i].tree_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                        r = -errno;
-                if (r < 0) {
+                char source[PATH_MAX];
+                if (staged)
+                        snprintf(source, sizeof source, "%s/%zu", staged, i);
+                int r = m[i].tmpfs ? apply_tmpfs(rootfd, &m[i], tmpfs_size)
+                                   : apply_bind(rootfd, &m[i], staged ? source : NULL);
+                if (r == -EROFS)
+                        snprintf(err, errlen, "Failed to create the mount point %s in the read-only tree "
+                                 "(create it there first)", m[i].dest);
+                else if (r < 0 && m[i].tmpfs)
+                        snprintf(err, errlen, "Failed to mount a tmpfs on %s", m[i].dest);
+                else if (r < 0)
                         snprintf(err, errlen, "Failed to bind mount %s on %s", m[i].source, m[i].dest);
+                if (r < 0)
                         return r;
-                }
         }
         return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nspawnlite/options.h"
 
@@ -22,12 +23,16 @@ enum {
          * so that the guest gets them locked (MNT_LOCKED): it can neither unmount these masks nor
          * mount a proc or sysfs without them (the kernel finds such a mount "too revealing"). */
         MOUNT_OUTER = 1 << 3,
+        MOUNT_SIZED = 1 << 4, /* a tmpfs capped at --tmpfs-size= (TMPFS_SIZE_DEFAULT) */
+        /* A tmpfs the guest fills (/dev, /run, /tmp…): under -U made from outside too, so that
+         * its nosuid/nodev come locked, owned by the guest's root (uid=, gid=). */
+        MOUNT_GUEST_TMPFS = 1 << 5,
 };
 
 typedef enum {
         MOUNT_PHASE_ALL,   /* no user namespace: everything, from the child */
-        MOUNT_PHASE_INNER, /* -U, the child: everything but MOUNT_OUTER */
-        MOUNT_PHASE_OUTER, /* -U, a helper of the supervisor: only MOUNT_OUTER */
+        MOUNT_PHASE_INNER, /* -U, the child: everything but MOUNT_OUTER and MOUNT_GUEST_TMPFS */
+        MOUNT_PHASE_OUTER, /* -U, a helper of the supervisor: only those */
 } MountPhase;
 
 typedef struct {
@@ -47,10 +52,19 @@ extern const size_t mount_table_size;
 /* Where the source of MOUNT_INACCESSIBLE entries lives inside the guest. */
 #define INACCESSIBLE_FILE "/run/host/inaccessible"
 
+/* What a pass over the table needs besides the tree. */
+typedef struct {
+        MountPhase phase;
+        bool own_netns;
+        int inaccessible;       /* the source of MOUNT_INACCESSIBLE entries, an O_PATH fd, or -EBADF
+                                 * for INACCESSIBLE_FILE in the tree (made by the table itself) */
+        const char *tmpfs_size; /* the size= of MOUNT_SIZED entries (Config's); NULL or "" for the default */
+        uint32_t uid_shift;     /* MOUNT_PHASE_OUTER: the host uid (and gid) of the guest's root */
+} MountTableArgs;
+
 /* Apply the table (the entries of one phase) under the tree at rootfd (a mount point, still
- * reachable from the host). inaccessible: the source of MOUNT_INACCESSIBLE entries, an O_PATH fd,
- * or -EBADF for INACCESSIBLE_FILE in the tree (made by the table itself). */
-int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inaccessible, char *err, size_t errlen);
+ * reachable from the host). */
+int mounts_apply_table(int rootfd, const MountTableArgs *a, char *err, size_t errlen);
 
 /* Detached copies of the bind sources (open_tree, read-only ones made so), made by the supervisor
  * as the host's root before each clone: the child inherits them and only has to attach them, which
@@ -58,8 +72,14 @@ int mounts_apply_table(int rootfd, MountPhase phase, bool own_netns, int inacces
 int mounts_open_sources(CustomMount *m, size_t n, char *err, size_t errlen);
 void mounts_close_sources(CustomMount *m, size_t n);
 
-/* --bind, --bind-ro, --tmpfs. */
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, char *err, size_t errlen);
+/* --bind, --bind-ro, --tmpfs. staged: NULL to attach the sources' detached copies (tree_fd), or
+ * under -U the directory the supervisor attached them in (m[i] at staged/i, userns-mounts.h), to
+ * bind from: the copies there carry their flags locked. */
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged,
+                        const char *tmpfs_size, char *err, size_t errlen);
+
+/* The host's os-release file, or NULL when it has none. */
+const char *mounts_host_os_release(void);
 
 /* Make the mount at fd (path resolved freshly) read-only, keeping nosuid/nodev/noexec. */
 int mount_remount_read_only(const char *path);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,22 +95,40 @@ static int parse_network(Config *c, const char *s) {
         return 0;
 }
 
+/* Split a bind spec in place at its unescaped colons into at most 3 fields; a backslash takes the
+ * next character as it is (so \: is a colon in a path, as systemd-nspawn has it). */
+static int split_bind_spec(char *s, char *ret[static 3], size_t *ret_n) {
+        size_t n = 0;
+        ret[n++] = s;
+        char *w = s;
+        for (const char *p = s; *p; p++) {
+                if (*p == '\\') {
+                        if (!*++p)
+                                return -EINVAL;
+                        *w++ = *p;
+                } else if (*p == ':') {
+                        if (n == 3)
+                                return -EINVAL;
+                        *w++ = 0;
+                        ret[n++] = w;
+                } else
+                        *w++ = *p;
+        }
+        *w = 0;
+        *ret_n = n;
+        return 0;
+}
+
 /* SRC[:DST[:ro|rw]] — both absolute; DST defaults to SRC. */
 static int parse_bind(Config *c, const char *spec, bool read_only) {
         _cleanup_free_ char *copy = strdup(spec);
         if (!copy)
                 return -ENOMEM;
-        char *src = copy, *dst = NULL, *opt = NULL;
-        char *colon = strchr(src, ':');
-        if (colon) {
-                *colon = 0;
-                dst = colon + 1;
-                colon = strchr(dst, ':');
-                if (colon) {
-                        *colon = 0;
-                        opt = colon + 1;
-                }
-        }
+        char *fields[3] = {};
+        size_t n_fields;
+        if (split_bind_spec(copy, fields, &n_fields) < 0)
+                return -EINVAL;
+        char *src = fields[0], *dst = n_fields > 1 ? fields[1] : NULL, *opt = n_fields > 2 ? fields[2] : NULL;
         if (dst && !*dst)
                 dst = NULL;
         if (opt) {
@@ -153,6 +172,32 @@ static int parse_tmpfs(Config *c, const char *spec) {
         return 0;
 }
 
+int tmpfs_size_parse(const char *s, char *ret, size_t n) {
+        size_t len = s ? strlen(s) : 0;
+        uint64_t v;
+        int r;
+        if (len > 1 && s[len - 1] == '%') {
+                char num[8];
+                if (len - 1 >= sizeof num)
+                        return -ERANGE;
+                memcpy(num, s, len - 1);
+                num[len - 1] = 0;
+                r = parse_uint64_range(num, 1, 100, &v);
+                if (r < 0)
+                        return r;
+                snprintf(ret, n, "%" PRIu64 "%%", v);
+                return 0;
+        }
+        r = parse_size(s, &v);
+        if (r < 0)
+                return r;
+        /* Not 0 and not infinity: tmpfs reads both as "no limit". */
+        if (v < TMPFS_SIZE_MIN || v == UINT64_MAX)
+                return -ERANGE;
+        snprintf(ret, n, "%" PRIu64, v);
+        return 0;
+}
+
 static bool env_assignment_is_valid(const char *s) {
         const char *eq = strchr(s, '=');
         if (!eq || eq == s)
@@ -174,6 +219,7 @@ enum {
         ARG_BIND,
         ARG_BIND_RO,
         ARG_TMPFS,
+        ARG_TMPFS_SIZE,
         ARG_READ_ONLY,
         ARG_CAPABILITY,
         ARG_DROP_CAPABILITY,
@@ -216,6 +262,7 @@ static const struct option long_options[] = {
         { "bind", required_argument, NULL, ARG_BIND },
         { "bind-ro", required_argument, NULL, ARG_BIND_RO },
         { "tmpfs", required_argument, NULL, ARG_TMPFS },
+        { "tmpfs-size", required_argument, NULL, ARG_TMPFS_SIZE },
         { "read-only", no_argument, NULL, ARG_READ_ONLY },
         { "setenv", required_argument, NULL, 'E' },
         { "capability", required_argument, NULL, ARG_CAPABILITY },
@@ -334,7 +381,7 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                                 return r;
                         if (r < 0)
                                 return BAD("Invalid bind mount '%s': use SRC[:DST[:ro|rw]] with absolute "
-                                           "paths and no '..' components.", optarg);
+                                           "paths and no '..' components ('\\:' for a colon in a path).", optarg);
                         break;
                 case ARG_TMPFS:
                         r = parse_tmpfs(c, optarg);
@@ -343,6 +390,11 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         if (r < 0)
                                 return BAD("Invalid --tmpfs= path '%s': use an absolute path without '..'.",
                                            optarg);
+                        break;
+                case ARG_TMPFS_SIZE:
+                        if (tmpfs_size_parse(optarg, c->tmpfs_size, sizeof c->tmpfs_size) < 0)
+                                return BAD("Invalid --tmpfs-size= '%s': use a percentage of RAM from 1%% to 100%% "
+                                           "or a size of at least 1M, e.g. 10%% or 512M.", optarg);
                         break;
                 case ARG_READ_ONLY:
                         c->read_only = true;
@@ -409,9 +461,13 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                         c->userns.mode = USERNS_PICK;
                         break;
                 case ARG_PRIVATE_USERS:
-                        if (userns_parse(optarg, &c->userns) < 0)
-                                return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:COUNT (UID not 0, "
-                                           "COUNT at most 65536).", optarg);
+                        r = userns_parse(optarg, &c->userns);
+                        if (r == -ERANGE)
+                                return BAD("Invalid --private-users= '%s': the range must hold 65536 ids (the guest "
+                                           "uses ids up to 65534, nobody); use UID or UID:65536.", optarg);
+                        if (r < 0)
+                                return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:65536 (UID not "
+                                           "0, UID+65536 at most 4294967295).", optarg);
                         break;
                 case ARG_PRIVATE_USERS_OWNERSHIP:
                         if (userns_ownership_parse(optarg, &c->userns.ownership) < 0)
@@ -533,9 +589,12 @@ void boot_help(void) {
                "     --network-veth         Same as --network=veth\n"
                "     --network-bridge=NAME  Same as --network=bridge:NAME\n"
                "  -p --port=[tcp|udp:]HOST[:GUEST]  Forward a host port to the guest\n"
-               "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest\n"
+               "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest ('\\:' for a colon\n"
+               "                            in a path)\n"
                "     --bind-ro=SRC[:DST]    Same, read-only\n"
                "     --tmpfs=DST            Mount a tmpfs on DST inside the guest\n"
+               "     --tmpfs-size=SIZE      Cap /tmp, /run, /dev/shm and --tmpfs mounts at SIZE each:\n"
+               "                            N%% of RAM or bytes (K, M, G suffixes; default 10%%)\n"
                "     --read-only            Mount the root directory read-only\n"
                "  -E --setenv=VAR=VALUE     Set an environment variable for init (container= too)\n"
                "  -U --private-users[=pick|UID[:COUNT]]\n"

@@ -52,6 +52,7 @@ typedef struct {
         CustomMount *mounts;
         size_t n_mounts;
         bool read_only;
+        char tmpfs_size[24]; /* --tmpfs-size=: size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
         bool detach;
         bool wait_ready;
         unsigned ttys; /* login ttys, /dev/tty1..N */
@@ -69,6 +70,14 @@ typedef struct {
  * (or 1 for --help, having printed it) without touching anything outside the process. */
 int config_parse(Config *c, LaunchKind kind, int argc, char **argv);
 void config_done(Config *c);
+
+/* The size of the machine's tmpfs mounts (/tmp, /run, /dev/shm, --tmpfs): tmpfs pins what is
+ * written there beyond the OOM killer's reach, so each is capped (systemd-nspawn's caps). */
+#define TMPFS_SIZE_DEFAULT "10%"
+#define TMPFS_SIZE_MIN (UINT64_C(1) << 20)
+/* "N%" (1 to 100, of the host's RAM) or a size (512M, 2G; at least 1M) into the value of tmpfs's
+ * size= option (a percentage or bytes). -EINVAL or -ERANGE. */
+int tmpfs_size_parse(const char *s, char *ret, size_t n);
 
 void boot_help(void);
 void run_help(void);

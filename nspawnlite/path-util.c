@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,35 @@ bool path_is_safe_absolute(const char *p) {
                 s += n;
         }
         return any;
+}
+
+int path_reachable_by_all(const char *path, size_t *ret_closable) {
+        if (!path_is_absolute(path))
+                return -EINVAL;
+        size_t n = strlen(path), closable = 0;
+        char buf[PATH_MAX];
+        if (n >= sizeof buf)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        /* Each prefix ending before a '/' (the root first), then the whole path. */
+        for (size_t i = 1; i <= n; i++) {
+                if (i < n && buf[i] != '/')
+                        continue;
+                char c = buf[i];
+                buf[i] = 0;
+                struct stat st;
+                int r = stat(i == 1 && c == '/' ? "/" : buf, &st);
+                buf[i] = c;
+                if (r < 0)
+                        return -errno;
+                if (!S_ISDIR(st.st_mode) || !(st.st_mode & S_IXOTH))
+                        return 0;
+                if (i < n)
+                        closable = i;
+        }
+        if (ret_closable)
+                *ret_closable = closable == 0 ? 1 : closable;
+        return 1;
 }
 
 static int openat2_in_root(int rootfd, const char *path, int flags) {

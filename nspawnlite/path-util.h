@@ -24,3 +24,8 @@ FdPath fd_path(int fd);
 bool path_is_absolute(const char *p);
 /* Normalized: no "." or ".." components, no empty components, not the root. */
 bool path_is_safe_absolute(const char *p);
+
+/* Whether every directory from / down to the absolute PATH (itself included) lets others through
+ * (o+x): then any host user can reach it. 1 when so, with *ret_closable the length of the prefix
+ * naming PATH's parent (the directory to close); 0 when not; -errno. */
+int path_reachable_by_all(const char *path, size_t *ret_closable);

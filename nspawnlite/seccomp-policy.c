@@ -2,6 +2,7 @@
 #include "nspawnlite/seccomp-policy.h"
 
 #include <errno.h>
+#include <linux/fs.h>
 #include <linux/netlink.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -33,6 +34,9 @@ const char *const seccomp_denied_syscalls[] = {
 };
 const unsigned seccomp_n_denied_syscalls = ELEMENTSOF(seccomp_denied_syscalls);
 
+/* <linux/fs.h> names it only from Linux 6.x on (before, each filesystem had its own name). */
+#define FS_IOC_SHUTDOWN_ _IOR('X', 125, uint32_t)
+
 static const uint32_t extra_arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
 
 /* ioctl requests no guest needs, compared on the low 32 bits only: the kernel ignores the high
@@ -40,6 +44,12 @@ static const uint32_t extra_arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
 static const unsigned long denied_ioctls[] = {
         TIOCSTI,   /* types into whatever terminal an fd reaches: the caller's, in pipe mode */
         TIOCLINUX, /* the console's selection paste does the same on a virtual terminal */
+        /* Without -U the guest's root is a bind mount of a host filesystem, and guest root may
+         * freeze or shut down that superblock: host writes would block or fail. The same class
+         * of accident as the superblock remount below. */
+        FIFREEZE,
+        FITHAW,
+        FS_IOC_SHUTDOWN_, /* ext4, xfs (XFS_IOC_GOINGDOWN) and f2fs share this number */
 };
 
 static void seccomp_releasep(scmp_filter_ctx *ctx) {

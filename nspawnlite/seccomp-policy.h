@@ -7,7 +7,8 @@
 
 /* The machine's seccomp policy (DESIGN.md §3) as libseccomp rules: EPERM for the syscalls of the
  * deny table on every ABI the kernel runs (x86-64, i386, x32), EPERM for superblock remounts and
- * for faking terminal input (TIOCSTI, TIOCLINUX), EAFNOSUPPORT for audit netlink sockets.
+ * for faking terminal input (TIOCSTI, TIOCLINUX), for freezing or shutting down a filesystem
+ * (FIFREEZE, FITHAW, the shutdown ioctl of ext4/xfs/f2fs), EAFNOSUPPORT for audit netlink sockets.
  *
  * It is compiled into BPF once, at build time (seccomp-gen writes seccomp-filter.h), not at every
  * start: building it with libseccomp costs ~0.4 ms, a tenth of a short "run". The unit tests check

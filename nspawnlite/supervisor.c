@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -215,9 +216,9 @@ static void request_stop(Supervisor *s, usec_t timeout) {
         }
         (void) supervisor_write_state(s, "stopping");
         s->kill_deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
-        if (s->frozen) {
-                (void) s->cgroup.backend->freeze(&s->cgroup, false);
+        if (s->frozen && s->cgroup.backend->freeze(&s->cgroup, false) >= 0) {
                 s->frozen = false;
+                machine_cgroup_watch_stop(&s->freeze_watch_fd);
         }
         if (!s->config->kill_signal && info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '0') >= 0) {
                 log_info("Asked %s to power off through /run/initctl.", s->config->machine);
@@ -230,10 +231,12 @@ static void request_stop(Supervisor *s, usec_t timeout) {
 static void kill_machine(Supervisor *s) {
         s->stop_requests++;
         s->killed_by_us = true;
-        if (s->frozen)
-                s->frozen = false; /* kill_all thaws */
         (void) machine_cgroup_kill_all(&s->cgroup);
         (void) pidfd_send(s->pidfd, SIGKILL);
+        if (s->frozen) {
+                s->frozen = false; /* kill_all thaws */
+                machine_cgroup_watch_stop(&s->freeze_watch_fd);
+        }
 }
 
 static void drain_notify(Supervisor *s) {
@@ -353,10 +356,19 @@ static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen)
 
 /* "freeze", "thaw": the cgroup and the state file change together, or neither does. */
 static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
-        int r = s->cgroup.backend->freeze(&s->cgroup, frozen);
+        /* Never frozen without a watcher: should we die, it ends the guest (cgroup.h). */
+        int r = 0;
+        if (frozen && s->freeze_watch_fd < 0 && (r = machine_cgroup_watch_start(&s->cgroup, &s->freeze_watch_fd)) < 0) {
+                snprintf(err, errlen, "Failed to start the watcher of the frozen machine %s: %s", s->config->machine,
+                         strerror(-r));
+                return r;
+        }
+        r = s->cgroup.backend->freeze(&s->cgroup, frozen);
         if (r < 0) {
                 if (frozen && !s->frozen) /* half frozen, maybe */
                         (void) s->cgroup.backend->freeze(&s->cgroup, false);
+                if (!s->frozen)
+                        machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen, "Failed to %s machine %s: %s", frozen ? "freeze" : "thaw",
                          s->config->machine,
                          r == -ETIMEDOUT ? "its processes did not all stop within a second" : strerror(-r));
@@ -367,6 +379,8 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         if (r < 0) {
                 if (frozen != s->frozen)
                         (void) s->cgroup.backend->freeze(&s->cgroup, s->frozen);
+                if (!s->frozen)
+                        machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen,
                          "Failed to record the state of machine %s in %s/machines/%s/state: %s; it stays %s.",
                          s->config->machine, runtime_dir(), s->config->machine, strerror(-r),
@@ -374,6 +388,8 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
                 return r;
         }
         s->frozen = frozen;
+        if (!frozen)
+                machine_cgroup_watch_stop(&s->freeze_watch_fd);
         return 0;
 }
 
@@ -426,6 +442,19 @@ static void handle_request(Supervisor *s, size_t i) {
                 r = handle_login(s, c, err, sizeof err);
                 if (r > 0)
                         return; /* answered, with the tty's master */
+        } else if (strcmp(verb, "leader") == 0) {
+                /* Who the leader is, from the one who started it: verbs that join the machine
+                 * check the state file against this, and get a pidfd of it. */
+                uint64_t st = 0;
+                char reply[64];
+                if (s->pidfd < 0 || (r = pid_starttime(s->pid, &st)) < 0)
+                        r = -ESRCH;
+                else {
+                        snprintf(reply, sizeof reply, "OK %d %" PRIu64, (int) s->pid, st);
+                        (void) control_send_text_fd(c->fd, reply, s->pidfd);
+                        drop_client(s, i);
+                        return;
+                }
         } else if (strcmp(verb, "console") == 0) {
                 bool writer = true;
                 for (size_t j = 0; j < s->n_clients; j++)

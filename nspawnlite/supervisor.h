@@ -53,6 +53,7 @@ typedef struct {
         ControlClient clients[SUPERVISOR_CLIENTS_MAX];
         size_t n_clients;
         bool frozen;
+        int freeze_watch_fd; /* while frozen: ties the guest's life to ours (machine_cgroup_watch_start()) */
         uint64_t since_usec;
         uint64_t caps; /* the guest's bounding set, for processes joining it (shell) */
         UsernsRange userns; /* -U: the uid/gid range the guest's ids map to */

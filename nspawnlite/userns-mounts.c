@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nspawnlite/fd-util.h"
@@ -14,7 +16,59 @@
 #include "nspawnlite/mounts.h"
 #include "nspawnlite/process-util.h"
 
-int userns_mounts_enter(UsernsMounts *u, const char *mountpoint) {
+static int make_mountpoint(const char *p, bool dir) {
+        if (dir)
+                return mkdir(p, 0755) < 0 ? -errno : 0;
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        return fd < 0 ? -errno : 0;
+}
+
+/* The host's mounts the guest gets, attached on a tmpfs at the stage with the flags the guest must
+ * keep: the clone copies them into the child's namespace with those flags locked. */
+static int stage_host_mounts(const char *stage, const CustomMount *m, size_t n, char *err, size_t errlen) {
+        char p[PATH_MAX];
+        if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0) {
+                int r = -errno;
+                snprintf(err, errlen, "Failed to mount a tmpfs on %s", stage);
+                return r;
+        }
+        static const char *const dirs[] = { USERNS_STAGE_BIND, USERNS_STAGE_TREE };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                snprintf(p, sizeof p, "%s/%s", stage, dirs[i]);
+                int r = make_mountpoint(p, true);
+                if (r < 0) {
+                        snprintf(err, errlen, "Failed to create %s", p);
+                        return r;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (m[i].tree_fd < 0)
+                        continue;
+                struct stat st;
+                snprintf(p, sizeof p, "%s/" USERNS_STAGE_BIND "/%zu", stage, i);
+                int r = fstat(m[i].tree_fd, &st) < 0 ? -errno : make_mountpoint(p, S_ISDIR(st.st_mode));
+                if (r >= 0 && move_mount(m[i].tree_fd, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        snprintf(err, errlen, "Failed to bind mount %s on %s", m[i].source, m[i].dest);
+                        return r;
+                }
+        }
+        const char *os = mounts_host_os_release();
+        if (!os)
+                return 0;
+        snprintf(p, sizeof p, "%s/" USERNS_STAGE_OS_RELEASE, stage);
+        int r = make_mountpoint(p, false);
+        unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        if (r >= 0 && (mount(os, p, NULL, MS_BIND, NULL) < 0 || mount(NULL, p, NULL, ro, NULL) < 0))
+                r = -errno;
+        if (r < 0)
+                snprintf(err, errlen, "Failed to mount /run/host/os-release");
+        return r;
+}
+
+int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *stage, const CustomMount *m,
+                        size_t n, char *err, size_t errlen) {
         *u = USERNS_MOUNTS_NULL;
         u->orig_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
         u->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -26,8 +80,12 @@ int userns_mounts_enter(UsernsMounts *u, const char *mountpoint) {
         /* Nothing of ours may reach the host; the mount point is shared, for the child's copy. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
             mount(mountpoint, mountpoint, NULL, MS_BIND, NULL) < 0 ||
-            mount(NULL, mountpoint, NULL, MS_SHARED, NULL) < 0)
+            mount(NULL, mountpoint, NULL, MS_SHARED, NULL) < 0) {
                 r = -errno;
+                snprintf(err, errlen, "Failed to prepare the machine's mount namespace");
+        }
+        if (r >= 0)
+                r = stage_host_mounts(stage, m, n, err, errlen);
         if (r >= 0 && (u->outer_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
                 r = -errno;
         if (r < 0)
@@ -51,33 +109,45 @@ static void report(int fd, int e, const char *what) {
 }
 
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
- * masks and /sys on it, then all of it moved onto the mount point at once. Only mounts that come
- * inside a propagated tree are locked (not the tree's own root): one mount at a time, the masks
- * would reach the guest unlocked. */
-_noreturn_ static void outer_mounts(int tree, const char *stage, const char *mountpoint, bool own_netns,
-                                    const char *inaccessible, int errfd) {
-        char err[256] = "";
+ * masks, /sys and the guest's tmpfs mounts on it, then all of it moved onto the mount point at
+ * once. Only mounts that come inside a propagated tree are locked (not the tree's own root): one
+ * mount at a time, the masks would reach the guest unlocked. */
+_noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
+        char err[256] = "", stage[PATH_MAX];
         int r = 0;
         _cleanup_close_ int rootfd = -EBADF, src = -EBADF;
-        if (move_mount(tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        snprintf(stage, sizeof stage, "%s/" USERNS_STAGE_TREE, st->stage);
+        if (st->read_only && mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
+                r = -errno;
+                snprintf(err, sizeof err, "Failed to make the root directory read-only");
+        } else if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to mount the tree on %s", stage);
         } else if ((rootfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-                   (src = open(inaccessible, O_PATH | O_CLOEXEC)) < 0) {
+                   (src = open(st->inaccessible, O_PATH | O_CLOEXEC)) < 0) {
                 r = -errno;
-                snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : inaccessible);
-        } else if ((r = mounts_apply_table(rootfd, MOUNT_PHASE_OUTER, own_netns, src, err, sizeof err)) >= 0 &&
-                   mount(stage, mountpoint, NULL, MS_MOVE, NULL) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to move the tree onto %s", mountpoint);
+                snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : st->inaccessible);
+        } else {
+                MountTableArgs table = {
+                        .phase = MOUNT_PHASE_OUTER,
+                        .own_netns = st->own_netns,
+                        .inaccessible = src,
+                        .tmpfs_size = st->tmpfs_size,
+                        .uid_shift = st->uid_shift,
+                };
+                r = mounts_apply_table(rootfd, &table, err, sizeof err);
+                if (r >= 0 && mount(stage, st->mountpoint, NULL, MS_MOVE, NULL) < 0) {
+                        r = -errno;
+                        snprintf(err, sizeof err, "Failed to move the tree onto %s", st->mountpoint);
+                }
         }
         if (r < 0)
                 report(errfd, -r, err);
         _exit(r < 0 ? 1 : 0);
 }
 
-int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, const char *stage, const char *mountpoint,
-                        bool own_netns, const char *inaccessible, char *err, size_t errlen) {
+int userns_mounts_apply(UsernsMounts *u, int pidfd, const UsernsStage *st, char *err, size_t errlen) {
         _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
@@ -90,13 +160,13 @@ int userns_mounts_apply(UsernsMounts *u, int pidfd, int tree, const char *stage,
                 pipefd[0] = safe_close(pipefd[0]);
                 if (setns(u->outer_fd, CLONE_NEWNS) < 0)
                         e = errno, what = "Failed to enter the outer mount namespace";
-                else if (setns(pidfd, CLONE_NEWPID | (own_netns ? CLONE_NEWNET : 0)) < 0)
+                else if (setns(pidfd, CLONE_NEWPID | (st->own_netns ? CLONE_NEWNET : 0)) < 0)
                         e = errno, what = "Failed to enter the machine's namespaces";
                 if (e == 0) {
                         /* A new PID namespace is only for children: /proc shows the mounter's. */
                         pid_t child = fork();
                         if (child == 0)
-                                outer_mounts(tree, stage, mountpoint, own_netns, inaccessible, pipefd[1]);
+                                outer_mounts(st, pipefd[1]);
                         if (child < 0)
                                 e = errno, what = "Failed to fork";
                         else

@@ -37,10 +37,14 @@ int userns_parse(const char *s, UsernsConfig *ret) {
                 /* Not 0: the guest's root would be the host's. */
                 if (parse_uint64_range(buf, 1, UINT32_MAX - 1, &base) < 0)
                         return -EINVAL;
-                if (colon && parse_uint64_range(colon + 1, 1, USERNS_RANGE, &size) < 0)
+                /* The guest uses ids up to 65534 (nobody), gid 5 for its ttys: a smaller range
+                 * fails later, and obscurely (devpts refuses gid=5). */
+                if (colon && parse_uint64_range(colon + 1, 0, UINT64_MAX, &size) < 0)
                         return -EINVAL;
-                if (base + size > UINT32_MAX)
+                if (size != USERNS_RANGE)
                         return -ERANGE;
+                if (base + size > UINT32_MAX)
+                        return -EOVERFLOW;
                 c.mode = USERNS_FIXED;
                 c.base = (uint32_t) base;
                 c.size = (uint32_t) size;

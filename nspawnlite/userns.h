@@ -31,7 +31,8 @@ typedef struct {
         uint32_t base, size; /* USERNS_FIXED: as given */
 } UsernsConfig;
 
-/* "pick", "yes", "no", "UID", "UID:COUNT". */
+/* "pick", "yes", "no", "UID", "UID:COUNT". COUNT, when given, must be USERNS_RANGE (-ERANGE):
+ * the guest uses ids up to 65534. -EOVERFLOW when the range passes 2^32-1. */
 int userns_parse(const char *s, UsernsConfig *ret);
 int userns_ownership_parse(const char *s, UsernsOwnership *ret);
 

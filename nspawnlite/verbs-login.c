@@ -20,10 +20,15 @@
 #include "nspawnlite/macro.h"
 #include "nspawnlite/verbs-machines.h"
 
-static int load_named_machine(const char *name, MachineInfo *ret) {
+static int load_named_machine(const char *verb, const char *name, MachineInfo *ret) {
         if (!machine_name_is_valid(name))
                 return log_error("Invalid machine name '%s'.", name), 2;
         int r = machine_info_load(name, ret);
+        if (r == -EACCES)
+                return log_needs_root(verb);
+        if (r == -EBADMSG)
+                return log_error("Machine %s has a state file nspawnlite did not write; refusing it.", name),
+                       1;
         if (r == -ENOENT)
                 return log_error("No machine named %s is running.", name), 1;
         if (r == -EAGAIN)
@@ -49,7 +54,7 @@ int verb_login(int argc, char **argv) {
         if (optind >= argc)
                 return log_error("No machine name given. Usage: nspawnlite login NAME"), 2;
         MachineInfo m;
-        int r = load_named_machine(argv[optind++], &m);
+        int r = load_named_machine(argv[0], argv[optind++], &m);
         if (r != 0)
                 return r;
         if (optind < argc)
@@ -148,11 +153,11 @@ int verb_shell(int argc, char **argv) {
         }
         env[n_env] = NULL;
         if (geteuid() != 0)
-                return log_error("nspawnlite shell must run as root."), 1;
+                return log_needs_root(argv[0]);
         if (!name)
                 return log_error("No machine name given. Usage: nspawnlite shell NAME [-- CMD…]"), 2;
         MachineInfo m;
-        int r = load_named_machine(name, &m);
+        int r = load_named_machine(argv[0], name, &m);
         if (r != 0)
                 return r;
         ShellRequest rq = {

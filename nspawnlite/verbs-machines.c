@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,11 +129,22 @@ static int no_more_args(int argc, char **argv) {
         return 0;
 }
 
-static int load_machine(const char *name, MachineInfo *m) {
+int log_needs_root(const char *verb) {
+        log_error("nspawnlite %s needs root: running machines and their control sockets are root's only.",
+                  verb);
+        return 1;
+}
+
+static int load_machine(const char *verb, const char *name, MachineInfo *m) {
         int r = machine_info_load(name, m);
         switch (r) {
         case 0:
                 return 0;
+        case -EACCES:
+                return log_needs_root(verb), r;
+        case -EBADMSG:
+                return log_error("Machine %s has a state file nspawnlite did not write; refusing it.", name),
+                       r;
         case -ENOENT:
                 return log_error("No machine named %s is running.", name), r;
         case -EAGAIN:
@@ -148,6 +160,10 @@ int log_control_error(const MachineInfo *m, int r, const char *reply) {
         if (reply && reply[0])
                 return log_error("%s", reply), r; /* the supervisor's own answer */
         switch (r) {
+        case -EACCES:
+        case -EPERM:
+                log_error("Reaching the supervisor of machine %s needs root.", m->name);
+                break;
         case -ETIMEDOUT:
                 log_error("Machine %s's supervisor (pid %d) did not answer within %d s; is it stopped?",
                           m->name, (int) m->supervisor, CONTROL_TIMEOUT_SEC);
@@ -186,10 +202,42 @@ static int call(const MachineInfo *m, const char *request, int *ret_fd) {
         return r < 0 ? log_control_error(m, r, reply) : 0;
 }
 
-/* How long a machine may take to die once killed and be cleared up (a busy host, a big guest). */
-#define KILLED_WAIT_USEC (30 * USEC_PER_SEC)
+/* How long a terminated machine may take to die and be cleared up by its supervisor, before the
+ * verb kills its cgroup itself. */
+#define TERMINATE_WAIT_USEC (2 * CONTROL_TIMEOUT_SEC * USEC_PER_SEC)
 /* poweroff: beyond its --timeout, the supervisor's kill and clear-up. */
 #define POWEROFF_GRACE_USEC (10 * USEC_PER_SEC)
+
+/* terminate and kill --signal=KILL work without the supervisor too: when it cannot be asked
+ * (stopped, hung, gone), the machine's cgroup is killed directly, once proved to be this runtime
+ * dir's. The supervisor reaps and clears up when it runs again; gc when it is dead. */
+static int kill_through_cgroup(const char *name, const char *what) {
+        char why[PATH_MAX] = "";
+        log_warning("The supervisor of %s %s; killing the machine through its cgroup.", name, what);
+        int r = machine_cgroup_kill_by_name(name, why, sizeof why);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Not killing cgroup %s: it is not this nspawnlite's.", why);
+        if (r == -ESRCH)
+                return log_error_errno(r, "Machine %s has no cgroup left to kill.", name);
+        if (r < 0 && cgroup_parent_error(r))
+                return log_error("%s", cgroup_parent_error(r)), r;
+        if (r < 0)
+                return log_error_errno(r, "Failed to kill the cgroup of machine %s: %m", name);
+        return 0;
+}
+
+/* call(), or, when the supervisor could not be asked (no answer in time, no socket), the cgroup
+ * kill: 0 when the supervisor took the request, 1 when the cgroup was killed instead, -errno. */
+static int call_or_kill(const MachineInfo *m, const char *request, int *ret_fd) {
+        char reply[CONTROL_MESSAGE_MAX];
+        int r = machine_call(m, request, reply, sizeof reply, ret_fd);
+        if (r >= 0)
+                return 0;
+        if (reply[0] || r == -EACCES || r == -EPERM) /* it answered, or we may not ask */
+                return log_control_error(m, r, reply);
+        r = kill_through_cgroup(m->name, r == -ETIMEDOUT ? "does not answer" : "cannot be reached");
+        return r < 0 ? r : 1;
+}
 
 /* Wait for "X STATUS" on a waiter connection. */
 static int wait_machine_end(int fd, usec_t timeout, int *ret_status) {
@@ -227,7 +275,7 @@ static int machine_verb_start(int argc, char **argv, unsigned allowed, VerbOptio
                 return r > 0 ? 0 : 2;
         if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
                 return 2;
-        if (load_machine(name, m) < 0)
+        if (load_machine(argv[0], name, m) < 0)
                 return 1;
         return -1;
 }
@@ -240,6 +288,9 @@ static int simple_verb(int argc, char **argv, unsigned allowed, const char *requ
                 return r;
         char request[128];
         snprintf(request, sizeof request, request_fmt, o.signal);
+        /* SIGKILL to init ends the whole machine: the cgroup can do that without the supervisor. */
+        if ((allowed & OPT_SIGNAL) && o.signal == SIGKILL)
+                return call_or_kill(&m, request, NULL) < 0 ? 1 : 0;
         return call(&m, request, NULL) < 0 ? 1 : 0;
 }
 
@@ -275,15 +326,22 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         else
                 snprintf(request, sizeof request, "poweroff %" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
         _cleanup_close_ int fd = -EBADF;
-        if (call(&m, request, &fd) < 0)
+        if (terminate) {
+                r = call_or_kill(&m, request, &fd);
+                if (r != 0)
+                        return r < 0 ? 1 : 0;
+        } else if (call(&m, request, &fd) < 0)
                 return 1;
         int status = 0;
         /* The supervisor kills the machine at the timeout (terminate: at once); give it a moment
-         * beyond that, but no more: a supervisor stopped after its answer must not hang us. */
-        usec_t wait = terminate                    ? KILLED_WAIT_USEC
+         * beyond that, but no more: a supervisor stopped after its answer must not hang us. A
+         * terminate it does not finish in time is done without it. */
+        usec_t wait = terminate                    ? TERMINATE_WAIT_USEC
                       : o.timeout == USEC_INFINITY ? USEC_INFINITY
                                                    : o.timeout + POWEROFF_GRACE_USEC;
         r = wait_machine_end(fd, wait, &status);
+        if (r == -ETIMEDOUT && terminate)
+                return kill_through_cgroup(name, "did not end the machine in time") < 0 ? 1 : 0;
         if (r == -ETIMEDOUT)
                 return log_error("Machine %s did not end within %" PRIu64
                                  " s; is its supervisor (pid %d) stopped?",
@@ -327,7 +385,7 @@ int verb_set_limit(int argc, char **argv) {
                 strcat(request, " ");
                 strcat(request, argv[i]);
         }
-        if (load_machine(name, &m) < 0)
+        if (load_machine(argv[0], name, &m) < 0)
                 return 1;
         return call(&m, request, NULL) < 0 ? 1 : 0;
 }
@@ -364,9 +422,15 @@ int verb_list(int argc, char **argv) {
         MachineInfo *ms = calloc((size_t) strv_length(names) + 1, sizeof(MachineInfo));
         if (!ms)
                 return log_error("Out of memory."), 1;
-        for (char **p = names; *p; p++)
-                if (machine_info_load(*p, &ms[n]) >= 0)
+        for (char **p = names; *p; p++) {
+                r = machine_info_load(*p, &ms[n]);
+                if (r == -EACCES) {
+                        free(ms);
+                        return log_needs_root(argv[0]);
+                }
+                if (r >= 0)
                         n++;
+        }
 
         if (o.json) {
                 printf("[");
@@ -495,24 +559,78 @@ int verb_status(int argc, char **argv) {
         return 0;
 }
 
-/* Remove one dead machine's leftovers. Returns 1 if anything was there. */
-static int gc_machine(const char *name) {
+/* Remove one dead machine's leftovers: its cgroup only if it is this runtime dir's (the parent is
+ * shared with systemd's machines and with other runtime dirs, whose live machines gc must never
+ * touch); the rest of a registered one in any case. Returns 1 if anything of ours was there. */
+static int gc_machine(const char *name, bool registered) {
         MachineLock lock = { .lock_fd = -EBADF };
         /* Holding its lock keeps a new boot of the name out while we clear up. */
         int r = machine_lock_acquire(name, &lock);
         if (r < 0)
                 return r == -EBUSY ? 0 : r;
         MachineCgroup cg;
+        int found = registered;
+        char path[PATH_MAX] = "", why[PATH_MAX] = "";
         if (machine_cgroup_init(&cg, name) >= 0) {
-                (void) machine_cgroup_kill_all(&cg);
-                r = cg.backend->destroy(&cg);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
+                r = machine_cgroup_claim(&cg, path, sizeof path, why, sizeof why);
+                if (r == -EEXIST)
+                        log_debug("Leaving cgroup %s alone: %s.", path, why);
+                else if (r < 0)
+                        log_warning_errno(r, "Failed to check who made cgroup %s: %m", cg.scope);
+                else if (r > 0) {
+                        found = 1;
+                        (void) machine_cgroup_kill_all(&cg);
+                        r = machine_cgroup_destroy(&cg);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
+                }
         }
         machine_cgroup_done(&cg);
-        (void) network_gc(name);
+        if (found)
+                (void) network_gc(name);
         machine_lock_release(&lock);
-        return 1;
+        return found;
+}
+
+static bool strv_has(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+static int strv_push(char ***l, const char *s) {
+        int n = strv_length(*l);
+        char **m = realloc(*l, sizeof(char *) * ((size_t) n + 2));
+        if (!m)
+                return -ENOMEM;
+        *l = m;
+        if (!(m[n] = strdup(s)))
+                return -ENOMEM;
+        m[n + 1] = NULL;
+        return 0;
+}
+
+/* The names of PARENT/machine-NAME.scope in dir. */
+static int scope_names(const char *dir, char ***names) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        int r = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                size_t l = strlen(de->d_name);
+                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
+                    strcmp(de->d_name + l - 6, ".scope") != 0)
+                        continue;
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
+                if (!machine_name_is_valid(name) || strv_has(*names, name))
+                        continue;
+                if ((r = strv_push(names, name)) < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
 }
 
 int verb_gc(int argc, char **argv) {
@@ -525,15 +643,24 @@ int verb_gc(int argc, char **argv) {
         if (geteuid() != 0)
                 return log_error("nspawnlite gc must run as root."), 1;
 
+        MachineCgroup probe;
+        r = machine_cgroup_init(&probe, "probe");
+        if (r < 0 && cgroup_parent_error(r)) {
+                machine_cgroup_done(&probe);
+                return log_error("%s", cgroup_parent_error(r)), 1;
+        }
+
         int failed = 0;
         _cleanup_strv_free_ char **names = NULL;
         r = machine_list_names(&names);
-        if (r < 0)
+        if (r < 0) {
+                machine_cgroup_done(&probe);
                 return log_error_errno(r, "Failed to list %s/machines: %m", runtime_dir()), 1;
+        }
         for (char **p = names; *p; p++) {
                 if (machine_lock_held(*p))
                         continue;
-                r = gc_machine(*p);
+                r = gc_machine(*p, true);
                 if (r > 0)
                         log_info("Removed the leftovers of machine %s.", *p);
                 else if (r < 0) {
@@ -542,35 +669,28 @@ int verb_gc(int argc, char **argv) {
                 }
         }
 
-        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any). */
-        MachineCgroup probe;
-        if (machine_cgroup_init(&probe, "probe") >= 0) {
-                char dir[4096];
-                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
+        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any),
+         * in any hierarchy (a v1 one may outlive the unified one). */
+        if (probe.backend) {
                 _cleanup_strv_free_ char **scopes = NULL;
-                DIR *d = opendir(dir);
-                if (d) {
-                        for (struct dirent *de; (de = readdir(d));) {
-                                size_t l = strlen(de->d_name);
-                                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
-                                    strcmp(de->d_name + l - 6, ".scope") != 0)
-                                        continue;
-                                char name[128];
-                                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
-                                if (!machine_name_is_valid(name) || machine_lock_held(name))
-                                        continue;
-                                r = gc_machine(name);
-                                if (r > 0)
-                                        log_info("Removed the cgroup of machine %s.", name);
-                        }
-                        closedir(d);
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
+                r = scope_names(dir, &scopes);
+                for (size_t i = 0; r >= 0 && i < probe.n_v1; i++) {
+                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
+                        r = scope_names(dir, &scopes);
+                }
+                for (char **p = scopes; p && *p; p++) {
+                        if (strv_has(names, *p) || machine_lock_held(*p))
+                                continue;
+                        if (gc_machine(*p, false) > 0)
+                                log_info("Removed the cgroup of machine %s.", *p);
                 }
                 /* The parent slice, if nothing else lives there now. */
-                if (probe.backend == &cgroup_backend_hybrid)
-                        for (size_t i = 0; i < probe.n_v1; i++) {
-                                snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
-                                (void) rmdir(dir);
-                        }
+                for (size_t i = 0; i < probe.n_v1; i++) {
+                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
+                        (void) rmdir(dir);
+                }
                 snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
                 (void) rmdir(dir);
         }

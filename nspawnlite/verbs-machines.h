@@ -27,3 +27,6 @@ int verb_shell(int argc, char **argv);
 int machine_call(const MachineInfo *m, const char *request, char *reply, size_t n, int *ret_fd);
 /* Print why machine_call() failed, in one line naming the machine and its supervisor; returns r. */
 int log_control_error(const MachineInfo *m, int r, const char *reply);
+/* For a verb that cannot read the registry or reach a control socket for lack of privilege: says
+ * so in one line, and returns the exit status (1). */
+int log_needs_root(const char *verb);

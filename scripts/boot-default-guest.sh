@@ -11,8 +11,10 @@ CACHED=$("$TOP/tests/guests/build.sh" debian-systemd | tail -n 1)
 # and the cached tree the tests start from stays as built.
 STATE=${NSPAWNLITE_STATE_DIR:-/var/lib/nspawnlite}
 TREE=$STATE/machines/debian
+# 0700: under -U a guest may make setuid files there, which no other host user may reach.
+mkdir -p -m 0700 "$STATE/machines"
+chmod 0700 "$STATE/machines"
 if [ ! -e "$TREE/etc/os-release" ]; then
-        mkdir -p "$STATE/machines"
         rm -rf "$TREE.tmp"
         cp -a "$CACHED" "$TREE.tmp"
         mv "$TREE.tmp" "$TREE"

@@ -29,6 +29,8 @@ chmod 0755 "$NSPAWNLITE_RUNTIME_DIR"
 export NSPAWNLITE_CGROUP_PARENT="nspawnlite-test-$$.slice"
 WORK=$(mktemp -d /tmp/nspawnlite-test-work.XXXXXX)
 STARTED_PIDS=()
+# directories a test made outside $WORK (a path that must not be under $WORK's 0700), removed too
+TEMP_DIRS=()
 FAILURES=0
 CHECKS=0
 
@@ -103,7 +105,7 @@ cleanup() {
         done
         # the guests' overlays (the mount namespace is the test's own, but rm must not walk them)
         grep -o " $WORK/[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-        rm -rf "$NSPAWNLITE_RUNTIME_DIR" "$WORK"
+        rm -rf "$NSPAWNLITE_RUNTIME_DIR" "$WORK" "${TEMP_DIRS[@]}"
         if [ "$rc" = 0 ] && [ "$FAILURES" -gt 0 ]; then rc=1; fi
         if [ "$rc" = 0 ] && [ "$CHECKS" = 0 ]; then
                 echo "FAIL: $TEST_NAME: ran no check"

@@ -4,8 +4,8 @@
 # with exactly one line on stderr that names the problem, nothing on stdout, a non-zero exit status,
 # no machine directory, cgroup or process left and no new mount in the caller's mount namespace:
 # bad root directories, trees that cannot boot, bad machine names, bad option values, a machine name
-# already in use (the running machine stays untouched), a caller that is not root, and a kernel
-# without a visible cgroup2 hierarchy.
+# already in use (the running machine stays untouched), a too small -U range, a caller that is not
+# root, and a kernel without a visible cgroup2 hierarchy.
 . "$(dirname "$0")/lib.sh"
 
 TREE=$(guest busybox)
@@ -95,6 +95,12 @@ bad "--bind=relative:/x" "relative:/x" -- run --bind=relative:/x "$TREE" true
 bad "--bind=/nonexistent:/x" "/nonexistent" -- run --bind=/nonexistent:/x "$TREE" true
 bad "--bind=/tmp:/a/../b" "/a/\.\./b" -- run --bind=/tmp:/a/../b "$TREE" true
 bad "--bind=/tmp:/x:bogus" "bogus" -- run --bind=/tmp:/x:bogus "$TREE" true
+bad "--bind=/tmp\\ (a lone backslash)" "Invalid bind mount.*colon" -- run '--bind=/tmp\' "$TREE" true
+bad "--tmpfs-size=0 (tmpfs: no limit)" "tmpfs-size.*'0'.*1M" -- run --tmpfs-size=0 "$TREE" true
+bad "--tmpfs-size=150%" "tmpfs-size.*150%.*100%" -- run --tmpfs-size=150% "$TREE" true
+bad "--tmpfs-size=lots" "tmpfs-size.*lots" -- run --tmpfs-size=lots --tmpfs=/scratch "$TREE" true
+bad "--private-users=200000:100 (too small a range)" "private-users.*200000:100.*65536" -- run --private-users=200000:100 "$TREE" true
+bad "--private-users=200000:6 (too small a range)" "private-users.*200000:6.*65536" -- boot --private-users=200000:6 "$TREE"
 bad "--console=bogus" "console.*bogus" -- run --console=bogus "$TREE" true
 bad "--network=bogus" "network.*bogus" -- run --network=bogus "$TREE" true
 bad "--kill-signal=NOPE" "NOPE" -- run --kill-signal=NOPE "$TREE" true

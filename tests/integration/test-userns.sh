@@ -71,6 +71,22 @@ wait_exit "$pid_fx" 20
 assert_eq 0 "$EXIT_RC" "SIGTERM powers the fixed-range machine off"
 assert_clean "-U machines leave nothing"
 
+# --- a -U tree every host user can reach: one warning, naming the directory to close
+OPEN=$(mktemp -d /tmp/nspawnlite-reach.XXXXXX)
+TEMP_DIRS+=("$OPEN")
+chmod 0755 "$OPEN"
+cp -a "$BUSYBOX" "$OPEN/tree"
+rc=0
+err=$("$NSPAWNLITE" run -U --network=none "$OPEN/tree" /bin/true 2>&1) || rc=$?
+assert_eq 0 "$rc" "-U on a world-reachable tree still runs ($err)"
+assert_eq 1 "$(echo "$err" | grep -c "every host user can reach $OPEN/tree.*chmod 0700 $OPEN)")" \
+        "-U on a world-reachable tree: one warning naming the directory to close"
+chmod 0700 "$OPEN"
+rc=0
+err=$("$NSPAWNLITE" run -U --network=none "$OPEN/tree" /bin/true 2>&1) || rc=$?
+assert_eq "0:" "$rc:$err" "-U on a tree behind a 0700 directory: no warning"
+rm -rf -- "$OPEN"
+
 # --- chown: shifted once on disk, shifted back by a boot without it
 TREE=$WORK/chowned
 cp -a "$BUSYBOX" "$TREE"

@@ -121,6 +121,13 @@ START_TEST(bad_input) {
                 { "--bind=/tmp:/x:bogus", "@TREE@", NULL },
                 { "--bind=/nonexistent-nspawnlite:/x", "@TREE@", NULL },
                 { "--tmpfs=relative", "@TREE@", NULL },
+                { "--tmpfs-size=0", "@TREE@", NULL },
+                { "--tmpfs-size=150%", "@TREE@", NULL },
+                { "--tmpfs-size=lots", "@TREE@", NULL },
+                { "--bind=/tmp\\", "@TREE@", NULL },
+                { "--bind=/tmp:/x:ro:more", "@TREE@", NULL },
+                { "--private-users=200000:100", "@TREE@", NULL },
+                { "--private-users=200000:65537", "@TREE@", NULL },
                 { "--console=bogus", "@TREE@", NULL },
                 { "--network=bogus", "@TREE@", NULL },
                 { "--kill-signal=NOPE", "@TREE@", NULL },
@@ -169,6 +176,83 @@ START_TEST(rootfs_kinds) {
 }
 END_TEST
 
+/* A backslash takes the next character as it is: "\\:" is a colon in a path. */
+START_TEST(bind_escapes) {
+        Config c;
+        char src[4096], arg[4200];
+        make_file(tree, "a:b/f", 0644);
+        snprintf(src, sizeof src, "%s/a:b", tree);
+        snprintf(arg, sizeof arg, "--bind=%s/a\\:b:/x\\:y:ro", tree);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT,
+                               (const char *[]) { arg, "--bind-ro=/tmp:/back\\\\slash", "@TREE@", NULL }),
+                         0);
+        ck_assert_uint_eq(c.n_mounts, 2);
+        ck_assert_str_eq(c.mounts[0].source, src);
+        ck_assert_str_eq(c.mounts[0].dest, "/x:y");
+        ck_assert(c.mounts[0].read_only);
+        ck_assert_str_eq(c.mounts[1].source, "/tmp");
+        ck_assert_str_eq(c.mounts[1].dest, "/back\\slash");
+        config_done(&c);
+        /* Without DST, the unescaped source is the destination too. */
+        snprintf(arg, sizeof arg, "--bind=%s/a\\:b", tree);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { arg, "@TREE@", NULL }), 0);
+        ck_assert_str_eq(c.mounts[0].source, src);
+        ck_assert_str_eq(c.mounts[0].dest, src);
+        ck_assert(!c.mounts[0].read_only);
+        config_done(&c);
+        /* An unescaped colon still splits: "…/a" does not exist. */
+        snprintf(arg, sizeof arg, "--bind=%s/a:b:/x", tree);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { arg, "@TREE@", NULL }), -EINVAL);
+        config_done(&c);
+}
+END_TEST
+
+START_TEST(tmpfs_sizes) {
+        static const struct {
+                const char *in, *out;
+                int r;
+        } cases[] = {
+                { "10%", "10%", 0 },        { "100%", "100%", 0 },       { "1%", "1%", 0 },
+                { "512M", "536870912", 0 }, { "1M", "1048576", 0 },      { "2G", "2147483648", 0 },
+                { "0", NULL, -ERANGE },     { "1023K", NULL, -ERANGE },  { "0%", NULL, -ERANGE },
+                { "101%", NULL, -ERANGE },  { "infinity", NULL, -ERANGE }, { "%", NULL, -EINVAL },
+                { "x%", NULL, -EINVAL },    { "lots", NULL, -EINVAL },   { "", NULL, -EINVAL },
+                { "-5%", NULL, -EINVAL },   { "123456789%", NULL, -ERANGE },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char buf[24] = "";
+                int r = tmpfs_size_parse(cases[i].in, buf, sizeof buf);
+                ck_assert_msg(r == cases[i].r, "'%s' gave %d", cases[i].in, r);
+                if (cases[i].out)
+                        ck_assert_str_eq(buf, cases[i].out);
+        }
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { "@TREE@", NULL }), 0);
+        ck_assert_str_eq(c.tmpfs_size, "");
+        config_done(&c);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { "--tmpfs-size=64M", "@TREE@", NULL }), 0);
+        ck_assert_str_eq(c.tmpfs_size, "67108864");
+        config_done(&c);
+}
+END_TEST
+
+/* The guest uses ids up to 65534: a range must hold 65536. */
+START_TEST(userns_ranges) {
+        UsernsConfig u = {};
+        ck_assert_int_eq(userns_parse("200000", &u), 0);
+        ck_assert_uint_eq(u.base, 200000);
+        ck_assert_uint_eq(u.size, 65536);
+        ck_assert_int_eq(userns_parse("200000:65536", &u), 0);
+        ck_assert_uint_eq(u.size, 65536);
+        ck_assert_int_eq(userns_parse("200000:100", &u), -ERANGE);
+        ck_assert_int_eq(userns_parse("200000:6", &u), -ERANGE);
+        ck_assert_int_eq(userns_parse("200000:65537", &u), -ERANGE);
+        ck_assert_int_eq(userns_parse("4294967000", &u), -EOVERFLOW);
+        ck_assert_int_eq(userns_parse("0:65536", &u), -EINVAL);
+        ck_assert_int_eq(userns_parse("200000:x", &u), -EINVAL);
+}
+END_TEST
+
 START_TEST(capability_lists) {
         uint64_t m;
         ck_assert_int_eq(capability_parse_list("CAP_NET_ADMIN,sys_time", &m), 0);
@@ -191,6 +275,9 @@ Suite *suite_options(void) {
         tcase_add_test(t, bad_input);
         tcase_add_test(t, rootfs_kinds);
         tcase_add_test(t, capability_lists);
+        tcase_add_test(t, bind_escapes);
+        tcase_add_test(t, tmpfs_sizes);
+        tcase_add_test(t, userns_ranges);
         suite_add_tcase(s, t);
         return s;
 }

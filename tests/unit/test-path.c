@@ -32,6 +32,29 @@ static void fd_target(int fd, char *buf, size_t n) {
         buf[k] = 0;
 }
 
+/* The -U warning's question: can every host user walk down to this path? (/tmp is 1777.) */
+START_TEST(reachable_by_all) {
+        char open_dir[PATH_MAX], closed[PATH_MAX];
+        snprintf(open_dir, sizeof open_dir, "%s/open", tree);
+        ck_assert_int_eq(mkdir(open_dir, 0755), 0);
+        ck_assert_int_eq(chmod(tree, 0755), 0);
+        char t[PATH_MAX + 8];
+        snprintf(t, sizeof t, "%s/tree", open_dir);
+        ck_assert_int_eq(mkdir(t, 0755), 0);
+        size_t closable = 0;
+        ck_assert_int_eq(path_reachable_by_all(t, &closable), 1);
+        ck_assert_uint_eq(closable, strlen(open_dir)); /* the tree's parent */
+        ck_assert_int_eq(chmod(open_dir, 0700), 0);
+        ck_assert_int_eq(path_reachable_by_all(t, &closable), 0);
+        ck_assert_int_eq(chmod(open_dir, 0755), 0);
+        ck_assert_int_eq(chmod(t, 0750), 0); /* the tree itself closed to others */
+        ck_assert_int_eq(path_reachable_by_all(t, &closable), 0);
+        snprintf(closed, sizeof closed, "%s/missing", open_dir);
+        ck_assert_int_eq(path_reachable_by_all(closed, &closable), -ENOENT);
+        ck_assert_int_eq(path_reachable_by_all("relative", &closable), -EINVAL);
+}
+END_TEST
+
 START_TEST(safe_paths) {
         ck_assert(path_is_safe_absolute("/a/b"));
         ck_assert(path_is_safe_absolute("/a//b/"));
@@ -111,6 +134,7 @@ Suite *suite_path(void) {
         TCase *t = tcase_create("in-root");
         tcase_add_checked_fixture(t, setup, teardown);
         tcase_add_test(t, safe_paths);
+        tcase_add_test(t, reachable_by_all);
         tcase_add_test(t, absolute_symlink_stays_in_tree);
         tcase_add_test(t, dotdot_symlink_clamped);
         tcase_add_test(t, targets);

@@ -13,6 +13,7 @@ Suite *suite_init_detect(void);
 Suite *suite_path(void);
 Suite *suite_environ(void);
 Suite *suite_limits(void);
+Suite *suite_registry(void);
 
 /* A fresh temporary directory for a test; removed by rm_rf_tmp(). */
 char *make_tmp_dir(void);

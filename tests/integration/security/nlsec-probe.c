@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/fs.h>
 #include <linux/netlink.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -144,6 +145,17 @@ static int do_syscalls(void) {
         report("clock_settime", syscall(SYS_clock_settime, CLOCK_REALTIME, NULL));
         report("syslog", syscall(SYS_syslog, 10 /* SIZE_BUFFER */, NULL, 0));
         report("audit_socket", socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT));
+        /* Filesystem freeze and shutdown, on procfs: it can be neither frozen (EOPNOTSUPP), nor
+         * thawed (EINVAL), nor shut down (ENOTTY), so a call that reaches the kernel does nothing.
+         * With the high bits set too (the kernel ignores them; a 64-bit compare would not). */
+        int procfd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+        report("fifreeze", syscall(SYS_ioctl, procfd, FIFREEZE, 0));
+        report("fifreeze_highbits", syscall(SYS_ioctl, procfd, FIFREEZE | (1UL << 32), 0));
+        report("fithaw", syscall(SYS_ioctl, procfd, FITHAW, 0));
+        uint32_t how = 2; /* FS_GOING_DOWN_NOSYNC, were it ever to reach a real filesystem */
+        report("fs_shutdown", syscall(SYS_ioctl, procfd, _IOR('X', 125, uint32_t), &how));
+        if (procfd >= 0)
+                close(procfd);
 
 #ifdef __x86_64__
         /* i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
