@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
 
 /* What a machine's /dev holds (nspawnlite/dev.c), its ptys and the pty multiplexer. */
 const DeviceAllow device_allow_table[] = {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "machines/cgroup.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 #define CGROUP_FS "/sys/fs/cgroup"
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nspawnlite/format-util.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/parse-util.h"
+#include "nspawnlite/basic/format-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/parse-util.h"
 
 static const LimitInfo limit_table[_LIMIT_MAX] = {
         [LIMIT_MEMORY_MAX] = {.name = "memory-max",

@@ -14,8 +14,8 @@
 
 #include "machines/cgroup.h"
 #include "machines/registry.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 #define RUNTIME_ID_LEN 32
 

@@ -11,8 +11,8 @@
 
 #include "machines/bpf-devices.h"
 #include "machines/cgroup.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 static const char *const wanted_controllers[] = { "cpu", "io", "memory", "pids" };
 

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "machines/cgroup.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 static _Noreturn void watcher_main(int in, int freezer, int scope) {
         int keep[] = {in, freezer, scope};

@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "machines/name.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/name.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
 
 #define CGROUP_FS "/sys/fs/cgroup"
 

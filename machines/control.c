@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "machines/registry.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 /* sun_path is short (108) and runtime directories can be long: name the socket through an O_PATH
  * fd of its directory instead. */

@@ -14,14 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "machines/name.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
-
-const char *runtime_dir(void) {
-        const char *e = getenv("NSPAWNLITE_RUNTIME_DIR");
-        return e && e[0] == '/' ? e : "/run/nspawnlite";
-}
+#include "nspawnlite/basic/name.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 int machine_path(const char *name, const char *file, char *buf, size_t n) {
         if (!machine_name_is_valid(name))

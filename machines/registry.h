@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "machines/cgroup-limits.h"
+#include "nspawnlite/basic/runtime-dir.h"
 
 /* The runtime registry (DESIGN.md §4): RUNTIME/machines/NAME/ holds
  *   lock     flock held by the supervisor for the machine's whole life;
@@ -15,8 +16,6 @@
  *   console.log  the console of a detached machine.
  * A machine is alive when its lock is held and its leader's start time still matches. */
 
-/* $NSPAWNLITE_RUNTIME_DIR, default /run/nspawnlite. */
-const char *runtime_dir(void);
 /* RUNTIME/machines/NAME/FILE (FILE may be NULL for the directory). */
 int machine_path(const char *name, const char *file, char *buf, size_t n);
 

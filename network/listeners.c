@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 /* The socket states of /proc/net/tcp (include/net/tcp_states.h). */
 #define TCP_STATE_LISTEN 0x0A

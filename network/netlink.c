@@ -13,7 +13,7 @@
 #include <netlink/route/route.h>
 #include <string.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
 
 int nl_error_to_errno(int nle) {
         static const struct {

@@ -15,9 +15,9 @@
 
 #include "machines/registry.h"
 #include "network/netlink.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/proc-title.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/proc-title.h"
 
 #define GUEST_IFNAME "host0"
 

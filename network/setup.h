@@ -7,7 +7,7 @@
 
 #include "network/lease.h"
 #include "network/nat.h"
-#include "nspawnlite/options.h"
+#include "nspawnlite/cli/options.h"
 
 #define DEFAULT_BRIDGE "nspawnlite0"
 

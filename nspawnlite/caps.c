@@ -13,8 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 
 /* What a full OS needs to boot and what systemd-nspawn grants (DESIGN.md §3). */
 static const int default_caps[] = {

@@ -7,8 +7,8 @@
 #include "machines/cgroup.h"
 #include "network/setup.h"
 #include "nspawnlite/init-detect.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/options.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/cli/options.h"
 
 /* Everything the container child needs, prepared by the supervisor before clone3(). */
 typedef struct {

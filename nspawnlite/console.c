@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/log.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/macro.h"
 
 usec_t now_usec(void) {
         struct timespec ts;

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <termios.h>
 
-#include "nspawnlite/options.h"
-#include "nspawnlite/parse-util.h"
+#include "nspawnlite/cli/options.h"
+#include "nspawnlite/basic/parse-util.h"
 
 /* Relays the caller's terminal to and from the guest's console pty master. Interactive mode puts
  * the caller's terminal in raw mode (restored by console_relay_done() on every exit path) and keeps

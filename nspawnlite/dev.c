@@ -10,8 +10,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "nspawnlite/macro.h"
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
 
 const DeviceNode device_nodes[] = {
         { "null", 0666, 1, 3 },   { "zero", 0666, 1, 5 },    { "full", 0666, 1, 7 },

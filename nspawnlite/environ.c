@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/strv.h"
 
 const char *guest_container_value(InitKind kind) {
         return kind == INIT_OPENRC ? "systemd-nspawn" : "nspawnlite";

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
 
 /* SIGRTMIN is a function in glibc, hence the 0 + fix-up in init_info(). */
 static InitInfo init_table[_INIT_KIND_MAX] = {

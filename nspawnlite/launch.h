@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "nspawnlite/options.h"
+#include "nspawnlite/cli/options.h"
 
 /* Run a machine in the foreground as its supervisor, from the checks to the teardown. Returns
  * the exit status for the process: 0 after a poweroff, the init's (or the command's) status,

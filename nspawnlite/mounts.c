@@ -12,8 +12,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "nspawnlite/macro.h"
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
 
 #define NSD (MS_NOSUID | MS_NODEV)
 #define NSDE (MS_NOSUID | MS_NODEV | MS_NOEXEC)

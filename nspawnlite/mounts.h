@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nspawnlite/options.h"
+#include "nspawnlite/cli/options.h"
 
 typedef enum {
         MOUNT_FS,            /* mount a fresh filesystem */

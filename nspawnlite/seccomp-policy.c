@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
 
 /* Things a guest has no business doing to the shared kernel, grouped as in DESIGN.md §3. */
 const char *const seccomp_denied_syscalls[] = {

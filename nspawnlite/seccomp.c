@@ -7,7 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
 #include "seccomp-filter.h" /* generated at build time, see seccomp-policy.h */
 
 int seccomp_load_machine_filter(bool no_new_privileges) {

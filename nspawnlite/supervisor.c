@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "machines/control.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/log.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/log.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3

@@ -10,7 +10,7 @@
 #include "network/setup.h"
 #include "nspawnlite/console.h"
 #include "nspawnlite/init-detect.h"
-#include "nspawnlite/options.h"
+#include "nspawnlite/cli/options.h"
 #include "nspawnlite/sync.h"
 #include "nspawnlite/userns.h"
 

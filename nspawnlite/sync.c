@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "nspawnlite/fd-util.h"
+#include "nspawnlite/basic/fd-util.h"
 
 static const char *const step_names[_SYNC_STEP_MAX] = {
         [SYNC_STEP_CGROUP_READY] = "cgroup-ready",

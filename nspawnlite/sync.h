@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
 
 /* The supervisor and the container child meet at these named steps over a SOCK_SEQPACKET pair.
  * One message per step; a failure in the child is reported as SYNC_ERROR naming the step it failed

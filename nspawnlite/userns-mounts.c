@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
 #include "nspawnlite/mounts.h"
-#include "nspawnlite/process-util.h"
+#include "nspawnlite/basic/process-util.h"
 
 static int make_mountpoint(const char *p, bool dir) {
         if (dir)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "nspawnlite/options.h"
+#include "nspawnlite/cli/options.h"
 
 /* Under -U, mounts the guest must not be able to undo (/proc, its masks, /sys, and the nosuid and
  * nodev of its tmpfs mounts: MOUNT_OUTER and MOUNT_GUEST_TMPFS in the table) are made by the

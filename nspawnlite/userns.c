@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "machines/registry.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/parse-util.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/parse-util.h"
 
 int userns_parse(const char *s, UsernsConfig *ret) {
         UsernsConfig c = { .ownership = ret->ownership };

@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 #include "network/nat.h"
-#include "nspawnlite/log.h"
-#include "nspawnlite/options.h"
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/cli/options.h"
+#include "nspawnlite/basic/path-util.h"
 #include "tests/fuzz/fuzz.h"
 
 #define MAX_ARGS 64

@@ -6,7 +6,7 @@
  *     either refuses it or writes one line that parses back the same. */
 #include <errno.h>
 
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 #include "network/lease.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -5,7 +5,7 @@
  *   - input whose first byte is odd fills every key of a MachineInfo with arbitrary bytes
  *     (strings with any byte but NUL: newlines, '=', backslashes, invalid UTF-8), which is
  *     formatted, parsed, and must come back the same: no value can make a line of its own. */
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 #include "machines/registry.h"
 #include "tests/fuzz/fuzz.h"
 

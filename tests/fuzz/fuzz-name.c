@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* machine_name_is_valid, hostname_is_valid, ifname_is_valid and the names derived from a machine name. */
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 #include "network/ifname.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -2,7 +2,7 @@
 /* parse_signal, parse_sec, parse_size, parse_uint64_range, parse_boolean on one string. */
 #include <signal.h>
 
-#include "nspawnlite/parse-util.h"
+#include "nspawnlite/basic/parse-util.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

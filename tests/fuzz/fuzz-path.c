@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* path_is_safe_absolute / path_is_absolute: a path that passes has no "." or ".." component. */
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/path-util.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nspawnlite/fd-util.h"
+#include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/sync.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -60,10 +60,10 @@ if ! pkg-config --exists "${PKG_LIBS[@]}" 2>/dev/null; then
         pkg-config --exists "${PKG_LIBS[@]}" 2>/dev/null || { say "FAIL: pkg-config cannot find ${PKG_LIBS[*]}"; exit 1; }
 fi
 
-# --- Build: the project's library sources (the list meson.build gives the static library), once,
+# --- Build: the project's library sources (the lists meson.build gives the static library), once,
 # instrumented for coverage; then one binary per target.
-mapfile -t CORE < <(sed -n '/^core_sources = files(/,/^)/p' "$TOP/meson.build" | grep -o "'[^']*\.c'" | tr -d "'")
-[ "${#CORE[@]}" -gt 0 ] || { say "FAIL: no core_sources in meson.build"; exit 1; }
+mapfile -t CORE < <(sed -n '/^[a-z]*_sources = files(/,/^)/p' "$TOP/meson.build" | grep -o "'[^']*\.c'" | tr -d "'")
+[ "${#CORE[@]}" -gt 0 ] || { say "FAIL: no *_sources lists in meson.build"; exit 1; }
 
 # shellcheck disable=SC2207
 PKG_CFLAGS=($(pkg-config --cflags "${PKG_LIBS[@]}"))

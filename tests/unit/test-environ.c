@@ -3,7 +3,8 @@
 #include <string.h>
 
 #include "nspawnlite/environ.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/strv.h"
 #include "tests/unit/unit.h"
 
 static const char *get(char **envp, const char *key) {

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nspawnlite/log.h"
+#include "nspawnlite/basic/log.h"
 #include "tests/unit/unit.h"
 
 char *make_tmp_dir(void) {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "nspawnlite/caps.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/options.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/cli/options.h"
 #include "tests/unit/unit.h"
 
 static char *tree;

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "machines/name.h"
-#include "nspawnlite/parse-util.h"
+#include "nspawnlite/basic/name.h"
+#include "nspawnlite/basic/parse-util.h"
 #include "tests/unit/unit.h"
 
 START_TEST(signals) {

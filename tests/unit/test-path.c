@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/path-util.h"
 #include "tests/unit/unit.h"
 
 static char *tree, *outside;

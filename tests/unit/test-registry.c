@@ -10,7 +10,7 @@
 #include "machines/registry.h"
 #include "network/lease.h"
 #include "network/nat.h"
-#include "nspawnlite/format-util.h"
+#include "nspawnlite/basic/format-util.h"
 #include "tests/unit/unit.h"
 
 static MachineInfo sample(void) {

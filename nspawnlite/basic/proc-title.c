@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/proc-title.h"
+#include "nspawnlite/basic/proc-title.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/options.h"
+#include "nspawnlite/cli/options.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,31 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 #include "network/ifname.h"
 #include "network/nat.h"
 #include "nspawnlite/caps.h"
-#include "nspawnlite/log.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/path-util.h"
-
-void strv_free(char **l) {
-        for (char **p = l; p && *p; p++)
-                free(*p);
-        free(l);
-}
-
-static int strv_push(char ***l, const char *s) {
-        int n = strv_length(*l);
-        char **nl = realloc(*l, sizeof(char *) * (size_t) (n + 2));
-        if (!nl)
-                return -ENOMEM;
-        *l = nl;
-        if (!(nl[n] = strdup(s)))
-                return -ENOMEM;
-        nl[n + 1] = NULL;
-        return 0;
-}
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
+#include "nspawnlite/basic/strv.h"
 
 void config_done(Config *c) {
         free(c->rootfs);

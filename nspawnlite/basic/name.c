@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 
 #include <string.h>
 

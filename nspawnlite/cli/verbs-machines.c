@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/verbs-machines.h"
+#include "nspawnlite/cli/verbs-machines.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,14 +18,15 @@
 
 #include "machines/cgroup.h"
 #include "machines/control.h"
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 #include "machines/registry.h"
 #include "network/setup.h"
 #include "nspawnlite/console.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/format-util.h"
-#include "nspawnlite/log.h"
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/format-util.h"
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/strv.h"
 
 /* Options shared by the machine verbs; each verb says which it takes. */
 typedef struct {
@@ -592,25 +593,6 @@ static int gc_machine(const char *name, bool registered) {
         return found;
 }
 
-static bool strv_has(char *const *l, const char *s) {
-        for (; l && *l; l++)
-                if (strcmp(*l, s) == 0)
-                        return true;
-        return false;
-}
-
-static int strv_push(char ***l, const char *s) {
-        int n = strv_length(*l);
-        char **m = realloc(*l, sizeof(char *) * ((size_t) n + 2));
-        if (!m)
-                return -ENOMEM;
-        *l = m;
-        if (!(m[n] = strdup(s)))
-                return -ENOMEM;
-        m[n + 1] = NULL;
-        return 0;
-}
-
 /* The names of PARENT/machine-NAME.scope in dir. */
 static int scope_names(const char *dir, char ***names) {
         DIR *d = opendir(dir);
@@ -624,7 +606,7 @@ static int scope_names(const char *dir, char ***names) {
                         continue;
                 char name[128];
                 snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
-                if (!machine_name_is_valid(name) || strv_has(*names, name))
+                if (!machine_name_is_valid(name) || strv_contains(*names, name))
                         continue;
                 if ((r = strv_push(names, name)) < 0)
                         break;
@@ -681,7 +663,7 @@ int verb_gc(int argc, char **argv) {
                         r = scope_names(dir, &scopes);
                 }
                 for (char **p = scopes; p && *p; p++) {
-                        if (strv_has(names, *p) || machine_lock_held(*p))
+                        if (strv_contains(names, *p) || machine_lock_held(*p))
                                 continue;
                         if (gc_machine(*p, false) > 0)
                                 log_info("Removed the cgroup of machine %s.", *p);

@@ -58,19 +58,6 @@ static inline int negative_errno(void) {
                 _r < 0 ? negative_errno() : _r;                                                    \
         })
 
-static inline int strv_length(char *const *l) {
-        int n = 0;
-        while (l && l[n])
-                n++;
-        return n;
-}
-
-void strv_free(char **l);
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}
-#define _cleanup_strv_free_ _cleanup_(strv_freep)
-
 static inline const char *strempty(const char *s) {
         return s ?: "";
 }

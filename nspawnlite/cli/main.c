@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/log.h"
-#include "nspawnlite/proc-title.h"
-#include "nspawnlite/verbs.h"
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/proc-title.h"
+#include "nspawnlite/cli/verbs.h"
 
 int main(int argc, char **argv) {
         log_setup_from_env();

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/verbs.h"
+#include "nspawnlite/cli/verbs.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "nspawnlite/launch.h"
-#include "nspawnlite/log.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/options.h"
-#include "nspawnlite/verbs-machines.h"
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/cli/options.h"
+#include "nspawnlite/cli/verbs-machines.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
         Config c;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "machines/shell.h"
+#include "nspawnlite/shell.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +26,11 @@
 #include "machines/passwd.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/console.h"
-#include "nspawnlite/fd-util.h"
-#include "nspawnlite/log.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/path-util.h"
-#include "nspawnlite/process-util.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
+#include "nspawnlite/basic/process-util.h"
 #include "nspawnlite/seccomp.h"
 #include "nspawnlite/sync.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/path-util.h"
+#include "nspawnlite/basic/path-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
 
 FdPath fd_path(int fd) {
         FdPath p;

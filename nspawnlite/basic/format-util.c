@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/format-util.h"
+#include "nspawnlite/basic/format-util.h"
 
 #include <inttypes.h>
 #include <time.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "machines/cgroup-limits.h"
-#include "nspawnlite/parse-util.h"
+#include "nspawnlite/basic/parse-util.h"
 #include "nspawnlite/userns.h"
 
 typedef enum {

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "machines/control.h"
-#include "machines/name.h"
+#include "nspawnlite/basic/name.h"
 #include "machines/registry.h"
-#include "machines/shell.h"
+#include "nspawnlite/shell.h"
 #include "nspawnlite/console.h"
-#include "nspawnlite/log.h"
-#include "nspawnlite/macro.h"
-#include "nspawnlite/verbs-machines.h"
+#include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/cli/verbs-machines.h"
 
 static int load_named_machine(const char *verb, const char *name, MachineInfo *ret) {
         if (!machine_name_is_valid(name))

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "nspawnlite/process-util.h"
+#include "nspawnlite/basic/process-util.h"
 
 #include <errno.h>
 #include <sys/wait.h>

@@ -3,7 +3,7 @@
 
 #include <syslog.h>
 
-#include "nspawnlite/macro.h"
+#include "nspawnlite/basic/macro.h"
 
 /* One logging facility. Messages go to stderr, prefixed with the program name. Helpers below the
  * verbs and launch steps do not log; they return -errno and the edge says what failed. "%m" in a
