@@ -9,21 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "machines/devices.h"
 #include "nspawnlite/basic/macro.h"
-
-/* What a machine's /dev holds (nspawnlite/dev.c), its ptys and the pty multiplexer. */
-const DeviceAllow device_allow_table[] = {
-        { 1, 3 },   /* null */
-        { 1, 5 },   /* zero */
-        { 1, 7 },   /* full */
-        { 1, 8 },   /* random */
-        { 1, 9 },   /* urandom */
-        { 5, 0 },   /* tty */
-        { 5, 2 },   /* ptmx */
-        { 136, -1 }, /* pts */
-        { 10, 200 }, /* net/tun */
-};
-const size_t device_allow_table_size = ELEMENTSOF(device_allow_table);
 
 #define INSN(c, d, s, o, i) ((struct bpf_insn) { .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 #define LDX_W(d, s, o) INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
@@ -33,29 +20,34 @@ const size_t device_allow_table_size = ELEMENTSOF(device_allow_table);
 #define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 size_t bpf_devices_build(void *out, size_t max) {
-        struct bpf_insn p[8 + ELEMENTSOF(device_allow_table) * 5];
+        struct bpf_insn *p = out;
         size_t n = 0;
+#define EMIT(i)                   \
+        do {                      \
+                if (n >= max)     \
+                        return 0; \
+                p[n++] = (i);     \
+        } while (0)
         /* r2 = device type, r3 = major, r4 = minor (struct bpf_cgroup_dev_ctx in r1) */
-        p[n++] = LDX_W(BPF_REG_2, BPF_REG_1, offsetof(struct bpf_cgroup_dev_ctx, access_type));
-        p[n++] = AND_K(BPF_REG_2, 0xffff);
-        p[n++] = LDX_W(BPF_REG_3, BPF_REG_1, offsetof(struct bpf_cgroup_dev_ctx, major));
-        p[n++] = LDX_W(BPF_REG_4, BPF_REG_1, offsetof(struct bpf_cgroup_dev_ctx, minor));
-        for (size_t i = 0; i < ELEMENTSOF(device_allow_table); i++) {
-                const DeviceAllow *d = &device_allow_table[i];
+        EMIT(LDX_W(BPF_REG_2, BPF_REG_1, offsetof(struct bpf_cgroup_dev_ctx, access_type)));
+        EMIT(AND_K(BPF_REG_2, 0xffff));
+        EMIT(LDX_W(BPF_REG_3, BPF_REG_1, offsetof(struct bpf_cgroup_dev_ctx, major)));
+        EMIT(LDX_W(BPF_REG_4, BPF_REG_1, offsetof(struct bpf_cgroup_dev_ctx, minor)));
+        for (size_t i = 0; i < machine_devices_size; i++) {
+                const MachineDevice *d = &machine_devices[i];
                 /* Each entry: if char && major && (minor): allow. A failed test skips the rest of it. */
-                int len = d->minor < 0 ? 4 : 5;
-                p[n++] = JNE_K(BPF_REG_2, BPF_DEVCG_DEV_CHAR, len - 1);
-                p[n++] = JNE_K(BPF_REG_3, (int) d->major, len - 2);
-                if (d->minor >= 0)
-                        p[n++] = JNE_K(BPF_REG_4, d->minor, 2);
-                p[n++] = MOV_K(BPF_REG_0, 1);
-                p[n++] = EXIT();
+                bool any = d->minor == DEVICE_MINOR_ANY;
+                int len = any ? 4 : 5;
+                EMIT(JNE_K(BPF_REG_2, BPF_DEVCG_DEV_CHAR, len - 1));
+                EMIT(JNE_K(BPF_REG_3, (int) d->major, len - 2));
+                if (!any)
+                        EMIT(JNE_K(BPF_REG_4, d->minor, 2));
+                EMIT(MOV_K(BPF_REG_0, 1));
+                EMIT(EXIT());
         }
-        p[n++] = MOV_K(BPF_REG_0, 0);
-        p[n++] = EXIT();
-        if (n > max)
-                return 0;
-        memcpy(out, p, n * sizeof p[0]);
+        EMIT(MOV_K(BPF_REG_0, 0));
+        EMIT(EXIT());
+#undef EMIT
         return n;
 }
 

@@ -5,16 +5,10 @@
 #include <stddef.h>
 
 /* The device policy on cgroup v2: a BPF_CGROUP_DEVICE program attached to the machine's payload
- * cgroup, allowing only the character devices of the table (any access), denying the rest. */
-typedef struct {
-        unsigned major;
-        int minor; /* -1: any */
-} DeviceAllow;
+ * cgroup, allowing only the character devices of machine_devices[] (any access), denying the rest. */
 
-extern const DeviceAllow device_allow_table[];
-extern const size_t device_allow_table_size;
-
-/* Build the program for the table (exported for tests); returns the number of instructions. */
+/* Build the program for the table into insns (struct bpf_insn[max], exported for tests); returns
+ * the number of instructions, 0 when max is too small. */
 size_t bpf_devices_build(void *insns, size_t max);
 
 /* Load the program and attach it to the cgroup directory fd (BPF_F_ALLOW_MULTI, so the guest may

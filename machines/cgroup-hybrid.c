@@ -14,23 +14,11 @@
 #include <unistd.h>
 
 #include "machines/cgroup.h"
+#include "machines/devices.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 
 #define CGROUP_FS "/sys/fs/cgroup"
-
-/* Devices a machine may use: what DESIGN.md §3 puts in /dev, plus the ptys of its devpts. */
-static const char *const device_allow[] = {
-        "c 1:3 rwm",   /* null */
-        "c 1:5 rwm",   /* zero */
-        "c 1:7 rwm",   /* full */
-        "c 1:8 rwm",   /* random */
-        "c 1:9 rwm",   /* urandom */
-        "c 5:0 rwm",   /* tty */
-        "c 5:2 rwm",   /* ptmx */
-        "c 136:* rwm", /* pts */
-        "c 10:200 rwm", /* net/tun */
-};
 
 static int enumerate_v1(MachineCgroup *cg) {
         if (cg->n_v1 > 0)
@@ -125,18 +113,28 @@ static int hybrid_open_join(MachineCgroup *cg) {
         return 0;
 }
 
+static const char *v1_root(MachineCgroup *cg, const char *controller) {
+        for (size_t i = 0; i < cg->n_v1; i++) {
+                const char *base = strrchr(cg->v1_roots[i], '/') + 1;
+                if (strcmp(base, controller) == 0)
+                        return cg->v1_roots[i];
+        }
+        return NULL;
+}
+
+/* Found by controller name, not by path, so that a test can lay out a fake tree elsewhere. */
 static int hybrid_restrict_devices(MachineCgroup *cg) {
-        const char *root = NULL;
-        for (size_t i = 0; i < cg->n_v1; i++)
-                if (strcmp(cg->v1_roots[i], CGROUP_FS "/devices") == 0)
-                        root = cg->v1_roots[i];
+        const char *root = v1_root(cg, "devices");
         if (!root)
                 return -EOPNOTSUPP;
         int r = cgroup_write(root, cg->payload, "devices.deny", "a");
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(device_allow); i++) {
-                r = cgroup_write(root, cg->payload, "devices.allow", device_allow[i]);
+        for (size_t i = 0; i < machine_devices_size; i++) {
+                char line[32];
+                r = machine_device_v1_allow(&machine_devices[i], line, sizeof line);
+                if (r >= 0)
+                        r = cgroup_write(root, cg->payload, "devices.allow", line);
                 if (r < 0)
                         return r;
         }
@@ -167,15 +165,6 @@ static int hybrid_destroy(MachineCgroup *cg) {
                 }
         }
         return r;
-}
-
-static const char *v1_root(MachineCgroup *cg, const char *controller) {
-        for (size_t i = 0; i < cg->n_v1; i++) {
-                const char *base = strrchr(cg->v1_roots[i], '/') + 1;
-                if (strcmp(base, controller) == 0)
-                        return cg->v1_roots[i];
-        }
-        return NULL;
 }
 
 static int hybrid_set_limit(MachineCgroup *cg, LimitKey key, uint64_t value) {

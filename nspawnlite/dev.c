@@ -10,15 +10,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "machines/devices.h"
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/path-util.h"
-
-const DeviceNode device_nodes[] = {
-        { "null", 0666, 1, 3 },   { "zero", 0666, 1, 5 },    { "full", 0666, 1, 7 },
-        { "random", 0666, 1, 8 }, { "urandom", 0666, 1, 9 }, { "tty", 0666, 5, 0 },
-        { "net/tun", 0666, 10, 200 },
-};
-const size_t device_nodes_size = ELEMENTSOF(device_nodes);
 
 const DeviceLink device_links[] = {
         { "fd", "/proc/self/fd" },          { "stdin", "/proc/self/fd/0" },
@@ -27,7 +21,7 @@ const DeviceLink device_links[] = {
 };
 const size_t device_links_size = ELEMENTSOF(device_links);
 
-static int bind_host_node(int rootfd, const DeviceNode *d) {
+static int bind_host_node(int rootfd, const MachineDevice *d) {
         char host[64], guest[64];
         snprintf(host, sizeof host, "/dev/%s", d->name);
         snprintf(guest, sizeof guest, "/dev/%s", d->name);
@@ -36,7 +30,7 @@ static int bind_host_node(int rootfd, const DeviceNode *d) {
         if (src < 0 || fstat(src, &st) < 0)
                 return errno == ENOENT ? 0 : -errno;
         /* Only the very device the table names. */
-        if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != d->major || minor(st.st_rdev) != d->minor)
+        if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != d->major || minor(st.st_rdev) != (unsigned) d->minor)
                 return -EPERM;
         _cleanup_close_ int target = -EBADF;
         int r = mount_target_in_root(rootfd, guest, false, &target);
@@ -56,10 +50,13 @@ int dev_populate(int rootfd, bool userns, char *err, size_t errlen) {
                 return r;
         }
         if (userns) {
-                for (size_t i = 0; i < device_nodes_size; i++) {
-                        r = bind_host_node(rootfd, &device_nodes[i]);
+                for (size_t i = 0; i < machine_devices_size; i++) {
+                        if (!machine_devices[i].name)
+                                continue;
+                        r = bind_host_node(rootfd, &machine_devices[i]);
                         if (r < 0) {
-                                snprintf(err, errlen, "Failed to bind /dev/%s from the host", device_nodes[i].name);
+                                snprintf(err, errlen, "Failed to bind /dev/%s from the host",
+                                         machine_devices[i].name);
                                 return r;
                         }
                 }
@@ -67,8 +64,10 @@ int dev_populate(int rootfd, bool userns, char *err, size_t errlen) {
         }
         /* mknod honours the umask; the table's modes are meant as written. */
         mode_t old = umask(0);
-        for (size_t i = 0; i < device_nodes_size; i++) {
-                const DeviceNode *d = &device_nodes[i];
+        for (size_t i = 0; i < machine_devices_size; i++) {
+                const MachineDevice *d = &machine_devices[i];
+                if (!d->name)
+                        continue;
                 const char *slash = strchr(d->name, '/');
                 if (slash) {
                         char dir[64];

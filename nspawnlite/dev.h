@@ -7,18 +7,11 @@
 
 typedef struct {
         const char *name; /* relative to /dev */
-        mode_t mode;
-        unsigned major, minor;
-} DeviceNode;
-
-typedef struct {
-        const char *name; /* relative to /dev */
         const char *target;
 } DeviceLink;
 
-/* Exactly what a machine's /dev holds besides pts/, shm/, mqueue/ and console (DESIGN.md §3). */
-extern const DeviceNode device_nodes[];
-extern const size_t device_nodes_size;
+/* What a machine's /dev holds besides pts/, shm/, mqueue/ and console (DESIGN.md §3): the nodes of
+ * machine_devices[] (machines/devices.h) that have a name, and these links. */
 extern const DeviceLink device_links[];
 extern const size_t device_links_size;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "machines/devices.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/dev.h"
 #include "nspawnlite/init-detect.h"
@@ -89,17 +90,20 @@ START_TEST(mounts_proc_masks) {
 END_TEST
 
 START_TEST(devices) {
-        /* Exactly DESIGN.md §3's list. */
+        /* Exactly DESIGN.md §3's list: the nodes are the named rows of the device table. */
         static const char *const want[] = { "null", "zero", "full", "random", "urandom", "tty", "net/tun" };
-        ck_assert_uint_eq(device_nodes_size, sizeof want / sizeof want[0]);
-        for (size_t i = 0; i < device_nodes_size; i++) {
+        size_t n_nodes = 0;
+        for (size_t j = 0; j < machine_devices_size; j++)
+                n_nodes += machine_devices[j].name != NULL;
+        ck_assert_uint_eq(n_nodes, sizeof want / sizeof want[0]);
+        for (size_t i = 0; i < n_nodes; i++) {
                 bool found = false;
-                for (size_t j = 0; j < device_nodes_size; j++)
-                        found |= strcmp(device_nodes[j].name, want[i]) == 0;
+                for (size_t j = 0; j < machine_devices_size; j++)
+                        found |= machine_devices[j].name && strcmp(machine_devices[j].name, want[i]) == 0;
                 ck_assert_msg(found, "missing /dev/%s", want[i]);
         }
-        ck_assert_uint_eq(device_nodes[0].major, 1);
-        ck_assert_uint_eq(device_nodes[0].minor, 3);
+        ck_assert_uint_eq(machine_devices[0].major, 1);
+        ck_assert_uint_eq(machine_devices[0].minor, 3);
         static const char *const links[] = { "fd", "stdin", "stdout", "stderr", "ptmx" };
         ck_assert_uint_eq(device_links_size, 5);
         for (size_t i = 0; i < 5; i++)
