@@ -31,13 +31,10 @@
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/mounts.h"
 #include "nspawnlite/basic/path-util.h"
+#include "nspawnlite/basic/process-util.h"
 #include "nspawnlite/supervisor.h"
 #include "nspawnlite/sync.h"
 #include "nspawnlite/userns-mounts.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 /* The namespaces of a machine; the cgroup namespace is unshared by the child later, once it sits
  * in the machine's cgroup in every hierarchy. */
@@ -163,8 +160,8 @@ static void reap_child(Supervisor *s, bool kill_first, int *ret_status) {
                 return;
         if (kill_first)
                 (void) pidfd_send(s->pidfd, SIGKILL);
-        siginfo_t si = {};
-        if (waitid((idtype_t) P_PIDFD, (id_t) s->pidfd, &si, WEXITED) >= 0 && ret_status)
+        siginfo_t si;
+        if (pidfd_wait_exited(s->pidfd, &si) >= 0 && ret_status)
                 *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
         s->pidfd = safe_close(s->pidfd);
         s->pid = 0;

@@ -23,10 +23,7 @@
 #include "machines/control.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+#include "nspawnlite/basic/process-util.h"
 
 #define CONSOLE_LOG_MAX (1024 * 1024)
 
@@ -622,9 +619,10 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
 
                 if (p[1].revents & POLLIN) {
                         console_relay_drain(&s->relay);
-                        siginfo_t si = {};
-                        if (waitid((idtype_t) P_PIDFD, (id_t) s->pidfd, &si, WEXITED) < 0)
-                                return log_error_errno(errno, "Failed to reap the container: %m");
+                        siginfo_t si;
+                        int r = pidfd_wait_exited(s->pidfd, &si);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to reap the container: %m");
                         s->pidfd = safe_close(s->pidfd);
                         s->pid = 0;
                         if (si.si_code == CLD_EXITED) {
