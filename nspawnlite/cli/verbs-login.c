@@ -23,19 +23,7 @@
 static int load_named_machine(const char *verb, const char *name, MachineInfo *ret) {
         if (!machine_name_is_valid(name))
                 return log_error("Invalid machine name '%s'.", name), 2;
-        int r = machine_info_load(name, ret);
-        if (r == -EACCES)
-                return log_needs_root(verb);
-        if (r == -EBADMSG)
-                return log_error("Machine %s has a state file nspawnlite did not write; refusing it.", name),
-                       1;
-        if (r == -ENOENT)
-                return log_error("No machine named %s is running.", name), 1;
-        if (r == -EAGAIN)
-                return log_error("Machine %s is still starting; try again in a moment.", name), 1;
-        if (r < 0)
-                return log_error("Machine %s is not running (its leftovers go with 'nspawnlite gc').", name), 1;
-        return 0;
+        return load_machine(verb, name, ret) < 0 ? 1 : 0;
 }
 
 int verb_login(int argc, char **argv) {

@@ -136,7 +136,7 @@ int log_needs_root(const char *verb) {
         return 1;
 }
 
-static int load_machine(const char *verb, const char *name, MachineInfo *m) {
+int load_machine(const char *verb, const char *name, MachineInfo *m) {
         int r = machine_info_load(name, m);
         switch (r) {
         case 0:

@@ -30,3 +30,6 @@ int log_control_error(const MachineInfo *m, int r, const char *reply);
 /* For a verb that cannot read the registry or reach a control socket for lack of privilege: says
  * so in one line, and returns the exit status (1). */
 int log_needs_root(const char *verb);
+/* Load the state of the running machine NAME (a valid name) for verb, or say in one line why not
+ * (no such machine, not running, still starting, not root, a foreign state file): -errno. */
+int load_machine(const char *verb, const char *name, MachineInfo *m);
