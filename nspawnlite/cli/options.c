@@ -229,45 +229,298 @@ static const int limit_options[_LIMIT_MAX] = {
         [LIMIT_PIDS_MAX] = ARG_PIDS_MAX,     [LIMIT_IO_WEIGHT] = ARG_IO_WEIGHT,
 };
 
-static const struct option long_options[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "directory", required_argument, NULL, 'D' },
-        { "machine", required_argument, NULL, 'M' },
-        { "hostname", required_argument, NULL, ARG_HOSTNAME },
-        { "detach", no_argument, NULL, 'd' },
-        { "boot", no_argument, NULL, 'b' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "console", required_argument, NULL, ARG_CONSOLE },
-        { "network", required_argument, NULL, ARG_NETWORK },
-        { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
-        { "network-veth", no_argument, NULL, ARG_NETWORK_VETH },
-        { "network-bridge", required_argument, NULL, ARG_NETWORK_BRIDGE },
-        { "bind", required_argument, NULL, ARG_BIND },
-        { "bind-ro", required_argument, NULL, ARG_BIND_RO },
-        { "tmpfs", required_argument, NULL, ARG_TMPFS },
-        { "tmpfs-size", required_argument, NULL, ARG_TMPFS_SIZE },
-        { "read-only", no_argument, NULL, ARG_READ_ONLY },
-        { "setenv", required_argument, NULL, 'E' },
-        { "capability", required_argument, NULL, ARG_CAPABILITY },
-        { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
-        { "no-new-privileges", optional_argument, NULL, ARG_NO_NEW_PRIVILEGES },
-        { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
-        { "timeout", required_argument, NULL, ARG_TIMEOUT },
+#define BAD(...) (log_error(__VA_ARGS__), -EINVAL)
+
+/* What one option does with its argument: 0, 1 to stop (after --help), or -errno (after its message). */
+typedef struct {
+        Config *config;
+        const char *directory; /* -D */
+} ParseState;
+typedef int (*OptionHandler)(ParseState *st, int opt, const char *arg);
+
+static int opt_help(ParseState *st, int opt, const char *arg) {
+        if (st->config->kind == LAUNCH_BOOT)
+                boot_help();
+        else
+                run_help();
+        return 1;
+}
+
+static int opt_directory(ParseState *st, int opt, const char *arg) {
+        st->directory = arg;
+        return 0;
+}
+
+static int opt_machine(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (!machine_name_is_valid(arg))
+                return BAD("Invalid machine name '%s': use up to 64 characters of "
+                           "[A-Za-z0-9._-], starting with a letter or digit.", arg);
+        free(c->machine);
+        return (c->machine = strdup(arg)) ? 0 : -ENOMEM;
+}
+
+static int opt_hostname(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (!hostname_is_valid(arg))
+                return BAD("Invalid hostname '%s'.", arg);
+        free(c->hostname);
+        return (c->hostname = strdup(arg)) ? 0 : -ENOMEM;
+}
+
+/* The options that only switch something on. */
+static int opt_flag(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        switch (opt) {
+        case 'd':
+                c->detach = true;
+                break;
+        case ARG_READ_ONLY:
+                c->read_only = true;
+                break;
+        case ARG_WAIT_READY:
+                c->wait_ready = true;
+                break;
+        case ARG_PRIVATE_NETWORK:
+                c->network = NETWORK_NONE;
+                break;
+        case ARG_NETWORK_VETH:
+                c->network = NETWORK_VETH;
+                break;
+        case 'U':
+                c->userns.mode = USERNS_PICK;
+                break;
+        case 'q':
+                log_set_max_level(LOG_WARNING);
+                break;
+        }
+        return 0;
+}
+
+/* systemd-nspawn spellings that mean nothing here (--register=, --keep-unit; -b with boot). */
+static int opt_ignored(ParseState *st, int opt, const char *arg) {
+        if (opt == 'b' && st->config->kind != LAUNCH_BOOT)
+                return BAD("-b/--boot only makes sense with 'boot'; 'run' starts a command.");
+        return 0;
+}
+
+static int opt_console(ParseState *st, int opt, const char *arg) {
+        if (parse_console(arg, &st->config->console) < 0)
+                return BAD("Invalid --console= mode '%s': use interactive, read-only, "
+                           "passive or pipe.", arg);
+        return 0;
+}
+
+static int opt_network(ParseState *st, int opt, const char *arg) {
+        if (parse_network(st->config, arg) < 0)
+                return BAD("Invalid --network= '%s': use bridge[:NAME] (NAME: 1 to 15 characters, "
+                           "no '/', ':' or spaces), veth, none or host.", arg);
+        return 0;
+}
+
+static int opt_network_bridge(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (!ifname_is_valid(arg))
+                return BAD("Invalid bridge name '%s': use 1 to 15 characters, no '/', ':' or spaces.", arg);
+        c->network = NETWORK_BRIDGE;
+        free(c->bridge);
+        return (c->bridge = strdup(arg)) ? 0 : -ENOMEM;
+}
+
+static int opt_bind(ParseState *st, int opt, const char *arg) {
+        int r = parse_bind(st->config, arg, opt == ARG_BIND_RO);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return BAD("Invalid bind mount '%s': use SRC[:DST[:ro|rw]] with absolute "
+                           "paths and no '..' components ('\\:' for a colon in a path).", arg);
+        return 0;
+}
+
+static int opt_tmpfs(ParseState *st, int opt, const char *arg) {
+        int r = parse_tmpfs(st->config, arg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return BAD("Invalid --tmpfs= path '%s': use an absolute path without '..'.", arg);
+        return 0;
+}
+
+static int opt_tmpfs_size(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (tmpfs_size_parse(arg, c->tmpfs_size, sizeof c->tmpfs_size) < 0)
+                return BAD("Invalid --tmpfs-size= '%s': use a percentage of RAM from 1%% to 100%% "
+                           "or a size of at least 1M, e.g. 10%% or 512M.", arg);
+        return 0;
+}
+
+static int opt_setenv(ParseState *st, int opt, const char *arg) {
+        if (!env_assignment_is_valid(arg))
+                return BAD("Invalid environment assignment '%s': use VAR=VALUE.", arg);
+        return strv_push(&st->config->setenv, arg) < 0 ? -ENOMEM : 0;
+}
+
+static int opt_capability(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        uint64_t set;
+        if (capability_parse_list(arg, &set) < 0)
+                return BAD("Invalid capability list '%s': use names like CAP_NET_ADMIN "
+                           "separated by commas, or 'all'.", arg);
+        /* The last word on a capability wins. */
+        uint64_t *add = opt == ARG_CAPABILITY ? &c->caps_add : &c->caps_drop;
+        uint64_t *del = opt == ARG_CAPABILITY ? &c->caps_drop : &c->caps_add;
+        *add |= set;
+        *del &= ~set;
+        return 0;
+}
+
+static int opt_no_new_privileges(ParseState *st, int opt, const char *arg) {
+        if (!arg) {
+                st->config->no_new_privileges = true;
+                return 0;
+        }
+        int r = parse_boolean(arg);
+        if (r < 0)
+                return BAD("Invalid --no-new-privileges= value '%s'.", arg);
+        st->config->no_new_privileges = r;
+        return 0;
+}
+
+static int opt_kill_signal(ParseState *st, int opt, const char *arg) {
+        if (parse_signal(arg, &st->config->kill_signal) < 0)
+                return BAD("Invalid --kill-signal= '%s': use a name like SIGRTMIN+3 or a number.", arg);
+        return 0;
+}
+
+static int opt_timeout(ParseState *st, int opt, const char *arg) {
+        if (parse_sec(arg, &st->config->timeout) < 0 || st->config->timeout == 0)
+                return BAD("Invalid --timeout= '%s': use seconds, e.g. 30 or 500ms.", arg);
+        return 0;
+}
+
+static int opt_port(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        PortForward pf;
+        if (port_forward_parse(arg, &pf) < 0)
+                return BAD("Invalid --port= '%s': use [tcp|udp:]HOST[:GUEST] with ports from 1 to "
+                           "65535.", arg);
+        for (size_t i = 0; i < c->n_ports; i++)
+                if (c->ports[i].protocol == pf.protocol && c->ports[i].host_port == pf.host_port)
+                        return BAD("Port %s/%u is given twice.", port_protocol_to_string(pf.protocol),
+                                   pf.host_port);
+        PortForward *n = realloc(c->ports, sizeof(PortForward) * (c->n_ports + 1));
+        if (!n)
+                return -ENOMEM;
+        c->ports = n;
+        c->ports[c->n_ports++] = pf;
+        return 0;
+}
+
+static int opt_private_users(ParseState *st, int opt, const char *arg) {
+        int r = userns_parse(arg, &st->config->userns);
+        if (r == -ERANGE)
+                return BAD("Invalid --private-users= '%s': the range must hold 65536 ids (the guest "
+                           "uses ids up to 65534, nobody); use UID or UID:65536.", arg);
+        if (r < 0)
+                return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:65536 (UID not "
+                           "0, UID+65536 at most 4294967295).", arg);
+        return 0;
+}
+
+static int opt_private_users_ownership(ParseState *st, int opt, const char *arg) {
+        if (userns_ownership_parse(arg, &st->config->userns.ownership) < 0)
+                return BAD("Invalid --private-users-ownership= '%s': use map or chown.", arg);
+        return 0;
+}
+
+static int opt_ttys(ParseState *st, int opt, const char *arg) {
+        uint64_t v;
+        if (parse_uint64_range(arg, 0, 16, &v) < 0)
+                return BAD("Invalid --ttys= '%s': use a number from 0 to 16.", arg);
+        st->config->ttys = (unsigned) v;
+        return 0;
+}
+
+static int opt_limit(ParseState *st, int opt, const char *arg) {
+        LimitKey k = 0;
+        while (limit_options[k] != opt)
+                k++;
+        uint64_t v;
+        if (limit_parse_value(k, arg, &v) < 0) {
+                char why[256];
+                limit_explain_parse_error(k, arg, why, sizeof why);
+                return BAD("Invalid --%s=%s: %s.", limit_info(k)->name, arg, why);
+        }
+        st->config->limits.set[k] = true;
+        st->config->limits.value[k] = v;
+        return 0;
+}
+
+/* The options of boot and run: getopt's long name (NULL for a short option alone), whether it
+ * takes an argument, its letter or ARG_*, and what it does. */
+static const struct {
+        const char *name;
+        int has_arg;
+        int val;
+        OptionHandler handle;
+} launch_options[] = {
+        { "help", no_argument, 'h', opt_help },
+        { "directory", required_argument, 'D', opt_directory },
+        { "machine", required_argument, 'M', opt_machine },
+        { "hostname", required_argument, ARG_HOSTNAME, opt_hostname },
+        { "detach", no_argument, 'd', opt_flag },
+        { "boot", no_argument, 'b', opt_ignored },
+        { "quiet", no_argument, 'q', opt_flag },
+        { "console", required_argument, ARG_CONSOLE, opt_console },
+        { "network", required_argument, ARG_NETWORK, opt_network },
+        { "private-network", no_argument, ARG_PRIVATE_NETWORK, opt_flag },
+        { "network-veth", no_argument, ARG_NETWORK_VETH, opt_flag },
+        { "network-bridge", required_argument, ARG_NETWORK_BRIDGE, opt_network_bridge },
+        { "bind", required_argument, ARG_BIND, opt_bind },
+        { "bind-ro", required_argument, ARG_BIND_RO, opt_bind },
+        { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs },
+        { "tmpfs-size", required_argument, ARG_TMPFS_SIZE, opt_tmpfs_size },
+        { "read-only", no_argument, ARG_READ_ONLY, opt_flag },
+        { "setenv", required_argument, 'E', opt_setenv },
+        { "capability", required_argument, ARG_CAPABILITY, opt_capability },
+        { "drop-capability", required_argument, ARG_DROP_CAPABILITY, opt_capability },
+        { "no-new-privileges", optional_argument, ARG_NO_NEW_PRIVILEGES, opt_no_new_privileges },
+        { "kill-signal", required_argument, ARG_KILL_SIGNAL, opt_kill_signal },
+        { "timeout", required_argument, ARG_TIMEOUT, opt_timeout },
         /* systemd-nspawn spellings that mean nothing here: accepted so scripts keep working. */
-        { "register", required_argument, NULL, ARG_REGISTER },
-        { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
-        { "wait-ready", no_argument, NULL, ARG_WAIT_READY },
-        { "memory-max", required_argument, NULL, ARG_MEMORY_MAX },
-        { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
-        { "cpu-quota", required_argument, NULL, ARG_CPU_QUOTA },
-        { "pids-max", required_argument, NULL, ARG_PIDS_MAX },
-        { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
-        { "port", required_argument, NULL, 'p' },
-        { "ttys", required_argument, NULL, ARG_TTYS },
-        { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
-        { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
-        {}
+        { "register", required_argument, ARG_REGISTER, opt_ignored },
+        { "keep-unit", no_argument, ARG_KEEP_UNIT, opt_ignored },
+        { "wait-ready", no_argument, ARG_WAIT_READY, opt_flag },
+        { "memory-max", required_argument, ARG_MEMORY_MAX, opt_limit },
+        { "cpu-weight", required_argument, ARG_CPU_WEIGHT, opt_limit },
+        { "cpu-quota", required_argument, ARG_CPU_QUOTA, opt_limit },
+        { "pids-max", required_argument, ARG_PIDS_MAX, opt_limit },
+        { "io-weight", required_argument, ARG_IO_WEIGHT, opt_limit },
+        { "port", required_argument, 'p', opt_port },
+        { "ttys", required_argument, ARG_TTYS, opt_ttys },
+        { "private-users", optional_argument, ARG_PRIVATE_USERS, opt_private_users },
+        { "private-users-ownership", required_argument, ARG_PRIVATE_USERS_OWNERSHIP,
+          opt_private_users_ownership },
+        { NULL, no_argument, 'U', opt_flag },
 };
+#define SHORT_OPTIONS "+hD:M:dbqE:p:U"
+
+/* getopt's view of launch_options[]: the rows with a long name, and the closing zero row. */
+static void long_options_fill(struct option ret[static ELEMENTSOF(launch_options) + 1]) {
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(launch_options); i++)
+                if (launch_options[i].name)
+                        ret[n++] = (struct option) { launch_options[i].name, launch_options[i].has_arg, NULL,
+                                                     launch_options[i].val };
+        ret[n] = (struct option) {};
+}
+
+static OptionHandler option_handler(int opt) {
+        for (size_t i = 0; i < ELEMENTSOF(launch_options); i++)
+                if (launch_options[i].val == opt)
+                        return launch_options[i].handle;
+        return NULL;
+}
 
 /* Default machine name: the tree's directory name, if it is a valid name. */
 static int default_machine_name(const char *rootfs, char **ret) {
@@ -279,235 +532,8 @@ static int default_machine_name(const char *rootfs, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-#define BAD(...) (log_error(__VA_ARGS__), -EINVAL)
-
-int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
-        const char *directory = NULL;
-        int r;
-
-        *c = (Config) {
-                .kind = kind,
-                .console = CONSOLE_AUTO,
-                .network = NETWORK_BRIDGE,
-                .timeout = 30 * USEC_PER_SEC,
-                .ttys = kind == LAUNCH_BOOT ? 4 : 0,
-        };
-
-        optind = 0; /* full reinitialisation of getopt */
-        opterr = 0;
-        int opt;
-        while ((opt = getopt_long(argc, argv, "+hD:M:dbqE:p:U", long_options, NULL)) >= 0) {
-                switch (opt) {
-                case 'h':
-                        if (kind == LAUNCH_BOOT)
-                                boot_help();
-                        else
-                                run_help();
-                        return 1;
-                case 'D':
-                        directory = optarg;
-                        break;
-                case 'M':
-                        if (!machine_name_is_valid(optarg))
-                                return BAD("Invalid machine name '%s': use up to 64 characters of "
-                                           "[A-Za-z0-9._-], starting with a letter or digit.", optarg);
-                        free(c->machine);
-                        if (!(c->machine = strdup(optarg)))
-                                return -ENOMEM;
-                        break;
-                case ARG_HOSTNAME:
-                        if (!hostname_is_valid(optarg))
-                                return BAD("Invalid hostname '%s'.", optarg);
-                        free(c->hostname);
-                        if (!(c->hostname = strdup(optarg)))
-                                return -ENOMEM;
-                        break;
-                case 'd':
-                        c->detach = true;
-                        break;
-                case 'b':
-                        if (kind != LAUNCH_BOOT)
-                                return BAD("-b/--boot only makes sense with 'boot'; 'run' starts a command.");
-                        break;
-                case 'q':
-                        log_set_max_level(LOG_WARNING);
-                        break;
-                case ARG_CONSOLE:
-                        if (parse_console(optarg, &c->console) < 0)
-                                return BAD("Invalid --console= mode '%s': use interactive, read-only, "
-                                           "passive or pipe.", optarg);
-                        break;
-                case ARG_NETWORK:
-                        if (parse_network(c, optarg) < 0)
-                                return BAD("Invalid --network= '%s': use bridge[:NAME] (NAME: 1 to 15 characters, "
-                                           "no '/', ':' or spaces), veth, none or host.", optarg);
-                        break;
-                case ARG_PRIVATE_NETWORK:
-                        c->network = NETWORK_NONE;
-                        break;
-                case ARG_NETWORK_VETH:
-                        c->network = NETWORK_VETH;
-                        break;
-                case ARG_NETWORK_BRIDGE:
-                        if (!ifname_is_valid(optarg))
-                                return BAD("Invalid bridge name '%s': use 1 to 15 characters, no '/', ':' or spaces.",
-                                           optarg);
-                        c->network = NETWORK_BRIDGE;
-                        free(c->bridge);
-                        if (!(c->bridge = strdup(optarg)))
-                                return -ENOMEM;
-                        break;
-                case ARG_BIND:
-                case ARG_BIND_RO:
-                        r = parse_bind(c, optarg, opt == ARG_BIND_RO);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                return BAD("Invalid bind mount '%s': use SRC[:DST[:ro|rw]] with absolute "
-                                           "paths and no '..' components ('\\:' for a colon in a path).", optarg);
-                        break;
-                case ARG_TMPFS:
-                        r = parse_tmpfs(c, optarg);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                return BAD("Invalid --tmpfs= path '%s': use an absolute path without '..'.",
-                                           optarg);
-                        break;
-                case ARG_TMPFS_SIZE:
-                        if (tmpfs_size_parse(optarg, c->tmpfs_size, sizeof c->tmpfs_size) < 0)
-                                return BAD("Invalid --tmpfs-size= '%s': use a percentage of RAM from 1%% to 100%% "
-                                           "or a size of at least 1M, e.g. 10%% or 512M.", optarg);
-                        break;
-                case ARG_READ_ONLY:
-                        c->read_only = true;
-                        break;
-                case 'E':
-                        if (!env_assignment_is_valid(optarg))
-                                return BAD("Invalid environment assignment '%s': use VAR=VALUE.", optarg);
-                        if (strv_push(&c->setenv, optarg) < 0)
-                                return -ENOMEM;
-                        break;
-                case ARG_CAPABILITY:
-                case ARG_DROP_CAPABILITY: {
-                        uint64_t set;
-                        if (capability_parse_list(optarg, &set) < 0)
-                                return BAD("Invalid capability list '%s': use names like CAP_NET_ADMIN "
-                                           "separated by commas, or 'all'.", optarg);
-                        if (opt == ARG_CAPABILITY) {
-                                c->caps_add |= set;
-                                c->caps_drop &= ~set;
-                        } else {
-                                c->caps_drop |= set;
-                                c->caps_add &= ~set;
-                        }
-                        break;
-                }
-                case ARG_NO_NEW_PRIVILEGES:
-                        if (optarg) {
-                                r = parse_boolean(optarg);
-                                if (r < 0)
-                                        return BAD("Invalid --no-new-privileges= value '%s'.", optarg);
-                                c->no_new_privileges = r;
-                        } else
-                                c->no_new_privileges = true;
-                        break;
-                case ARG_KILL_SIGNAL:
-                        if (parse_signal(optarg, &c->kill_signal) < 0)
-                                return BAD("Invalid --kill-signal= '%s': use a name like SIGRTMIN+3 or a number.",
-                                           optarg);
-                        break;
-                case ARG_TIMEOUT:
-                        if (parse_sec(optarg, &c->timeout) < 0 || c->timeout == 0)
-                                return BAD("Invalid --timeout= '%s': use seconds, e.g. 30 or 500ms.", optarg);
-                        break;
-                case ARG_REGISTER:
-                case ARG_KEEP_UNIT:
-                        break;
-                case 'p': {
-                        PortForward pf;
-                        if (port_forward_parse(optarg, &pf) < 0)
-                                return BAD("Invalid --port= '%s': use [tcp|udp:]HOST[:GUEST] with ports from 1 to "
-                                           "65535.", optarg);
-                        for (size_t i = 0; i < c->n_ports; i++)
-                                if (c->ports[i].protocol == pf.protocol && c->ports[i].host_port == pf.host_port)
-                                        return BAD("Port %s/%u is given twice.", port_protocol_to_string(pf.protocol),
-                                                   pf.host_port);
-                        PortForward *n = realloc(c->ports, sizeof(PortForward) * (c->n_ports + 1));
-                        if (!n)
-                                return -ENOMEM;
-                        c->ports = n;
-                        c->ports[c->n_ports++] = pf;
-                        break;
-                }
-                case 'U':
-                        c->userns.mode = USERNS_PICK;
-                        break;
-                case ARG_PRIVATE_USERS:
-                        r = userns_parse(optarg, &c->userns);
-                        if (r == -ERANGE)
-                                return BAD("Invalid --private-users= '%s': the range must hold 65536 ids (the guest "
-                                           "uses ids up to 65534, nobody); use UID or UID:65536.", optarg);
-                        if (r < 0)
-                                return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:65536 (UID not "
-                                           "0, UID+65536 at most 4294967295).", optarg);
-                        break;
-                case ARG_PRIVATE_USERS_OWNERSHIP:
-                        if (userns_ownership_parse(optarg, &c->userns.ownership) < 0)
-                                return BAD("Invalid --private-users-ownership= '%s': use map or chown.", optarg);
-                        break;
-                case ARG_TTYS: {
-                        uint64_t v;
-                        if (parse_uint64_range(optarg, 0, 16, &v) < 0)
-                                return BAD("Invalid --ttys= '%s': use a number from 0 to 16.", optarg);
-                        c->ttys = (unsigned) v;
-                        break;
-                }
-                case ARG_WAIT_READY:
-                        c->wait_ready = true;
-                        break;
-                case ARG_MEMORY_MAX:
-                case ARG_CPU_WEIGHT:
-                case ARG_CPU_QUOTA:
-                case ARG_PIDS_MAX:
-                case ARG_IO_WEIGHT: {
-                        LimitKey k = 0;
-                        while (limit_options[k] != opt)
-                                k++;
-                        uint64_t v;
-                        r = limit_parse_value(k, optarg, &v);
-                        if (r < 0) {
-                                char why[256];
-                                limit_explain_parse_error(k, optarg, why, sizeof why);
-                                return BAD("Invalid --%s=%s: %s.", limit_info(k)->name, optarg, why);
-                        }
-                        c->limits.set[k] = true;
-                        c->limits.value[k] = v;
-                        break;
-                }
-                case '?':
-                default:
-                        if (optopt && optopt < 0x100)
-                                return BAD("Unknown option '-%c'. See 'nspawnlite %s --help'.", optopt, argv[0]);
-                        return BAD("Unknown option or missing argument '%s'. See 'nspawnlite %s --help'.",
-                                   argv[optind - 1], argv[0]);
-                }
-        }
-
-        if (!directory) {
-                if (optind >= argc)
-                        return BAD("No root directory given. Usage: nspawnlite %s [OPTIONS] ROOTFS%s",
-                                   argv[0], kind == LAUNCH_RUN ? " [--] CMD…" : "");
-                directory = argv[optind++];
-        }
-        if (optind < argc && strcmp(argv[optind], "--") == 0)
-                optind++;
-        for (int i = optind; i < argc; i++)
-                if (strv_push(&c->args, argv[i]) < 0)
-                        return -ENOMEM;
-        if (kind == LAUNCH_RUN && strv_length(c->args) == 0)
-                return BAD("No command given. Usage: nspawnlite run [OPTIONS] ROOTFS [--] CMD…");
-
+/* The root directory: it exists, is a directory and not the host's own root; resolved. */
+static int config_set_rootfs(Config *c, const char *directory) {
         if (!*directory)
                 return BAD("Empty root directory path.");
         char resolved[PATH_MAX];
@@ -526,14 +552,11 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                 return BAD("%s is not a directory: give the root directory of an OS tree.", directory);
         if (strcmp(resolved, "/") == 0)
                 return BAD("Refusing to use the host's root directory as a machine's root.");
-        if (!(c->rootfs = strdup(resolved)))
-                return -ENOMEM;
+        return (c->rootfs = strdup(resolved)) ? 0 : -ENOMEM;
+}
 
-        if (!c->machine && default_machine_name(c->rootfs, &c->machine) < 0)
-                return BAD("Cannot derive a machine name from '%s'; give one with -M NAME.", c->rootfs);
-        if (!c->hostname && !(c->hostname = strdup(c->machine)))
-                return -ENOMEM;
-
+/* What the options say only together. */
+static int config_check(Config *c) {
         if (c->n_ports > 0 && (c->network == NETWORK_HOST || c->network == NETWORK_NONE))
                 return BAD("--port needs a network of the machine's own with an address (bridge or veth), "
                            "not --network=%s.", c->network == NETWORK_HOST ? "host" : "none");
@@ -543,9 +566,11 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         if (c->wait_ready && !c->detach)
                 return BAD("--wait-ready only makes sense with -d/--detach.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
-                return BAD("A detached machine's console goes to its log: --console= does not apply with -d.");
+                return BAD("A detached machine's console goes to its log: --console= does not apply "
+                           "with -d.");
 
         for (size_t i = 0; i < c->n_mounts; i++) {
+                struct stat st;
                 if (c->mounts[i].tmpfs)
                         continue;
                 if (stat(c->mounts[i].source, &st) < 0)
@@ -553,6 +578,61 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
                                    strerror(errno));
         }
         return 0;
+}
+
+int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
+        ParseState st = { .config = c };
+        struct option long_options[ELEMENTSOF(launch_options) + 1];
+        int r;
+
+        *c = (Config) {
+                .kind = kind,
+                .console = CONSOLE_AUTO,
+                .network = NETWORK_BRIDGE,
+                .timeout = 30 * USEC_PER_SEC,
+                .ttys = kind == LAUNCH_BOOT ? 4 : 0,
+        };
+
+        long_options_fill(long_options);
+        optind = 0; /* full reinitialisation of getopt */
+        opterr = 0;
+        for (int opt; (opt = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) >= 0;) {
+                OptionHandler handle = option_handler(opt);
+                if (!handle) {
+                        if (optopt && optopt < 0x100)
+                                return BAD("Unknown option '-%c'. See 'nspawnlite %s --help'.", optopt,
+                                           argv[0]);
+                        return BAD("Unknown option or missing argument '%s'. See 'nspawnlite %s --help'.",
+                                   argv[optind - 1], argv[0]);
+                }
+                r = handle(&st, opt, optarg);
+                if (r != 0)
+                        return r;
+        }
+
+        const char *directory = st.directory;
+        if (!directory) {
+                if (optind >= argc)
+                        return BAD("No root directory given. Usage: nspawnlite %s [OPTIONS] ROOTFS%s",
+                                   argv[0], kind == LAUNCH_RUN ? " [--] CMD…" : "");
+                directory = argv[optind++];
+        }
+        if (optind < argc && strcmp(argv[optind], "--") == 0)
+                optind++;
+        for (int i = optind; i < argc; i++)
+                if (strv_push(&c->args, argv[i]) < 0)
+                        return -ENOMEM;
+        if (kind == LAUNCH_RUN && strv_length(c->args) == 0)
+                return BAD("No command given. Usage: nspawnlite run [OPTIONS] ROOTFS [--] CMD…");
+
+        r = config_set_rootfs(c, directory);
+        if (r < 0)
+                return r;
+        if (!c->machine && default_machine_name(c->rootfs, &c->machine) < 0)
+                return BAD("Cannot derive a machine name from '%s'; give one with -M NAME.", c->rootfs);
+        if (!c->hostname && !(c->hostname = strdup(c->machine)))
+                return -ENOMEM;
+        return config_check(c);
 }
 
 void boot_help(void) {

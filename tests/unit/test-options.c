@@ -7,6 +7,7 @@
 
 #include "nspawnlite/caps.h"
 #include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/strv.h"
 #include "nspawnlite/cli/options.h"
 #include "tests/unit/unit.h"
 
@@ -264,6 +265,48 @@ START_TEST(capability_lists) {
 }
 END_TEST
 
+/* Each short letter and its long name are one row of the option table: the same Config. */
+START_TEST(short_and_long_spellings) {
+        static const char *const pairs[][4] = {
+                { "-M", "web2", "--machine=web2", NULL },     { "-d", NULL, "--detach", NULL },
+                { "-E", "A=1", "--setenv=A=1", NULL },        { "-p", "8080:80", "--port=8080:80", NULL },
+                { "-U", NULL, "--private-users", NULL },      { "-q", NULL, "--quiet", NULL },
+                { "-b", NULL, "--boot", NULL },               { "-U", NULL, "--private-users=pick", NULL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
+                Config a, b;
+                const char *sa[] = { pairs[i][0], pairs[i][1] ? pairs[i][1] : "@TREE@", "@TREE@", NULL };
+                if (!pairs[i][1])
+                        sa[2] = NULL;
+                const char *la[] = { pairs[i][2], "@TREE@", NULL };
+                ck_assert_msg(parse(&a, LAUNCH_BOOT, sa) == 0, "%s refused", pairs[i][0]);
+                ck_assert_msg(parse(&b, LAUNCH_BOOT, la) == 0, "%s refused", pairs[i][2]);
+                ck_assert_str_eq(a.machine, b.machine);
+                ck_assert_int_eq(a.detach, b.detach);
+                ck_assert_int_eq(strv_length(a.setenv), strv_length(b.setenv));
+                ck_assert_uint_eq(a.n_ports, b.n_ports);
+                ck_assert_int_eq(a.userns.mode, b.userns.mode);
+                config_done(&a);
+                config_done(&b);
+        }
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT,
+                               (const char *[]) { "-M", "a", "-M", "b", "--hostname=x", "--hostname=y",
+                                                  "--network-bridge=br1", "--network-veth", "--pids-max=20",
+                                                  "--cpu-quota=50%", "--ttys=0", "@TREE@", NULL }),
+                         0);
+        /* The last of an option given twice wins; a limit is set with its value. */
+        ck_assert_str_eq(c.machine, "b");
+        ck_assert_str_eq(c.hostname, "y");
+        ck_assert_int_eq(c.network, NETWORK_VETH);
+        ck_assert(c.limits.set[LIMIT_PIDS_MAX] && c.limits.value[LIMIT_PIDS_MAX] == 20);
+        ck_assert(c.limits.set[LIMIT_CPU_QUOTA] && c.limits.value[LIMIT_CPU_QUOTA] == 50);
+        ck_assert(!c.limits.set[LIMIT_MEMORY_MAX]);
+        ck_assert_uint_eq(c.ttys, 0);
+        config_done(&c);
+}
+END_TEST
+
 Suite *suite_options(void) {
         Suite *s = suite_create("options");
         TCase *t = tcase_create("parse");
@@ -278,6 +321,7 @@ Suite *suite_options(void) {
         tcase_add_test(t, bind_escapes);
         tcase_add_test(t, tmpfs_sizes);
         tcase_add_test(t, userns_ranges);
+        tcase_add_test(t, short_and_long_spellings);
         suite_add_tcase(s, t);
         return s;
 }
