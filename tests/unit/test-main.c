@@ -73,6 +73,7 @@ int main(void) {
         srunner_add_suite(sr, suite_registry());
         srunner_add_suite(sr, suite_devices());
         srunner_add_suite(sr, suite_process());
+        srunner_add_suite(sr, suite_cgroup_limits());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);

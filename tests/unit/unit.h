@@ -16,6 +16,7 @@ Suite *suite_limits(void);
 Suite *suite_registry(void);
 Suite *suite_devices(void);
 Suite *suite_process(void);
+Suite *suite_cgroup_limits(void);
 
 /* A fresh temporary directory for a test; removed by rm_rf_tmp(). */
 char *make_tmp_dir(void);
