@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "machines/registry.h"
 #include "network/lease.h"
 #include "network/nat.h"
+#include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/format-util.h"
 #include "tests/unit/unit.h"
 
@@ -221,6 +223,115 @@ START_TEST(lease_file_refused_whole) {
 }
 END_TEST
 
+/* Leases in a runtime dir of the test's own: a free address per live machine, the same one for a
+ * name from boot to boot, distinct interface names, none past the subnet's end, and the lease of
+ * a machine whose supervisor is gone (its lock free) taken back. */
+START_TEST(lease_allocation) {
+        char *dir = make_tmp_dir();
+        setenv("NSPAWNLITE_RUNTIME_DIR", dir, 1);
+        Ipv4Subnet net;
+        ck_assert_int_eq(ipv4_subnet_parse("10.213.0.1/29", &net), 0);
+        ck_assert_uint_eq(ipv4_subnet_guest_count(&net), 5); /* .2 to .6: .1 is the bridge */
+
+        static const char *const names[] = { "a", "b", "c", "d", "e" };
+        MachineLock locks[5];
+        Lease l[5], again;
+        for (size_t i = 0; i < 5; i++) {
+                ck_assert_int_eq(machine_lock_acquire(names[i], &locks[i]), 0);
+                ck_assert_int_eq(lease_acquire(names[i], "nspawnlite0", &net, &l[i]), 0);
+                ck_assert(ipv4_subnet_contains(&net, l[i].address));
+                ck_assert_uint_ne(l[i].address, net.address);
+                ck_assert_str_eq(l[i].bridge, "nspawnlite0");
+                for (size_t j = 0; j < i; j++) {
+                        ck_assert_msg(l[i].address != l[j].address, "%s and %s share an address", names[i],
+                                      names[j]);
+                        ck_assert_str_ne(l[i].ifname, l[j].ifname);
+                }
+        }
+        ck_assert_int_eq(lease_count_others("nspawnlite0", "a"), 4);
+        ck_assert_int_eq(lease_count_others("-", "a"), 0);
+
+        /* Exhausted: refused, and nothing written for it. */
+        MachineLock fl;
+        ck_assert_int_eq(machine_lock_acquire("f", &fl), 0);
+        ck_assert_int_eq(lease_acquire("f", "nspawnlite0", &net, &again), -EADDRNOTAVAIL);
+        ck_assert_int_eq(lease_find("f", &again), -ENOENT);
+
+        /* Renewing keeps the address; so does a release and a new boot. */
+        ck_assert_int_eq(lease_acquire("c", "nspawnlite0", &net, &again), 0);
+        ck_assert_uint_eq(again.address, l[2].address);
+        ck_assert_int_eq(lease_release("c"), 0);
+        ck_assert_int_eq(lease_find("c", &again), -ENOENT);
+        ck_assert_int_eq(lease_acquire("c", "nspawnlite0", &net, &again), 0);
+        ck_assert_uint_eq(again.address, l[2].address);
+        ck_assert_str_eq(again.ifname, l[2].ifname);
+
+        /* b's supervisor is gone: its lease is f's to take. */
+        machine_lock_release(&locks[1]);
+        ck_assert_int_eq(lease_acquire("f", "nspawnlite0", &net, &again), 0);
+        ck_assert_uint_eq(again.address, l[1].address);
+        ck_assert_int_eq(lease_find("b", &again), -ENOENT);
+
+        /* The address of a name comes from the name, not from who came first. */
+        for (size_t i = 0; i < 5; i++)
+                if (i != 1)
+                        machine_lock_release(&locks[i]);
+        machine_lock_release(&fl);
+        ck_assert_int_eq(ipv4_subnet_parse(DEFAULT_BRIDGE_SUBNET, &net), 0);
+        Lease alone, other;
+        ck_assert_int_eq(lease_acquire("web", "-", &net, &alone), 0);
+        ck_assert_int_eq(lease_release("web"), 0);
+        ck_assert_int_eq(lease_acquire("db", "-", &net, &other), 0); /* reclaims every dead one */
+        ck_assert_int_eq(lease_acquire("web", "-", &net, &again), 0);
+        ck_assert_uint_eq(again.address, alone.address);
+        ck_assert_uint_ne(other.address, alone.address);
+        unsetenv("NSPAWNLITE_RUNTIME_DIR");
+        rm_rf_tmp(dir);
+}
+END_TEST
+
+/* The name lock and liveness: one holder at a time; a machine is alive only while its lock is held
+ * and its leader is the very process it names (same pid and start time). */
+START_TEST(lock_and_liveness) {
+        char *dir = make_tmp_dir();
+        setenv("NSPAWNLITE_RUNTIME_DIR", dir, 1);
+        MachineLock l, l2;
+        MachineInfo m = sample(), got;
+        ck_assert_int_eq(machine_info_load("web", &got), -ENOENT);
+
+        ck_assert_int_eq(machine_lock_acquire("web", &l), 0);
+        ck_assert_int_eq(machine_lock_acquire("web", &l2), -EBUSY);
+        ck_assert(machine_lock_held("web"));
+        /* Locked, no state yet: starting. */
+        ck_assert_int_eq(machine_info_load("web", &got), -EAGAIN);
+
+        m.leader = getpid();
+        ck_assert_int_eq(pid_starttime(m.leader, &m.leader_starttime), 0);
+        ck_assert_int_eq(machine_state_write(&l, &m), 0);
+        ck_assert_int_eq(machine_info_load("web", &got), 0);
+        ck_assert_int_eq(got.leader, getpid());
+
+        /* The leader's pid now names another process (reused): not alive. */
+        m.leader_starttime++;
+        ck_assert_int_eq(machine_state_write(&l, &m), 0);
+        ck_assert_int_eq(machine_info_load("web", &got), -ESRCH);
+        m.leader_starttime--;
+
+        /* The supervisor dies without cleaning up (its lock goes with it): the files stay, the
+         * machine is dead, and the name is free to take over. */
+        ck_assert_int_eq(machine_state_write(&l, &m), 0);
+        l.lock_fd = safe_close(l.lock_fd);
+        ck_assert(!machine_lock_held("web"));
+        ck_assert_int_eq(machine_info_load("web", &got), -ESRCH);
+        ck_assert_int_eq(machine_lock_acquire("web", &l2), 0);
+        machine_lock_release(&l2);
+        free(l.dir);
+        ck_assert_int_eq(machine_info_load("web", &got), -ENOENT);
+        unsetenv("NSPAWNLITE_RUNTIME_DIR");
+        rm_rf_tmp(dir);
+}
+END_TEST
+
 START_TEST(ports_lines) {
         PortForward p = { .protocol = PORT_UDP, .host_port = 8080, .guest_port = 80 }, q;
         char line[32];
@@ -277,6 +388,8 @@ Suite *suite_registry(void) {
         tcase_add_test(t, state_table_covers_the_struct);
         tcase_add_test(t, lease_lines);
         tcase_add_test(t, lease_file_refused_whole);
+        tcase_add_test(t, lease_allocation);
+        tcase_add_test(t, lock_and_liveness);
         tcase_add_test(t, ports_lines);
         tcase_add_test(t, json_strings_are_utf8);
         suite_add_tcase(s, t);
