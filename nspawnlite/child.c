@@ -194,7 +194,7 @@ static int console_stdio(int slave) {
 }
 
 _noreturn_ void child_main(const ChildContext *ctx) {
-        const Config *c = ctx->config;
+        const LaunchSpec *c = ctx->spec;
         char err[256] = "";
         SyncMessage m;
         int r;
@@ -215,9 +215,9 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         int keep[SYNC_FDS_MAX + 64];
         size_t n_keep = 0;
         keep[n_keep++] = ctx->sync_fd;
-        for (size_t i = 0; i < c->n_mounts && n_keep < ELEMENTSOF(keep); i++)
-                if (c->mounts[i].tree_fd >= 0)
-                        keep[n_keep++] = c->mounts[i].tree_fd;
+        for (size_t i = 0; i < ctx->sources->n && n_keep < ELEMENTSOF(keep); i++)
+                if (ctx->sources->fds[i] >= 0)
+                        keep[n_keep++] = ctx->sources->fds[i];
         if (close_all_fds_except(keep, n_keep) < 0)
                 _exit(EXIT_FAILURE);
 
@@ -252,7 +252,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         if (rootfd < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
 
-        bool own_netns = c->network != NETWORK_HOST;
+        bool own_netns = c->network.mode != NETWORK_HOST;
         MountTableArgs table = {
                 .phase = ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL,
                 .own_netns = own_netns,
@@ -293,7 +293,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         char staged[PATH_MAX];
         if (ctx->stage)
                 snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_BIND, ctx->stage);
-        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->stage ? staged : NULL, c->tmpfs_size,
+        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->sources, ctx->stage ? staged : NULL, c->tmpfs_size,
                                 err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
