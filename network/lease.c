@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "nspawnlite/basic/name.h"
-#include "machines/registry.h"
+#include "nspawnlite/basic/runtime-dir.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 
@@ -21,6 +21,16 @@
 
 /* The four fields, each validated, one space between them, nothing else on the line: nothing in
  * a lease can make another line or another field. */
+static MachineAliveFn machine_alive = NULL;
+
+void network_set_liveness(MachineAliveFn fn) {
+        machine_alive = fn;
+}
+
+bool network_machine_alive(const char *name) {
+        return !machine_alive || machine_alive(name);
+}
+
 static bool lease_fields_valid(const char *machine, const char *ifname, const char *bridge) {
         return machine_name_is_valid(machine) && ifname_is_valid(ifname) &&
                (strcmp(bridge, "-") == 0 || ifname_is_valid(bridge));
@@ -157,7 +167,7 @@ static void db_remove(LeaseDb *db, size_t i) {
 /* Leases of machines that are gone (no supervisor holds their name) are free again. */
 static void db_reclaim(LeaseDb *db, const char *keep) {
         for (size_t i = db->n; i-- > 0;)
-                if (strcmp(db->leases[i].machine, keep) != 0 && !machine_lock_held(db->leases[i].machine))
+                if (strcmp(db->leases[i].machine, keep) != 0 && !network_machine_alive(db->leases[i].machine))
                         db_remove(db, i);
 }
 
@@ -234,7 +244,7 @@ int lease_count_others(const char *bridge, const char *machine) {
         int n = 0;
         for (size_t i = 0; i < db.n; i++)
                 if (strcmp(db.leases[i].bridge, bridge) == 0 && strcmp(db.leases[i].machine, machine) != 0 &&
-                    machine_lock_held(db.leases[i].machine))
+                    network_machine_alive(db.leases[i].machine))
                         n++;
         lease_db_done(&db);
         return n;

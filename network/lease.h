@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,13 @@
  * "-" for a point-to-point veth), changed under an flock and replaced atomically. A machine's
  * preferred address comes from a hash of its name, so it keeps it from boot to boot; a lease whose
  * machine is no longer alive is reclaimed by the next allocation. */
+
+/* Whether machine NAME is alive (a supervisor holds its name). network/ keeps no registry: its
+ * user says, once per process, before any network call. A lease or forward of a machine that is
+ * not alive is free again; until this is set, every machine counts as alive (nothing is taken). */
+typedef bool (*MachineAliveFn)(const char *name);
+void network_set_liveness(MachineAliveFn fn);
+bool network_machine_alive(const char *name);
 
 typedef struct {
         char machine[65];

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "machines/registry.h"
+#include "nspawnlite/basic/runtime-dir.h"
 #include "network/netlink.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
@@ -131,7 +131,7 @@ static int forward_users_other_than(const char *except) {
         struct dirent *de;
         while ((de = readdir(d)))
                 if (strncmp(de->d_name, "ports-", 6) == 0 && strcmp(de->d_name + 6, except) != 0) {
-                        if (machine_lock_held(de->d_name + 6))
+                        if (network_machine_alive(de->d_name + 6))
                                 n++;
                         else
                                 remove_ports_of(de->d_name + 6);
@@ -209,17 +209,17 @@ static void shared_release_in_background(const SharedRelease *w, int lock) {
         safe_close(lock);
 }
 
-int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen) {
-        *n = (MachineNetwork) { .mode = c->network, .ports = c->ports, .n_ports = c->n_ports };
-        snprintf(n->machine, sizeof n->machine, "%s", c->machine);
-        if (c->network == NETWORK_NONE || c->network == NETWORK_HOST)
+int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *c, char *err, size_t errlen) {
+        *n = (MachineNetwork) { .mode = c->mode, .ports = c->ports, .n_ports = c->n_ports };
+        snprintf(n->machine, sizeof n->machine, "%s", machine);
+        if (c->mode == NETWORK_NONE || c->mode == NETWORK_HOST)
                 return 0;
 
-        n->point_to_point = c->network == NETWORK_VETH;
-        n->default_bridge = c->network == NETWORK_BRIDGE && (!c->bridge || strcmp(c->bridge, DEFAULT_BRIDGE) == 0);
+        n->point_to_point = c->mode == NETWORK_VETH;
+        n->default_bridge = c->mode == NETWORK_BRIDGE && (!c->bridge || strcmp(c->bridge, DEFAULT_BRIDGE) == 0);
         n->nat = n->point_to_point || n->default_bridge;
         n->has_address = true;
-        snprintf(n->bridge, sizeof n->bridge, "%s", c->network == NETWORK_BRIDGE ? (c->bridge ?: DEFAULT_BRIDGE) : "-");
+        snprintf(n->bridge, sizeof n->bridge, "%s", c->mode == NETWORK_BRIDGE ? (c->bridge ?: DEFAULT_BRIDGE) : "-");
         if (n->nat && network_default_subnet(&n->subnet) < 0) {
                 snprintf(err, errlen, "Invalid NSPAWNLITE_BRIDGE_SUBNET '%s': use ADDRESS/PREFIX like %s",
                          getenv("NSPAWNLITE_BRIDGE_SUBNET"), DEFAULT_BRIDGE_SUBNET);
@@ -233,7 +233,7 @@ int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen
         }
         int r = 0;
         bool made_bridge = false;
-        if (c->network == NETWORK_BRIDGE) {
+        if (c->mode == NETWORK_BRIDGE) {
                 bool existed = netlink_link_exists(n->bridge) > 0;
                 r = ensure_bridge(n, err, errlen);
                 made_bridge = r >= 0 && !existed;

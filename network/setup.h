@@ -7,9 +7,23 @@
 
 #include "network/lease.h"
 #include "network/nat.h"
-#include "nspawnlite/cli/options.h"
 
 #define DEFAULT_BRIDGE "nspawnlite0"
+
+typedef enum {
+        NETWORK_NONE,   /* own netns, only lo */
+        NETWORK_HOST,   /* the host's netns */
+        NETWORK_BRIDGE, /* veth on a host bridge (network issue) */
+        NETWORK_VETH,   /* point-to-point veth (network issue) */
+} NetworkMode;
+
+/* What is asked of a machine's network. */
+typedef struct {
+        NetworkMode mode;
+        const char *bridge; /* NETWORK_BRIDGE: NULL for DEFAULT_BRIDGE */
+        const PortForward *ports;
+        size_t n_ports;
+} NetworkSpec;
 
 /* One machine's network on the host side (DESIGN.md §5), set up in three steps around the clone:
  *   network_prepare  before: the bridge (created on first use), NAT, the address lease;
@@ -40,7 +54,7 @@ typedef struct {
         bool point_to_point;
 } GuestNetwork;
 
-int network_prepare(MachineNetwork *n, const Config *c, char *err, size_t errlen);
+int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *spec, char *err, size_t errlen);
 void network_guest_config(const MachineNetwork *n, GuestNetwork *ret);
 int network_attach(MachineNetwork *n, pid_t pid, char *err, size_t errlen);
 void network_release(MachineNetwork *n);

@@ -7,12 +7,12 @@
 #include "machines/cgroup.h"
 #include "network/setup.h"
 #include "nspawnlite/init-detect.h"
+#include "nspawnlite/launch.h"
 #include "nspawnlite/basic/macro.h"
-#include "nspawnlite/cli/options.h"
 
 /* Everything the container child needs, prepared by the supervisor before clone3(). */
 typedef struct {
-        const Config *config;
+        const LaunchSpec *spec;
         ConsoleMode console;
         const char *init_path; /* inside the guest; NULL for "run" */
         InitKind init_kind;
@@ -23,6 +23,7 @@ typedef struct {
         bool userns; /* in a user namespace of its own (-U) */
         const char *root_mountpoint; /* -U: where the tree is attached (RUNTIME/machines/NAME/root) */
         const char *stage;           /* -U: where the host's mounts wait to be bound (userns-mounts.h) */
+        const MountSources *sources; /* the bind sources' detached copies, per boot */
         int sync_fd;   /* the child's end */
         sigset_t original_mask;
         const MachineCgroup *cgroup; /* the child joins its v1 hierarchies itself, first thing */
@@ -34,4 +35,4 @@ _noreturn_ void child_main(const ChildContext *ctx);
 
 /* The stub PID 1 of "run": starts argv on the console (or the caller's stdio), reaps everything,
  * and exits with the command's status (128+N for signal N). */
-_noreturn_ void stub_init_main(char **argv, char **envp, int sync_fd, bool console_tty);
+_noreturn_ void stub_init_main(char *const *argv, char **envp, int sync_fd, bool console_tty);

@@ -6,8 +6,15 @@
 #include <stddef.h>
 #include <termios.h>
 
-#include "nspawnlite/cli/options.h"
 #include "nspawnlite/basic/parse-util.h"
+
+typedef enum {
+        CONSOLE_AUTO,
+        CONSOLE_INTERACTIVE, /* the caller's terminal relayed to /dev/console, raw */
+        CONSOLE_READ_ONLY,   /* console output relayed, no input */
+        CONSOLE_PASSIVE,     /* a /dev/console exists, nothing is relayed */
+        CONSOLE_PIPE,        /* no pty: the guest gets the caller's stdio */
+} ConsoleMode;
 
 /* Relays the caller's terminal to and from the guest's console pty master. Interactive mode puts
  * the caller's terminal in raw mode (restored by console_relay_done() on every exit path) and keeps

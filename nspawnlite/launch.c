@@ -58,7 +58,7 @@ static int read_uuid(char ret[static 40]) {
 }
 
 static int preflight(Supervisor *s) {
-        Config *c = s->config;
+        const LaunchSpec *c = s->spec;
         const char *verb = c->kind == LAUNCH_BOOT ? "boot" : "run";
 
         if (geteuid() != 0)
@@ -104,10 +104,11 @@ static int preflight(Supervisor *s) {
         return 0;
 }
 
-static int clone_child(Supervisor *s, int child_sync, const char *stage, bool *ret_into_cgroup) {
+static int clone_child(Supervisor *s, int child_sync, const MountSources *sources, const char *stage,
+                       bool *ret_into_cgroup) {
         uint64_t flags = CLONE_PIDFD | (s->userns.lock_fd >= 0 ? CLONE_NEWUSER : 0);
         for (size_t i = 0; i < ELEMENTSOF(namespace_table); i++)
-                if (!namespace_table[i].only_own_network || s->config->network != NETWORK_HOST)
+                if (!namespace_table[i].only_own_network || s->spec->network.mode != NETWORK_HOST)
                         flags |= (uint64_t) namespace_table[i].flag;
 
         int pidfd = -EBADF;
@@ -132,7 +133,7 @@ static int clone_child(Supervisor *s, int child_sync, const char *stage, bool *r
                 GuestNetwork guest_network;
                 network_guest_config(&s->network, &guest_network);
                 ChildContext ctx = {
-                        .config = s->config,
+                        .spec = s->spec,
                         .console = s->console,
                         .init_path = s->init_path,
                         .init_kind = s->init_kind,
@@ -142,6 +143,7 @@ static int clone_child(Supervisor *s, int child_sync, const char *stage, bool *r
                         .userns = s->userns.lock_fd >= 0,
                         .root_mountpoint = s->root_mountpoint,
                         .stage = stage,
+                        .sources = sources,
                         .sync_fd = child_sync,
                         .network = guest_network,
                         .original_mask = s->original_mask,
@@ -190,31 +192,29 @@ static int start_guest(Supervisor *s) {
                 return log_error_errno(errno, "Failed to create the sync socket: %m");
 
         char err[512] = "";
-        r = mounts_open_sources(s->config->mounts, s->config->n_mounts, err, sizeof err);
+        _cleanup_(mounts_close_sources) MountSources sources = {};
+        r = mounts_open_sources(s->spec->mounts, s->spec->n_mounts, &sources, err, sizeof err);
         if (r < 0)
                 return log_error_errno(r, "%s: %m", err);
         r = machine_cgroup_open_join(&s->cgroup);
-        if (r < 0) {
-                mounts_close_sources(s->config->mounts, s->config->n_mounts);
+        if (r < 0)
                 return log_error_errno(r, "Failed to open the machine's cgroup: %m");
-        }
         /* -U: the child's mount namespace is made from an outer one (userns-mounts.h). */
         _cleanup_(userns_mounts_done) UsernsMounts outer = USERNS_MOUNTS_NULL;
         bool userns = s->userns.lock_fd >= 0;
         char stage[PATH_MAX] = "";
-        if (userns && ((r = machine_path(s->config->machine, "stage", stage, sizeof stage)) < 0 ||
-                       (r = userns_mounts_enter(&outer, s->root_mountpoint, stage, s->config->mounts,
-                                                s->config->n_mounts, err, sizeof err)) < 0)) {
-                mounts_close_sources(s->config->mounts, s->config->n_mounts);
+        if (userns && ((r = machine_path(s->spec->machine, "stage", stage, sizeof stage)) < 0 ||
+                       (r = userns_mounts_enter(&outer, s->root_mountpoint, stage, s->spec->mounts, &sources,
+                                                err, sizeof err)) < 0)) {
                 machine_cgroup_close_join(&s->cgroup);
                 return log_error_errno(r, "%s: %m",
                                        err[0] ? err : "Failed to prepare the machine's mount namespace");
         }
         bool into_cgroup = false;
-        r = clone_child(s, pair[1], userns ? stage : NULL, &into_cgroup);
+        r = clone_child(s, pair[1], &sources, userns ? stage : NULL, &into_cgroup);
         int left = userns_mounts_leave(&outer);
         /* The child has its copies; ours would keep the detached trees alive. */
-        mounts_close_sources(s->config->mounts, s->config->n_mounts);
+        mounts_close_sources(&sources);
         machine_cgroup_close_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
@@ -230,28 +230,28 @@ static int start_guest(Supervisor *s) {
                         log_error_errno(r, "Failed to map the ids of the user namespace: %m");
                         goto fail;
                 }
-                bool idmap = s->config->userns.ownership == USERNS_OWNERSHIP_MAP;
-                r = userns_tree(s->config->rootfs, idmap ? s->pid : 0, &tree);
+                bool idmap = s->spec->userns.ownership == USERNS_OWNERSHIP_MAP;
+                r = userns_tree(s->spec->rootfs, idmap ? s->pid : 0, &tree);
                 if (r < 0) {
                         if (idmap)
                                 log_error_errno(r, "Failed to make an idmapped mount of %s (%m): its filesystem may not "
                                                    "support them; use --private-users-ownership=chown.",
-                                                s->config->rootfs);
+                                                s->spec->rootfs);
                         else
-                                log_error_errno(r, "Failed to open the tree %s: %m", s->config->rootfs);
+                                log_error_errno(r, "Failed to open the tree %s: %m", s->spec->rootfs);
                         goto fail;
                 }
                 char inaccessible[PATH_MAX];
-                r = machine_path(s->config->machine, "inaccessible", inaccessible, sizeof inaccessible);
+                r = machine_path(s->spec->machine, "inaccessible", inaccessible, sizeof inaccessible);
                 UsernsStage st = {
                         .tree = tree,
-                        .read_only = s->config->read_only,
+                        .read_only = s->spec->read_only,
                         .stage = stage,
                         .mountpoint = s->root_mountpoint,
                         .inaccessible = inaccessible,
-                        .own_netns = s->config->network != NETWORK_HOST,
+                        .own_netns = s->spec->network.mode != NETWORK_HOST,
                         .uid_shift = s->userns.base,
-                        .tmpfs_size = s->config->tmpfs_size,
+                        .tmpfs_size = s->spec->tmpfs_size,
                 };
                 if (r >= 0)
                         r = userns_mounts_apply(&outer, s->pidfd, &st, err, sizeof err);
@@ -277,7 +277,7 @@ static int start_guest(Supervisor *s) {
         if (r < 0) {
                 /* It may have failed before it waited for us (joining its cgroup): say why. */
                 if (sync_recv(pair[0], &m, NULL, NULL) == 1 && m.step == SYNC_STEP_ERROR) {
-                        log_error("Failed to start machine %s: %s", s->config->machine, m.message);
+                        log_error("Failed to start machine %s: %s", s->spec->machine, m.message);
                         kill_first = false;
                 } else
                         log_error_errno(r, "The container child died before it started.");
@@ -313,12 +313,12 @@ static int start_guest(Supervisor *s) {
         }
 
         if ((r == 1 || r == -EPROTO) && m.step == SYNC_STEP_ERROR) {
-                log_error("Failed to start machine %s: %s", s->config->machine, m.message);
+                log_error("Failed to start machine %s: %s", s->spec->machine, m.message);
                 /* The child _exit()s right after reporting: let it, its status may say more (127). */
                 kill_first = false;
         } else
                 log_error_errno(r < 0 ? r : EPROTO, "Failed to start machine %s: the container child died "
-                                                    "during setup.", s->config->machine);
+                                                    "during setup.", s->spec->machine);
 fail: {
         int status = 1;
         reap_child(s, kill_first, &status);
@@ -351,7 +351,7 @@ static int detach(Supervisor *s, bool *ret_parent, int *ret_status) {
                 int status;
                 if (k != 1 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
                         log_error("The supervisor of %s was killed by %s before the machine was up.",
-                                  s->config->machine, signal_to_string(WTERMSIG(status)));
+                                  s->spec->machine, signal_to_string(WTERMSIG(status)));
                 return 0;
         }
         close(pipefd[0]);
@@ -363,7 +363,7 @@ static int detach(Supervisor *s, bool *ret_parent, int *ret_status) {
 
 static int open_console_log(Supervisor *s) {
         char p[4096];
-        int r = machine_path(s->config->machine, "console.log", p, sizeof p);
+        int r = machine_path(s->spec->machine, "console.log", p, sizeof p);
         if (r < 0)
                 return r;
         s->log_fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -387,7 +387,7 @@ static void warn_reachable_tree(const char *rootfs) {
  * into the range on disk (chown), or as installed (an idmapped mount maps it). A tree shifted by an
  * earlier chown boot is shifted back when booted otherwise. */
 static int prepare_userns(Supervisor *s) {
-        const Config *c = s->config;
+        const LaunchSpec *c = s->spec;
         uint32_t shift = 0;
         int r = userns_tree_shift(c->rootfs, &shift);
         if (r < 0)
@@ -436,7 +436,7 @@ static int prepare_userns_files(Supervisor *s) {
         } files[] = { { "root", true, true }, { "stage", true, false }, { "inaccessible", false, false } };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 char p[PATH_MAX] = "";
-                int r = machine_path(s->config->machine, files[i].name, p, sizeof p);
+                int r = machine_path(s->spec->machine, files[i].name, p, sizeof p);
                 if (r >= 0 && files[i].dir && mkdir(p, 0755) < 0 && errno != EEXIST)
                         r = -errno;
                 if (r >= 0 && !files[i].dir) {
@@ -484,9 +484,10 @@ static void warn_port_listeners(const MachineNetwork *n) {
         }
 }
 
-int launch_machine(Config *c) {
+int launch_machine(const LaunchSpec *c) {
         Supervisor s = {
-                .config = c,
+                .spec = c,
+                .limits = c->limits,
                 .signal_fd = -EBADF,
                 .control_fd = -EBADF,
                 .pin_fd = -EBADF,
@@ -563,7 +564,7 @@ int launch_machine(Config *c) {
                 goto out;
         }
         /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
-        s.caps = capability_machine_set(c->network != NETWORK_HOST, c->caps_add,
+        s.caps = capability_machine_set(c->network.mode != NETWORK_HOST, c->caps_add,
                                         c->caps_drop | (s.cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
         char err[512] = "";
         r = supervisor_apply_limits(&s.cgroup, &c->limits, &(Limits){}, "--", err, sizeof err);
@@ -572,7 +573,7 @@ int launch_machine(Config *c) {
                 goto out;
         }
 
-        r = network_prepare(&s.network, c, err, sizeof err);
+        r = network_prepare(&s.network, c->machine, &c->network, err, sizeof err);
         if (r < 0) {
                 log_error_errno(r, "%s: %m", err);
                 goto out;

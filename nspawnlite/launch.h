@@ -1,9 +1,50 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "nspawnlite/cli/options.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "machines/cgroup-limits.h"
+#include "network/setup.h"
+#include "nspawnlite/basic/parse-util.h"
+#include "nspawnlite/console.h"
+#include "nspawnlite/mounts.h"
+#include "nspawnlite/userns.h"
+
+typedef enum {
+        LAUNCH_BOOT, /* the tree's init as PID 1 */
+        LAUNCH_RUN,  /* a stub PID 1 that runs one command */
+} LaunchKind;
+
+/* What a machine is to be: made by the command line from its options, read-only from here on.
+ * Per-boot state (the cgroup, the network, the bind sources' fds, the limits changed at run time)
+ * is the supervisor's. */
+typedef struct {
+        LaunchKind kind;
+        const char *rootfs;   /* absolute, canonical */
+        const char *machine;  /* validated name */
+        const char *hostname; /* defaults to the machine name */
+        ConsoleMode console;
+        NetworkSpec network;
+        const CustomMount *mounts;
+        size_t n_mounts;
+        bool read_only;
+        const char *tmpfs_size; /* size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
+        bool detach;
+        bool wait_ready;
+        unsigned ttys; /* login ttys, /dev/tty1..N */
+        UsernsConfig userns;
+        Limits limits;          /* at the start */
+        char *const *setenv;    /* -E VAR=VALUE, in order */
+        uint64_t caps_add, caps_drop;
+        bool no_new_privileges;
+        int kill_signal; /* 0: chosen from the init */
+        usec_t timeout;
+        char *const *args; /* boot: arguments for init; run: the command */
+} LaunchSpec;
 
 /* Run a machine in the foreground as its supervisor, from the checks to the teardown. Returns
  * the exit status for the process: 0 after a poweroff, the init's (or the command's) status,
  * 128+N when it was killed by signal N, 1 when it could not be started (reported already). */
-int launch_machine(Config *c);
+int launch_machine(const LaunchSpec *spec);

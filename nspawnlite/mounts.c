@@ -192,31 +192,42 @@ int mounts_apply_table(int rootfd, const MountTableArgs *a, char *err, size_t er
         return 0;
 }
 
-int mounts_open_sources(CustomMount *m, size_t n, char *err, size_t errlen) {
+int mounts_open_sources(const CustomMount *m, size_t n, MountSources *ret, char *err, size_t errlen) {
+        MountSources s = { .fds = malloc(sizeof(int) * (n ?: 1)), .n = n };
+        if (!s.fds) {
+                snprintf(err, errlen, "Failed to open the bind mount sources");
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                s.fds[i] = -EBADF;
         for (size_t i = 0; i < n; i++) {
                 if (m[i].tmpfs)
                         continue;
-                m[i].tree_fd = open_tree(AT_FDCWD, m[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                if (m[i].tree_fd < 0) {
-                        int r = -errno;
+                s.fds[i] = open_tree(AT_FDCWD, m[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                int r = s.fds[i] < 0 ? -errno : 0;
+                if (r < 0)
                         snprintf(err, errlen, "Failed to open bind mount source %s", m[i].source);
-                        mounts_close_sources(m, n);
-                        return r;
-                }
                 struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-                if (m[i].read_only && mount_setattr(m[i].tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
-                        int r = -errno;
+                if (r >= 0 && m[i].read_only &&
+                    mount_setattr(s.fds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+                        r = -errno;
                         snprintf(err, errlen, "Failed to make bind mount source %s read-only", m[i].source);
-                        mounts_close_sources(m, n);
+                }
+                if (r < 0) {
+                        mounts_close_sources(&s);
                         return r;
                 }
         }
+        *ret = s;
         return 0;
 }
 
-void mounts_close_sources(CustomMount *m, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                m[i].tree_fd = safe_close(m[i].tree_fd);
+void mounts_close_sources(MountSources *s) {
+        for (size_t i = 0; i < s->n; i++)
+                safe_close(s->fds[i]);
+        free(s->fds);
+        s->fds = NULL;
+        s->n = 0;
 }
 
 const char *mounts_host_os_release(void) {
@@ -238,10 +249,10 @@ static int apply_tmpfs(int rootfd, const CustomMount *m, const char *tmpfs_size)
 }
 
 /* The source was opened on the host; the target is resolved inside the tree. */
-static int apply_bind(int rootfd, const CustomMount *m, const char *staged_source) {
+static int apply_bind(int rootfd, const CustomMount *m, int source_fd, const char *staged_source) {
         struct stat st;
         _cleanup_close_ int target = -EBADF;
-        int r = (staged_source ? stat(staged_source, &st) : fstat(m->tree_fd, &st)) < 0 ? -errno : 0;
+        int r = (staged_source ? stat(staged_source, &st) : fstat(source_fd, &st)) < 0 ? -errno : 0;
         if (r >= 0)
                 r = mount_target_in_root(rootfd, m->dest, S_ISDIR(st.st_mode), &target);
         if (r < 0)
@@ -249,19 +260,20 @@ static int apply_bind(int rootfd, const CustomMount *m, const char *staged_sourc
         if (staged_source)
                 r = mount(staged_source, fd_path(target).path, NULL, MS_BIND | MS_REC, NULL);
         else
-                r = move_mount(m->tree_fd, "", target, "",
+                r = move_mount(source_fd, "", target, "",
                                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
         return r < 0 ? -errno : 0;
 }
 
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged,
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const MountSources *src, const char *staged,
                         const char *tmpfs_size, char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
                 char source[PATH_MAX];
                 if (staged)
                         snprintf(source, sizeof source, "%s/%zu", staged, i);
                 int r = m[i].tmpfs ? apply_tmpfs(rootfd, &m[i], tmpfs_size)
-                                   : apply_bind(rootfd, &m[i], staged ? source : NULL);
+                                   : apply_bind(rootfd, &m[i], i < src->n ? src->fds[i] : -EBADF,
+                                                staged ? source : NULL);
                 if (r == -EROFS)
                         snprintf(err, errlen, "Failed to create the mount point %s in the read-only tree "
                                  "(create it there first)", m[i].dest);

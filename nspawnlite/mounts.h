@@ -5,7 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nspawnlite/cli/options.h"
+/* --bind, --bind-ro, --tmpfs: one extra mount of the machine. */
+typedef struct {
+        char *source; /* host path, NULL for tmpfs */
+        char *dest;   /* path inside the guest */
+        bool read_only;
+        bool tmpfs;
+} CustomMount;
+
+/* The size of the machine's tmpfs mounts (/tmp, /run, /dev/shm, --tmpfs): tmpfs pins what is
+ * written there beyond the OOM killer's reach, so each is capped (systemd-nspawn's caps). */
+#define TMPFS_SIZE_DEFAULT "10%"
+#define TMPFS_SIZE_MIN (UINT64_C(1) << 20)
 
 typedef enum {
         MOUNT_FS,            /* mount a fresh filesystem */
@@ -58,7 +69,7 @@ typedef struct {
         bool own_netns;
         int inaccessible;       /* the source of MOUNT_INACCESSIBLE entries, an O_PATH fd, or -EBADF
                                  * for INACCESSIBLE_FILE in the tree (made by the table itself) */
-        const char *tmpfs_size; /* the size= of MOUNT_SIZED entries (Config's); NULL or "" for the default */
+        const char *tmpfs_size; /* the size= of MOUNT_SIZED entries (the spec's); NULL or "" for the default */
         uint32_t uid_shift;     /* MOUNT_PHASE_OUTER: the host uid (and gid) of the guest's root */
 } MountTableArgs;
 
@@ -67,15 +78,20 @@ typedef struct {
 int mounts_apply_table(int rootfd, const MountTableArgs *a, char *err, size_t errlen);
 
 /* Detached copies of the bind sources (open_tree, read-only ones made so), made by the supervisor
- * as the host's root before each clone: the child inherits them and only has to attach them, which
- * works even from a user namespace that could not open the sources. */
-int mounts_open_sources(CustomMount *m, size_t n, char *err, size_t errlen);
-void mounts_close_sources(CustomMount *m, size_t n);
+ * as the host's root before each clone: fds[i] for m[i], -EBADF for a tmpfs. The child inherits
+ * them and only has to attach them, which works even from a user namespace that could not open
+ * the sources. Per boot: they are used up by the attach. */
+typedef struct {
+        int *fds;
+        size_t n;
+} MountSources;
+int mounts_open_sources(const CustomMount *m, size_t n, MountSources *ret, char *err, size_t errlen);
+void mounts_close_sources(MountSources *s);
 
-/* --bind, --bind-ro, --tmpfs. staged: NULL to attach the sources' detached copies (tree_fd), or
- * under -U the directory the supervisor attached them in (m[i] at staged/i, userns-mounts.h), to
- * bind from: the copies there carry their flags locked. */
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const char *staged,
+/* --bind, --bind-ro, --tmpfs. staged: NULL to attach the sources' detached copies (src), or under
+ * -U the directory the supervisor attached them in (m[i] at staged/i, userns-mounts.h), to bind
+ * from: the copies there carry their flags locked. */
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const MountSources *src, const char *staged,
                         const char *tmpfs_size, char *err, size_t errlen);
 
 /* The host's os-release file, or NULL when it has none. */

@@ -36,17 +36,17 @@ int supervisor_write_state(Supervisor *s, const char *state) {
                 .leader = s->pid,
                 .supervisor = getpid(),
                 .since_usec = s->since_usec,
-                .detached = s->config->detach,
-                .limits = s->config->limits,
+                .detached = s->spec->detach,
+                .limits = s->limits,
                 .caps = s->caps,
-                .no_new_privileges = s->config->no_new_privileges,
+                .no_new_privileges = s->spec->no_new_privileges,
                 .uid_shift = s->userns.lock_fd >= 0 ? s->userns.base : 0,
         };
         (void) pid_starttime(s->pid, &m.leader_starttime);
-        snprintf(m.name, sizeof m.name, "%s", s->config->machine);
+        snprintf(m.name, sizeof m.name, "%s", s->spec->machine);
         snprintf(m.state, sizeof m.state, "%s", state);
         snprintf(m.init, sizeof m.init, "%s", init_kind_to_string(s->init_kind));
-        snprintf(m.rootfs, sizeof m.rootfs, "%s", s->config->rootfs);
+        snprintf(m.rootfs, sizeof m.rootfs, "%s", s->spec->rootfs);
         snprintf(m.uuid, sizeof m.uuid, "%s", s->uuid);
         snprintf(m.cgroup, sizeof m.cgroup, "%s", s->cgroup.scope);
         GuestNetwork g;
@@ -57,7 +57,7 @@ int supervisor_write_state(Supervisor *s, const char *state) {
                 snprintf(m.interface, sizeof m.interface, "%s", s->network.lease.ifname);
         int r = machine_state_write(&s->lock, &m);
         if (r < 0)
-                log_warning_errno(r, "Failed to write the state of machine %s: %m", s->config->machine);
+                log_warning_errno(r, "Failed to write the state of machine %s: %m", s->spec->machine);
         return r;
 }
 
@@ -78,8 +78,8 @@ void supervisor_report_ready(Supervisor *s) {
 /* Keep console.log bounded: past the limit it becomes console.log.old and a new one starts. */
 static void log_rotate(Supervisor *s) {
         char cur[PATH_MAX], old[PATH_MAX];
-        if (machine_path(s->config->machine, "console.log", cur, sizeof cur) < 0 ||
-            machine_path(s->config->machine, "console.log.old", old, sizeof old) < 0)
+        if (machine_path(s->spec->machine, "console.log", cur, sizeof cur) < 0 ||
+            machine_path(s->spec->machine, "console.log.old", old, sizeof old) < 0)
                 return;
         if (rename(cur, old) < 0)
                 return;
@@ -151,15 +151,15 @@ static int handle_login(Supervisor *s, ControlClient *c, char *err, size_t errle
                 return 1;
         }
         if (s->n_ttys == 0) {
-                snprintf(err, errlen, "Machine %s has no login ttys (it was started with --ttys=0).", s->config->machine);
+                snprintf(err, errlen, "Machine %s has no login ttys (it was started with --ttys=0).", s->spec->machine);
                 return -ENOTTY;
         }
         if (busy == s->n_ttys) {
-                snprintf(err, errlen, "All %u ttys of machine %s are in use.", s->n_ttys, s->config->machine);
+                snprintf(err, errlen, "All %u ttys of machine %s are in use.", s->n_ttys, s->spec->machine);
                 return -EBUSY;
         }
         /* No getty on any free tty; maybe one is just respawning: the client asks again. */
-        snprintf(err, errlen, "Machine %s runs no getty on its ttys (/dev/tty1..%u).", s->config->machine, s->n_ttys);
+        snprintf(err, errlen, "Machine %s runs no getty on its ttys (/dev/tty1..%u).", s->spec->machine, s->n_ttys);
         return -EAGAIN;
 }
 
@@ -202,10 +202,10 @@ static void on_console_output(void *userdata, const char *buf, size_t n) {
 
 static void request_stop(Supervisor *s, usec_t timeout) {
         const InitInfo *info = init_info(s->init_kind);
-        int sig = s->config->kill_signal ?: info->poweroff_signal;
+        int sig = s->spec->kill_signal ?: info->poweroff_signal;
 
         if (++s->stop_requests > 1 || s->pidfd < 0) {
-                log_info("Killing machine %s.", s->config->machine);
+                log_info("Killing machine %s.", s->spec->machine);
                 s->killed_by_us = true;
                 (void) machine_cgroup_kill_all(&s->cgroup);
                 (void) pidfd_send(s->pidfd, SIGKILL);
@@ -217,11 +217,11 @@ static void request_stop(Supervisor *s, usec_t timeout) {
                 s->frozen = false;
                 machine_cgroup_watch_stop(&s->freeze_watch_fd);
         }
-        if (!s->config->kill_signal && info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '0') >= 0) {
-                log_info("Asked %s to power off through /run/initctl.", s->config->machine);
+        if (!s->spec->kill_signal && info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '0') >= 0) {
+                log_info("Asked %s to power off through /run/initctl.", s->spec->machine);
                 return;
         }
-        log_info("Asking %s to power off (%s to %s).", s->config->machine, signal_to_string(sig), info->name);
+        log_info("Asking %s to power off (%s to %s).", s->spec->machine, signal_to_string(sig), info->name);
         (void) pidfd_send(s->pidfd, sig);
 }
 
@@ -249,7 +249,7 @@ static void drain_notify(Supervisor *s) {
                         if (nl)
                                 *nl = 0;
                         if (strcmp(line, "READY=1") == 0) {
-                                log_debug("Machine %s reported READY=1.", s->config->machine);
+                                log_debug("Machine %s reported READY=1.", s->spec->machine);
                                 if (s->ready_deadline)
                                         supervisor_report_ready(s);
                         }
@@ -327,23 +327,23 @@ static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen)
                 snprintf(err, errlen, "No limit given.");
                 return -EINVAL;
         }
-        Limits before = s->config->limits;
+        Limits before = s->limits;
         int r = supervisor_apply_limits(&s->cgroup, &want, &before, "", err, errlen);
         if (r < 0)
                 return r;
         for (int k = 0; k < _LIMIT_MAX; k++)
                 if (want.set[k]) {
-                        s->config->limits.set[k] = true;
-                        s->config->limits.value[k] = want.value[k];
+                        s->limits.set[k] = true;
+                        s->limits.value[k] = want.value[k];
                 }
         r = supervisor_write_state(s, s->frozen ? "frozen" : "running");
         if (r < 0) {
                 /* status would show limits other than the cgroup's: undo them. */
-                s->config->limits = before;
+                s->limits = before;
                 int u = undo_limits(&s->cgroup, &want, &before);
                 snprintf(err, errlen,
                          "Failed to record the new limits of machine %s in %s/machines/%s/state: %s; %s.",
-                         s->config->machine, runtime_dir(), s->config->machine, strerror(-r),
+                         s->spec->machine, runtime_dir(), s->spec->machine, strerror(-r),
                          u < 0 ? "the old limits could not all be restored either"
                                : "its limits are unchanged");
                 return r;
@@ -356,7 +356,7 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         /* Never frozen without a watcher: should we die, it ends the guest (cgroup.h). */
         int r = 0;
         if (frozen && s->freeze_watch_fd < 0 && (r = machine_cgroup_watch_start(&s->cgroup, &s->freeze_watch_fd)) < 0) {
-                snprintf(err, errlen, "Failed to start the watcher of the frozen machine %s: %s", s->config->machine,
+                snprintf(err, errlen, "Failed to start the watcher of the frozen machine %s: %s", s->spec->machine,
                          strerror(-r));
                 return r;
         }
@@ -367,7 +367,7 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
                 if (!s->frozen)
                         machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen, "Failed to %s machine %s: %s", frozen ? "freeze" : "thaw",
-                         s->config->machine,
+                         s->spec->machine,
                          r == -ETIMEDOUT ? "its processes did not all stop within a second" : strerror(-r));
                 /* Not the client's deadline (control.h): a thing the caller could mistake for it. */
                 return r == -ETIMEDOUT ? -EBUSY : r;
@@ -380,7 +380,7 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
                         machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen,
                          "Failed to record the state of machine %s in %s/machines/%s/state: %s; it stays %s.",
-                         s->config->machine, runtime_dir(), s->config->machine, strerror(-r),
+                         s->spec->machine, runtime_dir(), s->spec->machine, strerror(-r),
                          s->frozen ? "frozen" : "running");
                 return r;
         }
@@ -407,7 +407,7 @@ static void handle_request(Supervisor *s, size_t i) {
         int r = 0;
 
         if (strcmp(verb, "poweroff") == 0) {
-                usec_t timeout = s->config->timeout;
+                usec_t timeout = s->spec->timeout;
                 if (args && parse_sec(args, &timeout) < 0)
                         r = -EINVAL, snprintf(err, sizeof err, "Invalid timeout '%s'.", args);
                 else {
@@ -420,9 +420,9 @@ static void handle_request(Supervisor *s, size_t i) {
         } else if (strcmp(verb, "reboot") == 0) {
                 const InitInfo *info = init_info(s->init_kind);
                 if (s->frozen)
-                        r = -EBUSY, snprintf(err, sizeof err, "Machine %s is frozen; thaw it first.", s->config->machine);
+                        r = -EBUSY, snprintf(err, sizeof err, "Machine %s is frozen; thaw it first.", s->spec->machine);
                 else if (info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '6') >= 0)
-                        log_info("Asked %s to reboot through /run/initctl.", s->config->machine);
+                        log_info("Asked %s to reboot through /run/initctl.", s->spec->machine);
                 else
                         r = pidfd_send(s->pidfd, info->reboot_signal);
         } else if (strcmp(verb, "kill") == 0) {
@@ -523,7 +523,7 @@ static void on_signal(Supervisor *s) {
                 case SIGTERM:
                 case SIGINT:
                 case SIGHUP:
-                        request_stop(s, s->config->timeout);
+                        request_stop(s, s->spec->timeout);
                         break;
                 case SIGWINCH:
                         console_relay_winch(&s->relay);
@@ -572,12 +572,12 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
 
                 if (s->kill_deadline && s->kill_deadline != USEC_INFINITY && now >= s->kill_deadline &&
                     !s->killed_by_us) {
-                        log_warning("Machine %s did not power off within the timeout; killing it.", s->config->machine);
+                        log_warning("Machine %s did not power off within the timeout; killing it.", s->spec->machine);
                         kill_machine(s);
                 }
                 if (s->ready_deadline && now >= s->ready_deadline && !s->ready && !s->killed_by_us) {
-                        log_error("Machine %s did not become ready within %llu s; stopping it.", s->config->machine,
-                                  (unsigned long long) (s->config->timeout / USEC_PER_SEC));
+                        log_error("Machine %s did not become ready within %llu s; stopping it.", s->spec->machine,
+                                  (unsigned long long) (s->spec->timeout / USEC_PER_SEC));
                         s->ready_deadline = 0;
                         kill_machine(s);
                 }
@@ -613,7 +613,7 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
                 }
 
                 if (console_relay_dispatch(&s->relay, p, now) > 0) {
-                        log_info("Escape typed three times: killing machine %s.", s->config->machine);
+                        log_info("Escape typed three times: killing machine %s.", s->spec->machine);
                         kill_machine(s);
                 }
 

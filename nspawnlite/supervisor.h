@@ -10,7 +10,7 @@
 #include "network/setup.h"
 #include "nspawnlite/console.h"
 #include "nspawnlite/init-detect.h"
-#include "nspawnlite/cli/options.h"
+#include "nspawnlite/launch.h"
 #include "nspawnlite/sync.h"
 #include "nspawnlite/userns.h"
 
@@ -37,7 +37,8 @@ typedef enum {
 
 /* Everything one machine's supervisor owns (DESIGN.md §2). */
 typedef struct {
-        Config *config;
+        const LaunchSpec *spec;
+        Limits limits; /* as they are now: the spec's, then what set-limit changed */
         ConsoleMode console;
         const char *init_path;
         InitKind init_kind;
@@ -92,7 +93,7 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status);
 /* Tell waiting and attached clients that the machine ended, and drop them. */
 void supervisor_end_clients(Supervisor *s, int status);
 
-/* Record the machine's state (and config's limits) in its state file; a failure is also logged. */
+/* Record the machine's state (and its limits) in its state file; a failure is also logged. */
 int supervisor_write_state(Supervisor *s, const char *state);
 
 /* Set every limit of want on the machine's cgroup. On a refusal the ones set before it go back to

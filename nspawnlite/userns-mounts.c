@@ -25,7 +25,8 @@ static int make_mountpoint(const char *p, bool dir) {
 
 /* The host's mounts the guest gets, attached on a tmpfs at the stage with the flags the guest must
  * keep: the clone copies them into the child's namespace with those flags locked. */
-static int stage_host_mounts(const char *stage, const CustomMount *m, size_t n, char *err, size_t errlen) {
+static int stage_host_mounts(const char *stage, const CustomMount *m, const MountSources *src, char *err,
+                             size_t errlen) {
         char p[PATH_MAX];
         if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0) {
                 int r = -errno;
@@ -41,13 +42,13 @@ static int stage_host_mounts(const char *stage, const CustomMount *m, size_t n, 
                         return r;
                 }
         }
-        for (size_t i = 0; i < n; i++) {
-                if (m[i].tree_fd < 0)
+        for (size_t i = 0; i < src->n; i++) {
+                if (src->fds[i] < 0)
                         continue;
                 struct stat st;
                 snprintf(p, sizeof p, "%s/" USERNS_STAGE_BIND "/%zu", stage, i);
-                int r = fstat(m[i].tree_fd, &st) < 0 ? -errno : make_mountpoint(p, S_ISDIR(st.st_mode));
-                if (r >= 0 && move_mount(m[i].tree_fd, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                int r = fstat(src->fds[i], &st) < 0 ? -errno : make_mountpoint(p, S_ISDIR(st.st_mode));
+                if (r >= 0 && move_mount(src->fds[i], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                         r = -errno;
                 if (r < 0) {
                         snprintf(err, errlen, "Failed to bind mount %s on %s", m[i].source, m[i].dest);
@@ -68,7 +69,7 @@ static int stage_host_mounts(const char *stage, const CustomMount *m, size_t n, 
 }
 
 int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *stage, const CustomMount *m,
-                        size_t n, char *err, size_t errlen) {
+                        const MountSources *src, char *err, size_t errlen) {
         *u = USERNS_MOUNTS_NULL;
         u->orig_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
         u->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -85,7 +86,7 @@ int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *sta
                 snprintf(err, errlen, "Failed to prepare the machine's mount namespace");
         }
         if (r >= 0)
-                r = stage_host_mounts(stage, m, n, err, errlen);
+                r = stage_host_mounts(stage, m, src, err, errlen);
         if (r >= 0 && (u->outer_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
                 r = -errno;
         if (r < 0)

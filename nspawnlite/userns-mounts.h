@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "nspawnlite/cli/options.h"
+#include "nspawnlite/mounts.h"
 
 /* Under -U, mounts the guest must not be able to undo (/proc, its masks, /sys, and the nosuid and
  * nodev of its tmpfs mounts: MOUNT_OUTER and MOUNT_GUEST_TMPFS in the table) are made by the
@@ -52,7 +52,7 @@ typedef struct {
 /* m: the custom mounts, their sources opened (mounts_open_sources()); they are attached under the
  * stage, which the fds then name. On failure, err says what failed. */
 int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *stage, const CustomMount *m,
-                        size_t n, char *err, size_t errlen);
+                        const MountSources *src, char *err, size_t errlen);
 int userns_mounts_leave(UsernsMounts *u);
 /* What the helper puts on the stage, and where it goes. */
 typedef struct {
@@ -63,7 +63,7 @@ typedef struct {
         const char *inaccessible; /* the host file that covers masked files */
         bool own_netns;
         uint32_t uid_shift;       /* the host uid of the guest's root, owner of its tmpfs mounts */
-        const char *tmpfs_size;   /* Config's */
+        const char *tmpfs_size;   /* the spec's */
 } UsernsStage;
 
 /* On failure, err says what failed. */

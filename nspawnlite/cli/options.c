@@ -20,6 +20,33 @@
 #include "nspawnlite/basic/path-util.h"
 #include "nspawnlite/basic/strv.h"
 
+LaunchSpec config_launch_spec(const Config *c) {
+        return (LaunchSpec) {
+                .kind = c->kind,
+                .rootfs = c->rootfs,
+                .machine = c->machine,
+                .hostname = c->hostname,
+                .console = c->console,
+                .network = { .mode = c->network, .bridge = c->bridge, .ports = c->ports, .n_ports = c->n_ports },
+                .mounts = c->mounts,
+                .n_mounts = c->n_mounts,
+                .read_only = c->read_only,
+                .tmpfs_size = c->tmpfs_size,
+                .detach = c->detach,
+                .wait_ready = c->wait_ready,
+                .ttys = c->ttys,
+                .userns = c->userns,
+                .limits = c->limits,
+                .setenv = c->setenv,
+                .caps_add = c->caps_add,
+                .caps_drop = c->caps_drop,
+                .no_new_privileges = c->no_new_privileges,
+                .kill_signal = c->kill_signal,
+                .timeout = c->timeout,
+                .args = c->args,
+        };
+}
+
 void config_done(Config *c) {
         free(c->rootfs);
         free(c->machine);
@@ -129,7 +156,7 @@ static int parse_bind(Config *c, const char *spec, bool read_only) {
                 return -ENOMEM;
         c->mounts = n;
         CustomMount *m = &c->mounts[c->n_mounts];
-        *m = (CustomMount) { .read_only = read_only, .tree_fd = -EBADF };
+        *m = (CustomMount) { .read_only = read_only };
         m->source = strdup(src);
         m->dest = strdup(dst ?: src);
         if (!m->source || !m->dest) {
@@ -148,7 +175,7 @@ static int parse_tmpfs(Config *c, const char *spec) {
         if (!n)
                 return -ENOMEM;
         c->mounts = n;
-        c->mounts[c->n_mounts] = (CustomMount) { .tmpfs = true, .dest = strdup(spec), .tree_fd = -EBADF };
+        c->mounts[c->n_mounts] = (CustomMount) { .tmpfs = true, .dest = strdup(spec) };
         if (!c->mounts[c->n_mounts].dest)
                 return -ENOMEM;
         c->n_mounts++;

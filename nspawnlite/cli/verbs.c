@@ -17,7 +17,8 @@ static int verb_launch(int argc, char **argv, LaunchKind kind) {
                 config_done(&c);
                 return r > 0 ? 0 : 2;
         }
-        r = launch_machine(&c);
+        LaunchSpec spec = config_launch_spec(&c);
+        r = launch_machine(&spec);
         config_done(&c);
         return r;
 }
