@@ -252,8 +252,9 @@ enum {
 
 /* The limit options, in the order of LimitKey. */
 static const int limit_options[_LIMIT_MAX] = {
-        [LIMIT_MEMORY_MAX] = ARG_MEMORY_MAX, [LIMIT_CPU_WEIGHT] = ARG_CPU_WEIGHT, [LIMIT_CPU_QUOTA] = ARG_CPU_QUOTA,
-        [LIMIT_PIDS_MAX] = ARG_PIDS_MAX,     [LIMIT_IO_WEIGHT] = ARG_IO_WEIGHT,
+        [LIMIT_MEMORY_MAX] = ARG_MEMORY_MAX, [LIMIT_CPU_WEIGHT] = ARG_CPU_WEIGHT,
+        [LIMIT_CPU_QUOTA] = ARG_CPU_QUOTA,   [LIMIT_PIDS_MAX] = ARG_PIDS_MAX,
+        [LIMIT_IO_WEIGHT] = ARG_IO_WEIGHT,
 };
 
 #define BAD(...) (log_error(__VA_ARGS__), -EINVAL)
@@ -282,7 +283,8 @@ static int opt_machine(ParseState *st, int opt, const char *arg) {
         Config *c = st->config;
         if (!machine_name_is_valid(arg))
                 return BAD("Invalid machine name '%s': use up to 64 characters of "
-                           "[A-Za-z0-9._-], starting with a letter or digit.", arg);
+                           "[A-Za-z0-9._-], starting with a letter or digit.",
+                           arg);
         free(c->machine);
         return (c->machine = strdup(arg)) ? 0 : -ENOMEM;
 }
@@ -334,14 +336,16 @@ static int opt_ignored(ParseState *st, int opt, const char *arg) {
 static int opt_console(ParseState *st, int opt, const char *arg) {
         if (parse_console(arg, &st->config->console) < 0)
                 return BAD("Invalid --console= mode '%s': use interactive, read-only, "
-                           "passive or pipe.", arg);
+                           "passive or pipe.",
+                           arg);
         return 0;
 }
 
 static int opt_network(ParseState *st, int opt, const char *arg) {
         if (parse_network(st->config, arg) < 0)
                 return BAD("Invalid --network= '%s': use bridge[:NAME] (NAME: 1 to 15 characters, "
-                           "no '/', ':' or spaces), veth, none or host.", arg);
+                           "no '/', ':' or spaces), veth, none or host.",
+                           arg);
         return 0;
 }
 
@@ -360,7 +364,8 @@ static int opt_bind(ParseState *st, int opt, const char *arg) {
                 return r;
         if (r < 0)
                 return BAD("Invalid bind mount '%s': use SRC[:DST[:ro|rw]] with absolute "
-                           "paths and no '..' components ('\\:' for a colon in a path).", arg);
+                           "paths and no '..' components ('\\:' for a colon in a path).",
+                           arg);
         return 0;
 }
 
@@ -377,7 +382,8 @@ static int opt_tmpfs_size(ParseState *st, int opt, const char *arg) {
         Config *c = st->config;
         if (tmpfs_size_parse(arg, c->tmpfs_size, sizeof c->tmpfs_size) < 0)
                 return BAD("Invalid --tmpfs-size= '%s': use a percentage of RAM from 1%% to 100%% "
-                           "or a size of at least 1M, e.g. 10%% or 512M.", arg);
+                           "or a size of at least 1M, e.g. 10%% or 512M.",
+                           arg);
         return 0;
 }
 
@@ -392,7 +398,8 @@ static int opt_capability(ParseState *st, int opt, const char *arg) {
         uint64_t set;
         if (capability_parse_list(arg, &set) < 0)
                 return BAD("Invalid capability list '%s': use names like CAP_NET_ADMIN "
-                           "separated by commas, or 'all'.", arg);
+                           "separated by commas, or 'all'.",
+                           arg);
         /* The last word on a capability wins. */
         uint64_t *add = opt == ARG_CAPABILITY ? &c->caps_add : &c->caps_drop;
         uint64_t *del = opt == ARG_CAPABILITY ? &c->caps_drop : &c->caps_add;
@@ -430,7 +437,8 @@ static int opt_port(ParseState *st, int opt, const char *arg) {
         PortForward pf;
         if (port_forward_parse(arg, &pf) < 0)
                 return BAD("Invalid --port= '%s': use [tcp|udp:]HOST[:GUEST] with ports from 1 to "
-                           "65535.", arg);
+                           "65535.",
+                           arg);
         for (size_t i = 0; i < c->n_ports; i++)
                 if (c->ports[i].protocol == pf.protocol && c->ports[i].host_port == pf.host_port)
                         return BAD("Port %s/%u is given twice.", port_protocol_to_string(pf.protocol),
@@ -447,10 +455,12 @@ static int opt_private_users(ParseState *st, int opt, const char *arg) {
         int r = userns_parse(arg, &st->config->userns);
         if (r == -ERANGE)
                 return BAD("Invalid --private-users= '%s': the range must hold 65536 ids (the guest "
-                           "uses ids up to 65534, nobody); use UID or UID:65536.", arg);
+                           "uses ids up to 65534, nobody); use UID or UID:65536.",
+                           arg);
         if (r < 0)
                 return BAD("Invalid --private-users= '%s': use pick, no, UID or UID:65536 (UID not "
-                           "0, UID+65536 at most 4294967295).", arg);
+                           "0, UID+65536 at most 4294967295).",
+                           arg);
         return 0;
 }
 
@@ -538,7 +548,7 @@ static void long_options_fill(struct option ret[static ELEMENTSOF(launch_options
         for (size_t i = 0; i < ELEMENTSOF(launch_options); i++)
                 if (launch_options[i].name)
                         ret[n++] = (struct option) { launch_options[i].name, launch_options[i].has_arg, NULL,
-                                                     launch_options[i].val };
+                                                    launch_options[i].val };
         ret[n] = (struct option) {};
 }
 
@@ -567,7 +577,8 @@ static int config_set_rootfs(Config *c, const char *directory) {
         if (!realpath(directory, resolved)) {
                 if (errno == ELOOP)
                         return BAD("Root directory %s cannot be resolved: too many levels of symbolic "
-                                   "links.", directory);
+                                   "links.",
+                                   directory);
                 if (errno == ENOENT || errno == ENOTDIR)
                         return BAD("Root directory %s does not exist.", directory);
                 return log_error_errno(errno, "Cannot resolve root directory %s: %m", directory);
@@ -586,7 +597,8 @@ static int config_set_rootfs(Config *c, const char *directory) {
 static int config_check(Config *c) {
         if (c->n_ports > 0 && (c->network == NETWORK_HOST || c->network == NETWORK_NONE))
                 return BAD("--port needs a network of the machine's own with an address (bridge or veth), "
-                           "not --network=%s.", c->network == NETWORK_HOST ? "host" : "none");
+                           "not --network=%s.",
+                           c->network == NETWORK_HOST ? "host" : "none");
         if (c->userns.mode != USERNS_OFF && c->network == NETWORK_HOST)
                 return BAD("-U/--private-users cannot share the host's network (--network=host): a user "
                            "namespace cannot mount /sys for it.");

@@ -60,11 +60,11 @@ static const char *hierarchy(size_t i, const char *name, const char *const *file
 }
 
 static MachineCgroup fake_cgroup(const CgroupBackend *b) {
-        return (MachineCgroup){.backend = b,
-                               .scope = (char *) SCOPE,
-                               .payload = (char *) PAYLOAD,
-                               .parent = (char *) "machine.slice",
-                               .payload_fd = -EBADF};
+        return (MachineCgroup) { .backend = b,
+                                .scope = (char *) SCOPE,
+                                .payload = (char *) PAYLOAD,
+                                .parent = (char *) "machine.slice",
+                                .payload_fd = -EBADF };
 }
 
 typedef struct {
@@ -89,20 +89,20 @@ static void check_case(MachineCgroup *cg, const char *root, const LimitCase *t) 
 }
 
 START_TEST(unified_set_limit) {
-        static const char *const files[] = {"memory.max", "cpu.weight", "cpu.max",
-                                            "pids.max",   "io.weight",  NULL};
+        static const char *const files[] = { "memory.max", "cpu.weight", "cpu.max",
+                                             "pids.max",   "io.weight",  NULL };
         MachineCgroup cg = fake_cgroup(&cgroup_backend_unified);
         cg.unified_root = (char *) hierarchy(0, "unified", files);
         static const LimitCase cases[] = {
-                {LIMIT_MEMORY_MAX, 536870912, NULL, "memory.max", "536870912"},
-                {LIMIT_MEMORY_MAX, LIMIT_INFINITY, NULL, "memory.max", "max"},
-                {LIMIT_CPU_WEIGHT, 200, NULL, "cpu.weight", "200"},
-                {LIMIT_CPU_QUOTA, 50, NULL, "cpu.max", "50000 100000"},
-                {LIMIT_CPU_QUOTA, 250, NULL, "cpu.max", "250000 100000"},
-                {LIMIT_CPU_QUOTA, LIMIT_INFINITY, NULL, "cpu.max", "max 100000"},
-                {LIMIT_PIDS_MAX, 100, NULL, "pids.max", "100"},
-                {LIMIT_PIDS_MAX, LIMIT_INFINITY, NULL, "pids.max", "max"},
-                {LIMIT_IO_WEIGHT, 300, NULL, "io.weight", "default 300"},
+                { LIMIT_MEMORY_MAX, 536870912, NULL, "memory.max", "536870912" },
+                { LIMIT_MEMORY_MAX, LIMIT_INFINITY, NULL, "memory.max", "max" },
+                { LIMIT_CPU_WEIGHT, 200, NULL, "cpu.weight", "200" },
+                { LIMIT_CPU_QUOTA, 50, NULL, "cpu.max", "50000 100000" },
+                { LIMIT_CPU_QUOTA, 250, NULL, "cpu.max", "250000 100000" },
+                { LIMIT_CPU_QUOTA, LIMIT_INFINITY, NULL, "cpu.max", "max 100000" },
+                { LIMIT_PIDS_MAX, 100, NULL, "pids.max", "100" },
+                { LIMIT_PIDS_MAX, LIMIT_INFINITY, NULL, "pids.max", "max" },
+                { LIMIT_IO_WEIGHT, 300, NULL, "io.weight", "default 300" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 check_case(&cg, cg.unified_root, &cases[i]);
@@ -116,29 +116,29 @@ END_TEST
 
 START_TEST(hybrid_set_limit) {
         MachineCgroup cg = fake_cgroup(&cgroup_backend_hybrid);
-        cg.v1_roots[0] = (char *) hierarchy(0, "memory", (const char *[]){"memory.limit_in_bytes", NULL});
+        cg.v1_roots[0] = (char *) hierarchy(0, "memory", (const char *[]) { "memory.limit_in_bytes", NULL });
         cg.v1_roots[1] = (char *) hierarchy(
-                1, "cpu", (const char *[]){"cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us", NULL});
-        cg.v1_roots[2] = (char *) hierarchy(2, "pids", (const char *[]){"pids.max", NULL});
-        cg.v1_roots[3] = (char *) hierarchy(3, "blkio", (const char *[]){"blkio.weight", NULL});
+                1, "cpu", (const char *[]) { "cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us", NULL });
+        cg.v1_roots[2] = (char *) hierarchy(2, "pids", (const char *[]) { "pids.max", NULL });
+        cg.v1_roots[3] = (char *) hierarchy(3, "blkio", (const char *[]) { "blkio.weight", NULL });
         cg.n_v1 = 4;
-        cg.unified_root = (char *) hierarchy(4, "unified", (const char *[]){"cgroup.procs", NULL});
+        cg.unified_root = (char *) hierarchy(4, "unified", (const char *[]) { "cgroup.procs", NULL });
         static const LimitCase cases[] = {
-                {LIMIT_MEMORY_MAX, 536870912, "memory", "memory.limit_in_bytes", "536870912"},
-                {LIMIT_MEMORY_MAX, LIMIT_INFINITY, "memory", "memory.limit_in_bytes", "-1"},
+                { LIMIT_MEMORY_MAX, 536870912, "memory", "memory.limit_in_bytes", "536870912" },
+                { LIMIT_MEMORY_MAX, LIMIT_INFINITY, "memory", "memory.limit_in_bytes", "-1" },
                 /* v2's weight 100 is v1's 1024 shares; the least v1 takes is 2. */
-                {LIMIT_CPU_WEIGHT, 100, "cpu", "cpu.shares", "1024"},
-                {LIMIT_CPU_WEIGHT, 200, "cpu", "cpu.shares", "2048"},
-                {LIMIT_CPU_WEIGHT, 10000, "cpu", "cpu.shares", "102400"},
-                {LIMIT_CPU_WEIGHT, 1, "cpu", "cpu.shares", "10"},
-                {LIMIT_CPU_QUOTA, 50, "cpu", "cpu.cfs_quota_us", "50000"},
-                {LIMIT_CPU_QUOTA, LIMIT_INFINITY, "cpu", "cpu.cfs_quota_us", "-1"},
-                {LIMIT_PIDS_MAX, 100, "pids", "pids.max", "100"},
-                {LIMIT_PIDS_MAX, LIMIT_INFINITY, "pids", "pids.max", "max"},
+                { LIMIT_CPU_WEIGHT, 100, "cpu", "cpu.shares", "1024" },
+                { LIMIT_CPU_WEIGHT, 200, "cpu", "cpu.shares", "2048" },
+                { LIMIT_CPU_WEIGHT, 10000, "cpu", "cpu.shares", "102400" },
+                { LIMIT_CPU_WEIGHT, 1, "cpu", "cpu.shares", "10" },
+                { LIMIT_CPU_QUOTA, 50, "cpu", "cpu.cfs_quota_us", "50000" },
+                { LIMIT_CPU_QUOTA, LIMIT_INFINITY, "cpu", "cpu.cfs_quota_us", "-1" },
+                { LIMIT_PIDS_MAX, 100, "pids", "pids.max", "100" },
+                { LIMIT_PIDS_MAX, LIMIT_INFINITY, "pids", "pids.max", "max" },
                 /* blkio.weight takes 10 to 1000; v2's default 100 is v1's 500. */
-                {LIMIT_IO_WEIGHT, 100, "blkio", "blkio.weight", "500"},
-                {LIMIT_IO_WEIGHT, 1, "blkio", "blkio.weight", "10"},
-                {LIMIT_IO_WEIGHT, 300, "blkio", "blkio.weight", "1000"},
+                { LIMIT_IO_WEIGHT, 100, "blkio", "blkio.weight", "500" },
+                { LIMIT_IO_WEIGHT, 1, "blkio", "blkio.weight", "10" },
+                { LIMIT_IO_WEIGHT, 300, "blkio", "blkio.weight", "1000" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 const char *root = NULL;
@@ -178,7 +178,7 @@ END_TEST
 
 START_TEST(unified_stats) {
         MachineCgroup cg = fake_cgroup(&cgroup_backend_unified);
-        cg.unified_root = (char *) hierarchy(0, "unified", (const char *[]){NULL});
+        cg.unified_root = (char *) hierarchy(0, "unified", (const char *[]) { NULL });
         CgroupStats st;
         /* Nothing to read: every value unknown. */
         ck_assert_int_eq(cgroup_backend_unified.read_stats(&cg, &st), 0);
@@ -204,7 +204,7 @@ END_TEST
 
 START_TEST(hybrid_stats) {
         MachineCgroup cg = fake_cgroup(&cgroup_backend_hybrid);
-        const char *none[] = {NULL};
+        const char *none[] = { NULL };
         cg.v1_roots[0] = (char *) hierarchy(0, "memory", none);
         cg.v1_roots[1] = (char *) hierarchy(1, "pids", none);
         cg.v1_roots[2] = (char *) hierarchy(2, "cpuacct", none);

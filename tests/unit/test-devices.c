@@ -27,9 +27,10 @@ static const char *const v1_expected[] = {
  * (anything else fails the test). */
 static int bpf_run(const struct bpf_insn *p, size_t n, unsigned type, unsigned access, unsigned major,
                    unsigned minor) {
-        struct bpf_cgroup_dev_ctx ctx = {
-                .access_type = (access << 16) | type, .major = major, .minor = minor};
-        uint64_t reg[11] = {0};
+        struct bpf_cgroup_dev_ctx ctx = { .access_type = (access << 16) | type,
+                                          .major = major,
+                                          .minor = minor };
+        uint64_t reg[11] = { 0 };
         for (size_t pc = 0, steps = 0; pc < n && steps < 4096; pc++, steps++) {
                 const struct bpf_insn *i = &p[pc];
                 switch (i->code) {
@@ -70,7 +71,7 @@ static bool table_allows(unsigned major, unsigned minor) {
 
 START_TEST(table_is_design) {
         /* The nodes: exactly DESIGN.md §3's list, each one device. */
-        static const char *const want[] = {"null", "zero", "full", "random", "urandom", "tty", "net/tun"};
+        static const char *const want[] = { "null", "zero", "full", "random", "urandom", "tty", "net/tun" };
         size_t named = 0;
         for (size_t i = 0; i < machine_devices_size; i++) {
                 const MachineDevice *d = &machine_devices[i];
@@ -134,11 +135,11 @@ START_TEST(v1_hybrid_writes_the_table) {
         ck_assert_int_ge(rdeny, 0);
         ck_assert_int_ge(rallow, 0);
 
-        MachineCgroup cg = {.backend = &cgroup_backend_hybrid, .payload = (char *) payload, .n_v1 = 1};
+        MachineCgroup cg = { .backend = &cgroup_backend_hybrid, .payload = (char *) payload, .n_v1 = 1 };
         cg.v1_roots[0] = root;
         ck_assert_int_eq(cgroup_backend_hybrid.restrict_devices(&cg), 0);
 
-        char buf[4096] = {0};
+        char buf[4096] = { 0 };
         ck_assert_int_eq(read(rdeny, buf, sizeof buf - 1), 1);
         ck_assert_str_eq(buf, "a");
         /* One write per entry, in the table's order. */

@@ -229,6 +229,7 @@ END_TEST
 START_TEST(lease_allocation) {
         char *dir = make_tmp_dir();
         setenv("NSPAWNLITE_RUNTIME_DIR", dir, 1);
+        network_set_liveness(machine_lock_held); /* as the command line does */
         Ipv4Subnet net;
         ck_assert_int_eq(ipv4_subnet_parse("10.213.0.1/29", &net), 0);
         ck_assert_uint_eq(ipv4_subnet_guest_count(&net), 5); /* .2 to .6: .1 is the bridge */
@@ -285,6 +286,7 @@ START_TEST(lease_allocation) {
         ck_assert_int_eq(lease_acquire("web", "-", &net, &again), 0);
         ck_assert_uint_eq(again.address, alone.address);
         ck_assert_uint_ne(other.address, alone.address);
+        network_set_liveness(NULL);
         unsetenv("NSPAWNLITE_RUNTIME_DIR");
         rm_rf_tmp(dir);
 }
