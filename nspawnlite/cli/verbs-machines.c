@@ -181,13 +181,16 @@ int log_control_error(const MachineInfo *m, int r, const char *reply) {
         return r;
 }
 
-int machine_call(const MachineInfo *m, const char *request, char *reply, size_t n, int *ret_fd) {
+int machine_call(const MachineInfo *m, ControlRequestId id, char *const *args, char *reply, size_t n,
+                 int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
         if (n > 0)
                 reply[0] = 0;
+        if (control_request_info(id)->reply == CONTROL_REPLY_FD)
+                return -EINVAL;
         int r = control_connect(m->name, &fd);
         if (r >= 0)
-                r = control_request(fd, request, reply, n);
+                r = control_call(fd, id, args, reply, n, NULL);
         if (r < 0)
                 return r;
         if (ret_fd)
@@ -197,9 +200,9 @@ int machine_call(const MachineInfo *m, const char *request, char *reply, size_t 
 
 /* Send one request to a machine's supervisor; prints the error. -ETIMEDOUT only when the
  * supervisor did not answer in time. */
-static int call(const MachineInfo *m, const char *request, int *ret_fd) {
+static int call(const MachineInfo *m, ControlRequestId id, char *const *args, int *ret_fd) {
         char reply[CONTROL_MESSAGE_MAX];
-        int r = machine_call(m, request, reply, sizeof reply, ret_fd);
+        int r = machine_call(m, id, args, reply, sizeof reply, ret_fd);
         return r < 0 ? log_control_error(m, r, reply) : 0;
 }
 
@@ -229,9 +232,9 @@ static int kill_through_cgroup(const char *name, const char *what) {
 
 /* call(), or, when the supervisor could not be asked (no answer in time, no socket), the cgroup
  * kill: 0 when the supervisor took the request, 1 when the cgroup was killed instead, -errno. */
-static int call_or_kill(const MachineInfo *m, const char *request, int *ret_fd) {
+static int call_or_kill(const MachineInfo *m, ControlRequestId id, char *const *args, int *ret_fd) {
         char reply[CONTROL_MESSAGE_MAX];
-        int r = machine_call(m, request, reply, sizeof reply, ret_fd);
+        int r = machine_call(m, id, args, reply, sizeof reply, ret_fd);
         if (r >= 0)
                 return 0;
         if (reply[0] || r == -EACCES || r == -EPERM) /* it answered, or we may not ask */
@@ -281,34 +284,35 @@ static int machine_verb_start(int argc, char **argv, unsigned allowed, VerbOptio
         return -1;
 }
 
-static int simple_verb(int argc, char **argv, unsigned allowed, const char *request_fmt) {
+static int simple_verb(int argc, char **argv, unsigned allowed, ControlRequestId id) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, allowed, &o, &m);
         if (r >= 0)
                 return r;
-        char request[128];
-        snprintf(request, sizeof request, request_fmt, o.signal);
+        char sig[16];
+        snprintf(sig, sizeof sig, "%d", o.signal);
+        char *const args[] = {(allowed & OPT_SIGNAL) ? sig : NULL, NULL};
         /* SIGKILL to init ends the whole machine: the cgroup can do that without the supervisor. */
         if ((allowed & OPT_SIGNAL) && o.signal == SIGKILL)
-                return call_or_kill(&m, request, NULL) < 0 ? 1 : 0;
-        return call(&m, request, NULL) < 0 ? 1 : 0;
+                return call_or_kill(&m, id, args, NULL) < 0 ? 1 : 0;
+        return call(&m, id, args, NULL) < 0 ? 1 : 0;
 }
 
 int verb_reboot(int argc, char **argv) {
-        return simple_verb(argc, argv, 0, "reboot");
+        return simple_verb(argc, argv, 0, CONTROL_REBOOT);
 }
 
 int verb_kill(int argc, char **argv) {
-        return simple_verb(argc, argv, OPT_SIGNAL, "kill %d");
+        return simple_verb(argc, argv, OPT_SIGNAL, CONTROL_KILL);
 }
 
 int verb_freeze(int argc, char **argv) {
-        return simple_verb(argc, argv, 0, "freeze");
+        return simple_verb(argc, argv, 0, CONTROL_FREEZE);
 }
 
 int verb_thaw(int argc, char **argv) {
-        return simple_verb(argc, argv, 0, "thaw");
+        return simple_verb(argc, argv, 0, CONTROL_THAW);
 }
 
 /* poweroff and terminate: ask, then wait for the machine to be gone. */
@@ -319,19 +323,15 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         if (r >= 0)
                 return r;
         const char *name = m.name;
-        char request[64];
-        if (terminate)
-                snprintf(request, sizeof request, "terminate");
-        else if (o.timeout == USEC_INFINITY)
-                snprintf(request, sizeof request, "poweroff infinity");
-        else
-                snprintf(request, sizeof request, "poweroff %" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
+        char timeout[32] = "infinity";
+        if (o.timeout != USEC_INFINITY)
+                snprintf(timeout, sizeof timeout, "%" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
         _cleanup_close_ int fd = -EBADF;
         if (terminate) {
-                r = call_or_kill(&m, request, &fd);
+                r = call_or_kill(&m, CONTROL_TERMINATE, NULL, &fd);
                 if (r != 0)
                         return r < 0 ? 1 : 0;
-        } else if (call(&m, request, &fd) < 0)
+        } else if (call(&m, CONTROL_POWEROFF, (char *const[]){timeout, NULL}, &fd) < 0)
                 return 1;
         int status = 0;
         /* The supervisor kills the machine at the timeout (terminate: at once); give it a moment
@@ -376,19 +376,20 @@ int verb_set_limit(int argc, char **argv) {
                 return 2;
         if (optind >= argc)
                 return log_error("No limit given. Usage: nspawnlite set-limit NAME KEY=VALUE…"), 2;
-        char request[CONTROL_MESSAGE_MAX] = "set-limit";
         for (int i = optind; i < argc; i++) {
                 char why[256];
                 if (limit_check_assignment(argv[i], why, sizeof why) < 0)
                         return log_error("Invalid limit '%s': %s.", argv[i], why), 2;
-                if (strlen(request) + strlen(argv[i]) + 2 > sizeof request)
-                        return log_error("Too many limits at once."), 2;
-                strcat(request, " ");
-                strcat(request, argv[i]);
         }
+        char request[CONTROL_MESSAGE_MAX];
+        r = control_request_format(CONTROL_SET_LIMIT, argv + optind, request, sizeof request);
+        if (r == -EMSGSIZE)
+                return log_error("Too many limits at once."), 2;
+        if (r < 0)
+                return log_error("Invalid limits: give each as KEY=VALUE, without spaces."), 2;
         if (load_machine(argv[0], name, &m) < 0)
                 return 1;
-        return call(&m, request, NULL) < 0 ? 1 : 0;
+        return call(&m, CONTROL_SET_LIMIT, argv + optind, NULL) < 0 ? 1 : 0;
 }
 
 static void print_limits_json(const Limits *l) {
@@ -691,7 +692,7 @@ int verb_console(int argc, char **argv) {
 
         _cleanup_close_ int fd = -EBADF;
         char reply[CONTROL_MESSAGE_MAX];
-        r = machine_call(&m, "console", reply, sizeof reply, &fd);
+        r = machine_call(&m, CONTROL_CONSOLE, NULL, reply, sizeof reply, &fd);
         if (r < 0 && reply[0])
                 return log_error("Failed to attach to the console of %s: %s", name, reply), 1;
         if (r < 0)

@@ -14,6 +14,7 @@ Suite *suite_path(void);
 Suite *suite_environ(void);
 Suite *suite_limits(void);
 Suite *suite_registry(void);
+Suite *suite_control(void);
 
 /* A fresh temporary directory for a test; removed by rm_rf_tmp(). */
 char *make_tmp_dir(void);
