@@ -711,8 +711,7 @@ int verb_console(int argc, char **argv) {
                  writer ? "" : " (read-only: another client writes)");
 
         int status = -1;
-        unsigned escapes = 0;
-        usec_t first_escape = 0;
+        EscapeScanner escape = {};
         bool in_open = true;
         for (;;) {
                 struct pollfd p[2] = {
@@ -744,21 +743,7 @@ int verb_console(int argc, char **argv) {
                                 in_open = false;
                                 continue;
                         }
-                        bool detach = false;
-                        usec_t now = now_usec();
-                        for (ssize_t i = 1; i <= k; i++) {
-                                if (buf[i] != CONSOLE_ESCAPE_CHAR) {
-                                        escapes = 0;
-                                        continue;
-                                }
-                                if (escapes == 0 || now - first_escape > USEC_PER_SEC) {
-                                        escapes = 0;
-                                        first_escape = now;
-                                }
-                                if (++escapes >= CONSOLE_ESCAPE_COUNT)
-                                        detach = true;
-                        }
-                        if (detach)
+                        if (escape_scan(&escape, buf + 1, (size_t) k, now_usec()))
                                 break;
                         if (writer) {
                                 buf[0] = 'D';

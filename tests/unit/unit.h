@@ -15,6 +15,7 @@ Suite *suite_environ(void);
 Suite *suite_limits(void);
 Suite *suite_registry(void);
 Suite *suite_control(void);
+Suite *suite_escape(void);
 
 /* A fresh temporary directory for a test; removed by rm_rf_tmp(). */
 char *make_tmp_dir(void);
