@@ -216,7 +216,7 @@ static void request_stop(Supervisor *s, usec_t timeout) {
         }
         (void) supervisor_write_state(s, "stopping");
         s->kill_deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
-        if (s->frozen && s->cgroup.backend->freeze(&s->cgroup, false) >= 0) {
+        if (s->frozen && machine_cgroup_freeze(&s->cgroup, false) >= 0) {
                 s->frozen = false;
                 machine_cgroup_watch_stop(&s->freeze_watch_fd);
         }
@@ -278,7 +278,7 @@ static int undo_limits(MachineCgroup *cg, const Limits *want, const Limits *befo
                 if (!want->set[k])
                         continue;
                 uint64_t v = before->set[k] ? before->value[k] : limit_info((LimitKey) k)->fresh;
-                int r = cg->backend->set_limit(cg, (LimitKey) k, v);
+                int r = machine_cgroup_set_limit(cg, (LimitKey) k, v);
                 if (r < 0 && ret >= 0)
                         ret = r;
         }
@@ -291,14 +291,14 @@ int supervisor_apply_limits(MachineCgroup *cg, const Limits *want, const Limits 
         for (int k = 0; k < _LIMIT_MAX; k++) {
                 if (!want->set[k])
                         continue;
-                int r = cg->backend->set_limit(cg, (LimitKey) k, want->value[k]);
+                int r = machine_cgroup_set_limit(cg, (LimitKey) k, want->value[k]);
                 if (r < 0) {
                         CgroupStats st = {.memory_current = UINT64_MAX};
                         char v[32], why[256];
-                        if (cg->backend->read_stats(cg, &st) < 0)
+                        if (machine_cgroup_read_stats(cg, &st) < 0)
                                 st.memory_current = UINT64_MAX;
                         limit_format_value((LimitKey) k, want->value[k], v, sizeof v);
-                        limit_explain_refusal((LimitKey) k, r, cg->backend == &cgroup_backend_unified,
+                        limit_explain_refusal((LimitKey) k, r, machine_cgroup_is_unified(cg),
                                               st.memory_current, why, sizeof why);
                         snprintf(err, errlen, "%s%s=%s: %s.", prefix, limit_info((LimitKey) k)->name, v, why);
                         (void) undo_limits(cg, &done, before);
@@ -363,10 +363,10 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
                          strerror(-r));
                 return r;
         }
-        r = s->cgroup.backend->freeze(&s->cgroup, frozen);
+        r = machine_cgroup_freeze(&s->cgroup, frozen);
         if (r < 0) {
                 if (frozen && !s->frozen) /* half frozen, maybe */
-                        (void) s->cgroup.backend->freeze(&s->cgroup, false);
+                        (void) machine_cgroup_freeze(&s->cgroup, false);
                 if (!s->frozen)
                         machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen, "Failed to %s machine %s: %s", frozen ? "freeze" : "thaw",
@@ -378,7 +378,7 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         r = supervisor_write_state(s, frozen ? "frozen" : "running");
         if (r < 0) {
                 if (frozen != s->frozen)
-                        (void) s->cgroup.backend->freeze(&s->cgroup, s->frozen);
+                        (void) machine_cgroup_freeze(&s->cgroup, s->frozen);
                 if (!s->frozen)
                         machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen,

@@ -20,8 +20,8 @@
 #include "machines/control.h"
 #include "nspawnlite/basic/name.h"
 #include "machines/registry.h"
-#include "network/setup.h"
 #include "nspawnlite/console.h"
+#include "nspawnlite/gc.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/format-util.h"
 #include "nspawnlite/basic/log.h"
@@ -483,7 +483,7 @@ int verb_status(int argc, char **argv) {
         MachineCgroup cg;
         CgroupStats st = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
         if (machine_cgroup_init(&cg, name) >= 0)
-                (void) cg.backend->read_stats(&cg, &st);
+                (void) machine_cgroup_read_stats(&cg, &st);
         machine_cgroup_done(&cg);
 
         char ts[64];
@@ -561,9 +561,9 @@ int verb_status(int argc, char **argv) {
         return 0;
 }
 
-/* Remove one dead machine's leftovers: its cgroup only if it is this runtime dir's (the parent is
- * shared with systemd's machines and with other runtime dirs, whose live machines gc must never
- * touch); the rest of a registered one in any case. Returns 1 if anything of ours was there. */
+/* Remove one dead machine's leftovers (machine_clear_leftovers()): its cgroup only if it is this
+ * runtime dir's (the parent is shared with systemd's machines and with other runtime dirs, whose
+ * live machines gc must never touch). Returns 1 if anything of ours was there. */
 static int gc_machine(const char *name, bool registered) {
         MachineLock lock = { .lock_fd = -EBADF };
         /* Holding its lock keeps a new boot of the name out while we clear up. */
@@ -571,49 +571,17 @@ static int gc_machine(const char *name, bool registered) {
         if (r < 0)
                 return r == -EBUSY ? 0 : r;
         MachineCgroup cg;
-        int found = registered;
         char path[PATH_MAX] = "", why[PATH_MAX] = "";
-        if (machine_cgroup_init(&cg, name) >= 0) {
-                r = machine_cgroup_claim(&cg, path, sizeof path, why, sizeof why);
-                if (r == -EEXIST)
-                        log_debug("Leaving cgroup %s alone: %s.", path, why);
-                else if (r < 0)
-                        log_warning_errno(r, "Failed to check who made cgroup %s: %m", cg.scope);
-                else if (r > 0) {
-                        found = 1;
-                        (void) machine_cgroup_kill_all(&cg);
-                        r = machine_cgroup_destroy(&cg);
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
-                }
-        }
+        bool have_cgroup = machine_cgroup_init(&cg, name) >= 0;
+        r = machine_clear_leftovers(have_cgroup ? &cg : NULL, name, registered, path, sizeof path, why,
+                                    sizeof why);
+        if (r == -EEXIST)
+                log_debug("Leaving cgroup %s alone: %s.", path, why);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to check who made cgroup %s: %m", cg.scope);
         machine_cgroup_done(&cg);
-        if (found)
-                (void) network_gc(name);
         machine_lock_release(&lock);
-        return found;
-}
-
-/* The names of PARENT/machine-NAME.scope in dir. */
-static int scope_names(const char *dir, char ***names) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        int r = 0;
-        for (struct dirent *de; (de = readdir(d));) {
-                size_t l = strlen(de->d_name);
-                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
-                    strcmp(de->d_name + l - 6, ".scope") != 0)
-                        continue;
-                char name[128];
-                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
-                if (!machine_name_is_valid(name) || strv_contains(*names, name))
-                        continue;
-                if ((r = strv_push(names, name)) < 0)
-                        break;
-        }
-        closedir(d);
-        return r;
+        return r < 0 ? registered : r;
 }
 
 int verb_gc(int argc, char **argv) {
@@ -652,31 +620,16 @@ int verb_gc(int argc, char **argv) {
                 }
         }
 
-        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any),
-         * in any hierarchy (a v1 one may outlive the unified one). */
-        if (probe.backend) {
-                _cleanup_strv_free_ char **scopes = NULL;
-                char dir[PATH_MAX];
-                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
-                r = scope_names(dir, &scopes);
-                for (size_t i = 0; r >= 0 && i < probe.n_v1; i++) {
-                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
-                        r = scope_names(dir, &scopes);
-                }
-                for (char **p = scopes; p && *p; p++) {
-                        if (strv_contains(names, *p) || machine_lock_held(*p))
-                                continue;
-                        if (gc_machine(*p, false) > 0)
-                                log_info("Removed the cgroup of machine %s.", *p);
-                }
-                /* The parent slice, if nothing else lives there now. */
-                for (size_t i = 0; i < probe.n_v1; i++) {
-                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
-                        (void) rmdir(dir);
-                }
-                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
-                (void) rmdir(dir);
+        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any). */
+        _cleanup_strv_free_ char **scopes = NULL;
+        (void) machine_cgroup_list_scopes(&probe, &scopes);
+        for (char **p = scopes; p && *p; p++) {
+                if (strv_contains(names, *p) || machine_lock_held(*p))
+                        continue;
+                if (gc_machine(*p, false) > 0)
+                        log_info("Removed the cgroup of machine %s.", *p);
         }
+        machine_cgroup_remove_parent(&probe);
         machine_cgroup_done(&probe);
         return failed;
 }
