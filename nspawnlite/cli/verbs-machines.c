@@ -271,25 +271,34 @@ static int wait_machine_end(int fd, usec_t timeout, int *ret_status) {
 }
 
 /* What every verb on one machine starts with: its options, NAME and nothing more, the machine
- * alive. Returns -1 to go on, or the exit status to return (0 after --help). */
+ * alive. 0 to go on, 1 when done (--help), -EINVAL after a usage error, -errno when the machine
+ * cannot be had (both printed); verb_exit_status() says what the verb exits with. */
 static int machine_verb_start(int argc, char **argv, unsigned allowed, VerbOptions *o, MachineInfo *m) {
         const char *name;
         int r = parse_verb_options(argc, argv, allowed, o);
         if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
-                return 2;
-        if (load_machine(argv[0], name, m) < 0)
-                return 1;
-        return -1;
+                return r;
+        r = take_name(argc, argv, &name);
+        if (r >= 0)
+                r = no_more_args(argc, argv);
+        if (r < 0)
+                return r;
+        r = load_machine(argv[0], name, m);
+        /* The name is valid (take_name()): no -EINVAL here to pass for a usage error. */
+        return r == -EINVAL ? -EBADMSG : r;
+}
+
+/* Exit statuses of the machine verbs: 0 after --help, 2 for a usage error, 1 for any other. */
+static int verb_exit_status(int r) {
+        return r > 0 ? 0 : r == -EINVAL ? 2 : 1;
 }
 
 static int simple_verb(int argc, char **argv, unsigned allowed, ControlRequestId id) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, allowed, &o, &m);
-        if (r >= 0)
-                return r;
+        if (r != 0)
+                return verb_exit_status(r);
         char sig[16];
         snprintf(sig, sizeof sig, "%d", o.signal);
         char *const args[] = {(allowed & OPT_SIGNAL) ? sig : NULL, NULL};
@@ -320,8 +329,8 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, terminate ? 0 : OPT_TIMEOUT, &o, &m);
-        if (r >= 0)
-                return r;
+        if (r != 0)
+                return verb_exit_status(r);
         const char *name = m.name;
         char timeout[32] = "infinity";
         if (o.timeout != USEC_INFINITY)
@@ -476,8 +485,8 @@ int verb_status(int argc, char **argv) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, OPT_JSON, &o, &m);
-        if (r >= 0)
-                return r;
+        if (r != 0)
+                return verb_exit_status(r);
         const char *name = m.name;
 
         MachineCgroup cg;
@@ -639,8 +648,8 @@ int verb_console(int argc, char **argv) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, 0, &o, &m);
-        if (r >= 0)
-                return r;
+        if (r != 0)
+                return verb_exit_status(r);
         const char *name = m.name;
 
         _cleanup_close_ int fd = -EBADF;
