@@ -193,18 +193,17 @@ static int console_stdio(int slave) {
         return 0;
 }
 
-_noreturn_ void child_main(const ChildContext *ctx) {
-        const LaunchSpec *c = ctx->spec;
-        char err[256] = "";
+/* The first steps, in the new namespaces: into the machine's cgroup in every hierarchy, holding
+ * nothing of the supervisor's, as the namespace's root, in a cgroup namespace of our own. */
+static void child_enter(const ChildContext *ctx) {
         SyncMessage m;
-        int r;
 
         /* Die with the supervisor; it holds our other end of everything. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
         /* clone3() put us in the unified payload; the v1 hierarchies we join ourselves, while we
          * are one thread (the cheap way, see machine_cgroup_join_self()). */
-        r = machine_cgroup_join_self(ctx->cgroup);
+        int r = machine_cgroup_join_self(ctx->cgroup);
         if (r < 0)
                 FAIL(CHILD_STAGE_CGROUP, -r, "Failed to join the machine's cgroup: %m");
 
@@ -234,7 +233,11 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         /* Only now, inside payload in every hierarchy, so that the guest sees its cgroup as "/". */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 FAIL(CHILD_STAGE_NAMESPACES, errno, "Failed to create a cgroup namespace: %m");
+}
 
+/* The tree, bound onto itself where the child can still see the host: returns an O_PATH fd of it,
+ * and its path in ret_root. */
+static int child_open_root(const ChildContext *ctx, const char **ret_root) {
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
@@ -242,24 +245,38 @@ _noreturn_ void child_main(const ChildContext *ctx) {
          * bound onto itself. Under -U the tree is the one the supervisor put on a directory of the
          * runtime dir (the tree's own path may lie below directories our unprivileged root cannot
          * enter), with /proc and /sys on it: locked, and so they stay in this copy. */
-        const char *root = ctx->userns ? ctx->root_mountpoint : c->rootfs;
+        const char *root = ctx->userns ? ctx->root_mountpoint : ctx->spec->rootfs;
         if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);
         /* No more propagation (under -U, from the supervisor's outer mount namespace). */
         if (mount(NULL, root, NULL, MS_PRIVATE | (ctx->userns ? MS_REC : 0), NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", root);
-        _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
+        *ret_root = root;
+        return rootfd;
+}
 
-        bool own_netns = c->network.mode != NETWORK_HOST;
+/* What the tree's setup leaves for the rest of the child: the console's pty slave (-EBADF in pipe
+ * mode) and the ttys' names for container_ttys. */
+typedef struct {
+        int slave;
+        char ttys[MACHINE_TTYS_MAX * 12];
+} ChildTerminals;
+
+/* Everything under the new root while the host is still in sight: the API filesystems, /dev,
+ * /run/host, the console and ttys (their masters go to the supervisor), the extra mounts. */
+static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *root, ChildTerminals *ret) {
+        const LaunchSpec *c = ctx->spec;
+        char err[256] = "";
         MountTableArgs table = {
                 .phase = ctx->userns ? MOUNT_PHASE_INNER : MOUNT_PHASE_ALL,
-                .own_netns = own_netns,
+                .own_netns = c->network.mode != NETWORK_HOST,
                 .inaccessible = -EBADF,
                 .tmpfs_size = c->tmpfs_size,
         };
-        r = mounts_apply_table(rootfd, &table, err, sizeof err);
+        int r = mounts_apply_table(rootfd, &table, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 
@@ -321,9 +338,50 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 safe_close(tty_masters[i]);
 
         /* systemd starts container-getty@ on each of these. */
-        char ttys[MACHINE_TTYS_MAX * 12] = "";
+        *ret = (ChildTerminals) { .slave = TAKE_FD(slave) };
         for (unsigned i = 0; i < ready.n_ttys; i++)
-                snprintf(ttys + strlen(ttys), sizeof ttys - strlen(ttys), "%spts/%u", i ? " " : "", ready.tty_pts[i]);
+                snprintf(ret->ttys + strlen(ret->ttys), sizeof ret->ttys - strlen(ret->ttys), "%spts/%u", i ? " " : "",
+                         ready.tty_pts[i]);
+}
+
+/* The last steps before init: no way back to the host's keys, capabilities or syscalls, and
+ * nothing of ours left open for it. */
+static void child_lock_down(const ChildContext *ctx) {
+        const LaunchSpec *c = ctx->spec;
+        int r = keyring_new_session();
+        if (r < 0)
+                FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to join a new session keyring: %m");
+
+        r = capability_apply_bounding(ctx->caps);
+        if (r < 0)
+                FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
+
+        if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                FAIL(CHILD_STAGE_CAPABILITIES, errno, "Failed to set no_new_privs: %m");
+
+        r = seccomp_load_machine_filter(c->no_new_privileges);
+        if (r < 0)
+                FAIL(CHILD_STAGE_SECCOMP, r, "Failed to load the seccomp filter: %m");
+
+        /* Nothing of ours but stdio may reach the guest. The sync socket is CLOEXEC too: its closing
+         * at execve() tells the supervisor that init runs. */
+        r = fd_cloexec_from_three();
+        if (r < 0)
+                FAIL(CHILD_STAGE_EXEC, r, "Failed to mark file descriptors close-on-exec: %m");
+
+        reset_signals(&ctx->original_mask);
+}
+
+_noreturn_ void child_main(const ChildContext *ctx) {
+        const LaunchSpec *c = ctx->spec;
+        int r;
+
+        child_enter(ctx);
+        const char *root;
+        _cleanup_close_ int rootfd = child_open_root(ctx, &root);
+        ChildTerminals t;
+        child_setup_tree(ctx, rootfd, root, &t);
+        _cleanup_close_ int slave = t.slave;
 
         r = do_pivot_root(rootfd);
         if (r < 0)
@@ -333,7 +391,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         if (sethostname(c->hostname, strlen(c->hostname)) < 0)
                 FAIL(CHILD_STAGE_HOSTNAME, errno, "Failed to set the hostname: %m");
 
-        if (own_netns) {
+        if (c->network.mode != NETWORK_HOST) {
                 r = netlink_link_up("lo");
                 if (r < 0)
                         FAIL(CHILD_STAGE_NETWORK, r, "Failed to bring up the loopback interface: %m");
@@ -363,34 +421,13 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 .term = ctx->term,
                 .init_kind = ctx->init_kind,
                 .setenv = c->setenv,
-                .ttys = ttys[0] ? ttys : NULL,
+                .ttys = t.ttys[0] ? t.ttys : NULL,
         };
         r = guest_environment_build(&ge, &envp);
         if (r < 0)
                 FAIL(CHILD_STAGE_EXEC, r, "Failed to build the environment: %m");
 
-        r = keyring_new_session();
-        if (r < 0)
-                FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to join a new session keyring: %m");
-
-        r = capability_apply_bounding(ctx->caps);
-        if (r < 0)
-                FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
-
-        if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                FAIL(CHILD_STAGE_CAPABILITIES, errno, "Failed to set no_new_privs: %m");
-
-        r = seccomp_load_machine_filter(c->no_new_privileges);
-        if (r < 0)
-                FAIL(CHILD_STAGE_SECCOMP, r, "Failed to load the seccomp filter: %m");
-
-        /* Nothing of ours but stdio may reach the guest. The sync socket is CLOEXEC too: its closing
-         * at execve() tells the supervisor that init runs. */
-        r = fd_cloexec_from_three();
-        if (r < 0)
-                FAIL(CHILD_STAGE_EXEC, r, "Failed to mark file descriptors close-on-exec: %m");
-
-        reset_signals(&ctx->original_mask);
+        child_lock_down(ctx);
 
         if (c->kind == LAUNCH_RUN) {
                 /* The stub never calls execve(), so close-on-exec protects nothing: close every fd

@@ -35,4 +35,4 @@ _noreturn_ void child_main(const ChildContext *ctx);
 
 /* The stub PID 1 of "run": starts argv on the console (or the caller's stdio), reaps everything,
  * and exits with the command's status (128+N for signal N). */
-_noreturn_ void stub_init_main(char **argv, char **envp, int sync_fd, bool console_tty);
+_noreturn_ void stub_init_main(char *const *argv, char **envp, int sync_fd, bool console_tty);

@@ -20,7 +20,7 @@ static void on_signal(int sig) {
         forward_signal = sig;
 }
 
-_noreturn_ void stub_init_main(char **argv, char **envp, int sync_fd, bool console_tty) {
+_noreturn_ void stub_init_main(char *const *argv, char **envp, int sync_fd, bool console_tty) {
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 (void) sync_send_error(sync_fd, CHILD_STAGE_EXEC, errno, "Failed to create a pipe: %m");
