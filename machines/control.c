@@ -18,16 +18,16 @@
 #include "nspawnlite/basic/macro.h"
 
 static const ControlRequestInfo control_requests[_CONTROL_REQUEST_MAX] = {
-        [CONTROL_POWEROFF] = {"poweroff", CONTROL_REPLY_WAITER, 0, 1},
-        [CONTROL_TERMINATE] = {"terminate", CONTROL_REPLY_WAITER, 0, 0},
-        [CONTROL_REBOOT] = {"reboot", CONTROL_REPLY_PLAIN, 0, 0},
-        [CONTROL_KILL] = {"kill", CONTROL_REPLY_PLAIN, 1, 1},
-        [CONTROL_FREEZE] = {"freeze", CONTROL_REPLY_PLAIN, 0, 0},
-        [CONTROL_THAW] = {"thaw", CONTROL_REPLY_PLAIN, 0, 0},
-        [CONTROL_SET_LIMIT] = {"set-limit", CONTROL_REPLY_PLAIN, 1, CONTROL_ARGS_MANY},
-        [CONTROL_LOGIN] = {"login", CONTROL_REPLY_FD, 0, 0},
-        [CONTROL_LEADER] = {"leader", CONTROL_REPLY_FD, 0, 0},
-        [CONTROL_CONSOLE] = {"console", CONTROL_REPLY_STREAM, 0, 0},
+        [CONTROL_POWEROFF] = { "poweroff", CONTROL_REPLY_WAITER, 0, 1 },
+        [CONTROL_TERMINATE] = { "terminate", CONTROL_REPLY_WAITER, 0, 0 },
+        [CONTROL_REBOOT] = { "reboot", CONTROL_REPLY_PLAIN, 0, 0 },
+        [CONTROL_KILL] = { "kill", CONTROL_REPLY_PLAIN, 1, 1 },
+        [CONTROL_FREEZE] = { "freeze", CONTROL_REPLY_PLAIN, 0, 0 },
+        [CONTROL_THAW] = { "thaw", CONTROL_REPLY_PLAIN, 0, 0 },
+        [CONTROL_SET_LIMIT] = { "set-limit", CONTROL_REPLY_PLAIN, 1, CONTROL_ARGS_MANY },
+        [CONTROL_LOGIN] = { "login", CONTROL_REPLY_FD, 0, 0 },
+        [CONTROL_LEADER] = { "leader", CONTROL_REPLY_FD, 0, 0 },
+        [CONTROL_CONSOLE] = { "console", CONTROL_REPLY_STREAM, 0, 0 },
 };
 
 const ControlRequestInfo *control_request_info(ControlRequestId id) {

@@ -301,7 +301,7 @@ static int simple_verb(int argc, char **argv, unsigned allowed, ControlRequestId
                 return verb_exit_status(r);
         char sig[16];
         snprintf(sig, sizeof sig, "%d", o.signal);
-        char *const args[] = {(allowed & OPT_SIGNAL) ? sig : NULL, NULL};
+        char *const args[] = { (allowed & OPT_SIGNAL) ? sig : NULL, NULL };
         /* SIGKILL to init ends the whole machine: the cgroup can do that without the supervisor. */
         if ((allowed & OPT_SIGNAL) && o.signal == SIGKILL)
                 return call_or_kill(&m, id, args, NULL) < 0 ? 1 : 0;
@@ -340,7 +340,7 @@ static int ending_verb(int argc, char **argv, bool terminate) {
                 r = call_or_kill(&m, CONTROL_TERMINATE, NULL, &fd);
                 if (r != 0)
                         return r < 0 ? 1 : 0;
-        } else if (call(&m, CONTROL_POWEROFF, (char *const[]){timeout, NULL}, &fd) < 0)
+        } else if (call(&m, CONTROL_POWEROFF, (char *const[]){ timeout, NULL }, &fd) < 0)
                 return 1;
         int status = 0;
         /* The supervisor kills the machine at the timeout (terminate: at once); give it a moment

@@ -26,22 +26,22 @@ END_TEST
 
 /* What the verbs format, the supervisor parses back to the same request and arguments. */
 START_TEST(test_format_parse_round_trip) {
-        char *const timeout[] = {"1500ms", NULL};
-        char *const sig[] = {"9", NULL};
-        char *const limits[] = {"memory-max=64M", "pids-max=100", NULL};
+        char *const timeout[] = { "1500ms", NULL };
+        char *const sig[] = { "9", NULL };
+        char *const limits[] = { "memory-max=64M", "pids-max=100", NULL };
         const struct {
                 ControlRequestId id;
                 char *const *args;
                 const char *text, *args_text;
         } cases[] = {
-                {CONTROL_POWEROFF, NULL, "poweroff", NULL},
-                {CONTROL_POWEROFF, timeout, "poweroff 1500ms", "1500ms"},
-                {CONTROL_TERMINATE, NULL, "terminate", NULL},
-                {CONTROL_KILL, sig, "kill 9", "9"},
-                {CONTROL_SET_LIMIT, limits, "set-limit memory-max=64M pids-max=100",
-                 "memory-max=64M pids-max=100"},
-                {CONTROL_LEADER, NULL, "leader", NULL},
-                {CONTROL_CONSOLE, NULL, "console", NULL},
+                { CONTROL_POWEROFF, NULL, "poweroff", NULL },
+                { CONTROL_POWEROFF, timeout, "poweroff 1500ms", "1500ms" },
+                { CONTROL_TERMINATE, NULL, "terminate", NULL },
+                { CONTROL_KILL, sig, "kill 9", "9" },
+                { CONTROL_SET_LIMIT, limits, "set-limit memory-max=64M pids-max=100",
+                  "memory-max=64M pids-max=100" },
+                { CONTROL_LEADER, NULL, "leader", NULL },
+                { CONTROL_CONSOLE, NULL, "console", NULL },
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 char buf[CONTROL_MESSAGE_MAX + 1];
@@ -71,11 +71,11 @@ END_TEST
 
 START_TEST(test_bad_requests) {
         char buf[CONTROL_MESSAGE_MAX + 1];
-        char *const none[] = {NULL};
-        char *const one[] = {"x", NULL};
-        char *const two[] = {"x", "y", NULL};
-        char *const spaced[] = {"a b", NULL};
-        char *const empty[] = {"", NULL};
+        char *const none[] = { NULL };
+        char *const one[] = { "x", NULL };
+        char *const two[] = { "x", "y", NULL };
+        char *const spaced[] = { "a b", NULL };
+        char *const empty[] = { "", NULL };
         /* Argument counts outside the table's, on both sides. */
         ck_assert_int_eq(control_request_format(CONTROL_KILL, none, buf, sizeof buf), -EINVAL);
         ck_assert_int_eq(control_request_format(CONTROL_KILL, two, buf, sizeof buf), -EINVAL);
