@@ -19,6 +19,7 @@
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/path-util.h"
+#include "nspawnlite/basic/strv.h"
 
 #define CGROUP_FS "/sys/fs/cgroup"
 
@@ -206,6 +207,69 @@ int machine_cgroup_destroy(MachineCgroup *cg) {
         if (r >= 0)
                 cgroup_creating_end(cg); /* what a supervisor killed while it made them left */
         return r;
+}
+
+int machine_cgroup_freeze(MachineCgroup *cg, bool frozen) {
+        return cg->backend ? cg->backend->freeze(cg, frozen) : -EOPNOTSUPP;
+}
+
+int machine_cgroup_set_limit(MachineCgroup *cg, LimitKey key, uint64_t value) {
+        return cg->backend ? cg->backend->set_limit(cg, key, value) : -EOPNOTSUPP;
+}
+
+int machine_cgroup_read_stats(MachineCgroup *cg, CgroupStats *ret) {
+        return cg->backend ? cg->backend->read_stats(cg, ret) : -EOPNOTSUPP;
+}
+
+bool machine_cgroup_is_unified(const MachineCgroup *cg) {
+        return cg->backend == &cgroup_backend_unified;
+}
+
+/* The names of PARENT/machine-NAME.scope in dir. */
+static int scope_names(const char *dir, char ***names) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        int r = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                size_t l = strlen(de->d_name);
+                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
+                    strcmp(de->d_name + l - 6, ".scope") != 0)
+                        continue;
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
+                if (!machine_name_is_valid(name) || strv_contains(*names, name))
+                        continue;
+                if ((r = strv_push(names, name)) < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
+}
+
+int machine_cgroup_list_scopes(const MachineCgroup *cg, char ***names) {
+        if (!cg->backend)
+                return 0;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", cg->unified_root, cg->parent);
+        int r = scope_names(dir, names);
+        for (size_t i = 0; r >= 0 && i < cg->n_v1; i++) {
+                snprintf(dir, sizeof dir, "%s/%s", cg->v1_roots[i], cg->parent);
+                r = scope_names(dir, names);
+        }
+        return r;
+}
+
+void machine_cgroup_remove_parent(const MachineCgroup *cg) {
+        if (!cg->backend)
+                return;
+        char dir[PATH_MAX];
+        for (size_t i = 0; i < cg->n_v1; i++) {
+                snprintf(dir, sizeof dir, "%s/%s", cg->v1_roots[i], cg->parent);
+                (void) rmdir(dir);
+        }
+        snprintf(dir, sizeof dir, "%s/%s", cg->unified_root, cg->parent);
+        (void) rmdir(dir);
 }
 
 int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid) {

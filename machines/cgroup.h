@@ -89,6 +89,16 @@ int machine_cgroup_reset_payload(MachineCgroup *cg);
 int machine_cgroup_kill_all(MachineCgroup *cg);
 int machine_cgroup_destroy(MachineCgroup *cg);
 void machine_cgroup_done(MachineCgroup *cg);
+/* What the machine verbs and the supervisor do to a cgroup: the backend's operations, -EOPNOTSUPP
+ * where no backend was found. Nobody outside machines/ reaches the backend itself. */
+int machine_cgroup_freeze(MachineCgroup *cg, bool frozen);
+int machine_cgroup_set_limit(MachineCgroup *cg, LimitKey key, uint64_t value);
+int machine_cgroup_read_stats(MachineCgroup *cg, CgroupStats *ret);
+bool machine_cgroup_is_unified(const MachineCgroup *cg);
+/* gc: add to *names the machines that have a scope under the parent in any hierarchy (a v1 one
+ * may outlive the unified one), and remove the parent slices once nothing lives there. */
+int machine_cgroup_list_scopes(const MachineCgroup *cg, char ***names);
+void machine_cgroup_remove_parent(const MachineCgroup *cg);
 /* Hand the unified payload to uid (the guest's root under -U), so its init can manage it. */
 int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid);
 

@@ -17,6 +17,68 @@
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 
+static const ControlRequestInfo control_requests[_CONTROL_REQUEST_MAX] = {
+        [CONTROL_POWEROFF] = { "poweroff", CONTROL_REPLY_WAITER, 0, 1 },
+        [CONTROL_TERMINATE] = { "terminate", CONTROL_REPLY_WAITER, 0, 0 },
+        [CONTROL_REBOOT] = { "reboot", CONTROL_REPLY_PLAIN, 0, 0 },
+        [CONTROL_KILL] = { "kill", CONTROL_REPLY_PLAIN, 1, 1 },
+        [CONTROL_FREEZE] = { "freeze", CONTROL_REPLY_PLAIN, 0, 0 },
+        [CONTROL_THAW] = { "thaw", CONTROL_REPLY_PLAIN, 0, 0 },
+        [CONTROL_SET_LIMIT] = { "set-limit", CONTROL_REPLY_PLAIN, 1, CONTROL_ARGS_MANY },
+        [CONTROL_LOGIN] = { "login", CONTROL_REPLY_FD, 0, 0 },
+        [CONTROL_LEADER] = { "leader", CONTROL_REPLY_FD, 0, 0 },
+        [CONTROL_CONSOLE] = { "console", CONTROL_REPLY_STREAM, 0, 0 },
+};
+
+const ControlRequestInfo *control_request_info(ControlRequestId id) {
+        if ((unsigned) id >= _CONTROL_REQUEST_MAX)
+                return NULL;
+        return &control_requests[id];
+}
+
+int control_request_format(ControlRequestId id, char *const *args, char *buf, size_t size) {
+        const ControlRequestInfo *info = control_request_info(id);
+        if (!info || size == 0)
+                return -EINVAL;
+        size_t len = (size_t) snprintf(buf, size, "%s", info->name);
+        unsigned n = 0;
+        for (char *const *a = args; a && *a; a++, n++) {
+                if (!**a || strchr(*a, ' '))
+                        return -EINVAL;
+                size_t at = len < size ? len : size - 1;
+                len += (size_t) snprintf(buf + at, size - at, " %s", *a);
+        }
+        if (n < info->min_args || n > info->max_args)
+                return -EINVAL;
+        if (len >= size || len > CONTROL_MESSAGE_MAX)
+                return -EMSGSIZE;
+        return 0;
+}
+
+int control_request_parse(char *buf, ControlRequestId *ret_id, char **ret_args) {
+        char *args = strchr(buf, ' ');
+        if (args)
+                *args++ = 0;
+        for (ControlRequestId id = 0; id < _CONTROL_REQUEST_MAX; id++) {
+                if (strcmp(buf, control_requests[id].name) != 0)
+                        continue;
+                unsigned n = 0;
+                for (const char *p = args; p && *p;) {
+                        p += strspn(p, " ");
+                        if (!*p)
+                                break;
+                        n++;
+                        p += strcspn(p, " ");
+                }
+                if (n < control_requests[id].min_args || n > control_requests[id].max_args)
+                        return -EINVAL;
+                *ret_id = id;
+                *ret_args = n > 0 ? args : NULL;
+                return 0;
+        }
+        return -EOPNOTSUPP;
+}
+
 /* sun_path is short (108) and runtime directories can be long: name the socket through an O_PATH
  * fd of its directory instead. */
 static int control_address(const char *name, int *ret_dirfd, struct sockaddr_un *sa) {
@@ -162,4 +224,16 @@ int control_request_fd(int fd, const char *request, char *reply, size_t n, int *
         }
         *ret_fd = passed;
         return 0;
+}
+
+int control_call(int fd, ControlRequestId id, char *const *args, char *reply, size_t n, int *ret_fd) {
+        char request[CONTROL_MESSAGE_MAX + 1];
+        if (n > 0)
+                reply[0] = 0;
+        int r = control_request_format(id, args, request, sizeof request);
+        if (r < 0)
+                return r;
+        if (control_request_info(id)->reply == CONTROL_REPLY_FD)
+                return control_request_fd(fd, request, reply, n, ret_fd);
+        return control_request(fd, request, reply, n);
 }

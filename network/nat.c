@@ -123,6 +123,8 @@ static int nft_run(const char *cmd, char *err, size_t errlen) {
         struct nft_ctx *ctx = nft.nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx) {
                 dlclose(nft.handle);
+                /* Every failure fills err: the caller prints it with nothing else. */
+                snprintf(err, errlen, "Failed to create an nftables context");
                 return -ENOMEM;
         }
         nft.nft_ctx_buffer_output(ctx);

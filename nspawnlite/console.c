@@ -110,18 +110,17 @@ void console_relay_poll_add(ConsoleRelay *c, struct pollfd *p, size_t *n) {
         }
 }
 
-/* Count Ctrl-] typed in a row within a second; other input resets the count. */
-static bool scan_escape(ConsoleRelay *c, const char *buf, size_t n, usec_t now) {
+bool escape_scan(EscapeScanner *e, const char *buf, size_t n, usec_t now) {
         for (size_t i = 0; i < n; i++) {
                 if (buf[i] != CONSOLE_ESCAPE_CHAR) {
-                        c->escapes = 0;
+                        e->count = 0;
                         continue;
                 }
-                if (c->escapes == 0 || now - c->first_escape > USEC_PER_SEC) {
-                        c->escapes = 0;
-                        c->first_escape = now;
+                if (e->count == 0 || now - e->first > USEC_PER_SEC) {
+                        e->count = 0;
+                        e->first = now;
                 }
-                if (++c->escapes >= CONSOLE_ESCAPE_COUNT)
+                if (++e->count >= CONSOLE_ESCAPE_COUNT)
                         return true;
         }
         return false;
@@ -177,7 +176,7 @@ int console_relay_dispatch(ConsoleRelay *c, const struct pollfd *p, usec_t now) 
         if (c->idx_in >= 0 && p[c->idx_in].revents) {
                 ssize_t k = read(c->in, c->to_guest + c->to_guest_len, sizeof c->to_guest - c->to_guest_len);
                 if (k > 0) {
-                        if (scan_escape(c, c->to_guest + c->to_guest_len, (size_t) k, now))
+                        if (escape_scan(&c->escape, c->to_guest + c->to_guest_len, (size_t) k, now))
                                 kill = 1;
                         c->to_guest_len += (size_t) k;
                 } else if (k == 0 || (errno != EINTR && errno != EAGAIN))

@@ -23,6 +23,16 @@ typedef enum {
 #define CONSOLE_ESCAPE_CHAR 0x1d /* Ctrl-] */
 #define CONSOLE_ESCAPE_COUNT 3
 
+/* The escape sequence as typed so far, for every client that lets a person detach or kill. */
+typedef struct {
+        unsigned count;
+        usec_t first;
+} EscapeScanner;
+
+/* Feed input read at now: true once Ctrl-] was typed CONSOLE_ESCAPE_COUNT times in a row within a
+ * second; other input resets the count. */
+bool escape_scan(EscapeScanner *e, const char *buf, size_t n, usec_t now);
+
 typedef struct {
         ConsoleMode mode;
         int in, out; /* the caller's */
@@ -38,8 +48,7 @@ typedef struct {
         bool in_eof;
         bool master_hung_up; /* no slave open right now: retry later */
 
-        unsigned escapes;
-        usec_t first_escape;
+        EscapeScanner escape;
 
         int idx_in, idx_master, idx_out; /* positions in the pollfd array, -1 if absent */
 

@@ -27,6 +27,7 @@
 #include "network/listeners.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/child.h"
+#include "nspawnlite/gc.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/mounts.h"
@@ -456,15 +457,12 @@ static int prepare_userns_files(Supervisor *s) {
  * Only if it is ours: the parent is shared with systemd's machines and other runtime dirs. */
 static int clear_leftovers(MachineCgroup *cg, const char *name) {
         char path[PATH_MAX] = "", why[PATH_MAX] = "";
-        int r = machine_cgroup_claim(cg, path, sizeof path, why, sizeof why);
+        int r = machine_clear_leftovers(cg, name, true, path, sizeof path, why, sizeof why);
         if (r == -EEXIST)
                 return log_error_errno(r, "Cgroup %s exists and was not made by nspawnlite of %s (%s); %s",
                                        path, runtime_dir(), why, "pick another name or remove it.");
         if (r < 0)
                 return log_error_errno(r, "Failed to check who made cgroup %s: %m", cg->scope);
-        (void) machine_cgroup_kill_all(cg);
-        (void) machine_cgroup_destroy(cg);
-        (void) network_gc(name);
         return 0;
 }
 
@@ -674,7 +672,7 @@ out:
         s.signal_fd = safe_close(s.signal_fd);
         if (mask_blocked)
                 sigprocmask(SIG_SETMASK, &s.original_mask, NULL);
-        if (s.cgroup.backend && s.cgroup.owned) {
+        if (s.cgroup.owned) {
                 (void) machine_cgroup_kill_all(&s.cgroup);
                 r = machine_cgroup_destroy(&s.cgroup);
                 if (r < 0)

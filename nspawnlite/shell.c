@@ -55,7 +55,7 @@ static int leader_confirm(const MachineInfo *m, int *ret_pidfd) {
         if (cred.uid != 0 || cred.pid != m->supervisor)
                 return -ESTALE;
         char reply[CONTROL_MESSAGE_MAX];
-        r = control_request_fd(fd, "leader", reply, sizeof reply, &pidfd);
+        r = control_call(fd, CONTROL_LEADER, NULL, reply, sizeof reply, &pidfd);
         if (r < 0)
                 return r;
         int pid, end = 0;

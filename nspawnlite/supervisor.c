@@ -213,7 +213,7 @@ static void request_stop(Supervisor *s, usec_t timeout) {
         }
         (void) supervisor_write_state(s, "stopping");
         s->kill_deadline = timeout == USEC_INFINITY ? USEC_INFINITY : now_usec() + timeout;
-        if (s->frozen && s->cgroup.backend->freeze(&s->cgroup, false) >= 0) {
+        if (s->frozen && machine_cgroup_freeze(&s->cgroup, false) >= 0) {
                 s->frozen = false;
                 machine_cgroup_watch_stop(&s->freeze_watch_fd);
         }
@@ -275,7 +275,7 @@ static int undo_limits(MachineCgroup *cg, const Limits *want, const Limits *befo
                 if (!want->set[k])
                         continue;
                 uint64_t v = before->set[k] ? before->value[k] : limit_info((LimitKey) k)->fresh;
-                int r = cg->backend->set_limit(cg, (LimitKey) k, v);
+                int r = machine_cgroup_set_limit(cg, (LimitKey) k, v);
                 if (r < 0 && ret >= 0)
                         ret = r;
         }
@@ -288,14 +288,14 @@ int supervisor_apply_limits(MachineCgroup *cg, const Limits *want, const Limits 
         for (int k = 0; k < _LIMIT_MAX; k++) {
                 if (!want->set[k])
                         continue;
-                int r = cg->backend->set_limit(cg, (LimitKey) k, want->value[k]);
+                int r = machine_cgroup_set_limit(cg, (LimitKey) k, want->value[k]);
                 if (r < 0) {
                         CgroupStats st = {.memory_current = UINT64_MAX};
                         char v[32], why[256];
-                        if (cg->backend->read_stats(cg, &st) < 0)
+                        if (machine_cgroup_read_stats(cg, &st) < 0)
                                 st.memory_current = UINT64_MAX;
                         limit_format_value((LimitKey) k, want->value[k], v, sizeof v);
-                        limit_explain_refusal((LimitKey) k, r, cg->backend == &cgroup_backend_unified,
+                        limit_explain_refusal((LimitKey) k, r, machine_cgroup_is_unified(cg),
                                               st.memory_current, why, sizeof why);
                         snprintf(err, errlen, "%s%s=%s: %s.", prefix, limit_info((LimitKey) k)->name, v, why);
                         (void) undo_limits(cg, &done, before);
@@ -360,10 +360,10 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
                          strerror(-r));
                 return r;
         }
-        r = s->cgroup.backend->freeze(&s->cgroup, frozen);
+        r = machine_cgroup_freeze(&s->cgroup, frozen);
         if (r < 0) {
                 if (frozen && !s->frozen) /* half frozen, maybe */
-                        (void) s->cgroup.backend->freeze(&s->cgroup, false);
+                        (void) machine_cgroup_freeze(&s->cgroup, false);
                 if (!s->frozen)
                         machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen, "Failed to %s machine %s: %s", frozen ? "freeze" : "thaw",
@@ -375,7 +375,7 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         r = supervisor_write_state(s, frozen ? "frozen" : "running");
         if (r < 0) {
                 if (frozen != s->frozen)
-                        (void) s->cgroup.backend->freeze(&s->cgroup, s->frozen);
+                        (void) machine_cgroup_freeze(&s->cgroup, s->frozen);
                 if (!s->frozen)
                         machine_cgroup_watch_stop(&s->freeze_watch_fd);
                 snprintf(err, errlen,
@@ -390,6 +390,103 @@ static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         return 0;
 }
 
+static int handle_poweroff(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        usec_t timeout = s->spec->timeout;
+        if (args && parse_sec(args, &timeout) < 0) {
+                snprintf(err, errlen, "Invalid timeout '%s'.", args);
+                return -EINVAL;
+        }
+        request_stop(s, timeout);
+        return 0;
+}
+
+static int handle_terminate(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        kill_machine(s);
+        return 0;
+}
+
+static int handle_reboot(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        const InitInfo *info = init_info(s->init_kind);
+        if (s->frozen) {
+                snprintf(err, errlen, "Machine %s is frozen; thaw it first.", s->spec->machine);
+                return -EBUSY;
+        }
+        if (info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '6') >= 0) {
+                log_info("Asked %s to reboot through /run/initctl.", s->spec->machine);
+                return 0;
+        }
+        return pidfd_send(s->pidfd, info->reboot_signal);
+}
+
+static int handle_kill(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        int sig;
+        if (parse_signal(args, &sig) < 0) {
+                snprintf(err, errlen, "Invalid signal '%s'.", args);
+                return -EINVAL;
+        }
+        return pidfd_send(s->pidfd, sig);
+}
+
+static int handle_freeze_request(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        return handle_freeze(s, true, err, errlen);
+}
+
+static int handle_thaw_request(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        return handle_freeze(s, false, err, errlen);
+}
+
+static int handle_set_limit_request(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        return handle_set_limit(s, args, err, errlen);
+}
+
+static int handle_login_request(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        return handle_login(s, c, err, errlen);
+}
+
+/* Who the leader is, from the one who started it: verbs that join the machine check the state
+ * file against this, and get a pidfd of it. */
+static int handle_leader(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        uint64_t st = 0;
+        char reply[64];
+        if (s->pidfd < 0 || pid_starttime(s->pid, &st) < 0)
+                return -ESRCH;
+        snprintf(reply, sizeof reply, "OK %d %" PRIu64, (int) s->pid, st);
+        (void) control_send_text_fd(c->fd, reply, s->pidfd);
+        return 1;
+}
+
+static int handle_console(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen) {
+        bool writer = true;
+        for (size_t j = 0; j < s->n_clients; j++)
+                if (s->clients[j].kind == CLIENT_CONSOLE && s->clients[j].writer)
+                        writer = false;
+        c->kind = CLIENT_CONSOLE;
+        c->writer = writer;
+        (void) control_send_text(c->fd, writer ? "OK rw" : "OK ro");
+        return 1;
+}
+
+/* A handler returns -errno with err filled (or strerror's text is sent), 0 for a plain "OK" (the
+ * table's reply kind says what the connection becomes), or 1 when it answered itself. */
+typedef int (*RequestHandler)(Supervisor *s, ControlClient *c, char *args, char *err, size_t errlen);
+
+static const RequestHandler request_handlers[_CONTROL_REQUEST_MAX] = {
+        [CONTROL_POWEROFF] = handle_poweroff,
+        [CONTROL_TERMINATE] = handle_terminate,
+        [CONTROL_REBOOT] = handle_reboot,
+        [CONTROL_KILL] = handle_kill,
+        [CONTROL_FREEZE] = handle_freeze_request,
+        [CONTROL_THAW] = handle_thaw_request,
+        [CONTROL_SET_LIMIT] = handle_set_limit_request,
+        [CONTROL_LOGIN] = handle_login_request,
+        [CONTROL_LEADER] = handle_leader,
+        [CONTROL_CONSOLE] = handle_console,
+};
+
+bool supervisor_handles_request(ControlRequestId id) {
+        return (unsigned) id < _CONTROL_REQUEST_MAX && request_handlers[id];
+}
+
 static void handle_request(Supervisor *s, size_t i) {
         ControlClient *c = &s->clients[i];
         char buf[CONTROL_MESSAGE_MAX + 1], err[512] = "";
@@ -400,69 +497,17 @@ static void handle_request(Supervisor *s, size_t i) {
                 return;
         }
         buf[k] = 0;
-        char *args = strchr(buf, ' ');
-        if (args)
-                *args++ = 0;
-        const char *verb = buf;
-        int r = 0;
-
-        if (strcmp(verb, "poweroff") == 0) {
-                usec_t timeout = s->spec->timeout;
-                if (args && parse_sec(args, &timeout) < 0)
-                        r = -EINVAL, snprintf(err, sizeof err, "Invalid timeout '%s'.", args);
-                else {
-                        request_stop(s, timeout);
-                        c->kind = CLIENT_WAITER;
-                }
-        } else if (strcmp(verb, "terminate") == 0) {
-                kill_machine(s);
-                c->kind = CLIENT_WAITER;
-        } else if (strcmp(verb, "reboot") == 0) {
-                const InitInfo *info = init_info(s->init_kind);
-                if (s->frozen)
-                        r = -EBUSY, snprintf(err, sizeof err, "Machine %s is frozen; thaw it first.", s->spec->machine);
-                else if (info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '6') >= 0)
-                        log_info("Asked %s to reboot through /run/initctl.", s->spec->machine);
-                else
-                        r = pidfd_send(s->pidfd, info->reboot_signal);
-        } else if (strcmp(verb, "kill") == 0) {
-                int sig;
-                if (!args || parse_signal(args, &sig) < 0)
-                        r = -EINVAL, snprintf(err, sizeof err, "Invalid signal '%s'.", strempty(args));
-                else
-                        r = pidfd_send(s->pidfd, sig);
-        } else if (strcmp(verb, "freeze") == 0 || strcmp(verb, "thaw") == 0)
-                r = handle_freeze(s, verb[0] == 'f', err, sizeof err);
-        else if (strcmp(verb, "set-limit") == 0)
-                r = handle_set_limit(s, args ?: (char[]) { 0 }, err, sizeof err);
-        else if (strcmp(verb, "login") == 0) {
-                r = handle_login(s, c, err, sizeof err);
-                if (r > 0)
-                        return; /* answered, with the tty's master */
-        } else if (strcmp(verb, "leader") == 0) {
-                /* Who the leader is, from the one who started it: verbs that join the machine
-                 * check the state file against this, and get a pidfd of it. */
-                uint64_t st = 0;
-                char reply[64];
-                if (s->pidfd < 0 || (r = pid_starttime(s->pid, &st)) < 0)
-                        r = -ESRCH;
-                else {
-                        snprintf(reply, sizeof reply, "OK %d %" PRIu64, (int) s->pid, st);
-                        (void) control_send_text_fd(c->fd, reply, s->pidfd);
-                        drop_client(s, i);
-                        return;
-                }
-        } else if (strcmp(verb, "console") == 0) {
-                bool writer = true;
-                for (size_t j = 0; j < s->n_clients; j++)
-                        if (s->clients[j].kind == CLIENT_CONSOLE && s->clients[j].writer)
-                                writer = false;
-                c->kind = CLIENT_CONSOLE;
-                c->writer = writer;
-                (void) control_send_text(c->fd, writer ? "OK rw" : "OK ro");
-                return;
-        } else
-                r = -EOPNOTSUPP, snprintf(err, sizeof err, "Unknown request '%s'.", verb);
+        ControlRequestId id;
+        char *args;
+        int r = control_request_parse(buf, &id, &args);
+        if (r == -EOPNOTSUPP)
+                snprintf(err, sizeof err, "Unknown request '%s'.", buf);
+        else if (r < 0)
+                snprintf(err, sizeof err, "Wrong number of arguments for request '%s'.", buf);
+        else if (!supervisor_handles_request(id))
+                r = -EOPNOTSUPP, snprintf(err, sizeof err, "Unsupported request '%s'.", buf);
+        else
+                r = request_handlers[id](s, c, args, err, sizeof err);
 
         if (r < 0) {
                 if (!err[0])
@@ -471,7 +516,11 @@ static void handle_request(Supervisor *s, size_t i) {
                 drop_client(s, i);
                 return;
         }
-        (void) control_send_text(c->fd, "OK");
+        if (r == 0) {
+                (void) control_send_text(c->fd, "OK");
+                if (control_request_info(id)->reply == CONTROL_REPLY_WAITER)
+                        c->kind = CLIENT_WAITER;
+        }
         if (c->kind == CLIENT_REQUEST)
                 drop_client(s, i);
 }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "machines/cgroup.h"
+#include "machines/control.h"
 #include "machines/registry.h"
 #include "network/setup.h"
 #include "nspawnlite/console.h"
@@ -109,3 +110,6 @@ void supervisor_drop_logins(Supervisor *s);
 void supervisor_report_ready(Supervisor *s);
 
 int pidfd_send(int pidfd, int sig);
+
+/* Whether the supervisor has a handler for the control request (control.h's table). */
+bool supervisor_handles_request(ControlRequestId id);

@@ -73,10 +73,13 @@ int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *sta
         *u = USERNS_MOUNTS_NULL;
         u->orig_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
         u->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (u->orig_fd < 0 || u->cwd_fd < 0)
-                return -errno;
-        if (unshare(CLONE_NEWNS) < 0)
-                return -errno;
+        /* Every failure fills err: the caller prints it with nothing else. */
+        if (u->orig_fd < 0 || u->cwd_fd < 0 || unshare(CLONE_NEWNS) < 0) {
+                int r = -errno;
+                snprintf(err, errlen, "Failed to prepare the machine's mount namespace");
+                (void) userns_mounts_leave(u);
+                return r;
+        }
         int r = 0;
         /* Nothing of ours may reach the host; the mount point is shared, for the child's copy. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
@@ -87,8 +90,10 @@ int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *sta
         }
         if (r >= 0)
                 r = stage_host_mounts(stage, m, src, err, errlen);
-        if (r >= 0 && (u->outer_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
+        if (r >= 0 && (u->outer_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0) {
                 r = -errno;
+                snprintf(err, errlen, "Failed to open the machine's outer mount namespace");
+        }
         if (r < 0)
                 (void) userns_mounts_leave(u);
         return r;
@@ -150,11 +155,12 @@ _noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
 
 int userns_mounts_apply(UsernsMounts *u, int pidfd, const UsernsStage *st, char *err, size_t errlen) {
         _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
+        pid_t pid = pipe2(pipefd, O_CLOEXEC) < 0 ? -1 : fork();
+        if (pid < 0) {
+                int r = -errno;
+                snprintf(err, errlen, "Failed to start the mounter of /proc and /sys for the machine");
+                return r;
+        }
         if (pid == 0) {
                 int e = 0;
                 const char *what = "";

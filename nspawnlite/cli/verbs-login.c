@@ -63,7 +63,7 @@ int verb_login(int argc, char **argv) {
                 reply[0] = 0;
                 r = control_connect(m.name, &fd);
                 if (r >= 0)
-                        r = control_request_fd(fd, "login", reply, sizeof reply, &master);
+                        r = control_call(fd, CONTROL_LOGIN, NULL, reply, sizeof reply, &master);
                 if (r != -EAGAIN || attempt >= 30)
                         break;
                 nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);

@@ -20,8 +20,8 @@
 #include "machines/control.h"
 #include "nspawnlite/basic/name.h"
 #include "machines/registry.h"
-#include "network/setup.h"
 #include "nspawnlite/console.h"
+#include "nspawnlite/gc.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/format-util.h"
 #include "nspawnlite/basic/log.h"
@@ -181,13 +181,16 @@ int log_control_error(const MachineInfo *m, int r, const char *reply) {
         return r;
 }
 
-int machine_call(const MachineInfo *m, const char *request, char *reply, size_t n, int *ret_fd) {
+int machine_call(const MachineInfo *m, ControlRequestId id, char *const *args, char *reply, size_t n,
+                 int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
         if (n > 0)
                 reply[0] = 0;
+        if (control_request_info(id)->reply == CONTROL_REPLY_FD)
+                return -EINVAL;
         int r = control_connect(m->name, &fd);
         if (r >= 0)
-                r = control_request(fd, request, reply, n);
+                r = control_call(fd, id, args, reply, n, NULL);
         if (r < 0)
                 return r;
         if (ret_fd)
@@ -197,9 +200,9 @@ int machine_call(const MachineInfo *m, const char *request, char *reply, size_t 
 
 /* Send one request to a machine's supervisor; prints the error. -ETIMEDOUT only when the
  * supervisor did not answer in time. */
-static int call(const MachineInfo *m, const char *request, int *ret_fd) {
+static int call(const MachineInfo *m, ControlRequestId id, char *const *args, int *ret_fd) {
         char reply[CONTROL_MESSAGE_MAX];
-        int r = machine_call(m, request, reply, sizeof reply, ret_fd);
+        int r = machine_call(m, id, args, reply, sizeof reply, ret_fd);
         return r < 0 ? log_control_error(m, r, reply) : 0;
 }
 
@@ -229,9 +232,9 @@ static int kill_through_cgroup(const char *name, const char *what) {
 
 /* call(), or, when the supervisor could not be asked (no answer in time, no socket), the cgroup
  * kill: 0 when the supervisor took the request, 1 when the cgroup was killed instead, -errno. */
-static int call_or_kill(const MachineInfo *m, const char *request, int *ret_fd) {
+static int call_or_kill(const MachineInfo *m, ControlRequestId id, char *const *args, int *ret_fd) {
         char reply[CONTROL_MESSAGE_MAX];
-        int r = machine_call(m, request, reply, sizeof reply, ret_fd);
+        int r = machine_call(m, id, args, reply, sizeof reply, ret_fd);
         if (r >= 0)
                 return 0;
         if (reply[0] || r == -EACCES || r == -EPERM) /* it answered, or we may not ask */
@@ -268,47 +271,57 @@ static int wait_machine_end(int fd, usec_t timeout, int *ret_status) {
 }
 
 /* What every verb on one machine starts with: its options, NAME and nothing more, the machine
- * alive. Returns -1 to go on, or the exit status to return (0 after --help). */
+ * alive. 0 to go on, 1 when done (--help), -EINVAL after a usage error, -errno when the machine
+ * cannot be had (both printed); verb_exit_status() says what the verb exits with. */
 static int machine_verb_start(int argc, char **argv, unsigned allowed, VerbOptions *o, MachineInfo *m) {
         const char *name;
         int r = parse_verb_options(argc, argv, allowed, o);
         if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (take_name(argc, argv, &name) < 0 || no_more_args(argc, argv) < 0)
-                return 2;
-        if (load_machine(argv[0], name, m) < 0)
-                return 1;
-        return -1;
+                return r;
+        r = take_name(argc, argv, &name);
+        if (r >= 0)
+                r = no_more_args(argc, argv);
+        if (r < 0)
+                return r;
+        r = load_machine(argv[0], name, m);
+        /* The name is valid (take_name()): no -EINVAL here to pass for a usage error. */
+        return r == -EINVAL ? -EBADMSG : r;
 }
 
-static int simple_verb(int argc, char **argv, unsigned allowed, const char *request_fmt) {
+/* Exit statuses of the machine verbs: 0 after --help, 2 for a usage error, 1 for any other. */
+static int verb_exit_status(int r) {
+        return r > 0 ? 0 : r == -EINVAL ? 2 : 1;
+}
+
+static int simple_verb(int argc, char **argv, unsigned allowed, ControlRequestId id) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, allowed, &o, &m);
-        if (r >= 0)
-                return r;
-        char request[128];
-        snprintf(request, sizeof request, request_fmt, o.signal);
+        if (r != 0)
+                return verb_exit_status(r);
+        char sig[16];
+        snprintf(sig, sizeof sig, "%d", o.signal);
+        char *const args[] = { (allowed & OPT_SIGNAL) ? sig : NULL, NULL };
         /* SIGKILL to init ends the whole machine: the cgroup can do that without the supervisor. */
         if ((allowed & OPT_SIGNAL) && o.signal == SIGKILL)
-                return call_or_kill(&m, request, NULL) < 0 ? 1 : 0;
-        return call(&m, request, NULL) < 0 ? 1 : 0;
+                return call_or_kill(&m, id, args, NULL) < 0 ? 1 : 0;
+        return call(&m, id, args, NULL) < 0 ? 1 : 0;
 }
 
 int verb_reboot(int argc, char **argv) {
-        return simple_verb(argc, argv, 0, "reboot");
+        return simple_verb(argc, argv, 0, CONTROL_REBOOT);
 }
 
 int verb_kill(int argc, char **argv) {
-        return simple_verb(argc, argv, OPT_SIGNAL, "kill %d");
+        return simple_verb(argc, argv, OPT_SIGNAL, CONTROL_KILL);
 }
 
 int verb_freeze(int argc, char **argv) {
-        return simple_verb(argc, argv, 0, "freeze");
+        return simple_verb(argc, argv, 0, CONTROL_FREEZE);
 }
 
 int verb_thaw(int argc, char **argv) {
-        return simple_verb(argc, argv, 0, "thaw");
+        return simple_verb(argc, argv, 0, CONTROL_THAW);
 }
 
 /* poweroff and terminate: ask, then wait for the machine to be gone. */
@@ -316,22 +329,18 @@ static int ending_verb(int argc, char **argv, bool terminate) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, terminate ? 0 : OPT_TIMEOUT, &o, &m);
-        if (r >= 0)
-                return r;
+        if (r != 0)
+                return verb_exit_status(r);
         const char *name = m.name;
-        char request[64];
-        if (terminate)
-                snprintf(request, sizeof request, "terminate");
-        else if (o.timeout == USEC_INFINITY)
-                snprintf(request, sizeof request, "poweroff infinity");
-        else
-                snprintf(request, sizeof request, "poweroff %" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
+        char timeout[32] = "infinity";
+        if (o.timeout != USEC_INFINITY)
+                snprintf(timeout, sizeof timeout, "%" PRIu64 "ms", (uint64_t) (o.timeout / USEC_PER_MSEC));
         _cleanup_close_ int fd = -EBADF;
         if (terminate) {
-                r = call_or_kill(&m, request, &fd);
+                r = call_or_kill(&m, CONTROL_TERMINATE, NULL, &fd);
                 if (r != 0)
                         return r < 0 ? 1 : 0;
-        } else if (call(&m, request, &fd) < 0)
+        } else if (call(&m, CONTROL_POWEROFF, (char *const[]){ timeout, NULL }, &fd) < 0)
                 return 1;
         int status = 0;
         /* The supervisor kills the machine at the timeout (terminate: at once); give it a moment
@@ -376,19 +385,20 @@ int verb_set_limit(int argc, char **argv) {
                 return 2;
         if (optind >= argc)
                 return log_error("No limit given. Usage: nspawnlite set-limit NAME KEY=VALUE…"), 2;
-        char request[CONTROL_MESSAGE_MAX] = "set-limit";
         for (int i = optind; i < argc; i++) {
                 char why[256];
                 if (limit_check_assignment(argv[i], why, sizeof why) < 0)
                         return log_error("Invalid limit '%s': %s.", argv[i], why), 2;
-                if (strlen(request) + strlen(argv[i]) + 2 > sizeof request)
-                        return log_error("Too many limits at once."), 2;
-                strcat(request, " ");
-                strcat(request, argv[i]);
         }
+        char request[CONTROL_MESSAGE_MAX];
+        r = control_request_format(CONTROL_SET_LIMIT, argv + optind, request, sizeof request);
+        if (r == -EMSGSIZE)
+                return log_error("Too many limits at once."), 2;
+        if (r < 0)
+                return log_error("Invalid limits: give each as KEY=VALUE, without spaces."), 2;
         if (load_machine(argv[0], name, &m) < 0)
                 return 1;
-        return call(&m, request, NULL) < 0 ? 1 : 0;
+        return call(&m, CONTROL_SET_LIMIT, argv + optind, NULL) < 0 ? 1 : 0;
 }
 
 static void print_limits_json(const Limits *l) {
@@ -475,14 +485,14 @@ int verb_status(int argc, char **argv) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, OPT_JSON, &o, &m);
-        if (r >= 0)
-                return r;
+        if (r != 0)
+                return verb_exit_status(r);
         const char *name = m.name;
 
         MachineCgroup cg;
         CgroupStats st = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
         if (machine_cgroup_init(&cg, name) >= 0)
-                (void) cg.backend->read_stats(&cg, &st);
+                (void) machine_cgroup_read_stats(&cg, &st);
         machine_cgroup_done(&cg);
 
         char ts[64];
@@ -560,9 +570,9 @@ int verb_status(int argc, char **argv) {
         return 0;
 }
 
-/* Remove one dead machine's leftovers: its cgroup only if it is this runtime dir's (the parent is
- * shared with systemd's machines and with other runtime dirs, whose live machines gc must never
- * touch); the rest of a registered one in any case. Returns 1 if anything of ours was there. */
+/* Remove one dead machine's leftovers (machine_clear_leftovers()): its cgroup only if it is this
+ * runtime dir's (the parent is shared with systemd's machines and with other runtime dirs, whose
+ * live machines gc must never touch). Returns 1 if anything of ours was there. */
 static int gc_machine(const char *name, bool registered) {
         MachineLock lock = { .lock_fd = -EBADF };
         /* Holding its lock keeps a new boot of the name out while we clear up. */
@@ -570,49 +580,17 @@ static int gc_machine(const char *name, bool registered) {
         if (r < 0)
                 return r == -EBUSY ? 0 : r;
         MachineCgroup cg;
-        int found = registered;
         char path[PATH_MAX] = "", why[PATH_MAX] = "";
-        if (machine_cgroup_init(&cg, name) >= 0) {
-                r = machine_cgroup_claim(&cg, path, sizeof path, why, sizeof why);
-                if (r == -EEXIST)
-                        log_debug("Leaving cgroup %s alone: %s.", path, why);
-                else if (r < 0)
-                        log_warning_errno(r, "Failed to check who made cgroup %s: %m", cg.scope);
-                else if (r > 0) {
-                        found = 1;
-                        (void) machine_cgroup_kill_all(&cg);
-                        r = machine_cgroup_destroy(&cg);
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to remove cgroup %s: %m", cg.scope);
-                }
-        }
+        bool have_cgroup = machine_cgroup_init(&cg, name) >= 0;
+        r = machine_clear_leftovers(have_cgroup ? &cg : NULL, name, registered, path, sizeof path, why,
+                                    sizeof why);
+        if (r == -EEXIST)
+                log_debug("Leaving cgroup %s alone: %s.", path, why);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to check who made cgroup %s: %m", cg.scope);
         machine_cgroup_done(&cg);
-        if (found)
-                (void) network_gc(name);
         machine_lock_release(&lock);
-        return found;
-}
-
-/* The names of PARENT/machine-NAME.scope in dir. */
-static int scope_names(const char *dir, char ***names) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        int r = 0;
-        for (struct dirent *de; (de = readdir(d));) {
-                size_t l = strlen(de->d_name);
-                if (strncmp(de->d_name, "machine-", 8) != 0 || l < 15 ||
-                    strcmp(de->d_name + l - 6, ".scope") != 0)
-                        continue;
-                char name[128];
-                snprintf(name, sizeof name, "%.*s", (int) (l - 14), de->d_name + 8);
-                if (!machine_name_is_valid(name) || strv_contains(*names, name))
-                        continue;
-                if ((r = strv_push(names, name)) < 0)
-                        break;
-        }
-        closedir(d);
-        return r;
+        return r < 0 ? registered : r;
 }
 
 int verb_gc(int argc, char **argv) {
@@ -651,31 +629,16 @@ int verb_gc(int argc, char **argv) {
                 }
         }
 
-        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any),
-         * in any hierarchy (a v1 one may outlive the unified one). */
-        if (probe.backend) {
-                _cleanup_strv_free_ char **scopes = NULL;
-                char dir[PATH_MAX];
-                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
-                r = scope_names(dir, &scopes);
-                for (size_t i = 0; r >= 0 && i < probe.n_v1; i++) {
-                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
-                        r = scope_names(dir, &scopes);
-                }
-                for (char **p = scopes; p && *p; p++) {
-                        if (strv_contains(names, *p) || machine_lock_held(*p))
-                                continue;
-                        if (gc_machine(*p, false) > 0)
-                                log_info("Removed the cgroup of machine %s.", *p);
-                }
-                /* The parent slice, if nothing else lives there now. */
-                for (size_t i = 0; i < probe.n_v1; i++) {
-                        snprintf(dir, sizeof dir, "%s/%s", probe.v1_roots[i], probe.parent);
-                        (void) rmdir(dir);
-                }
-                snprintf(dir, sizeof dir, "%s/%s", probe.unified_root, probe.parent);
-                (void) rmdir(dir);
+        /* cgroups whose machine directory is gone too (a supervisor killed before it wrote any). */
+        _cleanup_strv_free_ char **scopes = NULL;
+        (void) machine_cgroup_list_scopes(&probe, &scopes);
+        for (char **p = scopes; p && *p; p++) {
+                if (strv_contains(names, *p) || machine_lock_held(*p))
+                        continue;
+                if (gc_machine(*p, false) > 0)
+                        log_info("Removed the cgroup of machine %s.", *p);
         }
+        machine_cgroup_remove_parent(&probe);
         machine_cgroup_done(&probe);
         return failed;
 }
@@ -685,13 +648,13 @@ int verb_console(int argc, char **argv) {
         VerbOptions o;
         MachineInfo m;
         int r = machine_verb_start(argc, argv, 0, &o, &m);
-        if (r >= 0)
-                return r;
+        if (r != 0)
+                return verb_exit_status(r);
         const char *name = m.name;
 
         _cleanup_close_ int fd = -EBADF;
         char reply[CONTROL_MESSAGE_MAX];
-        r = machine_call(&m, "console", reply, sizeof reply, &fd);
+        r = machine_call(&m, CONTROL_CONSOLE, NULL, reply, sizeof reply, &fd);
         if (r < 0 && reply[0])
                 return log_error("Failed to attach to the console of %s: %s", name, reply), 1;
         if (r < 0)
@@ -710,8 +673,7 @@ int verb_console(int argc, char **argv) {
                  writer ? "" : " (read-only: another client writes)");
 
         int status = -1;
-        unsigned escapes = 0;
-        usec_t first_escape = 0;
+        EscapeScanner escape = {};
         bool in_open = true;
         for (;;) {
                 struct pollfd p[2] = {
@@ -743,21 +705,7 @@ int verb_console(int argc, char **argv) {
                                 in_open = false;
                                 continue;
                         }
-                        bool detach = false;
-                        usec_t now = now_usec();
-                        for (ssize_t i = 1; i <= k; i++) {
-                                if (buf[i] != CONSOLE_ESCAPE_CHAR) {
-                                        escapes = 0;
-                                        continue;
-                                }
-                                if (escapes == 0 || now - first_escape > USEC_PER_SEC) {
-                                        escapes = 0;
-                                        first_escape = now;
-                                }
-                                if (++escapes >= CONSOLE_ESCAPE_COUNT)
-                                        detach = true;
-                        }
-                        if (detach)
+                        if (escape_scan(&escape, buf + 1, (size_t) k, now_usec()))
                                 break;
                         if (writer) {
                                 buf[0] = 'D';

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "machines/control.h"
 #include "machines/registry.h"
 
 /* The verbs that manage running machines through the registry and the control socket. Each takes
@@ -23,8 +24,10 @@ int verb_shell(int argc, char **argv);
 
 /* One request to a machine's supervisor, within the control deadline: 0 with the text after "OK"
  * in reply (and the connection in ret_fd, if wanted), or -errno with the supervisor's message in
- * reply, or an empty reply when it could not be asked (-ETIMEDOUT: it did not answer in time). */
-int machine_call(const MachineInfo *m, const char *request, char *reply, size_t n, int *ret_fd);
+ * reply, or an empty reply when it could not be asked (-ETIMEDOUT: it did not answer in time).
+ * Not for requests whose reply carries an fd (-EINVAL): those connect and use control_call(). */
+int machine_call(const MachineInfo *m, ControlRequestId id, char *const *args, char *reply, size_t n,
+                 int *ret_fd);
 /* Print why machine_call() failed, in one line naming the machine and its supervisor; returns r. */
 int log_control_error(const MachineInfo *m, int r, const char *reply);
 /* For a verb that cannot read the registry or reach a control socket for lack of privilege: says

@@ -56,6 +56,24 @@ bad "status --json of an unknown machine" 'no machine named nosuch' status nosuc
 bad "kill --signal=SIGUSR2 of an unknown machine" 'no machine named nosuch' kill nosuch --signal=SIGUSR2
 bad "set-limit of an unknown machine" 'no machine named nosuch' set-limit nosuch pids-max=100
 
+# Exit statuses of the machine verbs (one mapping, in the verbs): 2 for a usage error, 1 for a
+# machine that cannot be had, 0 after --help.
+for v in status console poweroff reboot terminate kill freeze thaw; do
+        rc=0
+        "$NSPAWNLITE" "$v" </dev/null >/dev/null 2>&1 || rc=$?
+        assert_eq 2 "$rc" "$v without NAME exits 2"
+        rc=0
+        "$NSPAWNLITE" "$v" nosuch extra </dev/null >/dev/null 2>&1 || rc=$?
+        assert_eq 2 "$rc" "$v with an extra argument exits 2"
+        rc=0
+        "$NSPAWNLITE" "$v" nosuch </dev/null >/dev/null 2>&1 || rc=$?
+        assert_eq 1 "$rc" "$v of an unknown machine exits 1"
+        rc=0
+        "$NSPAWNLITE" "$v" --help </dev/null >"$WORK/help" 2>&1 || rc=$?
+        assert_eq 0 "$rc" "$v --help exits 0"
+        grep -q "^nspawnlite $v" "$WORK/help" && pass "$v --help prints its usage" || fail "$v --help: $(head -c 200 "$WORK/help")"
+done
+
 # --- 2. invalid names --------------------------------------------------------------------------
 for v in "${VERBS[@]}"; do
         bad "$v ../x" "invalid machine name '\.\./x'" "$v" ../x

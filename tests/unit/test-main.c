@@ -74,6 +74,8 @@ int main(void) {
         srunner_add_suite(sr, suite_devices());
         srunner_add_suite(sr, suite_process());
         srunner_add_suite(sr, suite_cgroup_limits());
+        srunner_add_suite(sr, suite_control());
+        srunner_add_suite(sr, suite_escape());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);

@@ -17,6 +17,8 @@ Suite *suite_registry(void);
 Suite *suite_devices(void);
 Suite *suite_process(void);
 Suite *suite_cgroup_limits(void);
+Suite *suite_control(void);
+Suite *suite_escape(void);
 
 /* A fresh temporary directory for a test; removed by rm_rf_tmp(). */
 char *make_tmp_dir(void);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/gc.h"
+
+#include "network/setup.h"
+#include "nspawnlite/basic/log.h"
+
+int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered, char *ret_path,
+                            size_t path_len, char *ret_why, size_t why_len) {
+        int found = registered;
+        int r = cg ? machine_cgroup_claim(cg, ret_path, path_len, ret_why, why_len) : 0;
+        if (r > 0) {
+                found = 1;
+                (void) machine_cgroup_kill_all(cg);
+                int k = machine_cgroup_destroy(cg);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to remove cgroup %s: %m", cg->scope);
+        }
+        if (found)
+                (void) network_gc(name);
+        return r < 0 ? r : found;
+}
