@@ -482,6 +482,169 @@ static void warn_port_listeners(const MachineNetwork *n) {
         }
 }
 
+/* Everything a machine needs before its first start: the -U range, its cgroup, limits, network,
+ * control socket, console log, signals and terminal. Logs what failed; the teardown undoes it. */
+static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
+        const LaunchSpec *c = s->spec;
+        int r = prepare_userns(s);
+        if (r < 0)
+                return r;
+        if (s->userns.lock_fd >= 0 && (r = prepare_userns_files(s)) < 0)
+                return r;
+
+        r = machine_cgroup_init(&s->cgroup, c->machine);
+        if (r < 0 && cgroup_parent_error(r))
+                log_error("%s", cgroup_parent_error(r));
+        else if (r < 0)
+                log_error_errno(r, "Failed to find the cgroup hierarchies: %m");
+        if (r >= 0)
+                r = clear_leftovers(&s->cgroup, c->machine);
+        if (r < 0) {
+                machine_cgroup_done(&s->cgroup); /* nothing of it is ours to remove */
+                return r;
+        }
+        r = machine_cgroup_create(&s->cgroup);
+        if (r < 0) {
+                log_error_errno(r, "Failed to create cgroup %s: %m", s->cgroup.payload);
+                return r;
+        }
+        if (s->userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s->cgroup, s->userns.base)) < 0) {
+                log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s->cgroup.payload);
+                return r;
+        }
+        /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
+        s->caps = capability_machine_set(c->network.mode != NETWORK_HOST, c->caps_add,
+                                        c->caps_drop | (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
+        char err[512] = "";
+        r = supervisor_apply_limits(&s->cgroup, &c->limits, &(Limits){}, "--", err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                return r;
+        }
+
+        r = network_prepare(&s->network, c->machine, &c->network, err, sizeof err);
+        if (r < 0) {
+                log_error_errno(r, "%s: %m", err);
+                return r;
+        }
+        warn_port_listeners(&s->network);
+
+        r = control_listen(c->machine, &s->control_fd);
+        if (r < 0) {
+                log_error_errno(r, "Failed to create the control socket of %s: %m", c->machine);
+                return r;
+        }
+        if (c->detach && (r = open_console_log(s)) < 0) {
+                log_error_errno(r, "Failed to create the console log of %s: %m", c->machine);
+                return r;
+        }
+
+        /* Signals arrive through a signalfd; the child restores this mask before exec. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGWINCH };
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                sigaddset(&mask, sigs[i]);
+        sigprocmask(SIG_BLOCK, &mask, &s->original_mask);
+        *ret_mask_blocked = true;
+        s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (s->signal_fd < 0)
+                return log_error_errno(errno, "Failed to create a signalfd: %m");
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+        r = console_relay_init(&s->relay, s->console, STDIN_FILENO, c->detach ? s->log_fd : STDOUT_FILENO);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the terminal: %m");
+        return 0;
+}
+
+/* Start the guest, supervise it until it ends, and again while it reboots. Returns the exit
+ * status for the process. */
+static int run_machine(Supervisor *s) {
+        const LaunchSpec *c = s->spec;
+        int status = 1, r;
+
+        for (bool first = true;; first = false) {
+                s->stop_requests = 0;
+                s->kill_deadline = 0;
+                s->killed_by_us = false;
+                if (!first && ((r = machine_cgroup_reset_payload(&s->cgroup)) < 0 ||
+                               (s->userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s->cgroup, s->userns.base)) < 0))) {
+                        log_error_errno(r, "Failed to reset cgroup %s for the reboot: %m", s->cgroup.payload);
+                        status = 1;
+                        break;
+                }
+                r = start_guest(s);
+                if (r != 0) {
+                        status = r > 0 ? r : 1;
+                        break;
+                }
+                (void) supervisor_write_state(s, "running");
+                if (first && c->console == CONSOLE_INTERACTIVE && s->console == CONSOLE_INTERACTIVE && c->kind == LAUNCH_BOOT)
+                        log_info("Machine %s started. Press Ctrl-] three times within 1 s to kill it.", c->machine);
+                if (first) {
+                        /* With --wait-ready, READY=1 or a login prompt releases the caller instead. */
+                        if (c->wait_ready && c->kind == LAUNCH_BOOT)
+                                s->ready_deadline = now_usec() + c->timeout;
+                        else
+                                supervisor_report_ready(s);
+                }
+
+                GuestEnd end = GUEST_EXITED;
+                r = supervisor_run(s, &end, &status);
+                end_guest(s);
+                if (r < 0) {
+                        status = 1;
+                        break;
+                }
+                if (end == GUEST_REBOOT && c->kind == LAUNCH_BOOT && !s->stop_requests) {
+                        log_info("Machine %s is rebooting.", c->machine);
+                        continue;
+                }
+                if (!s->ready) {
+                        /* Gone before it was ready: the caller of boot -d waits to hear why. */
+                        if (!s->killed_by_us)
+                                log_error("Machine %s ended before it was ready (status %d).", c->machine, status);
+                        status = status ?: 1;
+                        break;
+                }
+                if (end == GUEST_POWEROFF)
+                        log_debug("Machine %s powered off.", c->machine);
+                else if (s->killed_by_us)
+                        log_info("Machine %s was killed.", c->machine);
+                break;
+        }
+
+        return status;
+}
+
+/* Undo whatever setup_machine() did, in the order that leaves nothing behind. */
+static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
+        reap_child(s, true, NULL);
+        end_guest(s);
+        console_relay_done(&s->relay);
+        s->control_fd = safe_close(s->control_fd);
+        s->signal_fd = safe_close(s->signal_fd);
+        if (mask_blocked)
+                sigprocmask(SIG_SETMASK, &s->original_mask, NULL);
+        if (s->cgroup.owned) {
+                (void) machine_cgroup_kill_all(&s->cgroup);
+                int r = machine_cgroup_destroy(&s->cgroup);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s->cgroup.scope));
+        }
+        machine_cgroup_watch_stop(&s->freeze_watch_fd); /* the machine is gone: the watcher too */
+        machine_cgroup_done(&s->cgroup);
+        network_release(&s->network);
+        s->log_fd = safe_close(s->log_fd);
+        s->pin_fd = safe_close(s->pin_fd);
+        userns_release(&s->userns);
+        machine_lock_release(&s->lock);
+        /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
+        supervisor_end_clients(s, status);
+        s->ready_fd = safe_close(s->ready_fd);
+}
+
 int launch_machine(const LaunchSpec *c) {
         Supervisor s = {
                 .spec = c,
@@ -535,158 +698,12 @@ int launch_machine(const LaunchSpec *c) {
         for (unsigned i = 0; i < MACHINE_TTYS_MAX; i++)
                 s.ttys[i].master = s.ttys[i].client_fd = -EBADF;
 
-        r = prepare_userns(&s);
-        if (r < 0)
-                goto out;
-        if (s.userns.lock_fd >= 0 && (r = prepare_userns_files(&s)) < 0)
-                goto out;
-
-        r = machine_cgroup_init(&s.cgroup, c->machine);
-        if (r < 0 && cgroup_parent_error(r))
-                log_error("%s", cgroup_parent_error(r));
-        else if (r < 0)
-                log_error_errno(r, "Failed to find the cgroup hierarchies: %m");
-        if (r >= 0)
-                r = clear_leftovers(&s.cgroup, c->machine);
-        if (r < 0) {
-                machine_cgroup_done(&s.cgroup); /* nothing of it is ours to remove */
-                goto out;
+        if (setup_machine(&s, &mask_blocked) >= 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                s.since_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+                status = run_machine(&s);
         }
-        r = machine_cgroup_create(&s.cgroup);
-        if (r < 0) {
-                log_error_errno(r, "Failed to create cgroup %s: %m", s.cgroup.payload);
-                goto out;
-        }
-        if (s.userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s.cgroup, s.userns.base)) < 0) {
-                log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s.cgroup.payload);
-                goto out;
-        }
-        /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
-        s.caps = capability_machine_set(c->network.mode != NETWORK_HOST, c->caps_add,
-                                        c->caps_drop | (s.cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
-        char err[512] = "";
-        r = supervisor_apply_limits(&s.cgroup, &c->limits, &(Limits){}, "--", err, sizeof err);
-        if (r < 0) {
-                log_error("%s", err);
-                goto out;
-        }
-
-        r = network_prepare(&s.network, c->machine, &c->network, err, sizeof err);
-        if (r < 0) {
-                log_error_errno(r, "%s: %m", err);
-                goto out;
-        }
-        warn_port_listeners(&s.network);
-
-        r = control_listen(c->machine, &s.control_fd);
-        if (r < 0) {
-                log_error_errno(r, "Failed to create the control socket of %s: %m", c->machine);
-                goto out;
-        }
-        if (c->detach && (r = open_console_log(&s)) < 0) {
-                log_error_errno(r, "Failed to create the console log of %s: %m", c->machine);
-                goto out;
-        }
-
-        /* Signals arrive through a signalfd; the child restores this mask before exec. */
-        sigset_t mask;
-        sigemptyset(&mask);
-        int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGWINCH };
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                sigaddset(&mask, sigs[i]);
-        sigprocmask(SIG_BLOCK, &mask, &s.original_mask);
-        mask_blocked = true;
-        s.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (s.signal_fd < 0) {
-                log_error_errno(errno, "Failed to create a signalfd: %m");
-                goto out;
-        }
-        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-        r = console_relay_init(&s.relay, s.console, STDIN_FILENO, c->detach ? s.log_fd : STDOUT_FILENO);
-        if (r < 0) {
-                log_error_errno(r, "Failed to set up the terminal: %m");
-                goto out;
-        }
-
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s.since_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-
-        for (bool first = true;; first = false) {
-                s.stop_requests = 0;
-                s.kill_deadline = 0;
-                s.killed_by_us = false;
-                if (!first && ((r = machine_cgroup_reset_payload(&s.cgroup)) < 0 ||
-                               (s.userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s.cgroup, s.userns.base)) < 0))) {
-                        log_error_errno(r, "Failed to reset cgroup %s for the reboot: %m", s.cgroup.payload);
-                        status = 1;
-                        break;
-                }
-                r = start_guest(&s);
-                if (r != 0) {
-                        status = r > 0 ? r : 1;
-                        break;
-                }
-                (void) supervisor_write_state(&s, "running");
-                if (first && c->console == CONSOLE_INTERACTIVE && s.console == CONSOLE_INTERACTIVE && c->kind == LAUNCH_BOOT)
-                        log_info("Machine %s started. Press Ctrl-] three times within 1 s to kill it.", c->machine);
-                if (first) {
-                        /* With --wait-ready, READY=1 or a login prompt releases the caller instead. */
-                        if (c->wait_ready && c->kind == LAUNCH_BOOT)
-                                s.ready_deadline = now_usec() + c->timeout;
-                        else
-                                supervisor_report_ready(&s);
-                }
-
-                GuestEnd end = GUEST_EXITED;
-                r = supervisor_run(&s, &end, &status);
-                end_guest(&s);
-                if (r < 0) {
-                        status = 1;
-                        break;
-                }
-                if (end == GUEST_REBOOT && c->kind == LAUNCH_BOOT && !s.stop_requests) {
-                        log_info("Machine %s is rebooting.", c->machine);
-                        continue;
-                }
-                if (!s.ready) {
-                        /* Gone before it was ready: the caller of boot -d waits to hear why. */
-                        if (!s.killed_by_us)
-                                log_error("Machine %s ended before it was ready (status %d).", c->machine, status);
-                        status = status ?: 1;
-                        break;
-                }
-                if (end == GUEST_POWEROFF)
-                        log_debug("Machine %s powered off.", c->machine);
-                else if (s.killed_by_us)
-                        log_info("Machine %s was killed.", c->machine);
-                break;
-        }
-
-out:
-        reap_child(&s, true, NULL);
-        end_guest(&s);
-        console_relay_done(&s.relay);
-        s.control_fd = safe_close(s.control_fd);
-        s.signal_fd = safe_close(s.signal_fd);
-        if (mask_blocked)
-                sigprocmask(SIG_SETMASK, &s.original_mask, NULL);
-        if (s.cgroup.owned) {
-                (void) machine_cgroup_kill_all(&s.cgroup);
-                r = machine_cgroup_destroy(&s.cgroup);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s.cgroup.scope));
-        }
-        machine_cgroup_watch_stop(&s.freeze_watch_fd); /* the machine is gone: the watcher too */
-        machine_cgroup_done(&s.cgroup);
-        network_release(&s.network);
-        s.log_fd = safe_close(s.log_fd);
-        s.pin_fd = safe_close(s.pin_fd);
-        userns_release(&s.userns);
-        machine_lock_release(&s.lock);
-        /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
-        supervisor_end_clients(&s, status);
-        s.ready_fd = safe_close(s.ready_fd);
+        teardown_machine(&s, status, mask_blocked);
         return status;
 }
