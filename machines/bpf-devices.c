@@ -12,12 +12,13 @@
 #include "machines/devices.h"
 #include "nspawnlite/basic/macro.h"
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn) { .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define INSN(c, d, s, o, i) \
+        ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 #define LDX_W(d, s, o) INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
-#define AND_K(d, k) INSN(BPF_ALU | BPF_AND | BPF_K, d, 0, 0, k)
+#define AND_K(d, k)    INSN(BPF_ALU | BPF_AND | BPF_K, d, 0, 0, k)
 #define JNE_K(d, k, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, k)
-#define MOV_K(d, k) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
-#define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define MOV_K(d, k)    INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
+#define EXIT()         INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 size_t bpf_devices_build(void *out, size_t max) {
         struct bpf_insn *p = out;

@@ -188,7 +188,8 @@ static int hybrid_set_limit(MachineCgroup *cg, LimitKey key, uint64_t value) {
                 uint64_t cur = 0;
                 bool has_memsw = cgroup_read_u64(root, cg->scope, "memory.memsw.limit_in_bytes", &cur) >= 0;
                 bool raising = value == LIMIT_INFINITY || (has_memsw && value > cur);
-                if (has_memsw && raising && (r = cgroup_write(root, cg->scope, "memory.memsw.limit_in_bytes", v)) < 0)
+                if (has_memsw && raising &&
+                    (r = cgroup_write(root, cg->scope, "memory.memsw.limit_in_bytes", v)) < 0)
                         return r;
                 r = cgroup_write(root, cg->scope, i->v1_file, v);
                 if (r < 0)
@@ -239,7 +240,7 @@ static int hybrid_freeze(MachineCgroup *cg, bool frozen) {
                 snprintf(p, sizeof p, "%s/%s/freezer.state", root, cg->scope);
                 if (read_file_at(-EBADF, p, 64, &state) >= 0 && strncmp(state, "FROZEN", 6) == 0)
                         return 0;
-                nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
         }
         return -ETIMEDOUT;
 }

@@ -31,11 +31,11 @@ typedef struct {
         const char *v1_file;       /* "memory.limit_in_bytes" */
         uint64_t min, max;         /* accepted range (besides "infinity" where allowed) */
         bool allow_infinity;
-        bool is_size;              /* K/M/G suffixes */
-        bool is_percent;           /* "50%" */
-        uint64_t fresh;            /* what a new cgroup has: the value that undoes the limit */
-        const char *syntax;        /* how to write a value, for error messages */
-        const char *why_min;       /* why nothing below min is taken */
+        bool is_size;        /* K/M/G suffixes */
+        bool is_percent;     /* "50%" */
+        uint64_t fresh;      /* what a new cgroup has: the value that undoes the limit */
+        const char *syntax;  /* how to write a value, for error messages */
+        const char *why_min; /* why nothing below min is taken */
 } LimitInfo;
 
 const LimitInfo *limit_info(LimitKey k);
@@ -73,6 +73,6 @@ typedef struct {
 } CgroupStats;
 
 /* Parsers of the kernel's files, kept apart from I/O so they are tested on plain text. */
-int parse_cpu_stat_usage(const char *text, uint64_t *ret);  /* v2 cpu.stat "usage_usec N" */
+int parse_cpu_stat_usage(const char *text, uint64_t *ret);                    /* v2 cpu.stat "usage_usec N" */
 int parse_io_stat(const char *text, uint64_t *ret_read, uint64_t *ret_write); /* v2 io.stat */
 int parse_blkio_bytes(const char *text, uint64_t *ret_read, uint64_t *ret_write); /* v1 io_service_bytes */

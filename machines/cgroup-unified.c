@@ -164,7 +164,7 @@ static int unified_freeze(MachineCgroup *cg, bool frozen) {
                 _cleanup_free_ char *ev = NULL;
                 if (read_file_at(-EBADF, p, 256, &ev) >= 0 && strstr(ev, "frozen 1"))
                         return 0;
-                nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
         }
         return -ETIMEDOUT;
 }

@@ -14,7 +14,7 @@
 #include "nspawnlite/basic/macro.h"
 
 static _Noreturn void watcher_main(int in, int freezer, int scope) {
-        int keep[] = {in, freezer, scope};
+        int keep[] = { in, freezer, scope };
         (void) close_all_fds_except(keep, ELEMENTSOF(keep));
         (void) stdio_to_null(2);
         (void) prctl(PR_SET_NAME, "nspawnlite-wdog");
@@ -59,7 +59,7 @@ int machine_cgroup_watch_start(MachineCgroup *cg, int *ret_fd) {
         _cleanup_close_ int scope = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (scope < 0)
                 return -errno;
-        _cleanup_close_pair_ int pipefd[2] = {-EBADF, -EBADF};
+        _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
         pid_t pid = fork();

@@ -67,7 +67,7 @@ const char *cgroup_parent_error(int r) {
 }
 
 int machine_cgroup_init(MachineCgroup *cg, const char *name) {
-        *cg = (MachineCgroup) { .payload_fd = -EBADF };
+        *cg = (MachineCgroup){ .payload_fd = -EBADF };
         if (!machine_name_is_valid(name))
                 return -EINVAL;
 
@@ -274,7 +274,8 @@ void machine_cgroup_remove_parent(const MachineCgroup *cg) {
 
 int machine_cgroup_delegate(MachineCgroup *cg, uid_t uid) {
         /* The directory, and the files a delegatee writes (cgroup v2's delegation model). */
-        static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control" };
+        static const char *const files[] = { "", "/cgroup.procs", "/cgroup.threads",
+                                             "/cgroup.subtree_control" };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 char p[PATH_MAX];
                 snprintf(p, sizeof p, "%s/%s%s", cg->unified_root, cg->payload, files[i]);
@@ -295,7 +296,7 @@ void machine_cgroup_done(MachineCgroup *cg) {
         free(cg->supervisor_origin);
         for (size_t i = 0; i < cg->n_v1; i++)
                 free(cg->v1_roots[i]);
-        *cg = (MachineCgroup) { .payload_fd = -EBADF };
+        *cg = (MachineCgroup){ .payload_fd = -EBADF };
 }
 
 /* mkdir -p ROOT/PATH. *ret_created_first tells whether the component "first" (the parent slice)
@@ -374,7 +375,7 @@ static int rmdir_tree(const char *p, int depth) {
                         return 0;
                 if (errno != EBUSY)
                         return -errno;
-                nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
         return -EBUSY;
 }
@@ -444,7 +445,7 @@ int cgroup_kill_procs_at(int dfd, int rounds) {
                         return r;
                 if (killed == 0)
                         return 0;
-                nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
         return -EBUSY;
 }

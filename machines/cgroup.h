@@ -60,7 +60,7 @@ struct MachineCgroup {
          * be killed or removed (machine_cgroup_claim()). */
         bool owned;
         bool devices_restricted;
-        int payload_fd; /* the unified payload directory, for CLONE_INTO_CGROUP */
+        int payload_fd;              /* the unified payload directory, for CLONE_INTO_CGROUP */
         int join_fds[CGROUP_V1_MAX]; /* v1: payload's "tasks", see machine_cgroup_join_self() */
         size_t n_join_fds;
         char *supervisor_origin; /* unified: where the supervisor was before it moved to …/supervisor */

@@ -89,7 +89,7 @@ static int control_address(const char *name, int *ret_dirfd, struct sockaddr_un 
         int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
+        *sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
         snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/control", dfd);
         *ret_dirfd = dfd;
         return 0;
@@ -139,7 +139,7 @@ int control_connect(const char *name, int *ret_fd) {
                 return -errno;
         /* SO_SNDTIMEO also bounds connect() on AF_UNIX: a supervisor that stopped accepting
          * fills its backlog, and a blocking connect would then wait for ever. */
-        struct timeval tv = {.tv_sec = CONTROL_TIMEOUT_SEC};
+        struct timeval tv = { .tv_sec = CONTROL_TIMEOUT_SEC };
         if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
                 return -errno;
@@ -179,8 +179,9 @@ static int control_request_internal(int fd, const char *request, char *reply, si
                 char buf[CMSG_SPACE(sizeof(int))];
         } control = {};
         struct iovec iov = { .iov_base = buf, .iov_len = CONTROL_MESSAGE_MAX };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                             .msg_controllen = sizeof control };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control
+        };
         ssize_t k;
         do
                 k = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);

@@ -33,7 +33,8 @@ static int parse_line(char *line, GuestUser *ret) {
         unsigned long uid, gid;
         if (n != 7 || !*f[0] || !parse_id(f[2], &uid) || !parse_id(f[3], &gid))
                 return -EINVAL;
-        if (strlen(f[0]) >= sizeof ret->name || strlen(f[5]) >= sizeof ret->home || strlen(f[6]) >= sizeof ret->shell)
+        if (strlen(f[0]) >= sizeof ret->name || strlen(f[5]) >= sizeof ret->home ||
+            strlen(f[6]) >= sizeof ret->shell)
                 return -EINVAL;
         GuestUser u = { .uid = (uid_t) uid, .gid = (gid_t) gid };
         strcpy(u.name, f[0]);
@@ -66,7 +67,7 @@ int passwd_find(const char *text, const char *user, GuestUser *ret) {
         }
         if (!numeric)
                 return -ESRCH;
-        *ret = (GuestUser) { .uid = (uid_t) id, .gid = (gid_t) id, .home = "/", .shell = "/bin/sh" };
+        *ret = (GuestUser){ .uid = (uid_t) id, .gid = (gid_t) id, .home = "/", .shell = "/bin/sh" };
         snprintf(ret->name, sizeof ret->name, "%lu", id);
         return 0;
 }

@@ -53,14 +53,15 @@ int machine_lock_acquire(const char *name, MachineLock *ret) {
                 return -errno;
         if (flock(fd, LOCK_EX | LOCK_NB) < 0)
                 return errno == EWOULDBLOCK ? -EBUSY : -errno;
-        *ret = (MachineLock) { .dir = TAKE_PTR(dir), .lock_fd = TAKE_FD(fd) };
+        *ret = (MachineLock){ .dir = TAKE_PTR(dir), .lock_fd = TAKE_FD(fd) };
         return 0;
 }
 
 void machine_lock_release(MachineLock *l) {
         if (!l->dir)
                 return;
-        static const char *const files[] = { "state", "control", "console.log", "console.log.old", "inaccessible" };
+        static const char *const files[] = { "state", "control", "console.log", "console.log.old",
+                                             "inaccessible" };
         char p[PATH_MAX];
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 snprintf(p, sizeof p, "%s/%s", l->dir, files[i]);
@@ -222,12 +223,12 @@ int state_value_unescape(const char *s, size_t len, char *buf, size_t n) {
 
 int machine_info_format(const MachineInfo *m, char *buf, size_t n) {
         size_t len = 0;
-#define EMIT(...)                                                                                  \
-        do {                                                                                       \
-                int _k = snprintf(buf + len, n - len, __VA_ARGS__);                                \
-                if (_k < 0 || (size_t) _k >= n - len)                                              \
-                        return -ENOBUFS;                                                           \
-                len += (size_t) _k;                                                                \
+#define EMIT(...)                                                   \
+        do {                                                        \
+                int _k = snprintf(buf + len, n - len, __VA_ARGS__); \
+                if (_k < 0 || (size_t) _k >= n - len)               \
+                        return -ENOBUFS;                            \
+                len += (size_t) _k;                                 \
         } while (0)
         for (size_t i = 0; i < machine_state_keys_n; i++) {
                 const MachineStateKey *k = &machine_state_keys[i];

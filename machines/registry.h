@@ -31,21 +31,21 @@ void machine_lock_release(MachineLock *l);
 
 typedef struct {
         char name[65];
-        char state[16];   /* starting, running, stopping, frozen */
+        char state[16]; /* starting, running, stopping, frozen */
         char init[16];
         pid_t leader;
         uint64_t leader_starttime; /* clock ticks after boot, /proc/PID/stat field 22 */
         pid_t supervisor;
-        uint64_t since_usec;       /* CLOCK_REALTIME */
+        uint64_t since_usec; /* CLOCK_REALTIME */
         char rootfs[4096];
         char uuid[40];
-        char cgroup[512];          /* the scope, relative to each hierarchy's root */
-        char address[64];          /* the guest's address, if it has one */
-        char interface[16];        /* the host side of its link */
+        char cgroup[512];   /* the scope, relative to each hierarchy's root */
+        char address[64];   /* the guest's address, if it has one */
+        char interface[16]; /* the host side of its link */
         bool detached;
-        uint64_t caps;             /* the guest's capability bounding set */
+        uint64_t caps; /* the guest's capability bounding set */
         bool no_new_privileges;
-        uint32_t uid_shift;        /* -U: the host uid of the guest's root; 0 without */
+        uint32_t uid_shift; /* -U: the host uid of the guest's root; 0 without */
         Limits limits;
 } MachineInfo;
 

@@ -92,7 +92,7 @@ static int db_path(const char *file, char *buf, size_t n) {
  * hand a live machine's address to another. */
 static int lease_db_open(LeaseDb *db) {
         char p[PATH_MAX];
-        *db = (LeaseDb) { .lock_fd = -EBADF };
+        *db = (LeaseDb){ .lock_fd = -EBADF };
         (void) mkdir(runtime_dir(), 0755);
         int r = db_path("", p, sizeof p);
         if (r < 0)

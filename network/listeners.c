@@ -80,8 +80,8 @@ static void describe_owner(uint64_t inode, char *desc, size_t n) {
 
 int port_find_listener(const PortForward *p, char *desc, size_t n) {
         bool tcp = p->protocol == PORT_TCP;
-        const char *files[] = {tcp ? "/proc/net/tcp" : "/proc/net/udp",
-                               tcp ? "/proc/net/tcp6" : "/proc/net/udp6"};
+        const char *files[] = { tcp ? "/proc/net/tcp" : "/proc/net/udp",
+                                tcp ? "/proc/net/tcp6" : "/proc/net/udp6" };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *text = NULL;
                 uint64_t inode;

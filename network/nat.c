@@ -90,14 +90,19 @@ static const struct {
         const char *name;
         size_t offset;
 } nft_symbols[] = {
-#define NFT_SYM(f) { #f, offsetof(NftApi, f) }
-        NFT_SYM(nft_ctx_new), NFT_SYM(nft_ctx_free), NFT_SYM(nft_ctx_buffer_output), NFT_SYM(nft_ctx_buffer_error),
-        NFT_SYM(nft_run_cmd_from_buffer), NFT_SYM(nft_ctx_get_error_buffer),
+#define NFT_SYM(f) \
+        { #f, offsetof(NftApi, f) }
+        NFT_SYM(nft_ctx_new),
+        NFT_SYM(nft_ctx_free),
+        NFT_SYM(nft_ctx_buffer_output),
+        NFT_SYM(nft_ctx_buffer_error),
+        NFT_SYM(nft_run_cmd_from_buffer),
+        NFT_SYM(nft_ctx_get_error_buffer),
 #undef NFT_SYM
 };
 
 static int nft_api_open(NftApi *api, char *err, size_t errlen) {
-        *api = (NftApi) { .handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL) };
+        *api = (NftApi){ .handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL) };
         if (!api->handle) {
                 snprintf(err, errlen, "Failed to load libnftables: %s", dlerror());
                 return -ENOPKG;
@@ -134,10 +139,10 @@ static int nft_run(const char *cmd, char *err, size_t errlen) {
                 const char *e = nft.nft_ctx_get_error_buffer(ctx);
                 snprintf(err, errlen, "%s", e && *e ? e : "nft failed");
                 err[strcspn(err, "\n")] = 0; /* the first line says it; the rest points at it */
-                r = e && strstr(e, "File exists") ? -EEXIST
-                    : e && strstr(e, "No such file") ? -ENOENT
+                r = e && strstr(e, "File exists")               ? -EEXIST
+                    : e && strstr(e, "No such file")            ? -ENOENT
                     : e && strstr(e, "Operation not permitted") ? -EPERM
-                                                               : -EIO;
+                                                                : -EIO;
         }
         nft.nft_ctx_free(ctx);
         dlclose(nft.handle);
@@ -150,10 +155,13 @@ int nat_setup(const Ipv4Subnet *subnet, char *err, size_t errlen) {
         /* add is idempotent for the table, map and chains; flush + add makes the rules so too. */
         snprintf(cmd, sizeof cmd,
                  "add table ip nspawnlite\n"
-                 "add map ip nspawnlite ports { type inet_proto . inet_service : ipv4_addr . inet_service ; }\n"
-                 "add chain ip nspawnlite prerouting { type nat hook prerouting priority dstnat ; policy accept ; }\n"
+                 "add map ip nspawnlite ports { type inet_proto . inet_service : ipv4_addr . inet_service ; "
+                 "}\n"
+                 "add chain ip nspawnlite prerouting { type nat hook prerouting priority dstnat ; policy "
+                 "accept ; }\n"
                  "add chain ip nspawnlite output { type nat hook output priority -100 ; policy accept ; }\n"
-                 "add chain ip nspawnlite postrouting { type nat hook postrouting priority srcnat ; policy accept ; }\n"
+                 "add chain ip nspawnlite postrouting { type nat hook postrouting priority srcnat ; policy "
+                 "accept ; }\n"
                  "flush chain ip nspawnlite prerouting\n"
                  "flush chain ip nspawnlite output\n"
                  "flush chain ip nspawnlite postrouting\n"

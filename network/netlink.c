@@ -19,11 +19,14 @@ int nl_error_to_errno(int nle) {
         static const struct {
                 int nle, err;
         } table[] = {
-                { NLE_NOMEM, ENOMEM },     { NLE_EXIST, EEXIST },         { NLE_OBJ_NOTFOUND, ENOENT },
-                { NLE_NODEV, ENODEV },     { NLE_PERM, EPERM },           { NLE_BUSY, EBUSY },
-                { NLE_INVAL, EINVAL },     { NLE_RANGE, ERANGE },         { NLE_AGAIN, EAGAIN },
-                { NLE_NOADDR, EADDRNOTAVAIL }, { NLE_OPNOTSUPP, EOPNOTSUPP }, { NLE_AF_NOSUPPORT, EAFNOSUPPORT },
-                { NLE_NOACCESS, EACCES },  { NLE_MSGSIZE, EMSGSIZE },     { NLE_BAD_SOCK, EBADF },
+                { NLE_NOMEM, ENOMEM },         { NLE_EXIST, EEXIST },
+                { NLE_OBJ_NOTFOUND, ENOENT },  { NLE_NODEV, ENODEV },
+                { NLE_PERM, EPERM },           { NLE_BUSY, EBUSY },
+                { NLE_INVAL, EINVAL },         { NLE_RANGE, ERANGE },
+                { NLE_AGAIN, EAGAIN },         { NLE_NOADDR, EADDRNOTAVAIL },
+                { NLE_OPNOTSUPP, EOPNOTSUPP }, { NLE_AF_NOSUPPORT, EAFNOSUPPORT },
+                { NLE_NOACCESS, EACCES },      { NLE_MSGSIZE, EMSGSIZE },
+                { NLE_BAD_SOCK, EBADF },
         };
         if (nle < 0)
                 nle = -nle;
@@ -124,7 +127,8 @@ int netlink_link_rename_aside(const char *ifname, const char *prefix) {
         if (r < 0 || (r = get_link(sk, ifname, &link)) < 0)
                 return r;
         char name[IFNAMSIZ];
-        if (snprintf(name, sizeof name, "%s%08x", prefix, (unsigned) rtnl_link_get_ifindex(link)) >= (int) sizeof name)
+        if (snprintf(name, sizeof name, "%s%08x", prefix, (unsigned) rtnl_link_get_ifindex(link)) >=
+            (int) sizeof name)
                 return -ENAMETOOLONG;
         if (!(change = rtnl_link_alloc()))
                 return -ENOMEM;

@@ -109,10 +109,11 @@ static int ensure_bridge(MachineNetwork *n, char *err, size_t errlen) {
                 return r;
         }
         if (prefix < 8 || prefix > 30) {
-                snprintf(err, errlen, "Bridge %s has a /%u address: too small a subnet for guests", n->bridge, prefix);
+                snprintf(err, errlen, "Bridge %s has a /%u address: too small a subnet for guests", n->bridge,
+                         prefix);
                 return -EADDRNOTAVAIL;
         }
-        n->subnet = (Ipv4Subnet) { .address = a, .prefix = prefix };
+        n->subnet = (Ipv4Subnet){ .address = a, .prefix = prefix };
         return 0;
 }
 
@@ -210,16 +211,18 @@ static void shared_release_in_background(const SharedRelease *w, int lock) {
 }
 
 int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *c, char *err, size_t errlen) {
-        *n = (MachineNetwork) { .mode = c->mode, .ports = c->ports, .n_ports = c->n_ports };
+        *n = (MachineNetwork){ .mode = c->mode, .ports = c->ports, .n_ports = c->n_ports };
         snprintf(n->machine, sizeof n->machine, "%s", machine);
         if (c->mode == NETWORK_NONE || c->mode == NETWORK_HOST)
                 return 0;
 
         n->point_to_point = c->mode == NETWORK_VETH;
-        n->default_bridge = c->mode == NETWORK_BRIDGE && (!c->bridge || strcmp(c->bridge, DEFAULT_BRIDGE) == 0);
+        n->default_bridge =
+                c->mode == NETWORK_BRIDGE && (!c->bridge || strcmp(c->bridge, DEFAULT_BRIDGE) == 0);
         n->nat = n->point_to_point || n->default_bridge;
         n->has_address = true;
-        snprintf(n->bridge, sizeof n->bridge, "%s", c->mode == NETWORK_BRIDGE ? (c->bridge ?: DEFAULT_BRIDGE) : "-");
+        snprintf(n->bridge, sizeof n->bridge, "%s",
+                 c->mode == NETWORK_BRIDGE ? (c->bridge ?: DEFAULT_BRIDGE) : "-");
         if (n->nat && network_default_subnet(&n->subnet) < 0) {
                 snprintf(err, errlen, "Invalid NSPAWNLITE_BRIDGE_SUBNET '%s': use ADDRESS/PREFIX like %s",
                          getenv("NSPAWNLITE_BRIDGE_SUBNET"), DEFAULT_BRIDGE_SUBNET);
@@ -239,7 +242,8 @@ int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *c
                 made_bridge = r >= 0 && !existed;
         }
         if (r >= 0 && n->n_ports > 0 && !n->has_address) {
-                snprintf(err, errlen, "Bridge %s has no IPv4 address: --port needs one for the guest", n->bridge);
+                snprintf(err, errlen, "Bridge %s has no IPv4 address: --port needs one for the guest",
+                         n->bridge);
                 r = -EADDRNOTAVAIL;
         }
         if (r >= 0) {
@@ -251,7 +255,8 @@ int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *c
                 if (r == -EADDRNOTAVAIL) {
                         char a[16];
                         ipv4_format(s.address, a, sizeof a);
-                        snprintf(err, errlen, "No free address left in %s/%u for machine %s", a, s.prefix, n->machine);
+                        snprintf(err, errlen, "No free address left in %s/%u for machine %s", a, s.prefix,
+                                 n->machine);
                 } else if (r == -EBADMSG)
                         snprintf(err, errlen,
                                  "The lease file %s/network/leases is not one nspawnlite wrote; "
@@ -284,10 +289,10 @@ int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *c
 }
 
 void network_guest_config(const MachineNetwork *n, GuestNetwork *ret) {
-        *ret = (GuestNetwork) {};
+        *ret = (GuestNetwork){};
         if (!n->leased || !n->has_address)
                 return;
-        *ret = (GuestNetwork) {
+        *ret = (GuestNetwork){
                 .configure = true,
                 .address = n->lease.address,
                 .gateway = n->subnet.address,
@@ -383,7 +388,7 @@ int network_configure_guest(const GuestNetwork *g) {
         if (!g->configure)
                 return 0;
         int r = netlink_address_add(GUEST_IFNAME, g->address, g->point_to_point ? 32 : g->prefix,
-                                     g->point_to_point ? g->gateway : 0);
+                                    g->point_to_point ? g->gateway : 0);
         if (r >= 0)
                 r = netlink_link_up(GUEST_IFNAME);
         if (r >= 0)

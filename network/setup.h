@@ -36,9 +36,9 @@ typedef struct {
         char machine[65];
         char bridge[IFNAME_MAX + 1];
         bool default_bridge;
-        bool nat;              /* uses the default subnet, hence the NAT table */
-        bool has_address;      /* host0 gets an address from us */
-        bool point_to_point;   /* --network=veth */
+        bool nat;            /* uses the default subnet, hence the NAT table */
+        bool has_address;    /* host0 gets an address from us */
+        bool point_to_point; /* --network=veth */
         Ipv4Subnet subnet;
         Lease lease;
         bool leased;
@@ -54,7 +54,8 @@ typedef struct {
         bool point_to_point;
 } GuestNetwork;
 
-int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *spec, char *err, size_t errlen);
+int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *spec, char *err,
+                    size_t errlen);
 void network_guest_config(const MachineNetwork *n, GuestNetwork *ret);
 int network_attach(MachineNetwork *n, pid_t pid, char *err, size_t errlen);
 void network_release(MachineNetwork *n);

@@ -31,10 +31,10 @@
 #include "nspawnlite/sync.h"
 #include "nspawnlite/userns-mounts.h"
 
-#define FAIL(stage, r, ...)                                                                        \
-        do {                                                                                       \
-                (void) sync_send_error(ctx->sync_fd, (stage), (r), __VA_ARGS__);                   \
-                _exit(EXIT_FAILURE);                                                               \
+#define FAIL(stage, r, ...)                                                      \
+        do {                                                                     \
+                (void) sync_send_error(ctx->sync_fd, (stage), (r), __VA_ARGS__); \
+                _exit(EXIT_FAILURE);                                             \
         } while (0)
 
 static void reset_signals(const sigset_t *mask) {
@@ -64,7 +64,8 @@ static int setup_run_host(int rootfd, const ChildContext *ctx, char *err, size_t
                 { "container-uuid", ctx->uuid },
         };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_close_ int fd = openat(d, files[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+                _cleanup_close_ int fd =
+                        openat(d, files[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
                 if (fd < 0 || loop_write(fd, files[i].content, strlen(files[i].content)) < 0 ||
                     (i == 1 && loop_write(fd, "\n", 1) < 0)) {
                         snprintf(err, errlen, "Failed to write /run/host/%s", files[i].name);
@@ -81,7 +82,8 @@ static int setup_run_host(int rootfd, const ChildContext *ctx, char *err, size_t
                 host_os = staged;
         }
         if (host_os) {
-                _cleanup_close_ int fd = openat(d, "os-release", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+                _cleanup_close_ int fd =
+                        openat(d, "os-release", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
                 if (fd < 0) {
                         snprintf(err, errlen, "Failed to create /run/host/os-release");
                         return -errno;
@@ -91,7 +93,8 @@ static int setup_run_host(int rootfd, const ChildContext *ctx, char *err, size_t
                 char target[64];
                 snprintf(target, sizeof target, "/proc/self/fd/%d/os-release", d);
                 if (mount(host_os, target, NULL, MS_BIND, NULL) < 0 ||
-                    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                    mount(NULL, target, NULL,
+                          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
                         snprintf(err, errlen, "Failed to mount /run/host/os-release");
                         return -errno;
                 }
@@ -227,7 +230,8 @@ static void child_enter(const ChildContext *ctx) {
         if (ctx->userns) {
                 /* Our ids are mapped now: become the namespace's root (the host's range base). */
                 if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)
-                        FAIL(CHILD_STAGE_NAMESPACES, errno, "Failed to become root in the user namespace: %m");
+                        FAIL(CHILD_STAGE_NAMESPACES, errno,
+                             "Failed to become root in the user namespace: %m");
         }
 
         /* Only now, inside payload in every hierarchy, so that the guest sees its cgroup as "/". */
@@ -310,8 +314,8 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
         char staged[PATH_MAX];
         if (ctx->stage)
                 snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_BIND, ctx->stage);
-        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->sources, ctx->stage ? staged : NULL, c->tmpfs_size,
-                                err, sizeof err);
+        r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->sources, ctx->stage ? staged : NULL,
+                                c->tmpfs_size, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
 
@@ -338,10 +342,10 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
                 safe_close(tty_masters[i]);
 
         /* systemd starts container-getty@ on each of these. */
-        *ret = (ChildTerminals) { .slave = TAKE_FD(slave) };
+        *ret = (ChildTerminals){ .slave = TAKE_FD(slave) };
         for (unsigned i = 0; i < ready.n_ttys; i++)
-                snprintf(ret->ttys + strlen(ret->ttys), sizeof ret->ttys - strlen(ret->ttys), "%spts/%u", i ? " " : "",
-                         ready.tty_pts[i]);
+                snprintf(ret->ttys + strlen(ret->ttys), sizeof ret->ttys - strlen(ret->ttys), "%spts/%u",
+                         i ? " " : "", ready.tty_pts[i]);
 }
 
 /* The last steps before init: no way back to the host's keys, capabilities or syscalls, and
@@ -409,7 +413,8 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 slave = safe_close(slave);
                 r = console_stdio(console);
                 if (r < 0)
-                        FAIL(CHILD_STAGE_CONSOLE, r, "Failed to make /dev/console the standard I/O of init: %m");
+                        FAIL(CHILD_STAGE_CONSOLE, r,
+                             "Failed to make /dev/console the standard I/O of init: %m");
         } else if (setsid() < 0)
                 /* --console=pipe: a session of its own all the same, so that /dev/tty is not the
                  * caller's terminal and the guest cannot push input into it. */
@@ -447,7 +452,8 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 /* The stub keeps running our code without an execve() to trim its sets. */
                 r = capability_drop_permitted(ctx->caps);
                 if (r < 0) {
-                        (void) sync_send_error(sync_fd, CHILD_STAGE_CAPABILITIES, r, "Failed to drop capabilities: %m");
+                        (void) sync_send_error(sync_fd, CHILD_STAGE_CAPABILITIES, r,
+                                               "Failed to drop capabilities: %m");
                         _exit(EXIT_FAILURE);
                 }
                 stub_init_main(c->args, envp, sync_fd, ctx->console != CONSOLE_PIPE);

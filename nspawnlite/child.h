@@ -20,11 +20,11 @@ typedef struct {
         const char *term;
         uint64_t caps; /* the bounding set to keep */
         GuestNetwork network;
-        bool userns; /* in a user namespace of its own (-U) */
+        bool userns;                 /* in a user namespace of its own (-U) */
         const char *root_mountpoint; /* -U: where the tree is attached (RUNTIME/machines/NAME/root) */
         const char *stage;           /* -U: where the host's mounts wait to be bound (userns-mounts.h) */
         const MountSources *sources; /* the bind sources' detached copies, per boot */
-        int sync_fd;   /* the child's end */
+        int sync_fd;                 /* the child's end */
         sigset_t original_mask;
         const MachineCgroup *cgroup; /* the child joins its v1 hierarchies itself, first thing */
 } ChildContext;

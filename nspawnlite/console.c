@@ -30,8 +30,14 @@ ConsoleMode console_mode_resolve(ConsoleMode requested, bool is_run) {
 }
 
 int console_relay_init(ConsoleRelay *c, ConsoleMode mode, int in, int out) {
-        *c = (ConsoleRelay) { .mode = mode, .in = in, .out = out, .master = -EBADF, .peer = -EBADF,
-                              .idx_in = -1, .idx_master = -1, .idx_out = -1 };
+        *c = (ConsoleRelay){ .mode = mode,
+                             .in = in,
+                             .out = out,
+                             .master = -EBADF,
+                             .peer = -EBADF,
+                             .idx_in = -1,
+                             .idx_master = -1,
+                             .idx_out = -1 };
         if (mode != CONSOLE_INTERACTIVE)
                 c->in_eof = true;
         if (mode == CONSOLE_INTERACTIVE && isatty(in) && tcgetattr(in, &c->saved) >= 0) {
@@ -93,7 +99,7 @@ void console_relay_poll_add(ConsoleRelay *c, struct pollfd *p, size_t *n) {
                 return;
         if (!c->in_eof && c->to_guest_len < sizeof c->to_guest) {
                 c->idx_in = (int) *n;
-                p[(*n)++] = (struct pollfd) { .fd = c->in, .events = POLLIN };
+                p[(*n)++] = (struct pollfd){ .fd = c->in, .events = POLLIN };
         }
         short ev = 0;
         if (!c->master_hung_up && c->to_host_len < sizeof c->to_host)
@@ -102,11 +108,11 @@ void console_relay_poll_add(ConsoleRelay *c, struct pollfd *p, size_t *n) {
                 ev |= POLLOUT;
         if (ev) {
                 c->idx_master = (int) *n;
-                p[(*n)++] = (struct pollfd) { .fd = c->master, .events = ev };
+                p[(*n)++] = (struct pollfd){ .fd = c->master, .events = ev };
         }
         if (c->to_host_len > 0) {
                 c->idx_out = (int) *n;
-                p[(*n)++] = (struct pollfd) { .fd = c->out, .events = POLLOUT };
+                p[(*n)++] = (struct pollfd){ .fd = c->out, .events = POLLOUT };
         }
 }
 
@@ -249,8 +255,8 @@ RelayEnd console_relay_run(ConsoleRelay *c, int watch_fd, bool escape_ends, bool
         for (;;) {
                 struct pollfd p[8];
                 size_t n = 0;
-                p[n++] = (struct pollfd) { .fd = watch_fd, .events = POLLIN };
-                p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+                p[n++] = (struct pollfd){ .fd = watch_fd, .events = POLLIN };
+                p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 console_relay_poll_add(c, p, &n);
                 if (poll(p, n, console_relay_wants_tick(c) ? 20 : -1) < 0 && errno != EINTR)
                         break;

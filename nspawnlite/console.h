@@ -20,7 +20,7 @@ typedef enum {
  * the caller's terminal in raw mode (restored by console_relay_done() on every exit path) and keeps
  * the window size in sync; Ctrl-] three times within a second asks for the machine to be killed. */
 
-#define CONSOLE_ESCAPE_CHAR 0x1d /* Ctrl-] */
+#define CONSOLE_ESCAPE_CHAR  0x1d /* Ctrl-] */
 #define CONSOLE_ESCAPE_COUNT 3
 
 /* The escape sequence as typed so far, for every client that lets a person detach or kill. */

@@ -15,9 +15,8 @@
 #include "nspawnlite/basic/path-util.h"
 
 const DeviceLink device_links[] = {
-        { "fd", "/proc/self/fd" },          { "stdin", "/proc/self/fd/0" },
-        { "stdout", "/proc/self/fd/1" },    { "stderr", "/proc/self/fd/2" },
-        { "ptmx", "pts/ptmx" },
+        { "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+        { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" },
 };
 const size_t device_links_size = ELEMENTSOF(device_links);
 

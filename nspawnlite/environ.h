@@ -8,11 +8,11 @@
 #define CONTAINER_NOTIFY_SOCKET "/run/host/notify"
 
 typedef struct {
-        const char *uuid;        /* container_uuid */
-        const char *term;        /* TERM for the console, NULL: vt220 */
-        const char *ttys;        /* container_ttys, NULL: none */
+        const char *uuid; /* container_uuid */
+        const char *term; /* TERM for the console, NULL: vt220 */
+        const char *ttys; /* container_ttys, NULL: none */
         InitKind init_kind;
-        char *const *setenv;     /* -E VAR=VALUE, override the defaults */
+        char *const *setenv; /* -E VAR=VALUE, override the defaults */
 } GuestEnvironment;
 
 /* The whole environment of PID 1: nothing of the caller's but what is listed here. */

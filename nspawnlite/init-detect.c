@@ -24,7 +24,10 @@ static InitInfo init_table[_INIT_KIND_MAX] = {
 };
 /* Which entries hold an offset from SIGRTMIN rather than a signal number. */
 static const bool rt_relative[_INIT_KIND_MAX] = {
-        [INIT_SYSTEMD] = true, [INIT_SYSVINIT] = true, [INIT_STUB] = true, [INIT_UNKNOWN] = true,
+        [INIT_SYSTEMD] = true,
+        [INIT_SYSVINIT] = true,
+        [INIT_STUB] = true,
+        [INIT_UNKNOWN] = true,
 };
 
 const InitInfo *init_info(InitKind kind) {
@@ -102,7 +105,7 @@ bool tree_has_os_release(int rootfd) {
 }
 
 /* sysvinit's initreq.h, as telinit sends it. */
-#define INIT_MAGIC 0x03091969
+#define INIT_MAGIC      0x03091969
 #define INIT_CMD_RUNLVL 1
 struct init_request {
         int magic;

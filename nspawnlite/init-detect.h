@@ -9,7 +9,7 @@ typedef enum {
         INIT_SYSVINIT,
         INIT_BUSYBOX,
         INIT_OPENRC,
-        INIT_STUB,    /* nspawnlite's own, for "run" */
+        INIT_STUB, /* nspawnlite's own, for "run" */
         INIT_UNKNOWN,
         _INIT_KIND_MAX,
 } InitKind;

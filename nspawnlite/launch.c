@@ -63,8 +63,10 @@ static int preflight(Supervisor *s) {
         const char *verb = c->kind == LAUNCH_BOOT ? "boot" : "run";
 
         if (geteuid() != 0)
-                return log_error_errno(EPERM, "nspawnlite %s must run as root: making namespaces, mounts and "
-                                              "cgroups needs it.", verb);
+                return log_error_errno(EPERM,
+                                       "nspawnlite %s must run as root: making namespaces, mounts and "
+                                       "cgroups needs it.",
+                                       verb);
 
         _cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
@@ -72,12 +74,16 @@ static int preflight(Supervisor *s) {
 
         if (c->kind == LAUNCH_BOOT) {
                 if (!tree_has_os_release(rootfd))
-                        return log_error_errno(ENOENT, "%s has neither /etc/os-release nor /usr/lib/os-release: "
-                                                       "not an OS tree ('nspawnlite run' runs a command in any tree).",
-                                               c->rootfs);
+                        return log_error_errno(
+                                ENOENT,
+                                "%s has neither /etc/os-release nor /usr/lib/os-release: "
+                                "not an OS tree ('nspawnlite run' runs a command in any tree).",
+                                c->rootfs);
                 if (init_detect(rootfd, &s->init_path, &s->init_kind) < 0)
-                        return log_error_errno(ENOENT, "No init found in %s: looked for /usr/lib/systemd/systemd, "
-                                                       "/lib/systemd/systemd and /sbin/init.", c->rootfs);
+                        return log_error_errno(ENOENT,
+                                               "No init found in %s: looked for /usr/lib/systemd/systemd, "
+                                               "/lib/systemd/systemd and /sbin/init.",
+                                               c->rootfs);
                 log_debug("Init %s (%s).", s->init_path, init_kind_to_string(s->init_kind));
         } else
                 s->init_kind = INIT_STUB;
@@ -235,9 +241,11 @@ static int start_guest(Supervisor *s) {
                 r = userns_tree(s->spec->rootfs, idmap ? s->pid : 0, &tree);
                 if (r < 0) {
                         if (idmap)
-                                log_error_errno(r, "Failed to make an idmapped mount of %s (%m): its filesystem may not "
-                                                   "support them; use --private-users-ownership=chown.",
-                                                s->spec->rootfs);
+                                log_error_errno(
+                                        r,
+                                        "Failed to make an idmapped mount of %s (%m): its filesystem may not "
+                                        "support them; use --private-users-ownership=chown.",
+                                        s->spec->rootfs);
                         else
                                 log_error_errno(r, "Failed to open the tree %s: %m", s->spec->rootfs);
                         goto fail;
@@ -318,16 +326,17 @@ static int start_guest(Supervisor *s) {
                 /* The child _exit()s right after reporting: let it, its status may say more (127). */
                 kill_first = false;
         } else
-                log_error_errno(r < 0 ? r : EPROTO, "Failed to start machine %s: the container child died "
-                                                    "during setup.", s->spec->machine);
-fail: {
+                log_error_errno(r < 0 ? r : EPROTO,
+                                "Failed to start machine %s: the container child died "
+                                "during setup.",
+                                s->spec->machine);
+fail : {
         int status = 1;
         reap_child(s, kill_first, &status);
         end_guest(s);
         return status > 1 && status < 128 ? status : -ECHILD;
 }
 }
-
 
 /* "boot -d": the parent waits on a pipe for one byte ("started", or "ready" with --wait-ready) and
  * exits 0; without it, 1. Errors until then reach the caller's stderr from the supervisor itself. */
@@ -398,9 +407,11 @@ static int prepare_userns(Supervisor *s) {
         if (c->userns.mode == USERNS_OFF) {
                 if (!shifted)
                         return 0;
-                log_info("Shifting the ownership of %s back from %u (it was chowned for -U).", c->rootfs, shift);
+                log_info("Shifting the ownership of %s back from %u (it was chowned for -U).", c->rootfs,
+                         shift);
                 r = userns_shift_tree(c->rootfs, shift, 0);
-                return r < 0 ? log_error_errno(r, "Failed to shift the ownership of %s back: %m", c->rootfs) : 0;
+                return r < 0 ? log_error_errno(r, "Failed to shift the ownership of %s back: %m", c->rootfs)
+                             : 0;
         }
 
         warn_reachable_tree(c->rootfs);
@@ -411,15 +422,16 @@ static int prepare_userns(Supervisor *s) {
         if (r == -EBUSY)
                 return log_error_errno(r, "No free UID range left for -U.");
         if (r == -EINVAL)
-                return log_error_errno(r, "UID range %u:%u overlaps the ranges -U=pick hands out; pick another.",
+                return log_error_errno(r,
+                                       "UID range %u:%u overlaps the ranges -U=pick hands out; pick another.",
                                        c->userns.base, c->userns.size);
         if (r < 0)
                 return log_error_errno(r, "Failed to take a UID range: %m");
 
         uint32_t want = c->userns.ownership == USERNS_OWNERSHIP_CHOWN ? s->userns.base : 0;
         if (shift != want && (shifted || shift == 0)) {
-                log_info("Shifting the ownership of %s from %u to %u (once; later boots reuse it).", c->rootfs, shift,
-                         want);
+                log_info("Shifting the ownership of %s from %u to %u (once; later boots reuse it).",
+                         c->rootfs, shift, want);
                 r = userns_shift_tree(c->rootfs, shift, want);
                 if (r < 0)
                         return log_error_errno(r, "Failed to shift the ownership of %s: %m", c->rootfs);
@@ -514,7 +526,8 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
         }
         /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
         s->caps = capability_machine_set(c->network.mode != NETWORK_HOST, c->caps_add,
-                                        c->caps_drop | (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
+                                         c->caps_drop |
+                                                 (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
         char err[512] = "";
         r = supervisor_apply_limits(&s->cgroup, &c->limits, &(Limits){}, "--", err, sizeof err);
         if (r < 0) {
@@ -569,7 +582,8 @@ static int run_machine(Supervisor *s) {
                 s->kill_deadline = 0;
                 s->killed_by_us = false;
                 if (!first && ((r = machine_cgroup_reset_payload(&s->cgroup)) < 0 ||
-                               (s->userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s->cgroup, s->userns.base)) < 0))) {
+                               (s->userns.lock_fd >= 0 &&
+                                (r = machine_cgroup_delegate(&s->cgroup, s->userns.base)) < 0))) {
                         log_error_errno(r, "Failed to reset cgroup %s for the reboot: %m", s->cgroup.payload);
                         status = 1;
                         break;
@@ -580,8 +594,10 @@ static int run_machine(Supervisor *s) {
                         break;
                 }
                 (void) supervisor_write_state(s, "running");
-                if (first && c->console == CONSOLE_INTERACTIVE && s->console == CONSOLE_INTERACTIVE && c->kind == LAUNCH_BOOT)
-                        log_info("Machine %s started. Press Ctrl-] three times within 1 s to kill it.", c->machine);
+                if (first && c->console == CONSOLE_INTERACTIVE && s->console == CONSOLE_INTERACTIVE &&
+                    c->kind == LAUNCH_BOOT)
+                        log_info("Machine %s started. Press Ctrl-] three times within 1 s to kill it.",
+                                 c->machine);
                 if (first) {
                         /* With --wait-ready, READY=1 or a login prompt releases the caller instead. */
                         if (c->wait_ready && c->kind == LAUNCH_BOOT)
@@ -604,7 +620,8 @@ static int run_machine(Supervisor *s) {
                 if (!s->ready) {
                         /* Gone before it was ready: the caller of boot -d waits to hear why. */
                         if (!s->killed_by_us)
-                                log_error("Machine %s ended before it was ready (status %d).", c->machine, status);
+                                log_error("Machine %s ended before it was ready (status %d).", c->machine,
+                                          status);
                         status = status ?: 1;
                         break;
                 }

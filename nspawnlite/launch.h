@@ -35,8 +35,8 @@ typedef struct {
         bool wait_ready;
         unsigned ttys; /* login ttys, /dev/tty1..N */
         UsernsConfig userns;
-        Limits limits;          /* at the start */
-        char *const *setenv;    /* -E VAR=VALUE, in order */
+        Limits limits;       /* at the start */
+        char *const *setenv; /* -E VAR=VALUE, in order */
         uint64_t caps_add, caps_drop;
         bool no_new_privileges;
         int kill_signal; /* 0: chosen from the init */

@@ -15,7 +15,7 @@
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/path-util.h"
 
-#define NSD (MS_NOSUID | MS_NODEV)
+#define NSD  (MS_NOSUID | MS_NODEV)
 #define NSDE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 /* The inodes of a capped tmpfs: each pins memory too (systemd-nspawn's cap). */
 #define TMPFS_INODES "nr_inodes=400k"
@@ -28,7 +28,8 @@ const MountEntry mount_table[] = {
         /* /dev first: device nodes and the console live there. No nodev here, obviously. */
         { MOUNT_FS, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k",
           MOUNT_GUEST_TMPFS },
-        { MOUNT_FS, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5", 0 },
+        { MOUNT_FS, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+          "newinstance,ptmxmode=0666,mode=620,gid=5", 0 },
         /* The tmpfs mounts the guest fills: capped (MOUNT_SIZED), in bytes and inodes. */
         { MOUNT_FS, "tmpfs", "/dev/shm", "tmpfs", NSD | MS_STRICTATIME, "mode=1777," TMPFS_INODES, FILLED },
         { MOUNT_FS, "mqueue", "/dev/mqueue", "mqueue", NSDE, NULL, 0 },
@@ -65,7 +66,7 @@ static unsigned long statvfs_to_ms(unsigned long f) {
         static const struct {
                 unsigned long st, ms;
         } map[] = {
-                { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+                { ST_NOSUID, MS_NOSUID },   { ST_NODEV, MS_NODEV },           { ST_NOEXEC, MS_NOEXEC },
                 { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
         };
         unsigned long ms = 0;
@@ -93,8 +94,8 @@ static int remount_ro_in_root(int rootfd, const char *path) {
         return mount_remount_read_only(fd_path(fd).path);
 }
 
-static int bind_in_root(int rootfd, const char *source_path, const char *where, bool want_dir,
-                        bool optional, bool no_mkdir, bool read_only) {
+static int bind_in_root(int rootfd, const char *source_path, const char *where, bool want_dir, bool optional,
+                        bool no_mkdir, bool read_only) {
         _cleanup_close_ int target = -EBADF;
         int r;
         if (no_mkdir || optional)
@@ -137,8 +138,8 @@ static int apply_entry(int rootfd, const MountEntry *e, const MountTableArgs *a)
                         sized_options(e->options, a->tmpfs_size, options, sizeof options);
                 /* Mounted from outside the guest's user namespace: its root is to own it. */
                 if ((e->mode & MOUNT_GUEST_TMPFS) && a->phase == MOUNT_PHASE_OUTER)
-                        snprintf(options + strlen(options), sizeof options - strlen(options), ",uid=%" PRIu32
-                                 ",gid=%" PRIu32, a->uid_shift, a->uid_shift);
+                        snprintf(options + strlen(options), sizeof options - strlen(options),
+                                 ",uid=%" PRIu32 ",gid=%" PRIu32, a->uid_shift, a->uid_shift);
                 if (mount(e->what, fd_path(fd).path, e->type, e->flags, e->options ? options : NULL) < 0)
                         return -errno;
                 return 0;
@@ -167,8 +168,8 @@ static int apply_entry(int rootfd, const MountEntry *e, const MountTableArgs *a)
                         if (r < 0)
                                 return r;
                 }
-                return bind_in_root(rootfd, fd_path(inaccessible >= 0 ? inaccessible : src).path, e->where, false,
-                                    e->mode & MOUNT_OPTIONAL, true, true);
+                return bind_in_root(rootfd, fd_path(inaccessible >= 0 ? inaccessible : src).path, e->where,
+                                    false, e->mode & MOUNT_OPTIONAL, true, true);
         }
         }
         return -EINVAL;
@@ -203,7 +204,8 @@ int mounts_open_sources(const CustomMount *m, size_t n, MountSources *ret, char 
         for (size_t i = 0; i < n; i++) {
                 if (m[i].tmpfs)
                         continue;
-                s.fds[i] = open_tree(AT_FDCWD, m[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                s.fds[i] =
+                        open_tree(AT_FDCWD, m[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
                 int r = s.fds[i] < 0 ? -errno : 0;
                 if (r < 0)
                         snprintf(err, errlen, "Failed to open bind mount source %s", m[i].source);
@@ -260,13 +262,12 @@ static int apply_bind(int rootfd, const CustomMount *m, int source_fd, const cha
         if (staged_source)
                 r = mount(staged_source, fd_path(target).path, NULL, MS_BIND | MS_REC, NULL);
         else
-                r = move_mount(source_fd, "", target, "",
-                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+                r = move_mount(source_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
         return r < 0 ? -errno : 0;
 }
 
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const MountSources *src, const char *staged,
-                        const char *tmpfs_size, char *err, size_t errlen) {
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const MountSources *src,
+                        const char *staged, const char *tmpfs_size, char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
                 char source[PATH_MAX];
                 if (staged)
@@ -275,8 +276,10 @@ int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const MountS
                                    : apply_bind(rootfd, &m[i], i < src->n ? src->fds[i] : -EBADF,
                                                 staged ? source : NULL);
                 if (r == -EROFS)
-                        snprintf(err, errlen, "Failed to create the mount point %s in the read-only tree "
-                                 "(create it there first)", m[i].dest);
+                        snprintf(err, errlen,
+                                 "Failed to create the mount point %s in the read-only tree "
+                                 "(create it there first)",
+                                 m[i].dest);
                 else if (r < 0 && m[i].tmpfs)
                         snprintf(err, errlen, "Failed to mount a tmpfs on %s", m[i].dest);
                 else if (r < 0)

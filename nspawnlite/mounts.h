@@ -16,18 +16,18 @@ typedef struct {
 /* The size of the machine's tmpfs mounts (/tmp, /run, /dev/shm, --tmpfs): tmpfs pins what is
  * written there beyond the OOM killer's reach, so each is capped (systemd-nspawn's caps). */
 #define TMPFS_SIZE_DEFAULT "10%"
-#define TMPFS_SIZE_MIN (UINT64_C(1) << 20)
+#define TMPFS_SIZE_MIN     (UINT64_C(1) << 20)
 
 typedef enum {
-        MOUNT_FS,            /* mount a fresh filesystem */
-        MOUNT_BIND_SELF,     /* bind a path onto itself (to keep it writable under a read-only parent) */
-        MOUNT_BIND_SELF_RO,  /* bind a path onto itself, recursively, and make it read-only */
-        MOUNT_INACCESSIBLE,  /* cover a file with an empty, mode 0000, read-only file */
+        MOUNT_FS,           /* mount a fresh filesystem */
+        MOUNT_BIND_SELF,    /* bind a path onto itself (to keep it writable under a read-only parent) */
+        MOUNT_BIND_SELF_RO, /* bind a path onto itself, recursively, and make it read-only */
+        MOUNT_INACCESSIBLE, /* cover a file with an empty, mode 0000, read-only file */
         MOUNT_MAKE_INACCESSIBLE_SOURCE, /* create the file the entries above use */
 } MountOp;
 
 enum {
-        MOUNT_OPTIONAL = 1 << 0,  /* skip when the target does not exist (e.g. /proc/acpi) */
+        MOUNT_OPTIONAL = 1 << 0,   /* skip when the target does not exist (e.g. /proc/acpi) */
         MOUNT_NETNS_ONLY = 1 << 1, /* only with a private network namespace */
         MOUNT_NO_MKDIR = 1 << 2,   /* never create the target */
         /* Under -U, made from outside the user namespace (mounts_apply_table's MOUNT_PHASE_OUTER),
@@ -67,10 +67,11 @@ extern const size_t mount_table_size;
 typedef struct {
         MountPhase phase;
         bool own_netns;
-        int inaccessible;       /* the source of MOUNT_INACCESSIBLE entries, an O_PATH fd, or -EBADF
-                                 * for INACCESSIBLE_FILE in the tree (made by the table itself) */
-        const char *tmpfs_size; /* the size= of MOUNT_SIZED entries (the spec's); NULL or "" for the default */
-        uint32_t uid_shift;     /* MOUNT_PHASE_OUTER: the host uid (and gid) of the guest's root */
+        int inaccessible; /* the source of MOUNT_INACCESSIBLE entries, an O_PATH fd, or -EBADF
+                           * for INACCESSIBLE_FILE in the tree (made by the table itself) */
+        const char
+                *tmpfs_size; /* the size= of MOUNT_SIZED entries (the spec's); NULL or "" for the default */
+        uint32_t uid_shift;  /* MOUNT_PHASE_OUTER: the host uid (and gid) of the guest's root */
 } MountTableArgs;
 
 /* Apply the table (the entries of one phase) under the tree at rootfd (a mount point, still
@@ -91,8 +92,8 @@ void mounts_close_sources(MountSources *s);
 /* --bind, --bind-ro, --tmpfs. staged: NULL to attach the sources' detached copies (src), or under
  * -U the directory the supervisor attached them in (m[i] at staged/i, userns-mounts.h), to bind
  * from: the copies there carry their flags locked. */
-int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const MountSources *src, const char *staged,
-                        const char *tmpfs_size, char *err, size_t errlen);
+int mounts_apply_custom(int rootfd, const CustomMount *m, size_t n, const MountSources *src,
+                        const char *staged, const char *tmpfs_size, char *err, size_t errlen);
 
 /* The host's os-release file, or NULL when it has none. */
 const char *mounts_host_os_release(void);

@@ -17,19 +17,39 @@
 /* Things a guest has no business doing to the shared kernel, grouped as in DESIGN.md §3. */
 const char *const seccomp_denied_syscalls[] = {
         /* keyrings are not namespaced */
-        "add_key", "keyctl", "request_key",
+        "add_key",
+        "keyctl",
+        "request_key",
         /* replacing or extending the kernel */
-        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
         /* handle-based opens escape any mount namespace */
         "open_by_handle_at",
         /* kernel introspection and instrumentation */
-        "bpf", "perf_event_open", "lookup_dcookie", "fanotify_init",
+        "bpf",
+        "perf_event_open",
+        "lookup_dcookie",
+        "fanotify_init",
         /* host-wide resources */
-        "swapon", "swapoff", "quotactl", "quotactl_fd", "acct", "syslog",
+        "swapon",
+        "swapoff",
+        "quotactl",
+        "quotactl_fd",
+        "acct",
+        "syslog",
         /* raw I/O ports */
-        "iopl", "ioperm",
+        "iopl",
+        "ioperm",
         /* the clock is the host's */
-        "settimeofday", "clock_settime", "clock_settime64", "stime", "adjtimex", "clock_adjtime",
+        "settimeofday",
+        "clock_settime",
+        "clock_settime64",
+        "stime",
+        "adjtimex",
+        "clock_adjtime",
         "clock_adjtime64",
 };
 const unsigned seccomp_n_denied_syscalls = ELEMENTSOF(seccomp_denied_syscalls);
@@ -47,9 +67,7 @@ static const unsigned long denied_ioctls[] = {
         /* Without -U the guest's root is a bind mount of a host filesystem, and guest root may
          * freeze or shut down that superblock: host writes would block or fail. The same class
          * of accident as the superblock remount below. */
-        FIFREEZE,
-        FITHAW,
-        FS_IOC_SHUTDOWN_, /* ext4, xfs (XFS_IOC_GOINGDOWN) and f2fs share this number */
+        FIFREEZE, FITHAW, FS_IOC_SHUTDOWN_, /* ext4, xfs (XFS_IOC_GOINGDOWN) and f2fs share this number */
 };
 
 static void seccomp_releasep(scmp_filter_ctx *ctx) {

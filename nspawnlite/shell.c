@@ -157,7 +157,8 @@ _noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u,
         const char *dir = rq->chdir ?: u->home;
         if (chdir(dir) < 0) {
                 if (rq->chdir) {
-                        fprintf(stderr, "nspawnlite: Cannot change to %s in machine %s: %m\n", dir, rq->machine->name);
+                        fprintf(stderr, "nspawnlite: Cannot change to %s in machine %s: %m\n", dir,
+                                rq->machine->name);
                         _exit(EXIT_FAILURE);
                 }
                 (void) chdir("/");
@@ -165,8 +166,8 @@ _noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u,
 
         /* The machine's bounds and filter, while we still may; then the user's identity. */
         if (keyring_new_session() < 0 || capability_apply_bounding(rq->machine->caps) < 0 ||
-            seccomp_load_machine_filter(rq->machine->no_new_privileges) < 0 ||
-            setgroups(0, NULL) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
+            seccomp_load_machine_filter(rq->machine->no_new_privileges) < 0 || setgroups(0, NULL) < 0 ||
+            setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
                 fprintf(stderr, "nspawnlite: Failed to take the machine's credentials: %m\n");
                 _exit(EXIT_FAILURE);
         }
@@ -184,7 +185,12 @@ _noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u,
         const char *fixed[] = {
                 u->uid == 0 ? "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
                             : "PATH=/usr/local/bin:/usr/bin:/bin",
-                home, user, logname, shell, term, "container=nspawnlite",
+                home,
+                user,
+                logname,
+                shell,
+                term,
+                "container=nspawnlite",
         };
         for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
                 (void) setenv_list(&envp, &n, fixed[i]);
@@ -203,7 +209,7 @@ _noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u,
         const char *base = strrchr(u->shell, '/');
         char arg0[300];
         snprintf(arg0, sizeof arg0, "-%s", base ? base + 1 : u->shell);
-        execv(u->shell, (char *[]) { arg0, NULL });
+        execv(u->shell, (char *[]){ arg0, NULL });
         fprintf(stderr, "nspawnlite: Cannot run %s in machine %s: %m\n", u->shell, rq->machine->name);
         _exit(127);
 }
@@ -213,15 +219,16 @@ _noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u,
 _noreturn_ static void child(const ShellRequest *rq, const GuestUser *u, int pidfd, int sock, bool use_pty) {
         int r = join_cgroup(rq->machine);
         if (r < 0) {
-                fprintf(stderr, "nspawnlite: Failed to join the cgroup of machine %s: %s\n", rq->machine->name,
-                        strerror(-r));
+                fprintf(stderr, "nspawnlite: Failed to join the cgroup of machine %s: %s\n",
+                        rq->machine->name, strerror(-r));
                 _exit(EXIT_FAILURE);
         }
         int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
         if (rq->machine->uid_shift)
                 flags |= CLONE_NEWUSER; /* -U: then our ids are those of the guest's namespace */
         if (setns(pidfd, flags) < 0) {
-                fprintf(stderr, "nspawnlite: Failed to enter the namespaces of machine %s: %m\n", rq->machine->name);
+                fprintf(stderr, "nspawnlite: Failed to enter the namespaces of machine %s: %m\n",
+                        rq->machine->name);
                 _exit(EXIT_FAILURE);
         }
         close(pidfd);
@@ -232,8 +239,10 @@ _noreturn_ static void child(const ShellRequest *rq, const GuestUser *u, int pid
                 _cleanup_close_ int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
                 struct stat st;
                 if (ptmx < 0 || fstat(ptmx, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
-                    unlockpt(ptmx) < 0 || (tty = ioctl(ptmx, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-                        fprintf(stderr, "nspawnlite: Failed to allocate a pty in machine %s: %m\n", rq->machine->name);
+                    unlockpt(ptmx) < 0 ||
+                    (tty = ioctl(ptmx, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+                        fprintf(stderr, "nspawnlite: Failed to allocate a pty in machine %s: %m\n",
+                                rq->machine->name);
                         _exit(EXIT_FAILURE);
                 }
                 if (sync_send_step(sock, SYNC_STEP_CONSOLE_READY, &ptmx, 1) < 0)
@@ -274,7 +283,8 @@ static void relay_pipes(int in_w, int out_r, int err_r) {
         (void) fd_nonblock(in_w, 1);
         while (fds[1] >= 0 || fds[2] >= 0) {
                 struct pollfd p[4] = {
-                        { .fd = in_open && fds[0] >= 0 && pending_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = in_open && fds[0] >= 0 && pending_len == 0 ? STDIN_FILENO : -1,
+                          .events = POLLIN },
                         { .fd = fds[1], .events = POLLIN },
                         { .fd = fds[2], .events = POLLIN },
                         /* POLLOUT while input waits; POLLERR once the reader is gone */
@@ -358,11 +368,12 @@ int shell_run(const ShellRequest *rq) {
                 return log_error_errno(r, "Failed to read /etc/passwd of machine %s: %m", m->name), 1;
         r = passwd_find(passwd ?: "", rq->user ?: "root", &u);
         if (r < 0 && rq->user)
-                return log_error(r == -ESRCH ? "User %s does not exist in machine %s." : "Invalid user '%s' for machine %s.",
+                return log_error(r == -ESRCH ? "User %s does not exist in machine %s."
+                                             : "Invalid user '%s' for machine %s.",
                                  rq->user, m->name),
                        1;
         if (r < 0) /* a tree without root in its passwd: root all the same */
-                u = (GuestUser) { .name = "root", .home = "/root", .shell = "/bin/sh" };
+                u = (GuestUser){ .name = "root", .home = "/root", .shell = "/bin/sh" };
 
         /* Still alive (so its pid, through which we read above, was not reused meanwhile). */
         if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)

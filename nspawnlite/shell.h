@@ -11,11 +11,11 @@
  * every other host fd stay on the host: the parent relays. */
 typedef struct {
         const MachineInfo *machine;
-        const char *user;   /* name or uid in the guest; NULL: root */
-        const char *chdir;  /* NULL: the user's home */
+        const char *user;    /* name or uid in the guest; NULL: root */
+        const char *chdir;   /* NULL: the user's home */
         char *const *setenv; /* VAR=VALUE */
-        char *const *argv;  /* NULL or empty: the user's login shell */
-        const char *term;   /* the caller's TERM, for a pty (the caller's environment is wiped) */
+        char *const *argv;   /* NULL or empty: the user's login shell */
+        const char *term;    /* the caller's TERM, for a pty (the caller's environment is wiped) */
 } ShellRequest;
 
 /* Returns the exit status to pass on (the command's; 128+N for a signal; 127 not found), or 1

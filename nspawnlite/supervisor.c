@@ -151,7 +151,8 @@ static int handle_login(Supervisor *s, ControlClient *c, char *err, size_t errle
                 return 1;
         }
         if (s->n_ttys == 0) {
-                snprintf(err, errlen, "Machine %s has no login ttys (it was started with --ttys=0).", s->spec->machine);
+                snprintf(err, errlen, "Machine %s has no login ttys (it was started with --ttys=0).",
+                         s->spec->machine);
                 return -ENOTTY;
         }
         if (busy == s->n_ttys) {
@@ -159,7 +160,8 @@ static int handle_login(Supervisor *s, ControlClient *c, char *err, size_t errle
                 return -EBUSY;
         }
         /* No getty on any free tty; maybe one is just respawning: the client asks again. */
-        snprintf(err, errlen, "Machine %s runs no getty on its ttys (/dev/tty1..%u).", s->spec->machine, s->n_ttys);
+        snprintf(err, errlen, "Machine %s runs no getty on its ttys (/dev/tty1..%u).", s->spec->machine,
+                 s->n_ttys);
         return -EAGAIN;
 }
 
@@ -217,7 +219,8 @@ static void request_stop(Supervisor *s, usec_t timeout) {
                 s->frozen = false;
                 machine_cgroup_watch_stop(&s->freeze_watch_fd);
         }
-        if (!s->spec->kill_signal && info->poweroff_via_initctl && initctl_request_runlevel(s->pid, '0') >= 0) {
+        if (!s->spec->kill_signal && info->poweroff_via_initctl &&
+            initctl_request_runlevel(s->pid, '0') >= 0) {
                 log_info("Asked %s to power off through /run/initctl.", s->spec->machine);
                 return;
         }
@@ -262,7 +265,8 @@ static void drain_notify(Supervisor *s) {
 static void reap_orphans(Supervisor *s) {
         for (;;) {
                 siginfo_t si = {};
-                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 || si.si_pid == s->pid)
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 ||
+                    si.si_pid == s->pid)
                         return;
                 (void) waitpid(si.si_pid, NULL, 0);
         }
@@ -290,7 +294,7 @@ int supervisor_apply_limits(MachineCgroup *cg, const Limits *want, const Limits 
                         continue;
                 int r = machine_cgroup_set_limit(cg, (LimitKey) k, want->value[k]);
                 if (r < 0) {
-                        CgroupStats st = {.memory_current = UINT64_MAX};
+                        CgroupStats st = { .memory_current = UINT64_MAX };
                         char v[32], why[256];
                         if (machine_cgroup_read_stats(cg, &st) < 0)
                                 st.memory_current = UINT64_MAX;
@@ -355,9 +359,10 @@ static int handle_set_limit(Supervisor *s, char *args, char *err, size_t errlen)
 static int handle_freeze(Supervisor *s, bool frozen, char *err, size_t errlen) {
         /* Never frozen without a watcher: should we die, it ends the guest (cgroup.h). */
         int r = 0;
-        if (frozen && s->freeze_watch_fd < 0 && (r = machine_cgroup_watch_start(&s->cgroup, &s->freeze_watch_fd)) < 0) {
-                snprintf(err, errlen, "Failed to start the watcher of the frozen machine %s: %s", s->spec->machine,
-                         strerror(-r));
+        if (frozen && s->freeze_watch_fd < 0 &&
+            (r = machine_cgroup_watch_start(&s->cgroup, &s->freeze_watch_fd)) < 0) {
+                snprintf(err, errlen, "Failed to start the watcher of the frozen machine %s: %s",
+                         s->spec->machine, strerror(-r));
                 return r;
         }
         r = machine_cgroup_freeze(&s->cgroup, frozen);
@@ -561,7 +566,7 @@ static void accept_clients(Supervisor *s) {
                         close(fd);
                         continue;
                 }
-                s->clients[s->n_clients++] = (ControlClient) { .fd = fd, .kind = CLIENT_REQUEST };
+                s->clients[s->n_clients++] = (ControlClient){ .fd = fd, .kind = CLIENT_REQUEST };
         }
 }
 
@@ -598,13 +603,13 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
         for (;;) {
                 struct pollfd p[8 + SUPERVISOR_CLIENTS_MAX];
                 size_t n = 0, client_base;
-                p[n++] = (struct pollfd) { .fd = s->signal_fd, .events = POLLIN };
-                p[n++] = (struct pollfd) { .fd = s->pidfd, .events = POLLIN };
-                p[n++] = (struct pollfd) { .fd = s->notify, .events = POLLIN };
-                p[n++] = (struct pollfd) { .fd = s->control_fd, .events = POLLIN };
+                p[n++] = (struct pollfd){ .fd = s->signal_fd, .events = POLLIN };
+                p[n++] = (struct pollfd){ .fd = s->pidfd, .events = POLLIN };
+                p[n++] = (struct pollfd){ .fd = s->notify, .events = POLLIN };
+                p[n++] = (struct pollfd){ .fd = s->control_fd, .events = POLLIN };
                 client_base = n;
                 for (size_t i = 0; i < s->n_clients; i++)
-                        p[n++] = (struct pollfd) { .fd = s->clients[i].fd, .events = POLLIN };
+                        p[n++] = (struct pollfd){ .fd = s->clients[i].fd, .events = POLLIN };
                 size_t n_polled_clients = s->n_clients;
                 console_relay_poll_add(&s->relay, p, &n);
 
@@ -621,12 +626,13 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
 
                 if (s->kill_deadline && s->kill_deadline != USEC_INFINITY && now >= s->kill_deadline &&
                     !s->killed_by_us) {
-                        log_warning("Machine %s did not power off within the timeout; killing it.", s->spec->machine);
+                        log_warning("Machine %s did not power off within the timeout; killing it.",
+                                    s->spec->machine);
                         kill_machine(s);
                 }
                 if (s->ready_deadline && now >= s->ready_deadline && !s->ready && !s->killed_by_us) {
-                        log_error("Machine %s did not become ready within %llu s; stopping it.", s->spec->machine,
-                                  (unsigned long long) (s->spec->timeout / USEC_PER_SEC));
+                        log_error("Machine %s did not become ready within %llu s; stopping it.",
+                                  s->spec->machine, (unsigned long long) (s->spec->timeout / USEC_PER_SEC));
                         s->ready_deadline = 0;
                         kill_machine(s);
                 }

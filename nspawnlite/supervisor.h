@@ -57,8 +57,8 @@ typedef struct {
         bool frozen;
         int freeze_watch_fd; /* while frozen: ties the guest's life to ours (machine_cgroup_watch_start()) */
         uint64_t since_usec;
-        uint64_t caps; /* the guest's bounding set, for processes joining it (shell) */
-        UsernsRange userns; /* -U: the uid/gid range the guest's ids map to */
+        uint64_t caps;              /* the guest's bounding set, for processes joining it (shell) */
+        UsernsRange userns;         /* -U: the uid/gid range the guest's ids map to */
         char root_mountpoint[4096]; /* -U: where the tree is put for the child (userns-mounts.h) */
 
         /* login ttys: masters, and the login client holding each (-1: free) */

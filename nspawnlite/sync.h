@@ -49,9 +49,9 @@ typedef enum {
 #define SYNC_FDS_MAX (2 + MACHINE_TTYS_MAX)
 
 typedef struct {
-        uint32_t step;       /* SyncStep */
-        uint32_t stage;      /* ChildStage, for SYNC_STEP_ERROR */
-        int32_t error;       /* positive errno, for SYNC_STEP_ERROR */
+        uint32_t step;  /* SyncStep */
+        uint32_t stage; /* ChildStage, for SYNC_STEP_ERROR */
+        int32_t error;  /* positive errno, for SYNC_STEP_ERROR */
         /* SYNC_STEP_CONSOLE_READY: which fds follow the notify socket */
         uint32_t has_console;
         uint32_t n_ttys;

@@ -41,12 +41,12 @@ typedef struct {
         int cwd_fd;
 } UsernsMounts;
 
-#define USERNS_MOUNTS_NULL ((UsernsMounts) { .outer_fd = -1, .orig_fd = -1, .cwd_fd = -1 })
+#define USERNS_MOUNTS_NULL ((UsernsMounts){ .outer_fd = -1, .orig_fd = -1, .cwd_fd = -1 })
 
 /* Under the stage (an empty directory): where the tree is dressed, the bind source of m[i] as
  * USERNS_STAGE_BIND "/i", and the host's os-release (when it has one). */
-#define USERNS_STAGE_TREE "tree"
-#define USERNS_STAGE_BIND "bind"
+#define USERNS_STAGE_TREE       "tree"
+#define USERNS_STAGE_BIND       "bind"
 #define USERNS_STAGE_OS_RELEASE "os-release"
 
 /* m: the custom mounts, their sources opened (mounts_open_sources()); they are attached under the
@@ -56,14 +56,14 @@ int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *sta
 int userns_mounts_leave(UsernsMounts *u);
 /* What the helper puts on the stage, and where it goes. */
 typedef struct {
-        int tree;                 /* the detached tree (userns_tree()) */
-        bool read_only;           /* make all of it read-only */
-        const char *stage;        /* as given to userns_mounts_enter() */
+        int tree;          /* the detached tree (userns_tree()) */
+        bool read_only;    /* make all of it read-only */
+        const char *stage; /* as given to userns_mounts_enter() */
         const char *mountpoint;
         const char *inaccessible; /* the host file that covers masked files */
         bool own_netns;
-        uint32_t uid_shift;       /* the host uid of the guest's root, owner of its tmpfs mounts */
-        const char *tmpfs_size;   /* the spec's */
+        uint32_t uid_shift;     /* the host uid of the guest's root, owner of its tmpfs mounts */
+        const char *tmpfs_size; /* the spec's */
 } UsernsStage;
 
 /* On failure, err says what failed. */

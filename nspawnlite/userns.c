@@ -123,7 +123,8 @@ int userns_write_maps(pid_t pid, const UsernsRange *r) {
 }
 
 int userns_tree(const char *path, pid_t pid, int *ret_fd) {
-        _cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        _cleanup_close_ int tree =
+                open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
                 return -errno;
         if (pid == 0) {

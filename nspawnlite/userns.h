@@ -10,8 +10,8 @@
  * machine's life, so that two machines never share one. The tree's ownership is mapped into the
  * range by an idmapped mount, or shifted on disk once (--private-users-ownership=chown). */
 
-#define USERNS_PICK_BASE UINT32_C(524288)
-#define USERNS_RANGE UINT32_C(65536)
+#define USERNS_PICK_BASE  UINT32_C(524288)
+#define USERNS_RANGE      UINT32_C(65536)
 #define USERNS_PICK_SLOTS 4096
 
 typedef enum {

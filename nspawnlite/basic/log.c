@@ -26,8 +26,8 @@ static const struct {
         const char *name;
         int level;
 } level_table[] = {
-        { "debug", LOG_DEBUG }, { "info", LOG_INFO },   { "notice", LOG_NOTICE },
-        { "warning", LOG_WARNING }, { "err", LOG_ERR }, { "error", LOG_ERR },
+        { "debug", LOG_DEBUG },     { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+        { "warning", LOG_WARNING }, { "err", LOG_ERR },   { "error", LOG_ERR },
 };
 
 void log_setup_from_env(void) {

@@ -5,19 +5,19 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-#define _unused_ __attribute__((unused))
-#define _noreturn_ __attribute__((noreturn))
+#define ELEMENTSOF(x)  (sizeof(x) / sizeof((x)[0]))
+#define _unused_       __attribute__((unused))
+#define _noreturn_     __attribute__((noreturn))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
 
 /* Hand a resource over to someone else: return its value and reset the variable so the
  * cleanup attribute does nothing. */
-#define TAKE_GENERIC(var, empty)                                                                   \
-        ({                                                                                         \
-                __typeof__(var) _taken = (var);                                                    \
-                (var) = (empty);                                                                   \
-                _taken;                                                                            \
+#define TAKE_GENERIC(var, empty)                \
+        ({                                      \
+                __typeof__(var) _taken = (var); \
+                (var) = (empty);                \
+                _taken;                         \
         })
 #define TAKE_FD(fd) TAKE_GENERIC(fd, -EBADF)
 #define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
@@ -52,10 +52,10 @@ static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }
 
-#define RET_NERRNO(expr)                                                                           \
-        ({                                                                                         \
-                int _r = (expr);                                                                   \
-                _r < 0 ? negative_errno() : _r;                                                    \
+#define RET_NERRNO(expr)                        \
+        ({                                      \
+                int _r = (expr);                \
+                _r < 0 ? negative_errno() : _r; \
         })
 
 static inline const char *strempty(const char *s) {

@@ -6,7 +6,7 @@
 
 typedef uint64_t usec_t;
 #define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_SEC  1000000ULL
 #define USEC_INFINITY UINT64_MAX
 
 /* "SIGTERM", "TERM", "RTMIN+4", "SIGRTMIN+4", "15". */

@@ -220,7 +220,8 @@ static int mkdir_p_depth(int rootfd, const char *path, mode_t mode, int *ret_fd,
                 return r;
         }
         char norm[4096];
-        if (!path_is_absolute(path) || normalize_in_root(path, norm, sizeof norm) < 0 || strcmp(norm, "/") == 0)
+        if (!path_is_absolute(path) || normalize_in_root(path, norm, sizeof norm) < 0 ||
+            strcmp(norm, "/") == 0)
                 return -EINVAL;
 
         _cleanup_close_ int parent = -EBADF;
@@ -272,7 +273,8 @@ static int target_depth(int rootfd, const char *path, bool want_dir, int *ret_fd
         if (r != -ENOENT)
                 return r;
         char norm[4096];
-        if (!path_is_absolute(path) || normalize_in_root(path, norm, sizeof norm) < 0 || strcmp(norm, "/") == 0)
+        if (!path_is_absolute(path) || normalize_in_root(path, norm, sizeof norm) < 0 ||
+            strcmp(norm, "/") == 0)
                 return -EINVAL;
 
         _cleanup_close_ int parent = -EBADF;
@@ -280,7 +282,8 @@ static int target_depth(int rootfd, const char *path, bool want_dir, int *ret_fd
         r = open_parent_in_root(rootfd, norm, 0755, &parent, last, depth);
         if (r < 0)
                 return r;
-        _cleanup_close_ int created = openat(parent, last, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+        _cleanup_close_ int created =
+                openat(parent, last, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
         if (created < 0) {
                 if (errno != ELOOP && errno != EEXIST)
                         return -errno;

@@ -21,13 +21,16 @@
 #include "nspawnlite/basic/strv.h"
 
 LaunchSpec config_launch_spec(const Config *c) {
-        return (LaunchSpec) {
+        return (LaunchSpec){
                 .kind = c->kind,
                 .rootfs = c->rootfs,
                 .machine = c->machine,
                 .hostname = c->hostname,
                 .console = c->console,
-                .network = { .mode = c->network, .bridge = c->bridge, .ports = c->ports, .n_ports = c->n_ports },
+                .network = { .mode = c->network,
+                             .bridge = c->bridge,
+                             .ports = c->ports,
+                             .n_ports = c->n_ports },
                 .mounts = c->mounts,
                 .n_mounts = c->n_mounts,
                 .read_only = c->read_only,
@@ -60,17 +63,15 @@ void config_done(Config *c) {
         free(c->mounts);
         strv_free(c->setenv);
         strv_free(c->args);
-        *c = (Config) {};
+        *c = (Config){};
 }
 
 static const struct {
         const char *name;
         ConsoleMode mode;
 } console_modes[] = {
-        { "interactive", CONSOLE_INTERACTIVE },
-        { "read-only", CONSOLE_READ_ONLY },
-        { "passive", CONSOLE_PASSIVE },
-        { "pipe", CONSOLE_PIPE },
+        { "interactive", CONSOLE_INTERACTIVE }, { "read-only", CONSOLE_READ_ONLY },
+        { "passive", CONSOLE_PASSIVE },         { "pipe", CONSOLE_PIPE },
         { "autopipe", CONSOLE_AUTO },
 };
 
@@ -156,7 +157,7 @@ static int parse_bind(Config *c, const char *spec, bool read_only) {
                 return -ENOMEM;
         c->mounts = n;
         CustomMount *m = &c->mounts[c->n_mounts];
-        *m = (CustomMount) { .read_only = read_only };
+        *m = (CustomMount){ .read_only = read_only };
         m->source = strdup(src);
         m->dest = strdup(dst ?: src);
         if (!m->source || !m->dest) {
@@ -175,7 +176,7 @@ static int parse_tmpfs(Config *c, const char *spec) {
         if (!n)
                 return -ENOMEM;
         c->mounts = n;
-        c->mounts[c->n_mounts] = (CustomMount) { .tmpfs = true, .dest = strdup(spec) };
+        c->mounts[c->n_mounts] = (CustomMount){ .tmpfs = true, .dest = strdup(spec) };
         if (!c->mounts[c->n_mounts].dest)
                 return -ENOMEM;
         c->n_mounts++;
@@ -547,9 +548,9 @@ static void long_options_fill(struct option ret[static ELEMENTSOF(launch_options
         size_t n = 0;
         for (size_t i = 0; i < ELEMENTSOF(launch_options); i++)
                 if (launch_options[i].name)
-                        ret[n++] = (struct option) { launch_options[i].name, launch_options[i].has_arg, NULL,
+                        ret[n++] = (struct option){ launch_options[i].name, launch_options[i].has_arg, NULL,
                                                     launch_options[i].val };
-        ret[n] = (struct option) {};
+        ret[n] = (struct option){};
 }
 
 static OptionHandler option_handler(int opt) {
@@ -624,7 +625,7 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         struct option long_options[ELEMENTSOF(launch_options) + 1];
         int r;
 
-        *c = (Config) {
+        *c = (Config){
                 .kind = kind,
                 .console = CONSOLE_AUTO,
                 .network = NETWORK_BRIDGE,

@@ -32,7 +32,8 @@ int verb_login(int argc, char **argv) {
         opterr = 0;
         for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) >= 0;) {
                 if (c == 'h') {
-                        printf("nspawnlite login NAME\n\nA login prompt on a free tty of the machine: the guest's own getty,\n"
+                        printf("nspawnlite login NAME\n\nA login prompt on a free tty of the machine: the "
+                               "guest's own getty,\n"
                                "password and all. Ctrl-] three times within a second detaches (the session\n"
                                "on that tty is hung up, and the tty is free again).\n");
                         return 0;
@@ -66,7 +67,7 @@ int verb_login(int argc, char **argv) {
                         r = control_call(fd, CONTROL_LOGIN, NULL, reply, sizeof reply, &master);
                 if (r != -EAGAIN || attempt >= 30)
                         break;
-                nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }
         if (r < 0)
                 return log_control_error(&m, r, reply), 1;
@@ -75,7 +76,8 @@ int verb_login(int argc, char **argv) {
         r = console_relay_init(&relay, CONSOLE_INTERACTIVE, STDIN_FILENO, STDOUT_FILENO);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the terminal: %m"), 1;
-        log_info("Connected to machine %s on %s. Press Ctrl-] three times within 1 s to detach.", m.name, reply);
+        log_info("Connected to machine %s on %s. Press Ctrl-] three times within 1 s to detach.", m.name,
+                 reply);
         console_relay_set_master(&relay, master);
         /* A fresh prompt: the getty printed its own before we were here. */
         (void) console_relay_inject(&relay, "\r", 1);
@@ -130,11 +132,14 @@ int verb_shell(int argc, char **argv) {
                         break;
                 case 'E':
                         if (!strchr(optarg, '=') || optarg[0] == '=' || n_env >= ELEMENTSOF(env) - 1)
-                                return log_error("Invalid environment assignment '%s': use VAR=VALUE.", optarg), 2;
+                                return log_error("Invalid environment assignment '%s': use VAR=VALUE.",
+                                                 optarg),
+                                       2;
                         env[n_env++] = optarg;
                         break;
                 default:
-                        return log_error("Unknown option or missing argument '%s'. See 'nspawnlite shell --help'.",
+                        return log_error("Unknown option or missing argument '%s'. See 'nspawnlite shell "
+                                         "--help'.",
                                          argv[optind - 1]),
                                2;
                 }

@@ -71,11 +71,13 @@ static void help(const char *verb) {
  * --help, 0 on success, -EINVAL after printing an error. */
 static int parse_verb_options(int argc, char **argv, unsigned allowed, VerbOptions *o) {
         static const struct option opts[] = {
-                { "help", no_argument, NULL, 'h' },     { "json", no_argument, NULL, 'j' },
-                { "timeout", required_argument, NULL, 't' }, { "signal", required_argument, NULL, 's' },
+                { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, 'j' },
+                { "timeout", required_argument, NULL, 't' },
+                { "signal", required_argument, NULL, 's' },
                 {},
         };
-        *o = (VerbOptions) { .timeout = 30 * USEC_PER_SEC, .signal = SIGTERM };
+        *o = (VerbOptions){ .timeout = 30 * USEC_PER_SEC, .signal = SIGTERM };
         optind = 0;
         opterr = 0;
         int c;
@@ -93,14 +95,17 @@ static int parse_verb_options(int argc, char **argv, unsigned allowed, VerbOptio
                         if (!(allowed & OPT_TIMEOUT))
                                 goto unknown;
                         if (parse_sec(optarg, &o->timeout) < 0 || o->timeout == 0)
-                                return log_error("Invalid --timeout= '%s': use seconds, e.g. 30 or 500ms.", optarg),
+                                return log_error("Invalid --timeout= '%s': use seconds, e.g. 30 or 500ms.",
+                                                 optarg),
                                        -EINVAL;
                         break;
                 case 's':
                         if (!(allowed & OPT_SIGNAL))
                                 goto unknown;
                         if (parse_signal(optarg, &o->signal) < 0)
-                                return log_error("Invalid --signal= '%s': use a name like SIGTERM or a number.", optarg),
+                                return log_error(
+                                               "Invalid --signal= '%s': use a name like SIGTERM or a number.",
+                                               optarg),
                                        -EINVAL;
                         break;
                 default:
@@ -125,7 +130,8 @@ static int take_name(int argc, char **argv, const char **ret) {
 
 static int no_more_args(int argc, char **argv) {
         if (optind < argc)
-                return log_error("Unexpected argument '%s'. See 'nspawnlite %s --help'.", argv[optind], argv[0]),
+                return log_error("Unexpected argument '%s'. See 'nspawnlite %s --help'.", argv[optind],
+                                 argv[0]),
                        -EINVAL;
         return 0;
 }
@@ -151,7 +157,8 @@ int load_machine(const char *verb, const char *name, MachineInfo *m) {
         case -EAGAIN:
                 return log_error("Machine %s is still starting; try again in a moment.", name), r;
         case -ESRCH:
-                return log_error("Machine %s is not running (its leftovers go with 'nspawnlite gc').", name), r;
+                return log_error("Machine %s is not running (its leftovers go with 'nspawnlite gc').", name),
+                       r;
         default:
                 return log_error_errno(r, "Failed to read the state of machine %s: %m", name);
         }
@@ -459,8 +466,8 @@ int verb_list(int argc, char **argv) {
                                 json_print_string(stdout, ms[i].address);
                         else
                                 printf("null");
-                        printf(",\"leader\":%d,\"since\":\"%s\",\"since_usec\":%" PRIu64 "}", (int) ms[i].leader, ts,
-                               ms[i].since_usec);
+                        printf(",\"leader\":%d,\"since\":\"%s\",\"since_usec\":%" PRIu64 "}",
+                               (int) ms[i].leader, ts, ms[i].since_usec);
                 }
                 printf("]\n");
         } else {
@@ -516,12 +523,12 @@ int verb_status(int argc, char **argv) {
                 else
                         printf("null");
                 printf(",\"detached\":%s", m.detached ? "true" : "false");
-#define JSON_U64(key, v)                                                                           \
-        do {                                                                                       \
-                if ((v) == UINT64_MAX)                                                             \
-                        printf(",\"" key "\":null");                                               \
-                else                                                                               \
-                        printf(",\"" key "\":%" PRIu64, (uint64_t) (v));                           \
+#define JSON_U64(key, v)                                                 \
+        do {                                                             \
+                if ((v) == UINT64_MAX)                                   \
+                        printf(",\"" key "\":null");                     \
+                else                                                     \
+                        printf(",\"" key "\":%" PRIu64, (uint64_t) (v)); \
         } while (0)
                 JSON_U64("cpu_usec", st.cpu_usec);
                 JSON_U64("memory_current", st.memory_current);
