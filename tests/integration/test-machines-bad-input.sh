@@ -2,9 +2,9 @@
 # Bad input to the machine verbs (DESIGN.md §1, §4): unknown and invalid machine names, bad limits
 # (set-limit and boot), --wait-ready without -d, usage errors, a machine that is still starting (its
 # lock held, no state file yet) and a stale state file whose leader pid now belongs to another
-# process. Each fails at once with one clear line on stderr and a non-zero status, and changes
-# nothing: a running machine keeps its limits, an unrelated process is never signalled, and only
-# gc removes a dead machine's leftovers.
+# process, and FIFOs in place of the lock and state files. Each fails at once with one clear line on
+# stderr and a non-zero status, and changes nothing: a running machine keeps its limits, an
+# unrelated process is never signalled, and only gc removes a dead machine's leftovers.
 . "$(dirname "$0")/lib.sh"
 
 TREE=$(guest busybox)
@@ -177,9 +177,13 @@ write_state unlocked "$VICTIM" "$starttime"          # right start time, but nob
 mkdir -p "$MACHINES/garbage"                          # a state file that does not parse
 : >"$MACHINES/garbage/lock"
 printf 'leader=oops\nno equals sign\n' >"$MACHINES/garbage/state"
+mkdir -p "$MACHINES/fifo"                             # FIFOs where the lock and state files go:
+mkfifo "$MACHINES/fifo/lock" "$MACHINES/fifo/state"   # opening one for reading blocked for ever
 
-out=$("$NSPAWNLITE" list 2>&1) || fail "list failed: $out"
-grep -qE '^(stale|unlocked|garbage) ' <<<"$out" && fail "list shows a dead machine: $out" ||
+rc=0
+out=$(timeout 10 "$NSPAWNLITE" list 2>&1) || rc=$?
+assert_eq 0 "$rc" "list exits 0 (not stuck on the FIFOs of fifo) $out"
+grep -qE '^(stale|unlocked|garbage|fifo) ' <<<"$out" && fail "list shows a dead machine: $out" ||
         pass "list shows none of the dead machines"
 assert_match '0 machines listed' "$out" "list counts 0 machines"
 assert_eq "[]" "$("$NSPAWNLITE" list --json 2>&1)" "list --json is empty"
@@ -191,12 +195,15 @@ for v in poweroff terminate kill freeze reboot; do
         bad "$v of the stale machine" 'not running' "$v" stale
 done
 bad "kill --signal=SIGKILL of the unlocked machine" 'not running' kill unlocked --signal=SIGKILL
+for v in status terminate shell; do
+        bad "$v of a machine whose lock and state are FIFOs" 'did not write' "$v" fifo
+done
 process_alive "$VICTIM" && pass "the process that reused the leader pid was not signalled" ||
         fail "the process that reused the leader pid is gone"
 rc=0
 "$NSPAWNLITE" gc >"$WORK/gc.out" 2>&1 || rc=$?
 assert_eq 0 "$rc" "gc exits 0 $(tr '\n' ' ' <"$WORK/gc.out")"
-for n in stale unlocked garbage; do
+for n in stale unlocked garbage fifo; do
         [ ! -e "$MACHINES/$n" ] && pass "gc removed the leftovers of $n" || fail "gc left $MACHINES/$n: $(ls -A "$MACHINES/$n")"
 done
 process_alive "$VICTIM" && pass "gc did not touch the process that reused the leader pid" ||
