@@ -578,6 +578,8 @@ static int gc_machine(const char *name, bool registered) {
                         log_debug("Leaving cgroup %s alone: %s.", path, why);
                 else if (r < 0)
                         log_warning_errno(r, "Failed to check who made cgroup %s: %m", cg.scope);
+                else if (r == 0)
+                        cgroup_creating_end(&cg); /* killed before its mkdir: a record of nothing */
                 else if (r > 0) {
                         found = 1;
                         (void) machine_cgroup_kill_all(&cg);

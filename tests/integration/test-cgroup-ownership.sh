@@ -144,6 +144,15 @@ gc || rc=$?
 assert_eq 0 "$rc" "gc exits 0 ($(gc_out))"
 ! scope_anywhere ghost && pass "gc removed the unmarked scope its machine was creating" || fail "gc left machine-ghost.scope"
 [ ! -e "$MACHINES/ghost" ] && pass "gc removed the files of that machine" || fail "gc left $(ls -A "$MACHINES/ghost" | tr '\n' ' ')"
+# Killed before its mkdir: the record names no scope, and gc removes it with the rest.
+mkdir -p "$MACHINES/ghost2"
+: >"$MACHINES/ghost2/lock"
+: >"$MACHINES/ghost2/cgroup-creating"
+rc=0
+gc || rc=$?
+assert_eq 0 "$rc" "gc exits 0 ($(gc_out))"
+[ ! -e "$MACHINES/ghost2" ] && pass "gc removed the files of a machine killed before its scope existed" ||
+        fail "gc left $(ls -A "$MACHINES/ghost2" | tr '\n' ' ')"
 
 # --- 5. a frozen guest dies with its SIGKILLed supervisor -----------------------------------------
 up_quiet frz "$TREE" && pass "machine frz boots"
