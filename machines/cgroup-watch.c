@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,6 +19,10 @@ static _Noreturn void watcher_main(int in, int freezer, int scope) {
         (void) close_all_fds_except(keep, ELEMENTSOF(keep));
         (void) stdio_to_null(2);
         (void) prctl(PR_SET_NAME, "nspawnlite-wdog");
+        /* Every signal stays blocked (fork() below), and a session of our own: what hits the
+         * supervisor's process group (SIGQUIT from its terminal, kill -QUIT -PGID) must not end
+         * us with it, the one time we are needed. */
+        (void) setsid();
 
         char c;
         ssize_t k;
@@ -62,11 +67,16 @@ int machine_cgroup_watch_start(MachineCgroup *cg, int *ret_fd) {
         _cleanup_close_pair_ int pipefd[2] = { -EBADF, -EBADF };
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
+        sigset_t all, old;
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &old);
         pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
         if (pid == 0)
                 watcher_main(pipefd[0], freezer, scope);
+        int r = pid < 0 ? -errno : 0;
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return r;
         *ret_fd = TAKE_FD(pipefd[1]);
         return 0;
 }

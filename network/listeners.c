@@ -70,8 +70,13 @@ static void describe_owner(uint64_t inode, char *desc, size_t n) {
                         continue;
                 _cleanup_free_ char *comm = NULL;
                 snprintf(p, sizeof p, "/proc/%s/comm", de->d_name);
-                if (read_file_at(-EBADF, p, 64, &comm) >= 0)
+                if (read_file_at(-EBADF, p, 64, &comm) >= 0) {
                         comm[strcspn(comm, "\n")] = 0;
+                        /* Any user names its processes: no terminal escapes into our warning. */
+                        for (char *c = comm; *c; c++)
+                                if (*c < 0x20 || *c > 0x7e)
+                                        *c = '?';
+                }
                 snprintf(desc, n, "%s, pid %s", comm ? comm : "?", de->d_name);
                 break;
         }

@@ -8,6 +8,8 @@ int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered
                             size_t path_len, char *ret_why, size_t why_len) {
         int found = registered;
         int r = cg ? machine_cgroup_claim(cg, ret_path, path_len, ret_why, why_len) : 0;
+        if (r == 0 && cg)
+                cgroup_creating_end(cg); /* killed before its mkdir: a record of nothing */
         if (r > 0) {
                 found = 1;
                 (void) machine_cgroup_kill_all(cg);

@@ -18,7 +18,8 @@ int stdio_to_null(int last);
 /* Write a whole buffer, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t n);
 
-/* Read a small file (at most max bytes) into a NUL-terminated buffer. */
+/* Read a small regular file (at most max bytes) into a NUL-terminated buffer; -EBADMSG for
+ * anything else (a FIFO, a device). */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret);
 int write_file_at(int dirfd, const char *path, const char *content);
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -69,6 +70,50 @@ int path_reachable_by_all(const char *path, size_t *ret_closable) {
         if (ret_closable)
                 *ret_closable = closable == 0 ? 1 : closable;
         return 1;
+}
+
+/* depth: a symlink's target is checked as a path of its own, and has none (realpath). */
+static int root_only_at(const char *path, int depth, char *ret_bad, size_t n_bad) {
+        size_t n = strlen(path);
+        char buf[PATH_MAX];
+        if (!path_is_absolute(path))
+                return -EINVAL;
+        if (n >= sizeof buf)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        for (size_t i = 1; i <= n; i++) {
+                if (i < n && buf[i] != '/')
+                        continue;
+                char c = buf[i];
+                buf[i] = 0;
+                const char *p = i == 1 && c == '/' ? "/" : buf;
+                struct stat st;
+                int r = lstat(p, &st) < 0 ? -errno : 0;
+                bool ok = r >= 0;
+                if (r == -ENOENT) /* the rest is ours to create, in a directory found safe */
+                        return 0;
+                if (ok && S_ISLNK(st.st_mode)) {
+                        char real[PATH_MAX];
+                        ok = st.st_uid == 0 && depth == 0 && realpath(p, real) &&
+                             root_only_at(real, depth + 1, ret_bad, n_bad) == 0;
+                } else if (ok)
+                        /* Sticky (/tmp): others cannot replace root's entries, only add theirs. */
+                        ok = S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+                             (!(st.st_mode & (S_IWGRP | S_IWOTH)) || ((st.st_mode & S_ISVTX) && i < n));
+                if (!ok) {
+                        if (ret_bad && !ret_bad[0]) /* the innermost: the real culprit */
+                                snprintf(ret_bad, n_bad, "%s", p);
+                        return r < 0 ? r : -EPERM;
+                }
+                buf[i] = c;
+        }
+        return 0;
+}
+
+int path_only_root_changes(const char *path, char *ret_bad, size_t n_bad) {
+        if (ret_bad && n_bad)
+                ret_bad[0] = 0;
+        return root_only_at(path, 0, ret_bad, n_bad);
 }
 
 static int openat2_in_root(int rootfd, const char *path, int flags) {

@@ -29,3 +29,9 @@ bool path_is_safe_absolute(const char *p);
  * (o+x): then any host user can reach it. 1 when so, with *ret_closable the length of the prefix
  * naming PATH's parent (the directory to close); 0 when not; -errno. */
 int path_reachable_by_all(const char *path, size_t *ret_closable);
+
+/* Whether only root can change what the absolute PATH names: every existing directory from / down
+ * to it root's and writable by nobody else (a sticky one, as /tmp, above it), a symlink on the way
+ * root's and its target the same. The components still missing are left to their creator. 0 when
+ * so; -EPERM (or -errno) when not, with ret_bad naming the offending prefix. */
+int path_only_root_changes(const char *path, char *ret_bad, size_t n_bad);

@@ -202,8 +202,9 @@ int tmpfs_size_parse(const char *s, char *ret, size_t n) {
         r = parse_size(s, &v);
         if (r < 0)
                 return r;
-        /* Not 0 and not infinity: tmpfs reads both as "no limit". */
-        if (v < TMPFS_SIZE_MIN || v == UINT64_MAX)
+        /* Not 0 and not infinity: tmpfs reads both as "no limit". Nor within a page of 2^64 (64K,
+         * the largest page size): tmpfs rounds the size up to pages, which wraps to 0. */
+        if (v < TMPFS_SIZE_MIN || v > UINT64_MAX - (UINT64_C(64) << 10) + 1)
                 return -ERANGE;
         snprintf(ret, n, "%" PRIu64, v);
         return 0;

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/cli/verbs.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nspawnlite/launch.h"
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
+#include "nspawnlite/basic/runtime-dir.h"
 #include "nspawnlite/cli/options.h"
 #include "nspawnlite/cli/verbs-machines.h"
 
@@ -69,6 +73,22 @@ static void main_help(void) {
         printf("\n'nspawnlite VERB --help' for a verb's options.\n");
 }
 
+/* Root acts on what the runtime dir holds (removes files, kills cgroups): whoever could change it
+ * (a directory of theirs, a symlink of theirs on the way) would choose what. Not readable (as a
+ * user): the verb says that root is needed. */
+static int runtime_dir_safe(void) {
+        char bad[PATH_MAX];
+        int r = path_only_root_changes(runtime_dir(), bad, sizeof bad);
+        if (r >= 0 || r == -EACCES)
+                return 0;
+        if (r == -EPERM)
+                return log_error_errno(r,
+                                       "Runtime directory %s: %s can be changed by others than root; use a "
+                                       "directory only root can change (NSPAWNLITE_RUNTIME_DIR).",
+                                       runtime_dir(), bad);
+        return log_error_errno(r, "Failed to check runtime directory %s (at %s): %m", runtime_dir(), bad);
+}
+
 int verbs_dispatch(int argc, char **argv) {
         if (argc < 2) {
                 main_help();
@@ -85,7 +105,7 @@ int verbs_dispatch(int argc, char **argv) {
         }
         for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)
                 if (strcmp(verb, verb_table[i].name) == 0)
-                        return verb_table[i].func(argc - 1, argv + 1);
+                        return runtime_dir_safe() < 0 ? 1 : verb_table[i].func(argc - 1, argv + 1);
         log_error("Unknown verb '%s'. See 'nspawnlite --help'.", verb);
         return 2;
 }

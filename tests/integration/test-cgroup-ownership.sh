@@ -144,6 +144,15 @@ gc || rc=$?
 assert_eq 0 "$rc" "gc exits 0 ($(gc_out))"
 ! scope_anywhere ghost && pass "gc removed the unmarked scope its machine was creating" || fail "gc left machine-ghost.scope"
 [ ! -e "$MACHINES/ghost" ] && pass "gc removed the files of that machine" || fail "gc left $(ls -A "$MACHINES/ghost" | tr '\n' ' ')"
+# Killed before its mkdir: the record names no scope, and gc removes it with the rest.
+mkdir -p "$MACHINES/ghost2"
+: >"$MACHINES/ghost2/lock"
+: >"$MACHINES/ghost2/cgroup-creating"
+rc=0
+gc || rc=$?
+assert_eq 0 "$rc" "gc exits 0 ($(gc_out))"
+[ ! -e "$MACHINES/ghost2" ] && pass "gc removed the files of a machine killed before its scope existed" ||
+        fail "gc left $(ls -A "$MACHINES/ghost2" | tr '\n' ' ')"
 
 # --- 5. a frozen guest dies with its SIGKILLed supervisor -----------------------------------------
 up_quiet frz "$TREE" && pass "machine frz boots"
@@ -166,6 +175,25 @@ else
         fail "the frozen guest outlived its supervisor: alive: $(for p in "${PIDS[@]}"; do process_alive "$p" && echo -n "$p "; done)"
 fi
 gc || fail "gc after frz: $(gc_out)"
+
+# A fatal signal to the supervisor's process group (SIGQUIT from its terminal, kill -USR1 -PGID;
+# here SIGUSR1, as a background job ignores SIGQUIT) killed the watcher with it: the frozen guest
+# was left frozen for ever. The watcher keeps to itself now, and ends the guest.
+up_quiet frz2 "$TREE" && pass "machine frz2 boots"
+S=$(machine_state frz2 supervisor)
+# shellcheck disable=SC2207 # pids
+PIDS=($(scope_pids frz2))
+timeout 20 "$NSPAWNLITE" freeze frz2 || fail "freeze frz2 failed"
+PG=$(ps -o pgid= -p "$S" | tr -d ' ')
+[ -n "$PG" ] && [ "$PG" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] || die "frz2's supervisor shares our process group"
+kill -USR1 -- "-$PG"
+t0=$SECONDS
+if wait_for 5 all_gone "${PIDS[@]}"; then
+        pass "the frozen guest died within $((SECONDS - t0)) s of a SIGUSR1 to its supervisor's process group"
+else
+        fail "the frozen guest outlived SIGUSR1 to its supervisor's group: alive: $(for p in "${PIDS[@]}"; do process_alive "$p" && echo -n "$p "; done)"
+fi
+gc || fail "gc after frz2: $(gc_out)"
 
 # --- 6. terminate and kill --signal=KILL with the supervisor stopped ------------------------------
 for how in terminate "kill --signal=KILL"; do

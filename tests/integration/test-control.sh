@@ -3,7 +3,8 @@
 # within its deadline with one line naming the machine and its supervisor, and is not carried out
 # later; set-limit with a full runtime dir changes neither the cgroup nor the state; limit errors
 # name the limit, the value and why; --pids-max below what an init needs is refused; login without
-# a terminal is refused; --port over a port the host listens on warns.
+# a terminal is refused; --port over a port the host listens on warns, naming the listener (its
+# terminal escapes as ?).
 . "$(dirname "$0")/lib.sh"
 
 TREE=$(guest busybox)
@@ -186,6 +187,28 @@ if boot_detached "$M" -p 18080:80 -p 18081:80 "$TREE"; then
         assert_eq 1 "$w" "one warning, for 18080 only (18081 is free)"
 else
         fail "$M: boot -d -p 18080:80: status $EXIT_RC: $(boot_log "$M")"
+fi
+kill "$LISTENER"
+wait_exit "$LISTENER" 5
+forget "$LISTENER"
+if [ -n "$(machine_state "$M" supervisor)" ]; then down "$M"; fi
+
+# A listener whose name (any user sets their own) holds terminal escapes: shown as '?', never raw.
+python3 -c 'import socket, time
+open("/proc/self/comm", "w").write("\x1b[8m\x1b]2;x\x07\x9b")
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 18082)); s.listen(); time.sleep(120)' &
+LISTENER=$!
+STARTED_PIDS+=("$LISTENER")
+wait_for 10 sh -c "ss -Hltn 'sport = :18082' | grep -q ." || fail "no listener on port 18082"
+M=portesc
+if boot_detached "$M" -p 18082:80 "$TREE"; then
+        SUPERVISORS+=("$(machine_state "$M" supervisor)")
+        assert_match "Port tcp/18082 has a listener on the host already \(\?\[8m\?\]2;x\?\?\?, pid $LISTENER\)" \
+                "$(cat "$WORK/boot-$M.log")" "boot --port=18082 names the listener with its escapes as '?'"
+        assert_eq 0 "$(LC_ALL=C grep -c $'\e' "$WORK/boot-$M.log" || true)" "the boot log holds no ESC byte"
+else
+        fail "$M: boot -d -p 18082:80: status $EXIT_RC: $(boot_log "$M")"
 fi
 kill "$LISTENER"
 wait_exit "$LISTENER" 5

@@ -2,9 +2,10 @@
 # Bad input to the machine verbs (DESIGN.md §1, §4): unknown and invalid machine names, bad limits
 # (set-limit and boot), --wait-ready without -d, usage errors, a machine that is still starting (its
 # lock held, no state file yet) and a stale state file whose leader pid now belongs to another
-# process. Each fails at once with one clear line on stderr and a non-zero status, and changes
-# nothing: a running machine keeps its limits, an unrelated process is never signalled, and only
-# gc removes a dead machine's leftovers.
+# process, FIFOs in place of the lock and state files, a runtime dir that others than root can
+# change. Each fails at once with one clear line on stderr and a non-zero status, and changes
+# nothing: a running machine keeps its limits, an unrelated process is never signalled, and only gc
+# removes a dead machine's leftovers.
 . "$(dirname "$0")/lib.sh"
 
 TREE=$(guest busybox)
@@ -195,9 +196,13 @@ write_state unlocked "$VICTIM" "$starttime"          # right start time, but nob
 mkdir -p "$MACHINES/garbage"                          # a state file that does not parse
 : >"$MACHINES/garbage/lock"
 printf 'leader=oops\nno equals sign\n' >"$MACHINES/garbage/state"
+mkdir -p "$MACHINES/fifo"                             # FIFOs where the lock and state files go:
+mkfifo "$MACHINES/fifo/lock" "$MACHINES/fifo/state"   # opening one for reading blocked for ever
 
-out=$("$NSPAWNLITE" list 2>&1) || fail "list failed: $out"
-grep -qE '^(stale|unlocked|garbage) ' <<<"$out" && fail "list shows a dead machine: $out" ||
+rc=0
+out=$(timeout 10 "$NSPAWNLITE" list 2>&1) || rc=$?
+assert_eq 0 "$rc" "list exits 0 (not stuck on the FIFOs of fifo) $out"
+grep -qE '^(stale|unlocked|garbage|fifo) ' <<<"$out" && fail "list shows a dead machine: $out" ||
         pass "list shows none of the dead machines"
 assert_match '0 machines listed' "$out" "list counts 0 machines"
 assert_eq "[]" "$("$NSPAWNLITE" list --json 2>&1)" "list --json is empty"
@@ -209,17 +214,43 @@ for v in poweroff terminate kill freeze reboot; do
         bad "$v of the stale machine" 'not running' "$v" stale
 done
 bad "kill --signal=SIGKILL of the unlocked machine" 'not running' kill unlocked --signal=SIGKILL
+for v in status terminate shell; do
+        bad "$v of a machine whose lock and state are FIFOs" 'did not write' "$v" fifo
+done
 process_alive "$VICTIM" && pass "the process that reused the leader pid was not signalled" ||
         fail "the process that reused the leader pid is gone"
 rc=0
 "$NSPAWNLITE" gc >"$WORK/gc.out" 2>&1 || rc=$?
 assert_eq 0 "$rc" "gc exits 0 $(tr '\n' ' ' <"$WORK/gc.out")"
-for n in stale unlocked garbage; do
+for n in stale unlocked garbage fifo; do
         [ ! -e "$MACHINES/$n" ] && pass "gc removed the leftovers of $n" || fail "gc left $MACHINES/$n: $(ls -A "$MACHINES/$n")"
 done
 process_alive "$VICTIM" && pass "gc did not touch the process that reused the leader pid" ||
         fail "gc killed the process that reused the leader pid"
 bad "status after gc" 'no machine named stale' status stale
+
+# --- 8. a runtime dir another user can change: root's verbs refuse it -----------------------------
+# Nobody's directory, its machines/x a symlink to a directory of root's: gc removed root's files
+# there (state, lock, control…) as a dead machine's leftovers.
+VICTIM_DIR=$WORK/victim
+mkdir -p "$VICTIM_DIR"
+touch "$VICTIM_DIR/state" "$VICTIM_DIR/lock" "$VICTIM_DIR/control"
+EVIL=$WORK/evil-rt
+mkdir -p "$EVIL/machines"
+ln -s "$VICTIM_DIR" "$EVIL/machines/x"
+chown -R -h nobody "$EVIL"
+chmod 0755 "$WORK"
+for v in gc list "status x" "terminate x"; do
+        # shellcheck disable=SC2086 # the verb and its argument
+        NSPAWNLITE_RUNTIME_DIR=$EVIL bad "$v in a runtime dir of nobody's" "runtime directory .*evil-rt.* can be changed by others than root" $v
+done
+ln -s "$EVIL" "$WORK/link-to-evil"
+NSPAWNLITE_RUNTIME_DIR=$WORK/link-to-evil/machines bad "gc through root's symlink to nobody's dir" \
+        "evil-rt can be changed by others than root" gc
+setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$NSPAWNLITE_RUNTIME_DIR" "$EVIL/rt-link"
+NSPAWNLITE_RUNTIME_DIR=$EVIL/rt-link bad "gc through nobody's symlink to root's runtime dir" \
+        "evil-rt can be changed by others than root" gc
+assert_eq "control lock state" "$(ls "$VICTIM_DIR" | tr '\n' ' ' | sed 's/ $//')" "root's files behind the symlink are all there"
 kill "$VICTIM"
 wait_exit "$VICTIM" 5
 assert_clean "dead machines: nothing left after gc"

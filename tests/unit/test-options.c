@@ -219,6 +219,11 @@ START_TEST(tmpfs_sizes) {
                 { "101%", NULL, -ERANGE },  { "infinity", NULL, -ERANGE }, { "%", NULL, -EINVAL },
                 { "x%", NULL, -EINVAL },    { "lots", NULL, -EINVAL },   { "", NULL, -EINVAL },
                 { "-5%", NULL, -EINVAL },   { "123456789%", NULL, -ERANGE },
+                /* tmpfs rounds up to pages: these wrapped to size=0, no limit */
+                { "18446744073709551614", NULL, -ERANGE },
+                { "18446744073709547521", NULL, -ERANGE },
+                { "18446744073709486081", NULL, -ERANGE },
+                { "18446744073709486080", "18446744073709486080", 0 },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char buf[24] = "";

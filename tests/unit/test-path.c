@@ -55,6 +55,47 @@ START_TEST(reachable_by_all) {
 }
 END_TEST
 
+/* Root's runtime dir: nobody else may change what it names (as root only: root owns the tree). */
+START_TEST(only_root_changes) {
+        if (geteuid() != 0)
+                return;
+        char d[PATH_MAX], bad[PATH_MAX], link[PATH_MAX];
+        ck_assert_int_eq(chmod(tree, 0755), 0);
+        snprintf(d, sizeof d, "%s/rt", tree);
+        ck_assert_int_eq(mkdir(d, 0755), 0);
+        ck_assert_int_eq(path_only_root_changes(d, bad, sizeof bad), 0);
+        ck_assert_int_eq(path_only_root_changes("/", bad, sizeof bad), 0);
+        snprintf(link, sizeof link, "%s/rt/missing/deeper", tree);
+        ck_assert_int_eq(path_only_root_changes(link, bad, sizeof bad), 0); /* ours to create */
+        /* sticky above: fine */
+        ck_assert_int_eq(chmod(tree, 01777), 0);
+        ck_assert_int_eq(path_only_root_changes(d, bad, sizeof bad), 0);
+        ck_assert_int_eq(chmod(d, 01777), 0); /* sticky itself: others add what they like */
+        ck_assert_int_eq(path_only_root_changes(d, bad, sizeof bad), -EPERM);
+        ck_assert_str_eq(bad, d);
+        ck_assert_int_eq(chmod(d, 0775), 0);
+        ck_assert_int_eq(path_only_root_changes(d, bad, sizeof bad), -EPERM);
+        ck_assert_int_eq(chmod(d, 0755), 0);
+        ck_assert_int_eq(chown(d, 65534, 0), 0);
+        ck_assert_int_eq(path_only_root_changes(d, bad, sizeof bad), -EPERM);
+        ck_assert_int_eq(chown(d, 0, 0), 0);
+        /* A symlink: root's to root's is fine; anyone else's, or to anyone else's, is not. */
+        snprintf(link, sizeof link, "%s/link", tree);
+        ck_assert_int_eq(symlink(d, link), 0);
+        ck_assert_int_eq(path_only_root_changes(link, bad, sizeof bad), 0);
+        ck_assert_int_eq(lchown(link, 65534, 0), 0);
+        ck_assert_int_eq(path_only_root_changes(link, bad, sizeof bad), -EPERM);
+        ck_assert_str_eq(bad, link);
+        ck_assert_int_eq(lchown(link, 0, 0), 0);
+        ck_assert_int_eq(chown(d, 65534, 0), 0);
+        ck_assert_int_eq(path_only_root_changes(link, bad, sizeof bad), -EPERM);
+        ck_assert_str_eq(bad, d);
+        ck_assert_int_eq(chown(d, 0, 0), 0);
+        ck_assert_int_eq(chmod(tree, 0700), 0);
+        ck_assert_int_eq(path_only_root_changes("relative", bad, sizeof bad), -EINVAL);
+}
+END_TEST
+
 START_TEST(safe_paths) {
         ck_assert(path_is_safe_absolute("/a/b"));
         ck_assert(path_is_safe_absolute("/a//b/"));
@@ -135,6 +176,7 @@ Suite *suite_path(void) {
         tcase_add_checked_fixture(t, setup, teardown);
         tcase_add_test(t, safe_paths);
         tcase_add_test(t, reachable_by_all);
+        tcase_add_test(t, only_root_changes);
         tcase_add_test(t, absolute_symlink_stays_in_tree);
         tcase_add_test(t, dotdot_symlink_clamped);
         tcase_add_test(t, targets);
