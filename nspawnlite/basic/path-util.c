@@ -43,71 +43,87 @@ bool path_is_safe_absolute(const char *p) {
         return any;
 }
 
-int path_reachable_by_all(const char *path, size_t *ret_closable) {
+/* visit(prefix, last, userdata) for "/", each prefix of the absolute path that ends before a '/',
+ * then the path itself (last); stops at the first non-zero answer and returns it. */
+typedef int (*PrefixVisit)(const char *prefix, bool last, void *userdata);
+static int walk_prefixes(const char *path, PrefixVisit visit, void *userdata) {
         if (!path_is_absolute(path))
                 return -EINVAL;
-        size_t n = strlen(path), closable = 0;
+        size_t n = strlen(path);
         char buf[PATH_MAX];
         if (n >= sizeof buf)
                 return -ENAMETOOLONG;
         memcpy(buf, path, n + 1);
-        /* Each prefix ending before a '/' (the root first), then the whole path. */
         for (size_t i = 1; i <= n; i++) {
                 if (i < n && buf[i] != '/')
                         continue;
                 char c = buf[i];
                 buf[i] = 0;
-                struct stat st;
-                int r = stat(i == 1 && c == '/' ? "/" : buf, &st);
+                int r = visit(i == 1 && c == '/' ? "/" : buf, i == n, userdata);
                 buf[i] = c;
-                if (r < 0)
-                        return -errno;
-                if (!S_ISDIR(st.st_mode) || !(st.st_mode & S_IXOTH))
-                        return 0;
-                if (i < n)
-                        closable = i;
+                if (r != 0)
+                        return r;
         }
+        return 0;
+}
+
+/* 1 where others may not pass; else the prefix is the deepest closable directory so far. */
+static int visit_reachable(const char *prefix, bool last, void *userdata) {
+        struct stat st;
+        if (stat(prefix, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) || !(st.st_mode & S_IXOTH))
+                return 1;
+        if (!last)
+                *(size_t *) userdata = strlen(prefix);
+        return 0;
+}
+
+int path_reachable_by_all(const char *path, size_t *ret_closable) {
+        size_t closable = 0;
+        int r = walk_prefixes(path, visit_reachable, &closable);
+        if (r != 0)
+                return r < 0 ? r : 0;
         if (ret_closable)
                 *ret_closable = closable == 0 ? 1 : closable;
         return 1;
 }
 
-/* depth: a symlink's target is checked as a path of its own, and has none (realpath). */
+typedef struct {
+        int depth; /* a symlink's target is checked as a path of its own, and has none (realpath) */
+        char *bad;
+        size_t n_bad;
+} RootOnlyWalk;
+
+static int root_only_at(const char *path, int depth, char *ret_bad, size_t n_bad);
+
+/* 0 to go on, 1 to stop as fine, -errno (-EPERM: others may change it) to stop as not. */
+static int visit_root_only(const char *p, bool last, void *userdata) {
+        RootOnlyWalk *w = userdata;
+        struct stat st;
+        int r = lstat(p, &st) < 0 ? -errno : 0;
+        bool ok = r >= 0;
+        if (r == -ENOENT) /* the rest is ours to create, in a directory found safe */
+                return 1;
+        if (ok && S_ISLNK(st.st_mode)) {
+                char real[PATH_MAX];
+                ok = st.st_uid == 0 && w->depth == 0 && realpath(p, real) &&
+                     root_only_at(real, w->depth + 1, w->bad, w->n_bad) == 0;
+        } else if (ok)
+                /* Sticky (/tmp): others cannot replace root's entries, only add theirs. */
+                ok = S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+                     (!(st.st_mode & (S_IWGRP | S_IWOTH)) || ((st.st_mode & S_ISVTX) && !last));
+        if (ok)
+                return 0;
+        if (w->bad && !w->bad[0]) /* the innermost: the real culprit */
+                snprintf(w->bad, w->n_bad, "%s", p);
+        return r < 0 ? r : -EPERM;
+}
+
 static int root_only_at(const char *path, int depth, char *ret_bad, size_t n_bad) {
-        size_t n = strlen(path);
-        char buf[PATH_MAX];
-        if (!path_is_absolute(path))
-                return -EINVAL;
-        if (n >= sizeof buf)
-                return -ENAMETOOLONG;
-        memcpy(buf, path, n + 1);
-        for (size_t i = 1; i <= n; i++) {
-                if (i < n && buf[i] != '/')
-                        continue;
-                char c = buf[i];
-                buf[i] = 0;
-                const char *p = i == 1 && c == '/' ? "/" : buf;
-                struct stat st;
-                int r = lstat(p, &st) < 0 ? -errno : 0;
-                bool ok = r >= 0;
-                if (r == -ENOENT) /* the rest is ours to create, in a directory found safe */
-                        return 0;
-                if (ok && S_ISLNK(st.st_mode)) {
-                        char real[PATH_MAX];
-                        ok = st.st_uid == 0 && depth == 0 && realpath(p, real) &&
-                             root_only_at(real, depth + 1, ret_bad, n_bad) == 0;
-                } else if (ok)
-                        /* Sticky (/tmp): others cannot replace root's entries, only add theirs. */
-                        ok = S_ISDIR(st.st_mode) && st.st_uid == 0 &&
-                             (!(st.st_mode & (S_IWGRP | S_IWOTH)) || ((st.st_mode & S_ISVTX) && i < n));
-                if (!ok) {
-                        if (ret_bad && !ret_bad[0]) /* the innermost: the real culprit */
-                                snprintf(ret_bad, n_bad, "%s", p);
-                        return r < 0 ? r : -EPERM;
-                }
-                buf[i] = c;
-        }
-        return 0;
+        RootOnlyWalk w = { .depth = depth, .bad = ret_bad, .n_bad = n_bad };
+        int r = walk_prefixes(path, visit_root_only, &w);
+        return r < 0 ? r : 0;
 }
 
 int path_only_root_changes(const char *path, char *ret_bad, size_t n_bad) {
