@@ -25,6 +25,7 @@
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/strv.h"
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/overlays.h"
 #include "nspawnlite/basic/path-util.h"
 #include "nspawnlite/basic/proc-title.h"
 #include "nspawnlite/seccomp.h"
@@ -255,6 +256,10 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
         /* No more propagation (under -U, from the supervisor's outer mount namespace). */
         if (mount(NULL, root, NULL, MS_PRIVATE | (ctx->userns ? MS_REC : 0), NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", root);
+        char err[256] = "";
+        int r = overlays_prepare_root(ctx->spec->root_mode, root, ctx->spec->tmpfs_size, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
         int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
@@ -316,6 +321,9 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
                 snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_BIND, ctx->stage);
         r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->sources, ctx->stage ? staged : NULL,
                                 c->tmpfs_size, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
+        r = overlays_apply_custom(rootfd, c->overlays, c->n_overlays, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
 

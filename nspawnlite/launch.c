@@ -656,6 +656,7 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         s->log_fd = safe_close(s->log_fd);
         s->pin_fd = safe_close(s->pin_fd);
         userns_release(&s->userns);
+        overlays_cleanup(s->spec->overlays, s->spec->n_overlays);
         machine_lock_release(&s->lock);
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(s, status);

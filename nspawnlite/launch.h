@@ -10,6 +10,7 @@
 #include "nspawnlite/basic/parse-util.h"
 #include "nspawnlite/console.h"
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/overlays.h"
 #include "nspawnlite/userns.h"
 
 typedef enum {
@@ -30,6 +31,9 @@ typedef struct {
         const CustomMount *mounts;
         size_t n_mounts;
         bool read_only;
+        RootMode root_mode; /* --ephemeral, --volatile= */
+        const CustomOverlay *overlays;
+        size_t n_overlays;
         const char *tmpfs_size; /* size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
         bool detach;
         bool wait_ready;

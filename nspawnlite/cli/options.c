@@ -33,7 +33,11 @@ LaunchSpec config_launch_spec(const Config *c) {
                              .n_ports = c->n_ports },
                 .mounts = c->mounts,
                 .n_mounts = c->n_mounts,
-                .read_only = c->read_only,
+                /* --volatile=state is the tree read-only with a tmpfs on /var. */
+                .read_only = c->read_only || c->volatile_mode == ROOT_STATE,
+                .root_mode = c->ephemeral ? ROOT_OVERLAY : c->volatile_mode,
+                .overlays = c->overlays,
+                .n_overlays = c->n_overlays,
                 .tmpfs_size = c->tmpfs_size,
                 .detach = c->detach,
                 .wait_ready = c->wait_ready,
@@ -61,6 +65,13 @@ void config_done(Config *c) {
                 free(c->mounts[i].dest);
         }
         free(c->mounts);
+        for (size_t i = 0; i < c->n_overlays; i++) {
+                strv_free(c->overlays[i].lower);
+                free(c->overlays[i].upper);
+                free(c->overlays[i].work);
+                free(c->overlays[i].dest);
+        }
+        free(c->overlays);
         strv_free(c->setenv);
         strv_free(c->args);
         *c = (Config){};
@@ -106,9 +117,9 @@ static int parse_network(Config *c, const char *s) {
         return 0;
 }
 
-/* Split a bind spec in place at its unescaped colons into at most 3 fields; a backslash takes the
- * next character as it is (so \: is a colon in a path, as systemd-nspawn has it). */
-static int split_bind_spec(char *s, char *ret[static 3], size_t *ret_n) {
+/* Split a bind or overlay spec in place at its unescaped colons into at most max fields; a backslash
+ * takes the next character as it is (so \: is a colon in a path, as systemd-nspawn has it). */
+static int split_spec(char *s, char **ret, size_t max, size_t *ret_n) {
         size_t n = 0;
         ret[n++] = s;
         char *w = s;
@@ -118,7 +129,7 @@ static int split_bind_spec(char *s, char *ret[static 3], size_t *ret_n) {
                                 return -EINVAL;
                         *w++ = *p;
                 } else if (*p == ':') {
-                        if (n == 3)
+                        if (n == max)
                                 return -EINVAL;
                         *w++ = 0;
                         ret[n++] = w;
@@ -137,7 +148,7 @@ static int parse_bind(Config *c, const char *spec, bool read_only) {
                 return -ENOMEM;
         char *fields[3] = {};
         size_t n_fields;
-        if (split_bind_spec(copy, fields, &n_fields) < 0)
+        if (split_spec(copy, fields, ELEMENTSOF(fields), &n_fields) < 0)
                 return -EINVAL;
         char *src = fields[0], *dst = n_fields > 1 ? fields[1] : NULL, *opt = n_fields > 2 ? fields[2] : NULL;
         if (dst && !*dst)
@@ -167,6 +178,42 @@ static int parse_bind(Config *c, const char *spec, bool read_only) {
         }
         c->n_mounts++;
         return 0;
+}
+
+#define OVERLAY_LAYERS_MAX 32
+
+/* LOWER[:LOWER…]:UPPER:DST (read_only: LOWER[:LOWER…]:DST), host paths absolute, DST inside the
+ * guest. -EINVAL, or -EPROTONOSUPPORT for the "+" (relative to the tree) prefix. */
+static int parse_overlay(Config *c, const char *spec, bool read_only) {
+        _cleanup_free_ char *copy = strdup(spec);
+        if (!copy)
+                return -ENOMEM;
+        char *f[OVERLAY_LAYERS_MAX + 2];
+        size_t n;
+        if (split_spec(copy, f, ELEMENTSOF(f), &n) < 0 || n < 3)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (f[i][0] == '+')
+                        return -EPROTONOSUPPORT;
+        size_t n_lower = n - (read_only ? 1 : 2);
+        for (size_t i = 0; i + 1 < n; i++)
+                if (!path_is_safe_absolute(f[i]))
+                        return -EINVAL;
+        if (!path_is_safe_absolute(f[n - 1]))
+                return -EINVAL;
+
+        CustomOverlay *a = realloc(c->overlays, sizeof(CustomOverlay) * (c->n_overlays + 1));
+        if (!a)
+                return -ENOMEM;
+        c->overlays = a;
+        CustomOverlay *o = &c->overlays[c->n_overlays++];
+        *o = (CustomOverlay){ .n_lower = n_lower };
+        for (size_t i = 0; i < n_lower; i++)
+                if (strv_push(&o->lower, f[i]) < 0)
+                        return -ENOMEM;
+        if (!read_only && !(o->upper = strdup(f[n - 2])))
+                return -ENOMEM;
+        return (o->dest = strdup(f[n - 1])) ? 0 : -ENOMEM;
 }
 
 static int parse_tmpfs(Config *c, const char *spec) {
@@ -250,6 +297,9 @@ enum {
         ARG_TTYS,
         ARG_PRIVATE_USERS,
         ARG_PRIVATE_USERS_OWNERSHIP,
+        ARG_VOLATILE,
+        ARG_OVERLAY,
+        ARG_OVERLAY_RO,
 };
 
 /* The limit options, in the order of LimitKey. */
@@ -308,6 +358,9 @@ static int opt_flag(ParseState *st, int opt, const char *arg) {
                 break;
         case ARG_READ_ONLY:
                 c->read_only = true;
+                break;
+        case 'x':
+                c->ephemeral = true;
                 break;
         case ARG_WAIT_READY:
                 c->wait_ready = true;
@@ -377,6 +430,39 @@ static int opt_tmpfs(ParseState *st, int opt, const char *arg) {
                 return r;
         if (r < 0)
                 return BAD("Invalid --tmpfs= path '%s': use an absolute path without '..'.", arg);
+        return 0;
+}
+
+static int opt_volatile(ParseState *st, int opt, const char *arg) {
+        static const struct {
+                const char *name;
+                RootMode mode;
+        } modes[] = {
+                { "yes", ROOT_VOLATILE }, { "state", ROOT_STATE },   { "overlay", ROOT_OVERLAY },
+                { "no", ROOT_TREE },      { "true", ROOT_VOLATILE }, { "false", ROOT_TREE },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++)
+                if (strcmp(arg ?: "yes", modes[i].name) == 0) {
+                        st->config->volatile_mode = modes[i].mode;
+                        return 0;
+                }
+        return BAD("Invalid --volatile= '%s': use yes, state, overlay or no.", arg);
+}
+
+static int opt_overlay(ParseState *st, int opt, const char *arg) {
+        bool ro = opt == ARG_OVERLAY_RO;
+        int r = parse_overlay(st->config, arg, ro);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EPROTONOSUPPORT)
+                return BAD("Invalid --overlay%s= '%s': paths relative to the tree ('+' prefix) are not "
+                           "supported; give absolute host paths.",
+                           ro ? "-ro" : "", arg);
+        if (r < 0)
+                return BAD("Invalid --overlay%s= '%s': use %s with absolute paths and no '..' "
+                           "components ('\\:' for a colon in a path).",
+                           ro ? "-ro" : "", arg,
+                           ro ? "LOWER:LOWER[:LOWER…]:DST" : "LOWER[:LOWER…]:UPPER:DST");
         return 0;
 }
 
@@ -520,6 +606,10 @@ static const struct {
         { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs },
         { "tmpfs-size", required_argument, ARG_TMPFS_SIZE, opt_tmpfs_size },
         { "read-only", no_argument, ARG_READ_ONLY, opt_flag },
+        { "ephemeral", no_argument, 'x', opt_flag },
+        { "volatile", optional_argument, ARG_VOLATILE, opt_volatile },
+        { "overlay", required_argument, ARG_OVERLAY, opt_overlay },
+        { "overlay-ro", required_argument, ARG_OVERLAY_RO, opt_overlay },
         { "setenv", required_argument, 'E', opt_setenv },
         { "capability", required_argument, ARG_CAPABILITY, opt_capability },
         { "drop-capability", required_argument, ARG_DROP_CAPABILITY, opt_capability },
@@ -542,7 +632,7 @@ static const struct {
           opt_private_users_ownership },
         { NULL, no_argument, 'U', opt_flag },
 };
-#define SHORT_OPTIONS "+hD:M:dbqE:p:U"
+#define SHORT_OPTIONS "+hD:M:dbqE:p:Ux"
 
 /* getopt's view of launch_options[]: the rows with a long name, and the closing zero row. */
 static void long_options_fill(struct option ret[static ELEMENTSOF(launch_options) + 1]) {
@@ -595,8 +685,45 @@ static int config_set_rootfs(Config *c, const char *directory) {
         return (c->rootfs = strdup(resolved)) ? 0 : -ENOMEM;
 }
 
+/* The overlays' host directories exist, and each upper one gets its work directory beside it,
+ * named after the machine (the name is locked while it runs). */
+static int config_check_overlays(Config *c) {
+        for (size_t i = 0; i < c->n_overlays; i++) {
+                CustomOverlay *o = &c->overlays[i];
+                for (size_t j = 0; j <= o->n_lower; j++) {
+                        const char *p = j < o->n_lower ? o->lower[j] : o->upper;
+                        struct stat st;
+                        if (!p)
+                                continue;
+                        bool missing = stat(p, &st) < 0;
+                        if (missing || !S_ISDIR(st.st_mode))
+                                return BAD("Overlay directory %s %s: give existing directories.", p,
+                                           missing ? "does not exist" : "is not a directory");
+                }
+                if (!o->upper)
+                        continue;
+                const char *slash = strrchr(o->upper, '/');
+                if (asprintf(&o->work, "%.*s/.#nspawnlite-work-%s-%s", (int) (slash - o->upper), o->upper,
+                             slash + 1, c->machine) < 0) {
+                        o->work = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 /* What the options say only together. */
 static int config_check(Config *c) {
+        bool layered = c->ephemeral || c->volatile_mode != ROOT_TREE || c->n_overlays > 0;
+        if (layered && c->userns.mode != USERNS_OFF)
+                return BAD("--ephemeral, --volatile= and --overlay= do not work with -U/--private-users "
+                           "yet; drop one of them.");
+        if (c->ephemeral && c->volatile_mode != ROOT_TREE && c->volatile_mode != ROOT_OVERLAY)
+                return BAD("--ephemeral and --volatile=%s exclude each other; give one of them.",
+                           c->volatile_mode == ROOT_STATE ? "state" : "yes");
+        int r = config_check_overlays(c);
+        if (r < 0)
+                return r;
         if (c->n_ports > 0 && (c->network == NETWORK_HOST || c->network == NETWORK_NONE))
                 return BAD("--port needs a network of the machine's own with an address (bridge or veth), "
                            "not --network=%s.",
@@ -700,6 +827,16 @@ void boot_help(void) {
                "     --tmpfs-size=SIZE      Cap /tmp, /run, /dev/shm and --tmpfs mounts at SIZE each:\n"
                "                            N%% of RAM or bytes (K, M, G suffixes; default 10%%)\n"
                "     --read-only            Mount the root directory read-only\n"
+               "  -x --ephemeral            Run on a throwaway overlay of the tree (upper layer on a\n"
+               "                            tmpfs): nothing written reaches the tree\n"
+               "     --volatile[=MODE]      yes (default): a tmpfs root with the tree's /usr read-only;\n"
+               "                            state: the tree read-only, a tmpfs on /var; overlay: as\n"
+               "                            --ephemeral; no\n"
+               "     --overlay=LOWER[:LOWER...]:UPPER:DST\n"
+               "                            Mount an overlay of host directories on DST (leftmost\n"
+               "                            lowest); writes land in UPPER\n"
+               "     --overlay-ro=LOWER:LOWER[:LOWER...]:DST\n"
+               "                            Same, read-only\n"
                "  -E --setenv=VAR=VALUE     Set an environment variable for init (container= too)\n"
                "  -U --private-users[=pick|UID[:COUNT]]\n"
                "                            Run in a user namespace: root in the guest is an\n"

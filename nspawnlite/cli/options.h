@@ -26,6 +26,10 @@ typedef struct {
         CustomMount *mounts;
         size_t n_mounts;
         bool read_only;
+        bool ephemeral;         /* --ephemeral, -x */
+        RootMode volatile_mode; /* --volatile=: ROOT_TREE for no */
+        CustomOverlay *overlays;
+        size_t n_overlays;
         char tmpfs_size[24]; /* --tmpfs-size=: size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
         bool detach;
         bool wait_ready;

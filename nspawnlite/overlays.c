@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "nspawnlite/overlays.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/path-util.h"
+#include "nspawnlite/mounts.h"
+
+/* A tmpfs for what the machine writes: capped like the others (mounts.h), and owned like the tree's
+ * root so that the new root looks like it. */
+static int mount_scratch(const char *where, int treefd, const char *tmpfs_size) {
+        struct stat st;
+        if (fstat(treefd, &st) < 0)
+                return -errno;
+        char opts[128];
+        snprintf(opts, sizeof opts, "mode=%04o,uid=%u,gid=%u,size=%s", (unsigned) (st.st_mode & 07777),
+                 (unsigned) st.st_uid, (unsigned) st.st_gid,
+                 tmpfs_size && *tmpfs_size ? tmpfs_size : TMPFS_SIZE_DEFAULT);
+        return mount("tmpfs", where, "tmpfs", 0, opts) < 0 ? -errno : 0;
+}
+
+/* Open dir/name as a directory, creating it first (mode, owner of the tree's root). */
+static int make_dir_at(int dir, const char *name, mode_t mode, int *ret) {
+        if (mkdirat(dir, name, mode) < 0 && errno != EEXIST)
+                return -errno;
+        int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret = fd;
+        return 0;
+}
+
+/* --ephemeral, --volatile=overlay: a tmpfs on root holds the upper and work directories, and the
+ * overlay goes on top of it; the tree (treefd, beneath both) is its lower layer. */
+static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size, char *err, size_t errlen) {
+        int r = mount_scratch(root, treefd, tmpfs_size);
+        _cleanup_close_ int scratch = -EBADF, upper = -EBADF, work = -EBADF;
+        if (r >= 0 && (scratch = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = make_dir_at(scratch, "upper", 0755, &upper);
+        if (r >= 0)
+                r = make_dir_at(scratch, "work", 0700, &work);
+        /* The merged root takes the upper directory's mode and owner. */
+        struct stat st;
+        if (r >= 0 && (fstat(treefd, &st) < 0 || fchmod(upper, st.st_mode & 07777) < 0 ||
+                       fchown(upper, st.st_uid, st.st_gid) < 0))
+                r = -errno;
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to set up the tmpfs for the overlay on %s", root);
+                return r;
+        }
+        char opts[128];
+        snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", fd_path(treefd).path,
+                 fd_path(upper).path, fd_path(work).path);
+        if (mount("overlay", root, "overlay", 0, opts) < 0) {
+                r = -errno;
+                snprintf(err, errlen, "Failed to mount an overlay over %s (does the kernel have overlayfs?)",
+                         root);
+                return r;
+        }
+        return 0;
+}
+
+/* Merged-/usr trees have /bin, /lib… as links into /usr: the tmpfs root gets the same. */
+static void copy_usr_links(int treefd, int newroot) {
+        _cleanup_close_ int d = openat(treefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *dir = d >= 0 ? fdopendir(d) : NULL;
+        if (!dir)
+                return;
+        d = -EBADF; /* the DIR owns it now */
+        for (struct dirent *de; (de = readdir(dir));) {
+                char target[PATH_MAX];
+                if (de->d_type != DT_LNK)
+                        continue;
+                ssize_t k = readlinkat(dirfd(dir), de->d_name, target, sizeof target - 1);
+                if (k <= 0)
+                        continue;
+                target[k] = 0;
+                if (strncmp(target, "usr/", 4) == 0 || strncmp(target, "/usr/", 5) == 0)
+                        (void) symlinkat(target, newroot, de->d_name);
+        }
+        closedir(dir);
+}
+
+/* --volatile=yes: a tmpfs root with the tree's /usr bound into it read-only. */
+static int prepare_volatile(const char *root, int treefd, const char *tmpfs_size, char *err, size_t errlen) {
+        _cleanup_close_ int usr = -EBADF, newroot = -EBADF, target = -EBADF;
+        int r = chase_in_root(treefd, "/usr", O_PATH | O_DIRECTORY, &usr);
+        if (r < 0) {
+                snprintf(err, errlen,
+                         "--volatile=yes needs a /usr directory in the tree %s; use "
+                         "--volatile=state or --ephemeral for this tree",
+                         root);
+                return r;
+        }
+        r = mount_scratch(root, treefd, tmpfs_size);
+        if (r >= 0 && (newroot = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = make_dir_at(newroot, "usr", 0755, &target);
+        if (r >= 0 && mount(fd_path(usr).path, fd_path(target).path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                r = -errno;
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to set up the volatile root on %s", root);
+                return r;
+        }
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/usr", root);
+        r = mount_remount_read_only(path);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to make /usr read-only");
+                return r;
+        }
+        copy_usr_links(treefd, newroot);
+        return 0;
+}
+
+/* --volatile=state: a tmpfs on /var (the tree goes read-only through the spec's read_only). */
+static int prepare_state(const char *root, int treefd, const char *tmpfs_size, char *err, size_t errlen) {
+        _cleanup_close_ int var = -EBADF;
+        int r = chase_in_root(treefd, "/var", O_PATH | O_DIRECTORY, &var);
+        if (r < 0) {
+                snprintf(err, errlen, "--volatile=state needs a /var directory in the tree %s", root);
+                return r;
+        }
+        r = mount_scratch(fd_path(var).path, var, tmpfs_size);
+        if (r < 0)
+                snprintf(err, errlen, "Failed to mount a tmpfs on /var");
+        return r;
+}
+
+int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, char *err, size_t errlen) {
+        if (mode == ROOT_TREE)
+                return 0;
+        _cleanup_close_ int treefd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (treefd < 0) {
+                snprintf(err, errlen, "Failed to open %s", root);
+                return -errno;
+        }
+        switch (mode) {
+        case ROOT_OVERLAY:
+                return prepare_overlay(root, treefd, tmpfs_size, err, errlen);
+        case ROOT_VOLATILE:
+                return prepare_volatile(root, treefd, tmpfs_size, err, errlen);
+        case ROOT_STATE:
+                return prepare_state(root, treefd, tmpfs_size, err, errlen);
+        default:
+                return 0;
+        }
+}
+
+static int apply_one(int rootfd, const CustomOverlay *o, char *err, size_t errlen) {
+        int fds[o->n_lower + 2];
+        size_t n_fds = 0;
+        int r = 0;
+        char opts[4096] = "lowerdir=";
+        /* overlayfs lists the top layer first; the command line, the lowest. */
+        for (size_t i = o->n_lower; i-- > 0 && r >= 0;) {
+                fds[n_fds] = open(o->lower[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fds[n_fds] < 0) {
+                        r = -errno;
+                        snprintf(err, errlen, "Failed to open overlay directory %s", o->lower[i]);
+                        break;
+                }
+                snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s%s",
+                         i + 1 < o->n_lower ? ":" : "", fd_path(fds[n_fds++]).path);
+        }
+        if (r >= 0 && o->upper) {
+                int up = open(o->upper, O_PATH | O_DIRECTORY | O_CLOEXEC), work = -EBADF;
+                if (up >= 0)
+                        fds[n_fds++] = up;
+                if (up < 0 || (mkdir(o->work, 0700) < 0 && errno != EEXIST) ||
+                    (work = open(o->work, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                        r = -errno;
+                        snprintf(err, errlen, "Failed to open the overlay's upper directory %s or make %s",
+                                 o->upper, o->work);
+                } else {
+                        fds[n_fds++] = work;
+                        snprintf(opts + strlen(opts), sizeof opts - strlen(opts), ",upperdir=%s,workdir=%s",
+                                 fd_path(up).path, fd_path(work).path);
+                }
+        }
+        _cleanup_close_ int target = -EBADF;
+        if (r >= 0 && (r = mount_target_in_root(rootfd, o->dest, true, &target)) < 0)
+                snprintf(err, errlen, "Failed to create the overlay's mount point %s", o->dest);
+        if (r >= 0 && mount("overlay", fd_path(target).path, "overlay", o->upper ? 0 : MS_RDONLY, opts) < 0) {
+                r = -errno;
+                snprintf(err, errlen, "Failed to mount the overlay on %s", o->dest);
+        }
+        for (size_t i = 0; i < n_fds; i++)
+                safe_close(fds[i]);
+        return r;
+}
+
+int overlays_apply_custom(int rootfd, const CustomOverlay *o, size_t n, char *err, size_t errlen) {
+        for (size_t i = 0; i < n; i++) {
+                int r = apply_one(rootfd, &o[i], err, errlen);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void overlays_cleanup(const CustomOverlay *o, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                if (!o[i].work)
+                        continue;
+                _cleanup_close_ int d = open(o[i].work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (d < 0)
+                        continue;
+                /* What overlayfs makes in there, empty once it is unmounted. */
+                (void) unlinkat(d, "work", AT_REMOVEDIR);
+                (void) unlinkat(d, "index", AT_REMOVEDIR);
+                (void) rmdir(o[i].work);
+        }
+}

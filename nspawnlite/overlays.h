@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What becomes of the tree as the machine's root (--ephemeral, --volatile=). */
+typedef enum {
+        ROOT_TREE,     /* the tree itself */
+        ROOT_OVERLAY,  /* --ephemeral, --volatile=overlay: an overlay with its upper layer on a tmpfs */
+        ROOT_VOLATILE, /* --volatile=yes: a tmpfs with the tree's /usr bound read-only into it */
+        ROOT_STATE,    /* --volatile=state: the tree read-only, a tmpfs on /var */
+} RootMode;
+
+/* --overlay=, --overlay-ro=: host directories stacked into one overlayfs at dest in the guest.
+ * lower[0] is the lowest layer; upper NULL for a read-only overlay. */
+typedef struct {
+        char **lower;
+        size_t n_lower;
+        char *upper;
+        char *work; /* beside upper (overlayfs wants them on one filesystem): made by the child,
+                     * removed by overlays_cleanup() */
+        char *dest;
+} CustomOverlay;
+
+/* In the child's own mount namespace, with root (the tree, bound on itself and private) still
+ * reachable from the host: stack what mode asks on root, so that root names the new root. Nothing
+ * of it shows outside the namespace, nor survives it. */
+int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, char *err, size_t errlen);
+
+/* Mount the custom overlays under the tree at rootfd. */
+int overlays_apply_custom(int rootfd, const CustomOverlay *o, size_t n, char *err, size_t errlen);
+
+/* Remove the work directories the custom overlays left (the machine is gone). */
+void overlays_cleanup(const CustomOverlay *o, size_t n);
