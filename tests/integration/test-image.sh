@@ -104,6 +104,15 @@ assert_match "BusyBox" "$out" "a second read-only user of the image runs beside 
 wait_exit "$BOOT_PID" 30
 no_trace "after the read-only boots: no loop device or mount left" "$EXT4"
 
+# SIGKILL of the supervisor: the machine's mount namespace dies with it, and the loop device too
+boot_bg killbox "$WORK/kill.log" --network=none --image="$EXT4"
+wait_running killbox 20 || fail "the image did not boot for the kill: $(cat "$WORK/kill.log")"
+kill -KILL "$BOOT_PID"
+wait_exit "$BOOT_PID" 10
+wait_for 10 sh -c "[ -z \"\$(losetup -j '$EXT4')\" ]" || true
+no_trace "after SIGKILL of the supervisor: no loop device or mount left" "$EXT4"
+"$NSPAWNLITE" gc >/dev/null 2>&1 || true
+
 # the default machine name (and so hostname): the file name without .raw
 assert_eq bb "$("$NSPAWNLITE" run --network=none --image="$EXT4" hostname 2>&1)" "the machine is named after the image"
 
