@@ -69,7 +69,8 @@ void machine_lock_release(MachineLock *l) {
         }
         /* What a supervisor killed while it replaced its state file left (we hold the lock). */
         remove_stale_tmp_files(l->dir);
-        static const char *const dirs[] = { "root", "stage" }; /* -U's mount points, empty */
+        /* -U's and --image='s mount points, empty */
+        static const char *const dirs[] = { "root", "stage", "image" };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 snprintf(p, sizeof p, "%s/%s", l->dir, dirs[i]);
                 (void) rmdir(p);

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "machines/images/image-mount.h"
 #include "network/netlink.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/dev.h"
@@ -197,6 +198,21 @@ static int console_stdio(int slave) {
         return 0;
 }
 
+/* --image=: mounted in the machine's namespace only (slave: nothing goes back to the host), and
+ * before we join the device cgroup, which denies the loop devices; they go with the namespace
+ * (autoclear). The image's fd is closed with the supervisor's others right after. */
+static void child_mount_image(const ChildContext *ctx) {
+        if (ctx->image_fd < 0)
+                return;
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
+        char err[256] = "";
+        int r = image_mount(ctx->image_fd, ctx->image, ctx->image_read_only, ctx->image_mountpoint, err,
+                            sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
+}
+
 /* The first steps, in the new namespaces: into the machine's cgroup in every hierarchy, holding
  * nothing of the supervisor's, as the namespace's root, in a cgroup namespace of our own. */
 static void child_enter(const ChildContext *ctx) {
@@ -204,6 +220,7 @@ static void child_enter(const ChildContext *ctx) {
 
         /* Die with the supervisor; it holds our other end of everything. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        child_mount_image(ctx);
 
         /* clone3() put us in the unified payload; the v1 hierarchies we join ourselves, while we
          * are one thread (the cheap way, see machine_cgroup_join_self()). */
@@ -251,6 +268,8 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
          * runtime dir (the tree's own path may lie below directories our unprivileged root cannot
          * enter), with /proc and /sys on it: locked, and so they stay in this copy. */
         const char *root = ctx->userns ? ctx->root_mountpoint : ctx->spec->rootfs;
+        if (ctx->image_fd >= 0)
+                root = ctx->image_mountpoint; /* mounted by child_mount_image() */
         if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);
         /* No more propagation (under -U, from the supervisor's outer mount namespace). */

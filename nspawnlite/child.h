@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "machines/cgroup.h"
+#include "machines/images/image-probe.h"
 #include "network/setup.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/launch.h"
@@ -23,8 +24,12 @@ typedef struct {
         bool userns;                 /* in a user namespace of its own (-U) */
         const char *root_mountpoint; /* -U: where the tree is attached (RUNTIME/machines/NAME/root) */
         const char *stage;           /* -U: where the host's mounts wait to be bound (userns-mounts.h) */
-        const MountSources *sources; /* the bind sources' detached copies, per boot */
-        int sync_fd;                 /* the child's end */
+        int image_fd;                /* --image=: the image, probed; -EBADF for a tree */
+        const ImageChoice *image;    /* --image=: what of it to mount */
+        bool image_read_only;
+        const char *image_mountpoint; /* --image=: RUNTIME/machines/NAME/image */
+        const MountSources *sources;  /* the bind sources' detached copies, per boot */
+        int sync_fd;                  /* the child's end */
         sigset_t original_mask;
         const MachineCgroup *cgroup; /* the child joins its v1 hierarchies itself, first thing */
 } ChildContext;

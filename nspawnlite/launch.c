@@ -68,11 +68,20 @@ static int preflight(Supervisor *s) {
                                        "cgroups needs it.",
                                        verb);
 
-        _cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
+        _cleanup_close_ int rootfd = -EBADF;
+        if (c->image) {
+                /* Probed, locked and tried in a mount namespace of its own: init found inside. */
+                if (launch_image_prepare(c, &s->image) < 0)
+                        return -EINVAL;
+                s->init_path = s->image.init_path;
+                s->init_kind = c->kind == LAUNCH_BOOT ? s->image.init_kind : INIT_STUB;
+        } else if ((rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return log_error_errno(errno, "Cannot open root directory %s: %m", c->rootfs);
 
-        if (c->kind == LAUNCH_BOOT) {
+        if (c->image)
+                log_debug("Image %s, root %s at %llu.", c->image, s->image.choice.root.fstype,
+                          (unsigned long long) s->image.choice.root.start);
+        else if (c->kind == LAUNCH_BOOT) {
                 if (!tree_has_os_release(rootfd))
                         return log_error_errno(
                                 ENOENT,
@@ -149,6 +158,10 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                         .caps = s->caps,
                         .userns = s->userns.lock_fd >= 0,
                         .root_mountpoint = s->root_mountpoint,
+                        .image_fd = s->image.fd,
+                        .image = &s->image.choice,
+                        .image_read_only = s->image.read_only,
+                        .image_mountpoint = s->image_mountpoint,
                         .stage = stage,
                         .sources = sources,
                         .sync_fd = child_sync,
@@ -465,6 +478,16 @@ static int prepare_userns_files(Supervisor *s) {
         return 0;
 }
 
+/* --image=: the directory the child mounts the image on, in the machine's namespace only. */
+static int prepare_image_mountpoint(Supervisor *s) {
+        int r = machine_path(s->spec->machine, "image", s->image_mountpoint, sizeof s->image_mountpoint);
+        if (r >= 0 && mkdir(s->image_mountpoint, 0755) < 0 && errno != EEXIST)
+                r = -errno;
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", s->image_mountpoint);
+        return 0;
+}
+
 /* What a dead supervisor left under this name (its guest died with it): clear it before reuse.
  * Only if it is ours: the parent is shared with systemd's machines and other runtime dirs. */
 static int clear_leftovers(MachineCgroup *cg, const char *name) {
@@ -502,6 +525,8 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
         if (r < 0)
                 return r;
         if (s->userns.lock_fd >= 0 && (r = prepare_userns_files(s)) < 0)
+                return r;
+        if (c->image && (r = prepare_image_mountpoint(s)) < 0)
                 return r;
 
         r = machine_cgroup_init(&s->cgroup, c->machine);
@@ -655,6 +680,7 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         network_release(&s->network);
         s->log_fd = safe_close(s->log_fd);
         s->pin_fd = safe_close(s->pin_fd);
+        launch_image_done(&s->image);
         userns_release(&s->userns);
         overlays_cleanup(s->spec->overlays, s->spec->n_overlays);
         machine_lock_release(&s->lock);
@@ -679,32 +705,39 @@ int launch_machine(const LaunchSpec *c) {
                 .cgroup = { .payload_fd = -EBADF },
                 .freeze_watch_fd = -EBADF,
                 .userns = { .lock_fd = -EBADF },
+                .image = { .fd = -EBADF },
         };
         int status = 1, r;
         bool mask_blocked = false;
 
-        if (preflight(&s) < 0)
+        if (preflight(&s) < 0) {
+                launch_image_done(&s.image);
                 return 1;
+        }
 
         s.console = c->detach ? CONSOLE_READ_ONLY : console_mode_resolve(c->console, c->kind == LAUNCH_RUN);
-        if (read_uuid(s.uuid) < 0)
+        if (read_uuid(s.uuid) < 0) {
+                launch_image_done(&s.image);
                 return log_error("Failed to generate a machine UUID."), 1;
+        }
 
         if (c->detach) {
                 bool parent = false;
-                if (detach(&s, &parent, &status) < 0)
-                        return 1;
-                if (parent)
-                        return status;
+                if (detach(&s, &parent, &status) < 0 || parent) {
+                        launch_image_done(&s.image); /* the daemon holds the lock on */
+                        return parent ? status : 1;
+                }
         }
 
         r = machine_lock_acquire(c->machine, &s.lock);
         if (r == -EBUSY) {
                 log_error("Machine %s is already running; choose another name with -M.", c->machine);
+                launch_image_done(&s.image);
                 return 1; /* not ours to release */
         }
         if (r < 0) {
                 log_error_errno(r, "Failed to lock machine name %s in %s: %m", c->machine, runtime_dir());
+                launch_image_done(&s.image);
                 return 1;
         }
 
@@ -712,7 +745,8 @@ int launch_machine(const LaunchSpec *c) {
          * (do_umount_root), and without user namespaces that is the host's filesystem. A file
          * open for writing on it makes such a remount fail with EBUSY. Unnamed, it leaves no trace;
          * a filesystem that cannot have one is read-only or special, and needs no guard. */
-        s.pin_fd = open(c->rootfs, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (!c->image) /* an image's filesystem is the machine's alone */
+                s.pin_fd = open(c->rootfs, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
         for (unsigned i = 0; i < MACHINE_TTYS_MAX; i++)
                 s.ttys[i].master = s.ttys[i].client_fd = -EBADF;
 

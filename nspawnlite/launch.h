@@ -23,7 +23,8 @@ typedef enum {
  * is the supervisor's. */
 typedef struct {
         LaunchKind kind;
-        const char *rootfs;   /* absolute, canonical */
+        const char *rootfs;   /* absolute, canonical; the image's path with --image= */
+        const char *image;    /* --image=: a disk image to mount as the root; NULL for a tree */
         const char *machine;  /* validated name */
         const char *hostname; /* defaults to the machine name */
         ConsoleMode console;

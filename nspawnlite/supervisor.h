@@ -11,6 +11,7 @@
 #include "network/setup.h"
 #include "nspawnlite/console.h"
 #include "nspawnlite/init-detect.h"
+#include "nspawnlite/launch-image.h"
 #include "nspawnlite/launch.h"
 #include "nspawnlite/sync.h"
 #include "nspawnlite/userns.h"
@@ -57,9 +58,11 @@ typedef struct {
         bool frozen;
         int freeze_watch_fd; /* while frozen: ties the guest's life to ours (machine_cgroup_watch_start()) */
         uint64_t since_usec;
-        uint64_t caps;              /* the guest's bounding set, for processes joining it (shell) */
-        UsernsRange userns;         /* -U: the uid/gid range the guest's ids map to */
-        char root_mountpoint[4096]; /* -U: where the tree is put for the child (userns-mounts.h) */
+        uint64_t caps;               /* the guest's bounding set, for processes joining it (shell) */
+        UsernsRange userns;          /* -U: the uid/gid range the guest's ids map to */
+        char root_mountpoint[4096];  /* -U: where the tree is put for the child (userns-mounts.h) */
+        LaunchImage image;           /* --image= */
+        char image_mountpoint[4096]; /* --image=: where the child mounts it (RUNTIME/machines/NAME/image) */
 
         /* login ttys: masters, and the login client holding each (-1: free) */
         struct {

@@ -9,7 +9,7 @@ PACKAGES=(
         gcc meson ninja-build pkg-config
         libmount-dev libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev libnftables-dev check
         # guests and tests
-        debootstrap busybox-static util-linux tmux iproute2 procps nftables clang-format
+        debootstrap busybox-static util-linux fdisk squashfs-tools erofs-utils e2fsprogs tmux iproute2 procps nftables clang-format
         # the yardstick
         systemd-container
 )

@@ -24,6 +24,7 @@ LaunchSpec config_launch_spec(const Config *c) {
         return (LaunchSpec){
                 .kind = c->kind,
                 .rootfs = c->rootfs,
+                .image = c->image,
                 .machine = c->machine,
                 .hostname = c->hostname,
                 .console = c->console,
@@ -56,6 +57,7 @@ LaunchSpec config_launch_spec(const Config *c) {
 
 void config_done(Config *c) {
         free(c->rootfs);
+        free(c->image);
         free(c->machine);
         free(c->hostname);
         free(c->bridge);
@@ -315,6 +317,7 @@ static const int limit_options[_LIMIT_MAX] = {
 typedef struct {
         Config *config;
         const char *directory; /* -D */
+        const char *image;     /* -i */
 } ParseState;
 typedef int (*OptionHandler)(ParseState *st, int opt, const char *arg);
 
@@ -328,6 +331,11 @@ static int opt_help(ParseState *st, int opt, const char *arg) {
 
 static int opt_directory(ParseState *st, int opt, const char *arg) {
         st->directory = arg;
+        return 0;
+}
+
+static int opt_image(ParseState *st, int opt, const char *arg) {
+        st->image = arg;
         return 0;
 }
 
@@ -591,6 +599,7 @@ static const struct {
 } launch_options[] = {
         { "help", no_argument, 'h', opt_help },
         { "directory", required_argument, 'D', opt_directory },
+        { "image", required_argument, 'i', opt_image },
         { "machine", required_argument, 'M', opt_machine },
         { "hostname", required_argument, ARG_HOSTNAME, opt_hostname },
         { "detach", no_argument, 'd', opt_flag },
@@ -632,7 +641,7 @@ static const struct {
           opt_private_users_ownership },
         { NULL, no_argument, 'U', opt_flag },
 };
-#define SHORT_OPTIONS "+hD:M:dbqE:p:Ux"
+#define SHORT_OPTIONS "+hD:i:M:dbqE:p:Ux"
 
 /* getopt's view of launch_options[]: the rows with a long name, and the closing zero row. */
 static void long_options_fill(struct option ret[static ELEMENTSOF(launch_options) + 1]) {
@@ -651,14 +660,51 @@ static OptionHandler option_handler(int opt) {
         return NULL;
 }
 
-/* Default machine name: the tree's directory name, if it is a valid name. */
-static int default_machine_name(const char *rootfs, char **ret) {
+/* Default machine name: the tree's directory name, or the image's file name without .raw or
+ * .img, if it is a valid name. */
+static int default_machine_name(const char *rootfs, bool image, char **ret) {
         const char *base = strrchr(rootfs, '/');
         base = base ? base + 1 : rootfs;
-        if (!machine_name_is_valid(base))
+        size_t n = strlen(base);
+        static const char *const suffixes[] = { ".raw", ".img" };
+        for (size_t i = 0; image && i < ELEMENTSOF(suffixes); i++)
+                if (n > strlen(suffixes[i]) && strcmp(base + n - strlen(suffixes[i]), suffixes[i]) == 0) {
+                        n -= strlen(suffixes[i]);
+                        break;
+                }
+        _cleanup_free_ char *name = strndup(base, n);
+        if (!name)
+                return -ENOMEM;
+        if (!machine_name_is_valid(name))
                 return -EINVAL;
-        *ret = strdup(base);
-        return *ret ? 0 : -ENOMEM;
+        *ret = TAKE_PTR(name);
+        return 0;
+}
+
+/* --image=: an existing disk image file (or block device), resolved; what it holds is probed at
+ * the launch. */
+static int config_set_image(Config *c, const char *image) {
+        if (!*image)
+                return BAD("Empty --image= path.");
+        char resolved[PATH_MAX];
+        if (!realpath(image, resolved)) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return BAD("Image %s does not exist.", image);
+                return log_error_errno(errno, "Cannot resolve image %s: %m", image);
+        }
+        struct stat st;
+        if (stat(resolved, &st) < 0)
+                return log_error_errno(errno, "Cannot access image %s: %m", image);
+        if (S_ISDIR(st.st_mode))
+                return BAD("%s is a directory: give a tree as ROOTFS (or -D), --image= takes a disk image "
+                           "file.",
+                           image);
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+                return BAD("%s is not a regular file or block device: --image= takes a disk image file.",
+                           image);
+        if (!(c->image = strdup(resolved)) || !(c->rootfs = strdup(resolved)))
+                return -ENOMEM;
+        return 0;
 }
 
 /* The root directory: it exists, is a directory and not the host's own root; resolved. */
@@ -731,6 +777,9 @@ static int config_check(Config *c) {
         if (c->userns.mode != USERNS_OFF && c->network == NETWORK_HOST)
                 return BAD("-U/--private-users cannot share the host's network (--network=host): a user "
                            "namespace cannot mount /sys for it.");
+        if (c->image && c->userns.mode != USERNS_OFF)
+                return BAD("--image= cannot be combined with -U/--private-users yet: boot the image's "
+                           "tree as a directory for that.");
         if (c->wait_ready && !c->detach)
                 return BAD("--wait-ready only makes sense with -d/--detach.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
@@ -779,7 +828,9 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         }
 
         const char *directory = st.directory;
-        if (!directory) {
+        if (st.image && directory)
+                return BAD("Give either a root directory or --image=, not both.");
+        if (!directory && !st.image) {
                 if (optind >= argc)
                         return BAD("No root directory given. Usage: nspawnlite %s [OPTIONS] ROOTFS%s",
                                    argv[0], kind == LAUNCH_RUN ? " [--] CMD…" : "");
@@ -793,10 +844,10 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         if (kind == LAUNCH_RUN && strv_length(c->args) == 0)
                 return BAD("No command given. Usage: nspawnlite run [OPTIONS] ROOTFS [--] CMD…");
 
-        r = config_set_rootfs(c, directory);
+        r = st.image ? config_set_image(c, st.image) : config_set_rootfs(c, directory);
         if (r < 0)
                 return r;
-        if (!c->machine && default_machine_name(c->rootfs, &c->machine) < 0)
+        if (!c->machine && default_machine_name(c->rootfs, c->image, &c->machine) < 0)
                 return BAD("Cannot derive a machine name from '%s'; give one with -M NAME.", c->rootfs);
         if (!c->hostname && !(c->hostname = strdup(c->machine)))
                 return -ENOMEM;
@@ -804,11 +855,15 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
 }
 
 void boot_help(void) {
-        printf("nspawnlite boot [OPTIONS] ROOTFS [INIT-ARGS…]\n\n"
+        printf("nspawnlite boot [OPTIONS] ROOTFS|--image=PATH [INIT-ARGS…]\n\n"
                "Boot the OS tree ROOTFS as a container: its own init runs as PID 1.\n\n"
                "  -h --help                 Show this help\n"
                "  -D --directory=PATH       Root directory (instead of ROOTFS)\n"
-               "  -M --machine=NAME         Machine name (default: the tree's directory name)\n"
+               "  -i --image=PATH           Disk image (instead of ROOTFS): a GPT with Discoverable\n"
+               "                            Partitions types, an MBR with one Linux partition, or a\n"
+               "                            bare ext4, xfs, btrfs, squashfs or erofs filesystem\n"
+               "  -M --machine=NAME         Machine name (default: the tree's directory name, or the\n"
+               "                            image's file name without .raw/.img)\n"
                "  -d --detach               Run in the background; console to the machine's log\n"
                "     --wait-ready           With -d: return once the guest is ready (READY=1 or\n"
                "                            a login prompt), or fail after --timeout\n"
@@ -863,7 +918,7 @@ void boot_help(void) {
 }
 
 void run_help(void) {
-        printf("nspawnlite run [OPTIONS] ROOTFS [--] CMD [ARGS…]\n\n"
+        printf("nspawnlite run [OPTIONS] ROOTFS|--image=PATH [--] CMD [ARGS…]\n\n"
                "Run one command in a fresh container; a tiny stub init is PID 1.\n"
                "The exit status is the command's (128+N when it was killed by signal N).\n\n"
                "Options as for 'nspawnlite boot --help'; the console defaults to 'pipe' unless\n"

@@ -16,6 +16,7 @@
 typedef struct {
         LaunchKind kind;
         char *rootfs;   /* absolute, canonical */
+        char *image;    /* --image=: absolute, canonical (rootfs is the same); NULL for a tree */
         char *machine;  /* validated name */
         char *hostname; /* defaults to the machine name */
         ConsoleMode console;

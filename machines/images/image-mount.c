@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "machines/images/image-mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libmount.h>
+#include <linux/loop.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/macro.h"
+
+int image_loop_attach(int image_fd, uint64_t offset, uint64_t size, bool read_only, char *ret_path,
+                      size_t pathlen) {
+        _cleanup_close_ int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+        if (control < 0)
+                return -errno;
+        struct loop_config config = {
+                .fd = (uint32_t) image_fd,
+                .info = { .lo_offset = offset,
+                          .lo_sizelimit = size,
+                          .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0) },
+        };
+        /* Another allocator may take the device between GET_FREE and our CONFIGURE: EBUSY. */
+        for (unsigned attempt = 0; attempt < 16; attempt++) {
+                int nr = ioctl(control, LOOP_CTL_GET_FREE);
+                if (nr < 0)
+                        return -errno;
+                char path[32];
+                snprintf(path, sizeof path, "/dev/loop%d", nr);
+                _cleanup_close_ int loop = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+                if (loop < 0)
+                        return -errno;
+                if (ioctl(loop, LOOP_CONFIGURE, &config) < 0) {
+                        if (errno != EBUSY)
+                                return -errno;
+                        nanosleep(&(struct timespec){ .tv_nsec = 1000000L * (attempt + 1) }, NULL);
+                        continue;
+                }
+                snprintf(ret_path, pathlen, "%s", path);
+                return TAKE_FD(loop);
+        }
+        return -EBUSY;
+}
+
+static void context_freep(struct libmnt_context **c) {
+        mnt_free_context(*c);
+}
+
+static int mount_one(int image_fd, const ImagePartition *p, bool read_only, const char *where) {
+        read_only = read_only || image_fstype_read_only(p->fstype);
+        char dev[32];
+        _cleanup_close_ int loop = image_loop_attach(image_fd, p->start, p->size, read_only, dev, sizeof dev);
+        if (loop < 0)
+                return loop;
+        _cleanup_(context_freep) struct libmnt_context *cxt = mnt_new_context();
+        if (!cxt)
+                return -ENOMEM;
+        /* No helpers and no mtab/utab: a plain mount(2) in our own namespace. */
+        if (mnt_context_disable_helpers(cxt, 1) < 0 || mnt_context_disable_mtab(cxt, 1) < 0 ||
+            mnt_context_set_source(cxt, dev) < 0 || mnt_context_set_target(cxt, where) < 0 ||
+            mnt_context_set_fstype(cxt, p->fstype) < 0 ||
+            mnt_context_set_options(cxt, read_only ? "ro,nodev" : "nodev") < 0)
+                return -ENOMEM;
+        int r = mnt_context_mount(cxt);
+        if (r == 0 && mnt_context_get_status(cxt) == 1)
+                return 0; /* the loop fd closes here: the mount holds the device now */
+        if (mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
+                return -mnt_context_get_syscall_errno(cxt);
+        return r < 0 ? r : -EIO;
+}
+
+int image_mount(int image_fd, const ImageChoice *choice, bool read_only, const char *where, char *err,
+                size_t errlen) {
+        int r = mount_one(image_fd, &choice->root, read_only, where);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to mount the image's %s root filesystem", choice->root.fstype);
+                return r;
+        }
+        if (!choice->has_usr)
+                return 0;
+        char usr[4096];
+        snprintf(usr, sizeof usr, "%s/usr", where);
+        r = mount_one(image_fd, &choice->usr, read_only, usr);
+        if (r < 0)
+                snprintf(err, errlen, "Failed to mount the image's %s /usr filesystem on /usr",
+                         choice->usr.fstype);
+        return r;
+}
+
+int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, char *err, size_t errlen) {
+        /* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
+        _cleanup_close_ int fd =
+                open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 && errno == EROFS && !read_only)
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                snprintf(err, errlen, "Cannot open image %s", path);
+                return -errno;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                snprintf(err, errlen, "Cannot access image %s", path);
+                return -errno;
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+                snprintf(err, errlen,
+                         "Image %s is not a regular file or block device: give a disk image file", path);
+                return -EBADF;
+        }
+        _cleanup_free_ ImagePartition *parts = NULL;
+        size_t n = 0, bad = 0;
+        uint64_t size = 0;
+        int r = image_probe(fd, &parts, &n, &size);
+        if (r < 0) {
+                snprintf(err, errlen,
+                         "Image %s has no partition table and no filesystem that could be recognised "
+                         "(truncated or not a disk image?)",
+                         path);
+                return r;
+        }
+        r = image_choose(parts, n, size, ret, &bad);
+        const ImagePartition *b = bad < n ? &parts[bad] : NULL;
+        if (r == -ENXIO)
+                snprintf(err, errlen,
+                         "Image %s has no root partition: none of the Discoverable Partitions root type "
+                         "for x86-64 and no single Linux partition",
+                         path);
+        else if (r == -ENOTUNIQ)
+                snprintf(err, errlen,
+                         "Image %s has more than one candidate root (or /usr) partition: "
+                         "give each one its own Discoverable Partitions type",
+                         path);
+        else if (r == -EOPNOTSUPP)
+                snprintf(err, errlen,
+                         "Image %s has a dm-verity partition (type %s): verity images are not "
+                         "supported yet",
+                         path, b ? b->type_uuid : "?");
+        else if (r == -EMEDIUMTYPE)
+                snprintf(err, errlen,
+                         "Image %s: the partition at offset %llu holds %s, not a filesystem nspawnlite "
+                         "mounts (ext4, xfs, btrfs, squashfs, erofs)",
+                         path, b ? (unsigned long long) b->start : 0ULL,
+                         b && b->fstype[0] ? b->fstype : "no filesystem that could be recognised");
+        else if (r < 0)
+                snprintf(err, errlen, "Image %s: a partition lies outside the file (truncated?)", path);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}

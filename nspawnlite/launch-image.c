@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* --image=: the supervisor's part (probe, lock, a trial mount before anything is set up). The
+ * machine's own mount of the image is made by its child (child.c), in the machine's namespace. */
+#include "nspawnlite/launch-image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "machines/images/image-mount.h"
+#include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/log.h"
+
+void launch_image_done(LaunchImage *img) {
+        img->fd = safe_close(img->fd);
+}
+
+/* The trial, in the forked child: what it finds goes back through the pipe, a failure is logged
+ * here (the parent's stderr). */
+static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, int out) {
+        char err[512] = "";
+        /* Nothing mounted here may be seen by, or propagate to, the host. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0 ||
+            mkdir("/tmp/image", 0755) < 0) {
+                log_error_errno(errno, "Failed to make a mount namespace to try image %s in: %m", c->image);
+                _exit(1);
+        }
+        int r = image_mount(img->fd, &img->choice, img->read_only, "/tmp/image", err, sizeof err);
+        if (r < 0) {
+                log_error_errno(r, "Image %s: %s: %m.", c->image, err);
+                _exit(1);
+        }
+        _cleanup_close_ int rootfd = open("/tmp/image", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0) {
+                log_error_errno(errno, "Failed to open the root of image %s: %m", c->image);
+                _exit(1);
+        }
+        if (c->kind == LAUNCH_BOOT) {
+                const char *path = NULL;
+                if (!tree_has_os_release(rootfd)) {
+                        log_error("Image %s has neither /etc/os-release nor /usr/lib/os-release: not an OS "
+                                  "image ('nspawnlite run' runs a command in any image).",
+                                  c->image);
+                        _exit(1);
+                }
+                if (init_detect(rootfd, &path, &img->init_kind) < 0) {
+                        log_error("No init found in image %s: looked for /usr/lib/systemd/systemd, "
+                                  "/lib/systemd/systemd and /sbin/init.",
+                                  c->image);
+                        _exit(1);
+                }
+                snprintf(img->init_path, sizeof img->init_path, "%s", path);
+        }
+        if (loop_write(out, img, sizeof *img) < 0)
+                _exit(1);
+        _exit(0);
+}
+
+int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
+        char err[512] = "";
+        LaunchImage img = { .fd = -EBADF };
+        int r = image_open(c->image, c->read_only, &img.fd, &img.choice, err, sizeof err);
+        if (r < 0)
+                return log_error_errno(r, "%s: %m.", err);
+        img.read_only = c->read_only || image_fstype_read_only(img.choice.root.fstype);
+
+        /* Two machines writing one filesystem would corrupt it; readers may share. */
+        if (flock(img.fd, (img.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+                r = -errno;
+                launch_image_done(&img);
+                if (r == -EWOULDBLOCK)
+                        return log_error_errno(r,
+                                               "Image %s is in use by another machine%s; stop it first, or "
+                                               "boot both --read-only.",
+                                               c->image, img.read_only ? " that writes to it" : "");
+                return log_error_errno(r, "Failed to lock image %s: %m", c->image);
+        }
+
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                r = -errno;
+                launch_image_done(&img);
+                return log_error_errno(r, "Failed to make a pipe: %m");
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close_pairp(&pipefd);
+                launch_image_done(&img);
+                return log_error_errno(r, "Failed to fork: %m");
+        }
+        if (pid == 0) {
+                close(pipefd[0]);
+                trial_child(c, &img, pipefd[1]);
+        }
+        close(pipefd[1]);
+        LaunchImage got;
+        ssize_t n;
+        do
+                n = read(pipefd[0], &got, sizeof got);
+        while (n < 0 && errno == EINTR);
+        close(pipefd[0]);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (n != (ssize_t) sizeof got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                launch_image_done(&img);
+                return -EINVAL; /* logged by the child */
+        }
+        memcpy(img.init_path, got.init_path, sizeof img.init_path);
+        img.init_kind = got.init_kind;
+        *ret = img;
+        return 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* image_choose(): any list of partitions (as a probe could report them) gives a root inside the
+ * image with a filesystem we mount, or one of the documented errors. Input: an 8-byte image size,
+ * then 20-byte records {type index, MBR type, fs index, start, size; the integers little-endian}. */
+#include <errno.h>
+
+#include "machines/images/image-probe.h"
+#include "tests/fuzz/fuzz.h"
+
+static const char *const fs_names[] = { "ext4", "xfs", "btrfs", "squashfs", "erofs", "vfat", "", "ntfs" };
+static const char *const types[] = {
+        "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", "8484680c-9521-48c6-9c11-b0720656f69e",
+        "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5", "0fc63daf-8483-4772-8e79-3d69d8477de4",
+        "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "",
+};
+
+static uint64_t take64(const uint8_t *d) {
+        uint64_t v;
+        memcpy(&v, d, sizeof v);
+        return v;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        if (size < 8)
+                return 0;
+        uint64_t image_size = take64(data);
+        data += 8, size -= 8;
+        ImagePartition parts[IMAGE_PARTITIONS_MAX];
+        size_t n = 0;
+        for (; size >= 20 && n < IMAGE_PARTITIONS_MAX; data += 20, size -= 20, n++) {
+                ImagePartition *p = &parts[n];
+                *p = (ImagePartition){ .mbr_type = data[1],
+                                       .start = take64(data + 3),
+                                       .size = take64(data + 11) };
+                snprintf(p->type_uuid, sizeof p->type_uuid, "%s",
+                         types[data[0] % (sizeof types / sizeof types[0])]);
+                snprintf(p->fstype, sizeof p->fstype, "%s",
+                         fs_names[data[2] % (sizeof fs_names / sizeof fs_names[0])]);
+        }
+        ImageChoice c;
+        size_t bad = 0;
+        int r = image_choose(parts, n, image_size, &c, &bad);
+        if (r == 0) {
+                FUZZ_CHECK(c.root.size > 0 && c.root.start <= image_size &&
+                           c.root.size <= image_size - c.root.start);
+                FUZZ_CHECK(image_fstype_supported(c.root.fstype));
+                if (c.has_usr)
+                        FUZZ_CHECK(image_fstype_supported(c.usr.fstype) && c.usr.size > 0 &&
+                                   c.usr.start <= image_size && c.usr.size <= image_size - c.usr.start);
+        } else
+                FUZZ_CHECK(r == -ENXIO || r == -ENOTUNIQ || r == -EOPNOTSUPP || r == -EMEDIUMTYPE ||
+                           r == -EINVAL);
+        FUZZ_CHECK(r == 0 || r == -ENXIO || bad < n);
+        return 0;
+}
