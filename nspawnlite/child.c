@@ -276,7 +276,9 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
         if (mount(NULL, root, NULL, MS_PRIVATE | (ctx->userns ? MS_REC : 0), NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make %s private: %m", root);
         char err[256] = "";
-        int r = overlays_prepare_root(ctx->spec->root_mode, root, ctx->spec->tmpfs_size, err, sizeof err);
+        /* Under -U the supervisor's helper stacked the layers already (userns-mounts.h). */
+        RootMode mode = ctx->userns ? ROOT_TREE : ctx->spec->root_mode;
+        int r = overlays_prepare_root(mode, root, ctx->spec->tmpfs_size, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
         int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -335,14 +337,17 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
                 ready.n_ttys++;
         }
 
-        char staged[PATH_MAX];
-        if (ctx->stage)
+        char staged[PATH_MAX], staged_ovl[PATH_MAX];
+        if (ctx->stage) {
                 snprintf(staged, sizeof staged, "%s/" USERNS_STAGE_BIND, ctx->stage);
+                snprintf(staged_ovl, sizeof staged_ovl, "%s/" USERNS_STAGE_OVERLAY, ctx->stage);
+        }
         r = mounts_apply_custom(rootfd, c->mounts, c->n_mounts, ctx->sources, ctx->stage ? staged : NULL,
                                 c->tmpfs_size, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
-        r = overlays_apply_custom(rootfd, c->overlays, c->n_overlays, err, sizeof err);
+        r = overlays_apply_custom(rootfd, c->overlays, c->n_overlays, ctx->stage ? staged_ovl : NULL, err,
+                                  sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_CUSTOM_MOUNTS, r, "%s: %m", err);
 

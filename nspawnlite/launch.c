@@ -223,9 +223,10 @@ static int start_guest(Supervisor *s) {
         _cleanup_(userns_mounts_done) UsernsMounts outer = USERNS_MOUNTS_NULL;
         bool userns = s->userns.lock_fd >= 0;
         char stage[PATH_MAX] = "";
-        if (userns && ((r = machine_path(s->spec->machine, "stage", stage, sizeof stage)) < 0 ||
-                       (r = userns_mounts_enter(&outer, s->root_mountpoint, stage, s->spec->mounts, &sources,
-                                                err, sizeof err)) < 0)) {
+        if (userns &&
+            ((r = machine_path(s->spec->machine, "stage", stage, sizeof stage)) < 0 ||
+             (r = userns_mounts_enter(&outer, s->root_mountpoint, stage, s->spec->mounts, &sources,
+                                      s->spec->overlays, s->spec->n_overlays, err, sizeof err)) < 0)) {
                 machine_cgroup_close_join(&s->cgroup);
                 return log_error_errno(r, "%s: %m",
                                        err[0] ? err : "Failed to prepare the machine's mount namespace");
@@ -268,6 +269,7 @@ static int start_guest(Supervisor *s) {
                 UsernsStage st = {
                         .tree = tree,
                         .read_only = s->spec->read_only,
+                        .root_mode = s->spec->root_mode,
                         .stage = stage,
                         .mountpoint = s->root_mountpoint,
                         .inaccessible = inaccessible,

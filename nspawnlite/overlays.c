@@ -160,7 +160,8 @@ int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_siz
         }
 }
 
-static int apply_one(int rootfd, const CustomOverlay *o, char *err, size_t errlen) {
+/* Mount the overlay o at target: its layers are the host's directories. */
+static int mount_one(const CustomOverlay *o, const char *target, char *err, size_t errlen) {
         int fds[o->n_lower + 2];
         size_t n_fds = 0;
         int r = 0;
@@ -191,10 +192,7 @@ static int apply_one(int rootfd, const CustomOverlay *o, char *err, size_t errle
                                  fd_path(up).path, fd_path(work).path);
                 }
         }
-        _cleanup_close_ int target = -EBADF;
-        if (r >= 0 && (r = mount_target_in_root(rootfd, o->dest, true, &target)) < 0)
-                snprintf(err, errlen, "Failed to create the overlay's mount point %s", o->dest);
-        if (r >= 0 && mount("overlay", fd_path(target).path, "overlay", o->upper ? 0 : MS_RDONLY, opts) < 0) {
+        if (r >= 0 && mount("overlay", target, "overlay", o->upper ? 0 : MS_RDONLY, opts) < 0) {
                 r = -errno;
                 snprintf(err, errlen, "Failed to mount the overlay on %s", o->dest);
         }
@@ -203,11 +201,45 @@ static int apply_one(int rootfd, const CustomOverlay *o, char *err, size_t errle
         return r;
 }
 
-int overlays_apply_custom(int rootfd, const CustomOverlay *o, size_t n, char *err, size_t errlen) {
+int overlays_stage_custom(const char *dir, const CustomOverlay *o, size_t n, char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
-                int r = apply_one(rootfd, &o[i], err, errlen);
+                char p[PATH_MAX];
+                snprintf(p, sizeof p, "%s/%zu", dir, i);
+                if (mkdir(p, 0755) < 0) {
+                        int r = -errno;
+                        snprintf(err, errlen, "Failed to create %s", p);
+                        return r;
+                }
+                int r = mount_one(&o[i], p, err, errlen);
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+int overlays_apply_custom(int rootfd, const CustomOverlay *o, size_t n, const char *staged, char *err,
+                          size_t errlen) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_close_ int target = -EBADF;
+                int r = mount_target_in_root(rootfd, o[i].dest, true, &target);
+                if (r < 0) {
+                        snprintf(err, errlen, "Failed to create the overlay's mount point %s", o[i].dest);
+                        return r;
+                }
+                if (!staged) {
+                        r = mount_one(&o[i], fd_path(target).path, err, errlen);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                /* Under -U: mounted outside, flags locked; the bind keeps them. */
+                char p[PATH_MAX];
+                snprintf(p, sizeof p, "%s/%zu", staged, i);
+                if (mount(p, fd_path(target).path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                        r = -errno;
+                        snprintf(err, errlen, "Failed to mount the overlay on %s", o[i].dest);
+                        return r;
+                }
         }
         return 0;
 }

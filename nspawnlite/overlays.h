@@ -28,8 +28,15 @@ typedef struct {
  * of it shows outside the namespace, nor survives it. */
 int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, char *err, size_t errlen);
 
-/* Mount the custom overlays under the tree at rootfd. */
-int overlays_apply_custom(int rootfd, const CustomOverlay *o, size_t n, char *err, size_t errlen);
+/* Under -U, as the host's root outside the guest's user namespace: mount the custom overlays at
+ * dir/i (the stage), where the child binds them from (their layers keep their host owners, like
+ * --bind's sources). */
+int overlays_stage_custom(const char *dir, const CustomOverlay *o, size_t n, char *err, size_t errlen);
+
+/* Mount the custom overlays under the tree at rootfd: themselves, or with staged (-U) bound from
+ * staged/i. */
+int overlays_apply_custom(int rootfd, const CustomOverlay *o, size_t n, const char *staged, char *err,
+                          size_t errlen);
 
 /* Remove the work directories the custom overlays left (the machine is gone). */
 void overlays_cleanup(const CustomOverlay *o, size_t n);

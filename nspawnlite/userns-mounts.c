@@ -14,6 +14,7 @@
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/overlays.h"
 #include "nspawnlite/basic/process-util.h"
 
 static int make_mountpoint(const char *p, bool dir) {
@@ -25,15 +26,15 @@ static int make_mountpoint(const char *p, bool dir) {
 
 /* The host's mounts the guest gets, attached on a tmpfs at the stage with the flags the guest must
  * keep: the clone copies them into the child's namespace with those flags locked. */
-static int stage_host_mounts(const char *stage, const CustomMount *m, const MountSources *src, char *err,
-                             size_t errlen) {
+static int stage_host_mounts(const char *stage, const CustomMount *m, const MountSources *src,
+                             const CustomOverlay *o, size_t n_overlays, char *err, size_t errlen) {
         char p[PATH_MAX];
         if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0) {
                 int r = -errno;
                 snprintf(err, errlen, "Failed to mount a tmpfs on %s", stage);
                 return r;
         }
-        static const char *const dirs[] = { USERNS_STAGE_BIND, USERNS_STAGE_TREE };
+        static const char *const dirs[] = { USERNS_STAGE_BIND, USERNS_STAGE_TREE, USERNS_STAGE_OVERLAY };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 snprintf(p, sizeof p, "%s/%s", stage, dirs[i]);
                 int r = make_mountpoint(p, true);
@@ -55,11 +56,16 @@ static int stage_host_mounts(const char *stage, const CustomMount *m, const Moun
                         return r;
                 }
         }
+        /* The custom overlays, mounted here by the host's root: their layers are the host's. */
+        snprintf(p, sizeof p, "%s/" USERNS_STAGE_OVERLAY, stage);
+        int r = overlays_stage_custom(p, o, n_overlays, err, errlen);
+        if (r < 0)
+                return r;
         const char *os = mounts_host_os_release();
         if (!os)
                 return 0;
         snprintf(p, sizeof p, "%s/" USERNS_STAGE_OS_RELEASE, stage);
-        int r = make_mountpoint(p, false);
+        r = make_mountpoint(p, false);
         unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
         if (r >= 0 && (mount(os, p, NULL, MS_BIND, NULL) < 0 || mount(NULL, p, NULL, ro, NULL) < 0))
                 r = -errno;
@@ -69,7 +75,8 @@ static int stage_host_mounts(const char *stage, const CustomMount *m, const Moun
 }
 
 int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *stage, const CustomMount *m,
-                        const MountSources *src, char *err, size_t errlen) {
+                        const MountSources *src, const CustomOverlay *o, size_t n_overlays, char *err,
+                        size_t errlen) {
         *u = USERNS_MOUNTS_NULL;
         u->orig_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
         u->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -89,7 +96,7 @@ int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *sta
                 snprintf(err, errlen, "Failed to prepare the machine's mount namespace");
         }
         if (r >= 0)
-                r = stage_host_mounts(stage, m, src, err, errlen);
+                r = stage_host_mounts(stage, m, src, o, n_overlays, err, errlen);
         if (r >= 0 && (u->outer_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0) {
                 r = -errno;
                 snprintf(err, errlen, "Failed to open the machine's outer mount namespace");
@@ -114,6 +121,20 @@ static void report(int fd, int e, const char *what) {
         (void) !write(fd, what, strlen(what));
 }
 
+/* --ephemeral, --volatile=: the layers go on the (idmapped or chowned) tree here, as the host's
+ * root, so that what the guest must not change (the read-only /usr, the read-only tree) reaches it
+ * with its flags locked. The tmpfs mounts take the owner of the tree's root: the guest's root. */
+static int dress_root(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
+        int r = overlays_prepare_root(st->root_mode, stage, st->tmpfs_size, err, errlen);
+        if (r < 0)
+                return r;
+        /* The tree went read-only above; a new root on top of it (--ephemeral --read-only) too. */
+        if (st->read_only && (st->root_mode == ROOT_OVERLAY || st->root_mode == ROOT_VOLATILE) &&
+            (r = mount_remount_read_only(stage)) < 0)
+                snprintf(err, errlen, "Failed to make the root directory read-only");
+        return r;
+}
+
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
  * masks, /sys and the guest's tmpfs mounts on it, then all of it moved onto the mount point at
  * once. Only mounts that come inside a propagated tree are locked (not the tree's own root): one
@@ -130,6 +151,8 @@ _noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
         } else if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to mount the tree on %s", stage);
+        } else if ((r = dress_root(st, stage, err, sizeof err)) < 0) {
+                /* err says it */
         } else if ((rootfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
                    (src = open(st->inaccessible, O_PATH | O_CLOEXEC)) < 0) {
                 r = -errno;

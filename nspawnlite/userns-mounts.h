@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "nspawnlite/mounts.h"
+#include "nspawnlite/overlays.h"
 
 /* Under -U, mounts the guest must not be able to undo (/proc, its masks, /sys, and the nosuid and
  * nodev of its tmpfs mounts: MOUNT_OUTER and MOUNT_GUEST_TMPFS in the table) are made by the
@@ -29,6 +30,7 @@
  *   userns_mounts_leave()  the supervisor goes back to its own mount namespace;
  *   userns_mounts_apply()  a helper in the outer namespace, from the child's PID (and network)
  *                          namespace, puts the tree (read-only with --read-only) on the stage,
+ *                          the layers of --ephemeral/--volatile= on it,
  *                          mounts /proc, /sys and the guest's tmpfs mounts (/dev, /run, /tmp,
  *                          owned by its root) on it, and moves the whole onto the mount point:
  *                          only what comes inside a propagated tree is locked, not the tree's own
@@ -44,21 +46,26 @@ typedef struct {
 #define USERNS_MOUNTS_NULL ((UsernsMounts){ .outer_fd = -1, .orig_fd = -1, .cwd_fd = -1 })
 
 /* Under the stage (an empty directory): where the tree is dressed, the bind source of m[i] as
- * USERNS_STAGE_BIND "/i", and the host's os-release (when it has one). */
+ * USERNS_STAGE_BIND "/i", the custom overlay o[i] as USERNS_STAGE_OVERLAY "/i", and the host's
+ * os-release (when it has one). */
 #define USERNS_STAGE_TREE       "tree"
 #define USERNS_STAGE_BIND       "bind"
 #define USERNS_STAGE_OS_RELEASE "os-release"
+#define USERNS_STAGE_OVERLAY    "overlay"
 
 /* m: the custom mounts, their sources opened (mounts_open_sources()); they are attached under the
- * stage, which the fds then name. On failure, err says what failed. */
+ * stage, which the fds then name. o: the custom overlays, mounted under the stage. On failure, err
+ * says what failed. */
 int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *stage, const CustomMount *m,
-                        const MountSources *src, char *err, size_t errlen);
+                        const MountSources *src, const CustomOverlay *o, size_t n_overlays, char *err,
+                        size_t errlen);
 int userns_mounts_leave(UsernsMounts *u);
 /* What the helper puts on the stage, and where it goes. */
 typedef struct {
-        int tree;          /* the detached tree (userns_tree()) */
-        bool read_only;    /* make all of it read-only */
-        const char *stage; /* as given to userns_mounts_enter() */
+        int tree;           /* the detached tree (userns_tree()) */
+        bool read_only;     /* make all of it read-only */
+        RootMode root_mode; /* what goes on the tree first (overlays_prepare_root()) */
+        const char *stage;  /* as given to userns_mounts_enter() */
         const char *mountpoint;
         const char *inaccessible; /* the host file that covers masked files */
         bool own_netns;

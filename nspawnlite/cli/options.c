@@ -760,10 +760,6 @@ static int config_check_overlays(Config *c) {
 
 /* What the options say only together. */
 static int config_check(Config *c) {
-        bool layered = c->ephemeral || c->volatile_mode != ROOT_TREE || c->n_overlays > 0;
-        if (layered && c->userns.mode != USERNS_OFF)
-                return BAD("--ephemeral, --volatile= and --overlay= do not work with -U/--private-users "
-                           "yet; drop one of them.");
         if (c->ephemeral && c->volatile_mode != ROOT_TREE && c->volatile_mode != ROOT_OVERLAY)
                 return BAD("--ephemeral and --volatile=%s exclude each other; give one of them.",
                            c->volatile_mode == ROOT_STATE ? "state" : "yes");
