@@ -6,7 +6,9 @@
 #   writable tmpfs; =overlay: as --ephemeral;
 # - --overlay=: writes land in UPPER, and its work directory goes with the machine; --overlay-ro=
 #   refuses writes;
-# - bad values: one line, non-zero exit, nothing left; -U together with them is refused;
+# - bad values: one line, non-zero exit, nothing left;
+# - under -U (idmapped, and chowned): the same layers, the guest's root owns the tree's files and its
+#   writes, the tree is unchanged, and the guest cannot remount the read-only parts writable;
 # - a Debian systemd guest boots with --ephemeral to "running" and powers off with 0.
 . "$(dirname "$0")/lib.sh"
 
@@ -122,9 +124,6 @@ bad "--overlay= with '..'" "Invalid --overlay= " --overlay="$WORK/ov/low1:$WORK/
 bad "--overlay= with a '+' path" "relative to the tree \('\+' prefix\) are not supported" --overlay="+/a:$WORK/ov/up:/srv"
 bad "--overlay= with a missing lower" "Overlay directory $WORK/ov/nope does not exist" --overlay="$WORK/ov/nope:$WORK/ov/up:/srv"
 bad "--overlay= with a file as upper" "Overlay directory $WORK/ov/low1/f is not a directory" --overlay="$WORK/ov/low2:$WORK/ov/low1/f:/srv"
-bad "--ephemeral with -U" "--ephemeral, --volatile= and --overlay= do not work with -U" --ephemeral -U
-bad "--volatile=state with -U" "do not work with -U/--private-users" --volatile=state --private-users=pick
-bad "--overlay= with -U" "do not work with -U" -U --overlay="$WORK/ov/low1:$WORK/ov/up:/srv"
 bad "--ephemeral with --volatile=yes" "--ephemeral and --volatile=yes exclude each other" --ephemeral --volatile=yes
 mkdir -p "$WORK/nousr/etc"
 rc=0
@@ -136,6 +135,85 @@ else
 fi
 assert_eq "$SUM" "$(tree_sum "$TREE")" "the tree is unchanged after everything"
 assert_clean "after the bad input"
+
+# ---- under -U ------------------------------------------------------------------------------------
+# The host uid of the guest's root, from its uid_map, printed first by every command below.
+MAP='awk '"'"'{ print $2 }'"'"' /proc/self/uid_map'
+run_in "-U --ephemeral" -U --ephemeral "$TREE" /bin/sh -c \
+        "$MAP; $ROOT_FS; stat -c %u /bin/busybox; echo x >/eph-file && stat -c %u /eph-file; rm /bin/ls && echo removed"
+BASE=$(echo "$OUT" | sed -n 1p)
+assert_eq "$(printf 'overlay\n0\n0\nremoved')" "$(echo "$OUT" | sed 1d)" \
+        "-U --ephemeral: / an overlay, the tree's files owned by the guest's root, its writes too"
+[ "${BASE:-0}" -ge 524288 ] && pass "-U --ephemeral: the guest's root is an unprivileged host uid ($BASE)" ||
+        fail "-U --ephemeral: the guest's root is host uid '$BASE'"
+assert_eq "$SUM" "$(tree_sum "$TREE")" "-U --ephemeral: the tree is unchanged after writes and a removal"
+assert_eq 0 "$(stat -c %u "$TREE/bin/busybox")" "-U --ephemeral: the tree on disk keeps its owner (idmapped)"
+# A write lands as the guest's root: seen from the host while the machine runs.
+"$NSPAWNLITE" run -U --network=none -M ueph --ephemeral "$TREE" /bin/sh -c 'echo w >/written; sleep 30' \
+        </dev/null >/dev/null 2>&1 &
+P=$!
+STARTED_PIDS+=("$P")
+if wait_running ueph 20 && wait_for 10 test -e "/proc/$(leader ueph)/root/written"; then
+        L=$(leader ueph)
+        assert_eq "$(awk '{ print $2 }' "/proc/$L/uid_map")" "$(stat -c %u "/proc/$L/root/written")" \
+                "-U --ephemeral: the guest's write is owned by the guest's root on the host"
+else
+        fail "the -U ephemeral machine ueph did not start"
+fi
+timeout 20 "$NSPAWNLITE" terminate ueph >/dev/null 2>&1 || true
+wait_exit "$P" 20
+[ "$EXIT_RC" = timeout ] || forget "$P"
+assert_clean "-U --ephemeral: nothing left after a terminate"
+
+up ubeph -U --ephemeral "$TREE" && in_guest ubeph sh -c 'echo y >/etc/boot-file' && down ubeph
+assert_eq "$SUM" "$(tree_sum "$TREE")" "boot -d -U --ephemeral: the tree is unchanged after the machine wrote and ended"
+assert_clean "boot -d -U --ephemeral: nothing left after poweroff"
+
+run_in "-U --volatile=yes" -U --volatile=yes "$TREE" $B sh -c \
+        "$B stat -f -c %T /; $B stat -c %u / /usr/bin/busybox; $B touch /new && $B stat -c %u /new
+         $B mount -o remount,bind,rw /usr 2>/dev/null && echo usr-remounted || echo usr-locked
+         $B touch /usr/x 2>/dev/null && echo usr-rw || echo usr-ro"
+assert_eq "$(printf 'tmpfs\n0\n0\n0\nusr-locked\nusr-ro')" "$OUT" \
+        "-U --volatile=yes: a tmpfs root and writes owned by the guest's root, /usr read-only and locked so"
+run_in "-U --volatile=state" -U --volatile=state "$TREE" /bin/sh -c \
+        'stat -c %u /var; touch /var/v && stat -c %u /var/v
+         mount -o remount,bind,rw / 2>/dev/null && echo root-remounted || echo root-locked
+         touch /x 2>/dev/null && echo root-rw || echo root-ro'
+assert_eq "$(printf '0\n0\nroot-locked\nroot-ro')" "$OUT" \
+        "-U --volatile=state: /var a tmpfs of the guest's root, / read-only and locked so"
+run_in "-U --ephemeral --read-only" -U --ephemeral --read-only "$TREE" /bin/sh -c \
+        'mount -o remount,bind,rw / 2>/dev/null && echo remounted || echo locked; touch /x 2>/dev/null && echo rw || echo ro'
+assert_eq "$(printf 'locked\nro')" "$OUT" "-U --ephemeral --read-only: the overlay is read-only and locked so"
+
+# --overlay= under -U: the layers keep their host owners, like --bind's sources; a directory of the
+# guest's root is writable through it.
+mkdir -p "$WORK/uov/low" "$WORK/uov/up"
+echo low >"$WORK/uov/low/f"
+chown "$BASE:$BASE" "$WORK/uov/up"
+run_in "-U --overlay=" -U --overlay="$WORK/uov/low:$WORK/uov/up:/srv/o" "$TREE" /bin/sh -c \
+        'cat /srv/o/f; echo new >/srv/o/n && echo written'
+assert_eq "$(printf 'low\nwritten')" "$OUT" "-U --overlay=: the layers stack, and UPPER of the guest's root takes writes"
+assert_eq "new $BASE" "$(cat "$WORK/uov/up/n" 2>/dev/null) $(stat -c %u "$WORK/uov/up/n" 2>/dev/null)" \
+        "-U --overlay=: the write landed in UPPER, owned by the guest's root"
+run_in "-U --overlay-ro=" -U --overlay-ro="$WORK/uov/low:$WORK/uov/up:/srv/r" "$TREE" /bin/sh -c \
+        'cat /srv/r/f; mount -o remount,bind,rw /srv/r 2>/dev/null && echo remounted || echo locked
+         touch /srv/r/x 2>/dev/null && echo written || echo refused'
+assert_eq "$(printf 'low\nlocked\nrefused')" "$OUT" "-U --overlay-ro=: read-only and locked so"
+assert_eq "" "$(ls -A "$WORK/uov" | grep nspawnlite-work || true)" "-U --overlay=: its work directory is removed at the end"
+
+# --private-users-ownership=chown: the tree (a copy of its own) is shifted on disk once, then layered.
+CTREE=$(guest_copy busybox)
+cp "$CTREE/bin/busybox" "$CTREE/usr/bin/busybox"
+CSUM=$(tree_sum "$CTREE")
+run_in "-U chown --ephemeral" -U --private-users-ownership=chown --ephemeral "$CTREE" /bin/sh -c \
+        "$ROOT_FS; stat -c %u /bin/busybox; echo x >/f && stat -c %u /f"
+assert_eq "$(printf 'overlay\n0\n0')" "$OUT" "-U chown --ephemeral: an overlay of the chowned tree, owned by the guest's root"
+run_in "-U chown --volatile=yes" -U --private-users-ownership=chown --volatile=yes "$CTREE" $B sh -c \
+        "$B stat -c %u / /usr/bin/busybox; $B mount -o remount,bind,rw /usr 2>/dev/null && echo remounted || echo locked"
+assert_eq "$(printf '0\n0\nlocked')" "$OUT" "-U chown --volatile=yes: owned by the guest's root, /usr locked read-only"
+assert_eq "$CSUM" "$(tree_sum "$CTREE")" "-U chown: the tree's contents are unchanged (only its owners were shifted)"
+assert_eq "$SUM" "$(tree_sum "$TREE")" "-U: the tree is unchanged after everything"
+assert_clean "after -U"
 
 # ---- a Debian systemd guest ---------------------------------------------------------------------
 DEB=$(guest debian-systemd) || DEB=
