@@ -46,10 +46,10 @@ outer_main() {
 	for t in systemd-repart systemd-dissect; do
 		command -v "$t" >/dev/null || skip "needs $t (Debian package systemd)"
 	done
-	[[ $N_RUN =~ ^[1-9][0-9]*$ ]] && [[ $N_BOOT =~ ^[1-9][0-9]*$ ]] || {
+	if ! [[ $N_RUN =~ ^[1-9][0-9]*$ && $N_BOOT =~ ^[1-9][0-9]*$ ]]; then
 		msg "BENCH_IMG_N_RUN and BENCH_IMG_N_BOOT must be positive integers"
 		exit 2
-	}
+	fi
 	local src
 	src=$("$TOP/tests/guests/build.sh" debian-systemd | tail -n 1)
 	[ -d "$src" ] || { msg "no debian-systemd guest tree"; exit 1; }

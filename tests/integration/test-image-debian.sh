@@ -107,8 +107,9 @@ if command -v mkfs.xfs >/dev/null; then
         truncate -s 320M "$WORK/bb-xfs.raw"
         mkfs.xfs -q "$WORK/bb-xfs.raw" || die "mkfs.xfs failed"
         mkdir "$WORK/fill"
-        mount -o loop "$WORK/bb-xfs.raw" "$WORK/fill" && cp -a "$BB/." "$WORK/fill/" && umount "$WORK/fill" ||
+        if ! { mount -o loop "$WORK/bb-xfs.raw" "$WORK/fill" && cp -a "$BB/." "$WORK/fill/" && umount "$WORK/fill"; }; then
                 die "filling the XFS image failed"
+        fi
         assert_empty_ok "an XFS image runs /bin/true" "$NSPAWNLITE" run --network=none --image="$WORK/bb-xfs.raw" /bin/true
         no_loop "XFS: no loop device left" "$WORK/bb-xfs.raw"
 else
