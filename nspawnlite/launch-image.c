@@ -67,10 +67,13 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, int ou
 int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
         char err[512] = "";
         LaunchImage img = { .fd = -EBADF };
-        int r = image_open(c->image, c->read_only, &img.fd, &img.choice, err, sizeof err);
+        /* --ephemeral and --volatile= only ever read the tree: mounting the image read-write under
+         * them would still write its superblock and journal, and change the image's bytes. */
+        bool read_only = c->read_only || c->root_mode != ROOT_TREE;
+        int r = image_open(c->image, read_only, &img.fd, &img.choice, err, sizeof err);
         if (r < 0)
                 return log_error_errno(r, "%s: %m.", err);
-        img.read_only = c->read_only || image_fstype_read_only(img.choice.root.fstype);
+        img.read_only = read_only || image_fstype_read_only(img.choice.root.fstype);
 
         /* Two machines writing one filesystem would corrupt it; readers may share. */
         if (flock(img.fd, (img.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
