@@ -198,17 +198,16 @@ static int console_stdio(int slave) {
         return 0;
 }
 
-/* --image=: mounted in the machine's namespace only (slave: nothing goes back to the host), and
- * before we join the device cgroup, which denies the loop devices; they go with the namespace
- * (autoclear). The image's fd is closed with the supervisor's others right after. */
+/* --image=: the supervisor mounted it, detached (we may not open loop devices: on cgroup v2 the
+ * device program applies from clone3() on); we attach it in the machine's namespace only (slave:
+ * nothing goes back to the host). The loop devices go with the last of these mounts (autoclear). */
 static void child_mount_image(const ChildContext *ctx) {
-        if (ctx->image_fd < 0)
+        if (ctx->image->root < 0)
                 return;
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
         char err[256] = "";
-        int r = image_mount(ctx->image_fd, ctx->image, ctx->image_read_only, ctx->image_mountpoint, err,
-                            sizeof err);
+        int r = image_mounts_attach(ctx->image, ctx->image_mountpoint, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
@@ -268,7 +267,7 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
          * runtime dir (the tree's own path may lie below directories our unprivileged root cannot
          * enter), with /proc and /sys on it: locked, and so they stay in this copy. */
         const char *root = ctx->userns ? ctx->root_mountpoint : ctx->spec->rootfs;
-        if (ctx->image_fd >= 0)
+        if (ctx->spec->image)
                 root = ctx->image_mountpoint; /* mounted by child_mount_image() */
         if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);

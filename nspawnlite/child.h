@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "machines/cgroup.h"
-#include "machines/images/image-probe.h"
+#include "machines/images/image-mount.h"
 #include "network/setup.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/launch.h"
@@ -21,12 +21,10 @@ typedef struct {
         const char *term;
         uint64_t caps; /* the bounding set to keep */
         GuestNetwork network;
-        bool userns;                 /* in a user namespace of its own (-U) */
-        const char *root_mountpoint; /* -U: where the tree is attached (RUNTIME/machines/NAME/root) */
-        const char *stage;           /* -U: where the host's mounts wait to be bound (userns-mounts.h) */
-        int image_fd;                /* --image=: the image, probed; -EBADF for a tree */
-        const ImageChoice *image;    /* --image=: what of it to mount */
-        bool image_read_only;
+        bool userns;                  /* in a user namespace of its own (-U) */
+        const char *root_mountpoint;  /* -U: where the tree is attached (RUNTIME/machines/NAME/root) */
+        const char *stage;            /* -U: where the host's mounts wait to be bound (userns-mounts.h) */
+        ImageMounts *image;           /* --image=: its detached mounts (supervisor's); -EBADF for a tree */
         const char *image_mountpoint; /* --image=: RUNTIME/machines/NAME/image */
         const MountSources *sources;  /* the bind sources' detached copies, per boot */
         int sync_fd;                  /* the child's end */

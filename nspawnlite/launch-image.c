@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* --image=: the supervisor's part (probe, lock, a trial mount before anything is set up). The
- * machine's own mount of the image is made by its child (child.c), in the machine's namespace. */
+/* --image=: the supervisor's part (probe, lock, a trial mount before anything is set up, and the
+ * machine's detached mounts before each clone, which its child attaches: child.c). */
 #include "nspawnlite/launch-image.h"
 
 #include <errno.h>
@@ -20,6 +20,16 @@
 
 void launch_image_done(LaunchImage *img) {
         img->fd = safe_close(img->fd);
+        image_mounts_close(&img->mounts);
+}
+
+int launch_image_mount(const LaunchSpec *c, LaunchImage *img) {
+        char err[512] = "";
+        image_mounts_close(&img->mounts);
+        int r = image_mount_detached(img->fd, &img->choice, img->read_only, &img->mounts, err, sizeof err);
+        if (r < 0)
+                return log_error_errno(r, "Image %s: %s: %m.", c->image, err);
+        return 0;
 }
 
 /* The trial, in the forked child: what it finds goes back through the pipe, a failure is logged
@@ -66,7 +76,7 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, int ou
 
 int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
         char err[512] = "";
-        LaunchImage img = { .fd = -EBADF };
+        LaunchImage img = LAUNCH_IMAGE_NULL;
         /* --ephemeral and --volatile= only ever read the tree: mounting the image read-write under
          * them would still write its superblock and journal, and change the image's bytes. */
         bool read_only = c->read_only || c->root_mode != ROOT_TREE;

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "machines/images/image-mount.h"
 #include "machines/images/image-probe.h"
 #include "nspawnlite/init-detect.h"
 #include "nspawnlite/launch.h"
@@ -14,10 +15,17 @@ typedef struct {
         ImageChoice choice;
         char init_path[64]; /* boot: the init found inside */
         InitKind init_kind;
+        ImageMounts mounts; /* per boot: made by launch_image_mount(), used up by the child */
 } LaunchImage;
+#define LAUNCH_IMAGE_NULL \
+        { .fd = -EBADF, .mounts = IMAGE_MOUNTS_NULL }
 
 /* Probe the image, lock it (shared when read-only, else exclusive: two writers would corrupt it),
  * and try it once in a short-lived child of a mount namespace of its own: it mounts, and for boot
  * it has os-release and an init. Logs one line on failure. */
 int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret);
+/* Before each clone: the machine's mounts of the image, made detached by the supervisor (its
+ * child may no longer open loop devices: on cgroup v2 the device program applies from clone3()
+ * on), for the child to attach in its namespace. Logs one line on failure. */
+int launch_image_mount(const LaunchSpec *c, LaunchImage *img);
 void launch_image_done(LaunchImage *img);

@@ -158,9 +158,7 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                         .caps = s->caps,
                         .userns = s->userns.lock_fd >= 0,
                         .root_mountpoint = s->root_mountpoint,
-                        .image_fd = s->image.fd,
-                        .image = &s->image.choice,
-                        .image_read_only = s->image.read_only,
+                        .image = &s->image.mounts,
                         .image_mountpoint = s->image_mountpoint,
                         .stage = stage,
                         .sources = sources,
@@ -216,6 +214,8 @@ static int start_guest(Supervisor *s) {
         r = mounts_open_sources(s->spec->mounts, s->spec->n_mounts, &sources, err, sizeof err);
         if (r < 0)
                 return log_error_errno(r, "%s: %m", err);
+        if (s->spec->image && launch_image_mount(s->spec, &s->image) < 0)
+                return -EINVAL; /* logged; the mounts close with the image */
         r = machine_cgroup_open_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the machine's cgroup: %m");
@@ -236,6 +236,7 @@ static int start_guest(Supervisor *s) {
         int left = userns_mounts_leave(&outer);
         /* The child has its copies; ours would keep the detached trees alive. */
         mounts_close_sources(&sources);
+        image_mounts_close(&s->image.mounts);
         machine_cgroup_close_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
@@ -707,7 +708,7 @@ int launch_machine(const LaunchSpec *c) {
                 .cgroup = { .payload_fd = -EBADF },
                 .freeze_watch_fd = -EBADF,
                 .userns = { .lock_fd = -EBADF },
-                .image = { .fd = -EBADF },
+                .image = LAUNCH_IMAGE_NULL,
         };
         int status = 1, r;
         bool mask_blocked = false;

@@ -3,12 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <linux/loop.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,49 +49,90 @@ int image_loop_attach(int image_fd, uint64_t offset, uint64_t size, bool read_on
         return -EBUSY;
 }
 
-static void context_freep(struct libmnt_context **c) {
-        mnt_free_context(*c);
-}
-
-static int mount_one(int image_fd, const ImagePartition *p, bool read_only, const char *where) {
+/* The new mount API, not libmount: a mount the supervisor makes before the clone must be in no
+ * namespace (nothing of it in the host's mount table, and gone with its fd if the supervisor dies),
+ * which only fsmount() gives; libmount 2.38 has no call that returns such a detached mount (its
+ * new-API hooks of 2.39 still attach to a target). The probe (libblkid) says the type. */
+static int mount_one(int image_fd, const ImagePartition *p, bool read_only, int *ret_mnt, char *msg,
+                     size_t msglen) {
         read_only = read_only || image_fstype_read_only(p->fstype);
         char dev[32];
         _cleanup_close_ int loop = image_loop_attach(image_fd, p->start, p->size, read_only, dev, sizeof dev);
         if (loop < 0)
                 return loop;
-        _cleanup_(context_freep) struct libmnt_context *cxt = mnt_new_context();
-        if (!cxt)
-                return -ENOMEM;
-        /* No helpers and no mtab/utab: a plain mount(2) in our own namespace. */
-        if (mnt_context_disable_helpers(cxt, 1) < 0 || mnt_context_disable_mtab(cxt, 1) < 0 ||
-            mnt_context_set_source(cxt, dev) < 0 || mnt_context_set_target(cxt, where) < 0 ||
-            mnt_context_set_fstype(cxt, p->fstype) < 0 ||
-            mnt_context_set_options(cxt, read_only ? "ro,nodev" : "nodev") < 0)
-                return -ENOMEM;
-        int r = mnt_context_mount(cxt);
-        if (r == 0 && mnt_context_get_status(cxt) == 1)
-                return 0; /* the loop fd closes here: the mount holds the device now */
-        if (mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                return -mnt_context_get_syscall_errno(cxt);
-        return r < 0 ? r : -EIO;
+        _cleanup_close_ int fs = fsopen(p->fstype, FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return -errno;
+        int r = 0;
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "source", dev, 0) < 0 ||
+            (read_only && fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0) ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+                r = -errno;
+                /* The filesystem's own word on why ("e ext4: …"), if it left one. */
+                char buf[256];
+                ssize_t n = read(fs, buf, sizeof buf - 1);
+                if (n > 2) {
+                        buf[n] = 0;
+                        snprintf(msg, msglen, " (%s)", buf + 2);
+                }
+                return r;
+        }
+        int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | (read_only ? MOUNT_ATTR_RDONLY : 0));
+        if (mnt < 0)
+                return -errno;
+        *ret_mnt = mnt;
+        return 0; /* the loop fd closes here: the mount holds the device now (autoclear) */
+}
+
+int image_mount_detached(int image_fd, const ImageChoice *choice, bool read_only, ImageMounts *ret, char *err,
+                         size_t errlen) {
+        ImageMounts m = IMAGE_MOUNTS_NULL;
+        char msg[256] = "";
+        int r = mount_one(image_fd, &choice->root, read_only, &m.root, msg, sizeof msg);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to mount the image's %s root filesystem%s", choice->root.fstype,
+                         msg);
+                return r;
+        }
+        if (choice->has_usr &&
+            (r = mount_one(image_fd, &choice->usr, read_only, &m.usr, msg, sizeof msg)) < 0) {
+                snprintf(err, errlen, "Failed to mount the image's %s /usr filesystem%s", choice->usr.fstype,
+                         msg);
+                image_mounts_close(&m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+int image_mounts_attach(ImageMounts *m, const char *where, char *err, size_t errlen) {
+        if (move_mount(m->root, "", AT_FDCWD, where, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                snprintf(err, errlen, "Failed to attach the image's root filesystem on %s", where);
+                return -errno;
+        }
+        m->root = safe_close(m->root);
+        if (m->usr < 0)
+                return 0;
+        char usr[4096];
+        snprintf(usr, sizeof usr, "%s/usr", where);
+        if (move_mount(m->usr, "", AT_FDCWD, usr, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                snprintf(err, errlen, "Failed to attach the image's /usr filesystem on /usr");
+                return -errno;
+        }
+        m->usr = safe_close(m->usr);
+        return 0;
+}
+
+void image_mounts_close(ImageMounts *m) {
+        m->root = safe_close(m->root);
+        m->usr = safe_close(m->usr);
 }
 
 int image_mount(int image_fd, const ImageChoice *choice, bool read_only, const char *where, char *err,
                 size_t errlen) {
-        int r = mount_one(image_fd, &choice->root, read_only, where);
-        if (r < 0) {
-                snprintf(err, errlen, "Failed to mount the image's %s root filesystem", choice->root.fstype);
-                return r;
-        }
-        if (!choice->has_usr)
-                return 0;
-        char usr[4096];
-        snprintf(usr, sizeof usr, "%s/usr", where);
-        r = mount_one(image_fd, &choice->usr, read_only, usr);
-        if (r < 0)
-                snprintf(err, errlen, "Failed to mount the image's %s /usr filesystem on /usr",
-                         choice->usr.fstype);
-        return r;
+        _cleanup_(image_mounts_close) ImageMounts m = IMAGE_MOUNTS_NULL;
+        int r = image_mount_detached(image_fd, choice, read_only, &m, err, errlen);
+        return r < 0 ? r : image_mounts_attach(&m, where, err, errlen);
 }
 
 int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, char *err, size_t errlen) {

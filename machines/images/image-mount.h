@@ -13,9 +13,26 @@
 int image_loop_attach(int image_fd, uint64_t offset, uint64_t size, bool read_only, char *ret_path,
                       size_t pathlen);
 
-/* Attach and mount what choice names on where (and /usr below it), read-only if read_only or
- * the filesystem demands it. To be called in a mount namespace of the caller's own: the loop
- * devices live as long as these mounts. On failure err names the step. */
+/* What image_mount_detached() makes: detached mounts (fsmount(), in no namespace: nothing in
+ * anyone's mount table until attached, and gone with the last fd if never attached) of the root
+ * and of /usr (-EBADF when the image has none). Each holds its loop device (autoclear). */
+typedef struct {
+        int root;
+        int usr;
+} ImageMounts;
+#define IMAGE_MOUNTS_NULL \
+        { .root = -EBADF, .usr = -EBADF }
+
+/* Attach loop devices to what choice names and mount them, detached, read-only if read_only or
+ * the filesystem demands it, nodev. The loop fds are closed before returning: the mounts hold the
+ * devices. On failure err names the step (and the filesystem's message, if any). */
+int image_mount_detached(int image_fd, const ImageChoice *choice, bool read_only, ImageMounts *ret, char *err,
+                         size_t errlen);
+/* Attach m on where (root) and where/usr, in the caller's mount namespace; the fds are used up. */
+int image_mounts_attach(ImageMounts *m, const char *where, char *err, size_t errlen);
+void image_mounts_close(ImageMounts *m);
+
+/* Both of the above, on where. To be called in a mount namespace of the caller's own. */
 int image_mount(int image_fd, const ImageChoice *choice, bool read_only, const char *where, char *err,
                 size_t errlen);
 
