@@ -31,6 +31,10 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t cgroup2 none /sys/fs/cgroup
+# loop and ext4 for the --image= checks (modules of Debian's kernel, see run-v2-lane.sh)
+for m in $(cat /vmtests/modules/order 2>/dev/null); do
+	insmod "/vmtests/modules/$m.ko" || echo "NSPAWNLITE-VM: insmod $m failed"
+done
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 exec </dev/console >/dev/console 2>&1

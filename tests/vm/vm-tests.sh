@@ -137,6 +137,48 @@ if wait_for 50 gone vmrun; then pass "run: nothing left (no scope, no runtime di
 	fail "run: left behind: $(find "$(scope_of vmrun)" "$MACHINES/vmrun" -maxdepth 0 2>/dev/null | tr '\n' ' ')"
 fi
 
+# --- 1a. --image= ---------------------------------------------------------------------------------
+# The device program of the payload cgroup applies from clone3() on: the supervisor mounts the
+# image (detached) and the child only attaches it. run-v2-lane.sh made the image and init.sh loaded
+# loop and ext4.
+echo "== --image="
+IMG=/vmtests/guest.ext4
+# loops: the backing files of the bound loop devices, on one line.
+loops() { cat /sys/block/loop*/loop/backing_file 2>/dev/null | tr '\n' ' '; }
+no_loops() { [ -z "$(loops)" ]; }
+if [ ! -e /dev/loop-control ]; then
+	fail "--image=: no /dev/loop-control (did init.sh load loop.ko? $(lsmod 2>/dev/null | cut -d' ' -f1 | tr '\n' ' '))"
+else
+	rc=0
+	timeout 60 "$NSP" run --network=none -M vmimg --image="$IMG" /bin/true </dev/null >"$OUT/img-run" 2>&1 || rc=$?
+	check_eq 0 "$rc" "run --image=guest.ext4 /bin/true exits 0 ($(flat "$OUT/img-run"))"
+	if wait_for 50 no_loops && wait_for 50 gone vmimg; then pass "run --image: no loop device bound, nothing left"; else
+		fail "run --image: loop devices bound: '$(loops)', left: $(find "$MACHINES/vmimg" -maxdepth 0 2>/dev/null)"
+	fi
+	rc=0
+	timeout 150 "$NSP" boot -d --wait-ready --timeout=120 --network=none -M vmimg --image="$IMG" \
+		</dev/null >"$OUT/boot-vmimg.log" 2>&1 || rc=$?
+	if [ "$rc" = 0 ] && alive vmimg; then
+		pass "boot -d --wait-ready --image=guest.ext4 exits 0 with a live leader"
+		case " $(loops)" in
+		*" $IMG "*) pass "boot --image: the image is bound to a loop device while it runs" ;;
+		*) fail "boot --image: no loop device of $IMG: '$(loops)'" ;;
+		esac
+		if grep -q '^/dev/loop' /proc/mounts; then fail "boot --image: a loop device is in the host's mount table: $(grep '^/dev/loop' /proc/mounts | tr '\n' ' ')"; else
+			pass "boot --image: nothing of the image in the host's mount table"
+		fi
+		rc=0
+		timeout 90 "$NSP" poweroff vmimg --timeout=30 >"$OUT/poweroff-vmimg" 2>&1 || rc=$?
+		check_eq 0 "$rc" "boot --image: poweroff exits 0 ($(flat "$OUT/poweroff-vmimg"))"
+	else
+		fail "boot -d --wait-ready --image=guest.ext4: status $rc: $(flat "$OUT/boot-vmimg.log")"
+		"$NSP" terminate vmimg >/dev/null 2>&1
+	fi
+	if wait_for 100 gone vmimg && wait_for 50 no_loops; then pass "boot --image: after poweroff no loop device bound, nothing left"; else
+		fail "boot --image: after poweroff: loop devices bound: '$(loops)', left: $(find "$MACHINES/vmimg" -maxdepth 0 2>/dev/null)"
+	fi
+fi
+
 # --- 1b. the seccomp filter on the i386 ABI ---------------------------------------------------------
 # Some machines of the build kind run a kernel that will not run i386 code (int $0x80 faults), so the
 # filter's i386 rules are checked here, where Debian's kernel runs them. The probe's x86-64 lines are
