@@ -3,6 +3,8 @@
 # (PR_SET_PDEATHSIG), and "gc" removes everything it left (state, lock, cgroups in every
 # hierarchy), so that the name boots again at once. Fifty rounds under one name, bounded to about
 # two minutes; the kill lands anywhere from before the supervisor took the name to a running guest.
+# Then 15 rounds each while an --image= or an --ephemeral start is set up: no loop device, mount
+# or overlay upper stays.
 . "$(dirname "$0")/lib.sh"
 
 TREE=$(guest busybox)
@@ -183,6 +185,106 @@ assert_eq 0 "${BAD[procs]}" "no process of the machine after gc (rounds failing)
 assert_eq 0 "${BAD[cgroups]}" "no cgroup under the test's parent after gc (rounds failing)"
 assert_eq 0 "${BAD[files]}" "no runtime files after gc (rounds failing)"
 assert_eq 0 "${BAD[reboot]}" "the name boots again at once after gc, and terminates (rounds failing)"
+
+# --- images and --ephemeral (issue 14) ----------------------------------------------------------
+# A supervisor SIGKILLed while it sets up an image (probe, lock, the trial mount, the detached
+# mounts before the clone) or an --ephemeral start: after gc no loop device is bound to the image,
+# nothing is mounted here (no image, no overlay), and the overlay's upper left no trace in the tree.
+SIDE_ROUNDS=${NSPAWNLITE_CHAOS_SIDE_ROUNDS:-15}
+IMG=$WORK/chaos.ext4
+command -v mkfs.ext4 >/dev/null || die "needs mkfs.ext4 (e2fsprogs)"
+mkfs.ext4 -q -d "$TREE" "$IMG" 16M >/dev/null || die "mkfs.ext4 of the chaos image failed"
+tree_top=$(ls -A "$TREE" | tr '\n' ' ')
+image_loops() { losetup -j "$IMG" 2>&1; }
+# mounts of ours beyond those there before (the guest tree's own overlay): the runtime dir's, the
+# image's loop devices, any overlay (in the test's own mount namespace)
+side_mounts() { grep -E " $NSPAWNLITE_RUNTIME_DIR/| overlay |/dev/loop" /proc/self/mountinfo | grep -vxF "$SIDE_BASE" || true; }
+SIDE_BASE=
+SIDE_BASE=$(side_mounts)
+declare -A SIDE_BAD=() SIDE_WHERE=() # where each kill landed: N (boot -d alive, N children) or s
+# side_kill P: SIGKILL the supervisor of the "boot -d" P at this moment. With an image, P probes and
+# tries it before it forks the supervisor, so until then P is the one to kill, with its trial child;
+# P is stopped first so that it forks nothing meanwhile. Once P is gone: the state file's supervisor.
+side_kill() {
+        local p=$1 c s i kids=()
+        if [ "$delay" = clone ]; then
+                # right after the supervisor cloned the child (it holds the image's mounts, detached)
+                for ((i = 0; i < 20000; i++)); do
+                        s=$(machine_state "$NAME" supervisor 2>/dev/null) || true
+                        c=
+                        [ -z "$s" ] || read -r c _ 2>/dev/null <"/proc/$s/task/$s/children" || true
+                        [ -z "$c" ] || break
+                done
+        fi
+        if kill -STOP "$p" 2>/dev/null && process_alive "$p"; then
+                read -r -a kids 2>/dev/null <"/proc/$p/task/$p/children" || true
+                for c in "${kids[@]}"; do
+                        SUPERVISORS+=("$c")
+                        kill -KILL "$c" 2>/dev/null || true
+                done
+                kill -KILL "$p" 2>/dev/null || true
+                SIDE_WHERE[$kind]+="${#kids[@]}"
+        else
+                SIDE_WHERE[$kind]+=s
+        fi
+        s=$(machine_state "$NAME" supervisor) || true
+        if [ -n "$s" ]; then
+                SUPERVISORS+=("$s")
+                kill -KILL "$s" 2>/dev/null || true
+                wait_for 5 eval '! process_alive "$s"' || SIDE_BAD[$kind]+="supervisor $s survived SIGKILL; "
+        fi
+        return 0
+}
+side_round() { # KIND DELAY BOOT-ARGS…: boot -d, SIGKILL its supervisor after DELAY ms, gc, look
+        local kind=$1 delay=$2 p left
+        shift 2
+        "$NSPAWNLITE" boot -d --network=none -M "$NAME" "$@" </dev/null >"$WORK/side.log" 2>&1 &
+        p=$!
+        STARTED_PIDS+=("$p")
+        case $delay in
+        0 | clone) ;;
+        *) sleep "$(printf '0.%03d' "$delay")" ;;
+        esac
+        side_kill "$p"
+        wait_exit "$p" 5
+        wait_for 3 eval 'test -z "$(machine_procs)"' ||
+                SIDE_BAD[$kind]+="delay $delay: outlived the supervisor: $(machine_procs | tr '\n' ' ') $(for q in $(machine_procs | sed 's/(.*//'); do cat /proc/$q/stack /proc/$q/cgroup 2>/dev/null | head -n 4; done | tr '\n' ' '); "
+        "$NSPAWNLITE" gc >"$WORK/gc.out" 2>&1 || SIDE_BAD[$kind]+="gc failed: $(tr '\n' ' ' <"$WORK/gc.out"); "
+        # the last mount of an image goes with the guest's namespace; the loop device with it
+        wait_for 3 eval 'test -z "$(image_loops)"' ||
+                SIDE_BAD[$kind]+="delay $delay: loop device left: $(image_loops | tr '\n' ' '); "
+        left=$(side_mounts | tr '\n' ' ')
+        [ -z "$left" ] || SIDE_BAD[$kind]+="delay $delay: mounts left: $left; "
+        left=$(files_left | tr '\n' ' ')$(cgroups_left | tr '\n' ' ')
+        [ -z "$left" ] || SIDE_BAD[$kind]+="delay $delay: runtime files or cgroups left: $left; "
+        [ "$(ls -A "$TREE" | tr '\n' ' ')" = "$tree_top" ] ||
+                SIDE_BAD[$kind]+="delay $delay: the tree changed: $(ls -A "$TREE" | tr '\n' ' '); "
+        # clear up whatever was left, so that the next rounds still test something
+        for q in $(machine_procs | sed 's/(.*//'); do kill -KILL "$q" 2>/dev/null || true; done
+        "$NSPAWNLITE" gc >/dev/null 2>&1 || true
+        return 0
+}
+NAME=chaosimg
+for ((r = 1; r <= SIDE_ROUNDS; r++)); do
+        # a third right after the clone, a third in the first 30 ms (the probe, lock and trial), the
+        # rest up to 150 ms (the supervisor's setup; the guest runs after about that)
+        case $((r % 3)) in 0) d=clone ;; 1) d=$((RANDOM % 31)) ;; *) d=$((RANDOM % 151)) ;; esac
+        side_round image "$d" --image="$IMG"
+done
+log "--image: kills landed: ${SIDE_WHERE[image]} (0: probing, 1: trial or supervisor forked, s: boot -d had returned)"
+assert_eq "" "${SIDE_BAD[image]:-}" "--image: $SIDE_ROUNDS supervisors killed in setup: after gc no loop device, mount or runtime file left"
+assert_eq "" "$(image_loops)" "--image: losetup -j finds no loop device of the image"
+rc=0
+timeout 30 "$NSPAWNLITE" run --network=none -M "$NAME" --image="$IMG" /bin/true </dev/null >"$WORK/img-after.log" 2>&1 || rc=$?
+assert_eq 0 "$rc" "--image: after the kills the image runs again (not locked, not corrupt) $(head -c 200 "$WORK/img-after.log")"
+NAME=chaoseph
+for ((r = 1; r <= SIDE_ROUNDS; r++)); do
+        case $((r % 3)) in 0) d=clone ;; 1) d=$((RANDOM % 31)) ;; *) d=$((RANDOM % 151)) ;; esac
+        side_round ephemeral "$d" --ephemeral "$TREE"
+done
+log "--ephemeral: kills landed: ${SIDE_WHERE[ephemeral]}"
+assert_eq "" "${SIDE_BAD[ephemeral]:-}" "--ephemeral: $SIDE_ROUNDS supervisors killed in setup: after gc no overlay, mount, upper or runtime file left"
+NAME=chaos
 
 # the end: nothing left, and the name still works
 assert_eq "" "$(machine_procs | tr '\n' ' ')" "at the end: no process in the machine's cgroups"
