@@ -128,11 +128,19 @@ void image_mounts_close(ImageMounts *m) {
         m->usr = safe_close(m->usr);
 }
 
-int image_mount(int image_fd, const ImageChoice *choice, bool read_only, const char *where, char *err,
-                size_t errlen) {
-        _cleanup_(image_mounts_close) ImageMounts m = IMAGE_MOUNTS_NULL;
-        int r = image_mount_detached(image_fd, choice, read_only, &m, err, errlen);
-        return r < 0 ? r : image_mounts_attach(&m, where, err, errlen);
+int image_mounts_clone(const ImageMounts *m, ImageMounts *ret) {
+        ImageMounts c = IMAGE_MOUNTS_NULL;
+        unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE;
+        c.root = open_tree(m->root, "", flags);
+        if (c.root < 0)
+                return -errno;
+        if (m->usr >= 0 && (c.usr = open_tree(m->usr, "", flags)) < 0) {
+                int r = -errno;
+                image_mounts_close(&c);
+                return r;
+        }
+        *ret = c;
+        return 0;
 }
 
 int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, char *err, size_t errlen) {

@@ -32,9 +32,9 @@ int image_mount_detached(int image_fd, const ImageChoice *choice, bool read_only
 int image_mounts_attach(ImageMounts *m, const char *where, char *err, size_t errlen);
 void image_mounts_close(ImageMounts *m);
 
-/* Both of the above, on where. To be called in a mount namespace of the caller's own. */
-int image_mount(int image_fd, const ImageChoice *choice, bool read_only, const char *where, char *err,
-                size_t errlen);
+/* Detached copies of m (open_tree's clones): the same filesystems, no second mount of them; each
+ * copy can be attached once, and m stays as it is. */
+int image_mounts_clone(const ImageMounts *m, ImageMounts *ret);
 
 /* Open path and probe and choose, as image_mount() wants it; on failure err is one line
  * for the user (the errno is returned too). ret_fd: O_RDONLY when read_only, else O_RDWR. */
