@@ -33,7 +33,7 @@ int launch_image_mount(const LaunchSpec *c, LaunchImage *img) {
         return 0;
 }
 
-/* The trial, in the forked child: what it finds goes back through the pipe, a failure is logged
+/* The trial of a boot, in the forked child: what it finds goes back through the pipe, a failure is logged
  * here (the parent's stderr). */
 static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, int out) {
         char err[512] = "";
@@ -61,22 +61,20 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, int ou
                 log_error_errno(errno, "Failed to open the root of image %s: %m", c->image);
                 _exit(1);
         }
-        if (c->kind == LAUNCH_BOOT) {
-                const char *path = NULL;
-                if (!tree_has_os_release(rootfd)) {
-                        log_error("Image %s has neither /etc/os-release nor /usr/lib/os-release: not an OS "
-                                  "image ('nspawnlite run' runs a command in any image).",
-                                  c->image);
-                        _exit(1);
-                }
-                if (init_detect(rootfd, &path, &img->init_kind) < 0) {
-                        log_error("No init found in image %s: looked for /usr/lib/systemd/systemd, "
-                                  "/lib/systemd/systemd and /sbin/init.",
-                                  c->image);
-                        _exit(1);
-                }
-                snprintf(img->init_path, sizeof img->init_path, "%s", path);
+        const char *path = NULL;
+        if (!tree_has_os_release(rootfd)) {
+                log_error("Image %s has neither /etc/os-release nor /usr/lib/os-release: not an OS "
+                          "image ('nspawnlite run' runs a command in any image).",
+                          c->image);
+                _exit(1);
         }
+        if (init_detect(rootfd, &path, &img->init_kind) < 0) {
+                log_error("No init found in image %s: looked for /usr/lib/systemd/systemd, "
+                          "/lib/systemd/systemd and /sbin/init.",
+                          c->image);
+                _exit(1);
+        }
+        snprintf(img->init_path, sizeof img->init_path, "%s", path);
         if (loop_write(out, img, sizeof *img) < 0)
                 _exit(1);
         _exit(0);
@@ -111,6 +109,12 @@ int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
         if (r < 0) {
                 launch_image_done(&img);
                 return log_error_errno(r, "Image %s: %s: %m.", c->image, err);
+        }
+
+        /* run needs no more than that it mounts; boot looks for os-release and the init. */
+        if (c->kind == LAUNCH_RUN) {
+                *ret = img;
+                return 0;
         }
 
         int pipefd[2];

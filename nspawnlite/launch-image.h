@@ -21,8 +21,8 @@ typedef struct {
         { .fd = -EBADF, .mounts = IMAGE_MOUNTS_NULL }
 
 /* Probe the image, lock it (shared when read-only, else exclusive: two writers would corrupt it),
- * mount it detached (the first start's mounts), and look at a copy in a short-lived child of a
- * mount namespace of its own: for boot it has os-release and an init. Logs one line on failure. */
+ * mount it detached (the first start's mounts), and for boot look at a copy in a short-lived
+ * child of a mount namespace of its own: it has os-release and an init. Logs one line on failure. */
 int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret);
 /* Before each clone (but the first, which has prepare's): the machine's mounts of the image, made
  * detached by the supervisor (its child may no longer open loop devices: on cgroup v2 the device
