@@ -35,7 +35,7 @@ int launch_image_mount(const LaunchSpec *c, LaunchImage *img) {
 
 /* The trial of a boot, in the forked child: what it finds goes back through the pipe, a failure is logged
  * here (the parent's stderr). */
-static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, int out) {
+static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, ImageMounts *copy, int out) {
         char err[512] = "";
         /* Nothing mounted here may be seen by, or propagate to, the host. */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -44,14 +44,12 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, int ou
                 log_error_errno(errno, "Failed to make a mount namespace to try image %s in: %m", c->image);
                 _exit(1);
         }
-        /* Copies: the mounts themselves stay detached for the machine's first start. */
-        ImageMounts copy = IMAGE_MOUNTS_NULL;
-        int r = image_mounts_clone(&img->mounts, &copy);
-        if (r < 0) {
-                log_error_errno(r, "Failed to copy the mounts of image %s: %m", c->image);
-                _exit(1);
-        }
-        r = image_mounts_attach(&copy, "/tmp/image", err, sizeof err);
+        /* Copies of the first start's mounts, or (a kernel that cannot copy those) mounts of our own. */
+        int r = copy->root >= 0
+                        ? 0
+                        : image_mount_detached(img->fd, &img->choice, img->read_only, copy, err, sizeof err);
+        if (r >= 0)
+                r = image_mounts_attach(copy, "/tmp/image", err, sizeof err);
         if (r < 0) {
                 log_error_errno(r, "Image %s: %s: %m.", c->image, err);
                 _exit(1);
@@ -117,6 +115,13 @@ int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
                 return 0;
         }
 
+        /* The trial looks at copies of the mounts. Kernels before 6.15 cannot copy a detached mount
+         * (EINVAL): then the trial mounts the image itself and the first start mounts it once more,
+         * one after the other, never two mounts of one filesystem at once. */
+        _cleanup_(image_mounts_close) ImageMounts copy = IMAGE_MOUNTS_NULL;
+        if (image_mounts_clone(&img.mounts, &copy) < 0)
+                image_mounts_close(&img.mounts);
+
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 r = -errno;
@@ -132,9 +137,10 @@ int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
         }
         if (pid == 0) {
                 close(pipefd[0]);
-                trial_child(c, &img, pipefd[1]);
+                trial_child(c, &img, &copy, pipefd[1]);
         }
         close(pipefd[1]);
+        image_mounts_close(&copy);
         LaunchImage got;
         ssize_t n;
         do
