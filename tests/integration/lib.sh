@@ -69,7 +69,8 @@ leftovers() {
 # A process that exited but was not reaped yet (a zombie) is gone for our purposes.
 process_alive() {
         local state
-        state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+        # (any state letter: "t (tracing stop)" is lowercase, as under LeakSanitizer's exit check)
+        state=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
         [ -n "$state" ] && [ "$state" != Z ]
 }
 

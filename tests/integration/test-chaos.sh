@@ -225,6 +225,8 @@ side_kill() {
                 kill -KILL "$p" 2>/dev/null || true
                 SIDE_WHERE[$kind]+="${#kids[@]}"
         else
+                # gone or a zombie; a SIGKILL also ends one that was stopped meanwhile
+                kill -KILL "$p" 2>/dev/null || true
                 SIDE_WHERE[$kind]+=s
         fi
         s=$(machine_state "$NAME" supervisor) || true
