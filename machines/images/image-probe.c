@@ -168,7 +168,7 @@ int image_probe(int fd, ImagePartition **ret_parts, size_t *ret_n, uint64_t *ret
         if (!parts)
                 return -ENOMEM;
         if (!table) {
-                /* No table: the whole file, a bare filesystem (or nothing we know). */
+                /* No table: the whole file is a bare filesystem, or nothing we know. */
                 probe_fstype(fd, 0, size, parts[0].fstype);
                 if (!parts[0].fstype[0])
                         return -EBADMSG;
