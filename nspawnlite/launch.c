@@ -197,11 +197,56 @@ static void end_guest(Supervisor *s) {
         s->n_ttys = 0;
 }
 
+/* -U, once the child exists: its id maps, and the tree (idmapped or as chowned) dressed with
+ * /proc, /sys and what must arrive locked, from the outer mount namespace (userns-mounts.h).
+ * Logs what failed. */
+static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
+        _cleanup_close_ int tree = -EBADF;
+        char err[512] = "";
+        int r = userns_write_maps(s->pid, &s->userns);
+        if (r < 0) {
+                log_error_errno(r, "Failed to map the ids of the user namespace: %m");
+                return r;
+        }
+        bool idmap = s->spec->userns.ownership == USERNS_OWNERSHIP_MAP;
+        r = userns_tree(s->spec->rootfs, idmap ? s->pid : 0, &tree);
+        if (r < 0) {
+                if (idmap)
+                        log_error_errno(r,
+                                        "Failed to make an idmapped mount of %s (%m): its filesystem may not "
+                                        "support them; use --private-users-ownership=chown.",
+                                        s->spec->rootfs);
+                else
+                        log_error_errno(r, "Failed to open the tree %s: %m", s->spec->rootfs);
+                return r;
+        }
+        char inaccessible[PATH_MAX];
+        r = machine_path(s->spec->machine, "inaccessible", inaccessible, sizeof inaccessible);
+        UsernsStage st = {
+                .tree = tree,
+                .read_only = s->spec->read_only,
+                .root_mode = s->spec->root_mode,
+                .stage = stage,
+                .mountpoint = s->root_mountpoint,
+                .inaccessible = inaccessible,
+                .own_netns = s->spec->network.mode != NETWORK_HOST,
+                .uid_shift = s->userns.base,
+                .tmpfs_size = s->spec->tmpfs_size,
+        };
+        if (r >= 0)
+                r = userns_mounts_apply(outer, s->pidfd, &st, err, sizeof err);
+        if (r < 0) {
+                log_error_errno(r, "%s: %m", err);
+                return r;
+        }
+        userns_mounts_done(outer);
+        return 0;
+}
+
 /* Start the guest once: clone, the sync steps, and init running. On failure the child has been
  * reaped and the error printed; a positive return is an exit status to pass on (127 from "run"). */
 static int start_guest(Supervisor *s) {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int tree = -EBADF;
         SyncMessage m = {};
         bool kill_first = true;
         int r;
@@ -246,47 +291,8 @@ static int start_guest(Supervisor *s) {
                 goto fail;
         }
 
-        if (userns) {
-                r = userns_write_maps(s->pid, &s->userns);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to map the ids of the user namespace: %m");
-                        goto fail;
-                }
-                bool idmap = s->spec->userns.ownership == USERNS_OWNERSHIP_MAP;
-                r = userns_tree(s->spec->rootfs, idmap ? s->pid : 0, &tree);
-                if (r < 0) {
-                        if (idmap)
-                                log_error_errno(
-                                        r,
-                                        "Failed to make an idmapped mount of %s (%m): its filesystem may not "
-                                        "support them; use --private-users-ownership=chown.",
-                                        s->spec->rootfs);
-                        else
-                                log_error_errno(r, "Failed to open the tree %s: %m", s->spec->rootfs);
-                        goto fail;
-                }
-                char inaccessible[PATH_MAX];
-                r = machine_path(s->spec->machine, "inaccessible", inaccessible, sizeof inaccessible);
-                UsernsStage st = {
-                        .tree = tree,
-                        .read_only = s->spec->read_only,
-                        .root_mode = s->spec->root_mode,
-                        .stage = stage,
-                        .mountpoint = s->root_mountpoint,
-                        .inaccessible = inaccessible,
-                        .own_netns = s->spec->network.mode != NETWORK_HOST,
-                        .uid_shift = s->userns.base,
-                        .tmpfs_size = s->spec->tmpfs_size,
-                };
-                if (r >= 0)
-                        r = userns_mounts_apply(&outer, s->pidfd, &st, err, sizeof err);
-                if (r < 0) {
-                        log_error_errno(r, "%s: %m", err);
-                        goto fail;
-                }
-                tree = safe_close(tree);
-                userns_mounts_done(&outer);
-        }
+        if (userns && userns_dress(s, &outer, stage) < 0)
+                goto fail;
 
         r = into_cgroup ? 0 : machine_cgroup_attach_unified(&s->cgroup, s->pid);
         if (r < 0) {
