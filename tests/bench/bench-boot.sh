@@ -214,7 +214,6 @@ check_boot() {
 	FAILED_UNITS[$1]=$((${FAILED_UNITS[$1]:-0} + f))
 }
 
-meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "n/a" && r <= t) ? "met" : "MISSED" }'; }
 
 inner_main() {
 	# A private tmpfs on /run/systemd/nspawn (systemd-nspawn's propagation directory, on disk on

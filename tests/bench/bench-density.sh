@@ -625,7 +625,6 @@ phases() {
 	done
 }
 
-meets_le() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "-" && v <= t) ? "met" : "MISSED" }'; }
 
 # report KIND N TITLE
 report() {
@@ -652,8 +651,8 @@ report() {
 		printf "$fmt" "  every boot -d --wait-ready back (s)" "$(fmt_s "$(rmin nl.cliwall)")" - - - ""
 		printf "$fmt" "  guest's init started, median (s)" "$(fmt_s "$(rmin nl.leadmed)")" - - - ""
 		printf "$fmt" "  guest's init started, last (s)" "$(fmt_s "$(rmin nl.leadmax)")" - - - ""
-		row "supervisor VmRSS median (KiB)" "$rmed_nl" "$rmed_ns" "<= $RSS_TARGET_KIB" "$(meets_le "$rmed_nl" "$RSS_TARGET_KIB")"
-		row "supervisor VmRSS max (KiB)" "$rmax_nl" "$rmax_ns" "<= $RSS_TARGET_KIB" "$(meets_le "$rmax_nl" "$RSS_TARGET_KIB")"
+		row "supervisor VmRSS median (KiB)" "$rmed_nl" "$rmed_ns" "<= $RSS_TARGET_KIB" "$(meets "$rmed_nl" "$RSS_TARGET_KIB")"
+		row "supervisor VmRSS max (KiB)" "$rmax_nl" "$rmax_ns" "<= $RSS_TARGET_KIB" "$(meets "$rmax_nl" "$RSS_TARGET_KIB")"
 		row "  of it private (RssAnon), median" "$(median "${ANON_nl[@]}")" "$(median "${ANON_ns[@]}")"
 		row "host MemAvailable drop/machine (KiB)" "$(rmed nl.mem)" "$(rmed ns.mem)"
 		row "machine cgroups memory/machine (KiB)" "$(rmed nl.cgmem)" "$(rmed ns.cgmem)"

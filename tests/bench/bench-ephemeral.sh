@@ -99,7 +99,7 @@ inner_main() {
 		for key in "${KEYS[@]}"; do printf "$fmt" "${LABEL[$key]}" "$(fmt_ms "${M[$key]}")"; done
 		r=$(ratio "${M[nl-eph]}" "${M[ns-eph]}")
 		printf '\n%-36s %10s %9s  %s\n' "ratio nl --ephemeral / nspawn" "$r" "<= $TARGET" \
-			"$(awk -v v="$r" -v t="$TARGET" 'BEGIN { print (v != "n/a" && v <= t) ? "met" : "MISSED" }')"
+			"$(meets "$r" "$TARGET")"
 		printf '%-36s %10s\n' "ratio nl --ephemeral / nl tree" "$(ratio "${M[nl-eph]}" "${M[nl-tree]}")"
 	}
 	[ "$sum_before" = "$(cd "$WORK/tree" && find . -printf '%p %s\n' | sort | sha256sum)" ] &&

@@ -161,7 +161,7 @@ inner_main() {
 		for key in "${KEYS[@]}"; do printf "$fmt" "${LABEL[$key]}" "$(fmt_ms "${M[$key]}")"; done
 		r=$(ratio "${M[nl-img]}" "${M[sd-dissect]}")
 		printf '\n%-40s %10s %9s  %s\n' "ratio run --image / dissect+umount" "$r" "<= $TARGET" \
-			"$(awk -v v="$r" -v t="$TARGET" 'BEGIN { print (v != "n/a" && v <= t) ? "met" : "MISSED" }')"
+			"$(meets "$r" "$TARGET")"
 		printf '%-40s %10s\n' "ratio run --image / run TREE" "$(ratio "${M[nl-img]}" "${M[nl-tree]}")"
 		printf '\n'
 		printf "$fmt" "boot -> poweroff (ms, median)" ""

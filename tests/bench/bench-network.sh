@@ -135,7 +135,6 @@ med_of() {
 	median ${S[$1]}
 }
 diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.1f", (a - b) / 1000 }'; }
-meets_ms() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "-" && v <= t) ? "met" : "MISSED" }'; }
 
 inner_main() {
 	bench_inner_setup "$1" "$2"
@@ -201,7 +200,7 @@ inner_main() {
 		da=$(diff_ms "${M[alone.nl-bridge]}" "${M[alone.nl-none]}")
 		du=$(diff_ms "${M[up.nl-bridge]}" "${M[up.nl-none]}")
 		printf "$fmt" "nspawnlite bridge - none" "$da" "$du" "<= $TARGET_MS" \
-			"alone $(meets_ms "$da" "$TARGET_MS"), bridge up $(meets_ms "$du" "$TARGET_MS")"
+			"alone $(meets "$da" "$TARGET_MS"), bridge up $(meets "$du" "$TARGET_MS")"
 		printf "$fmt" "nspawnlite veth - none" "$(diff_ms "${M[alone.nl-veth]}" "${M[alone.nl-none]}")" \
 			"$(diff_ms "${M[up.nl-veth]}" "${M[up.nl-none]}")" - ""
 		printf "$fmt" "systemd-nspawn veth - private" "$(diff_ms "${M[alone.ns-veth]}" "${M[alone.ns-priv]}")" \

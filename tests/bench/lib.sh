@@ -263,6 +263,9 @@ max() {
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
 fmt_s() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f", v / 1000000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && a >= 0 && b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+# meets VALUE TARGET: "met" when VALUE (a ratio or a figure; "n/a" or "-" when there is none) is at
+# most TARGET, else "MISSED".
+meets() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "n/a" && v != "-" && v <= t) ? "met" : "MISSED" }'; }
 list_ms() {
 	local v out=
 	for v in "$@"; do out+=" $(fmt_ms "$v")"; done
