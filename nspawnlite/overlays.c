@@ -26,7 +26,9 @@ static int mount_scratch(const char *where, int treefd, const char *tmpfs_size) 
         snprintf(opts, sizeof opts, "mode=%04o,uid=%u,gid=%u,size=%s", (unsigned) (st.st_mode & 07777),
                  (unsigned) st.st_uid, (unsigned) st.st_gid,
                  tmpfs_size && *tmpfs_size ? tmpfs_size : TMPFS_SIZE_DEFAULT);
-        return mount("tmpfs", where, "tmpfs", 0, opts) < 0 ? -errno : 0;
+        /* nodev: device nodes belong on the machine's own /dev, and the kernel asks the mount a
+         * node is opened through, not the tree's (an image's nodev) beneath it. */
+        return mount("tmpfs", where, "tmpfs", MS_NODEV, opts) < 0 ? -errno : 0;
 }
 
 /* Open dir/name as a directory, creating it first (mode, owner of the tree's root). */
@@ -63,7 +65,7 @@ static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size,
         char opts[128];
         snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", fd_path(treefd).path,
                  fd_path(upper).path, fd_path(work).path);
-        if (mount("overlay", root, "overlay", 0, opts) < 0) {
+        if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0) {
                 r = -errno;
                 snprintf(err, errlen, "Failed to mount an overlay over %s (does the kernel have overlayfs?)",
                          root);

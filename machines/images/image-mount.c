@@ -144,11 +144,16 @@ int image_mounts_clone(const ImageMounts *m, ImageMounts *ret) {
 }
 
 int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, char *err, size_t errlen) {
-        /* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
-        _cleanup_close_ int fd =
-                open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* O_NONBLOCK: a FIFO must not block the open; it is refused below. O_EXCL: a block device
+         * that is mounted or otherwise claimed is refused (EBUSY); files ignore it. */
+        int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_EXCL;
+        _cleanup_close_ int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | flags);
         if (fd < 0 && errno == EROFS && !read_only)
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                fd = open(path, O_RDONLY | flags);
+        if (fd < 0 && errno == EBUSY) {
+                snprintf(err, errlen, "Image %s is a block device in use (mounted?)", path);
+                return -EBUSY;
+        }
         if (fd < 0) {
                 snprintf(err, errlen, "Cannot open image %s", path);
                 return -errno;
@@ -186,6 +191,8 @@ int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, 
                          "Image %s has more than one candidate root (or /usr) partition: "
                          "give each one its own Discoverable Partitions type",
                          path);
+        else if (r == -EADDRINUSE)
+                snprintf(err, errlen, "Image %s: its root and /usr partitions overlap", path);
         else if (r == -EOPNOTSUPP)
                 snprintf(err, errlen,
                          "Image %s has a dm-verity partition (type %s): verity images are not "

@@ -107,6 +107,12 @@ int image_choose(const ImagePartition *parts, size_t n, uint64_t image_size, Ima
         int r = check_one(&parts[root], image_size);
         if (r >= 0 && usr < n && (r = check_one(&parts[usr], image_size)) < 0)
                 root = usr;
+        /* Two mounts of one filesystem, through two loop devices, would corrupt it. */
+        if (r >= 0 && usr < n && parts[root].start < parts[usr].start + parts[usr].size &&
+            parts[usr].start < parts[root].start + parts[root].size) {
+                root = usr;
+                r = -EADDRINUSE;
+        }
         if (r < 0) {
                 *ret_bad = root;
                 return r;

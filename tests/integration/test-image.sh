@@ -141,4 +141,28 @@ refused "a FIFO as --image is refused" "not a regular file" run --network=none -
 refused "a missing --image is refused" "does not exist" run --network=none --image="$WORK/nope.raw" /bin/true
 refused "--image with -U is refused" "cannot be combined with -U" run -U --network=none --image="$EXT4" /bin/true
 refused "an image without an init is refused by boot" "os-release|No init" boot --network=none --image="$WORK/empty.raw"
+
+# A device node in the image stays unusable under --ephemeral too: the kernel asks the overlay (the
+# mount the node is opened through), not the image's nodev mount beneath it.
+DEVTREE=$WORK/devtree
+cp -a "$TREE" "$DEVTREE" && mknod "$DEVTREE/nullnode" c 1 3 && mkfs.ext4 -q -d "$DEVTREE" "$WORK/dev.raw" 32M ||
+        die "making the image with a device node failed"
+for mode in "" --ephemeral; do
+        out=$("$NSPAWNLITE" run --network=none --image="$WORK/dev.raw" $mode \
+                sh -c '(echo x >/nullnode) 2>/dev/null && echo OPENED; echo done' 2>&1) || true
+        assert_eq done "$out" "run --image ${mode:-(plain)}: the image's device node cannot be opened"
+done
+no_trace "device node runs: no loop device or mount left" "$WORK/dev.raw"
+
+# A block device that is mounted already is refused: two mounts of one filesystem corrupt it.
+BLK=$(losetup -f --show "$EXT4") || die "losetup failed"
+mkdir -p "$WORK/blkmnt"
+if mount -o ro "$BLK" "$WORK/blkmnt"; then
+        refused "a mounted block device as --image is refused" "block device in use" \
+                run --network=none --image="$BLK" /bin/true
+        umount "$WORK/blkmnt"
+else
+        fail "cannot mount $BLK for the in-use check"
+fi
+losetup -d "$BLK"
 assert_clean

@@ -38,6 +38,18 @@ START_TEST(test_dps_root_and_usr) {
 }
 END_TEST
 
+/* Root and /usr over the same bytes would be two mounts of one filesystem. */
+START_TEST(test_overlapping_root_and_usr) {
+        ImagePartition parts[] = { gpt(USR_X86_64, 10, "ext4"), gpt(ROOT_X86_64, 14, "ext4") };
+        ImageChoice c;
+        size_t bad = 99;
+        ck_assert_int_eq(choose(parts, 2, &c, &bad), -EADDRINUSE);
+        ck_assert_uint_eq(bad, 0);
+        parts[1] = gpt(ROOT_X86_64, 18, "ext4"); /* adjacent: fine */
+        ck_assert_int_eq(choose(parts, 2, &c, &bad), 0);
+}
+END_TEST
+
 START_TEST(test_generic_alone) {
         ImagePartition parts[] = { gpt(ESP, 1, "vfat"), gpt(GENERIC, 10, "xfs") };
         ImageChoice c;
@@ -98,6 +110,7 @@ Suite *suite_image_choose(void) {
         Suite *s = suite_create("image-choose");
         TCase *tc = tcase_create("choose");
         tcase_add_test(tc, test_dps_root_and_usr);
+        tcase_add_test(tc, test_overlapping_root_and_usr);
         tcase_add_test(tc, test_generic_alone);
         tcase_add_test(tc, test_mbr_linux);
         tcase_add_test(tc, test_refusals);
