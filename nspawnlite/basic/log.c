@@ -9,6 +9,7 @@
 
 static int max_level = LOG_INFO;
 static int raw_terminal;
+static char prefix[4200];
 
 void log_set_max_level(int level) {
         max_level = level;
@@ -20,6 +21,10 @@ int log_get_max_level(void) {
 
 void log_set_raw_terminal(int raw) {
         raw_terminal = raw;
+}
+
+void log_set_prefix(const char *p) {
+        snprintf(prefix, sizeof prefix, "%s", p ?: "");
 }
 
 static const struct {
@@ -53,9 +58,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         va_end(ap);
 
         if (max_level >= LOG_DEBUG)
-                fprintf(stderr, "nspawnlite[%s:%d]: %s%s", file, line, buf, raw_terminal ? "\r\n" : "\n");
+                fprintf(stderr, "nspawnlite[%s:%d]: %s%s%s", file, line, prefix, buf,
+                        raw_terminal ? "\r\n" : "\n");
         else
-                fprintf(stderr, "nspawnlite: %s%s", buf, raw_terminal ? "\r\n" : "\n");
+                fprintf(stderr, "nspawnlite: %s%s%s", prefix, buf, raw_terminal ? "\r\n" : "\n");
 
         errno = saved;
         return -error;

@@ -16,6 +16,10 @@ void log_setup_from_env(void);
 /* While the console is in raw mode, lines need "\r\n". */
 void log_set_raw_terminal(int raw);
 
+/* Put prefix (copied; NULL: none) before each message, e.g. "FILE:LINE: " while a file's values go
+ * through the parsers of the options they stand for. */
+void log_set_prefix(const char *prefix);
+
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);
 
 #define log_full_errno(level, error, ...)                                                         \
