@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "machines/images/image-mount.h"
+#include "machines/passwd.h"
 #include "network/netlink.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/dev.h"
@@ -379,6 +380,33 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
                          i ? " " : "", ready.tty_pts[i]);
 }
 
+/* run --user=, --chdir=: the user from the guest's own /etc/passwd (never the host's NSS), and the
+ * working directory, which PID 1 takes on so that the command inherits it. */
+static void child_run_identity(const ChildContext *ctx, GuestUser *ret_user) {
+        const LaunchSpec *c = ctx->spec;
+        int r;
+
+        if (c->kind != LAUNCH_RUN)
+                return;
+        if (c->user) {
+                _cleanup_free_ char *passwd = NULL;
+                r = read_file_at(AT_FDCWD, "/etc/passwd", 4 * 1024 * 1024, &passwd);
+                if (r < 0 && r != -ENOENT)
+                        FAIL(CHILD_STAGE_EXEC, r, "Failed to read the guest's /etc/passwd: %m");
+                r = passwd_find(passwd ?: "", c->user, ret_user);
+                if (r < 0)
+                        FAIL(CHILD_STAGE_EXEC, r,
+                             "User %s is not in the guest's /etc/passwd; give a user it lists, or a uid.",
+                             c->user);
+        }
+        const char *dir = c->chdir ?: c->user ? ret_user->home : NULL;
+        if (dir && chdir(dir) < 0) {
+                if (c->chdir)
+                        FAIL(CHILD_STAGE_EXEC, errno, "Cannot change to directory %s in the guest: %m", dir);
+                (void) chdir("/"); /* a user without a home starts in /, as login does */
+        }
+}
+
 /* The last steps before init: no way back to the host's keys, capabilities or syscalls, and
  * nothing of ours left open for it. */
 static void child_lock_down(const ChildContext *ctx) {
@@ -451,6 +479,9 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                  * caller's terminal and the guest cannot push input into it. */
                 FAIL(CHILD_STAGE_CONSOLE, errno, "Failed to start a session: %m");
 
+        GuestUser user;
+        child_run_identity(ctx, &user);
+
         _cleanup_strv_free_ char **envp = NULL;
         GuestEnvironment ge = {
                 .uuid = ctx->uuid,
@@ -458,6 +489,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                 .init_kind = ctx->init_kind,
                 .setenv = c->setenv,
                 .ttys = t.ttys[0] ? t.ttys : NULL,
+                .user = c->user ? &user : NULL,
         };
         r = guest_environment_build(&ge, &envp);
         if (r < 0)
@@ -487,7 +519,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
                                                "Failed to drop capabilities: %m");
                         _exit(EXIT_FAILURE);
                 }
-                stub_init_main(c->args, envp, sync_fd, ctx->console != CONSOLE_PIPE);
+                stub_init_main(c->args, envp, c->user ? &user : NULL, sync_fd, ctx->console != CONSOLE_PIPE);
         }
 
         /* argv[0] as the init was found; INIT-ARGS follow. */

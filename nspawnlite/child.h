@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "machines/passwd.h"
+
 #include <signal.h>
 #include <stdint.h>
 
@@ -36,6 +38,7 @@ typedef struct {
  * the stub init for "run"). Never returns; failures are reported over sync_fd. */
 _noreturn_ void child_main(const ChildContext *ctx);
 
-/* The stub PID 1 of "run": starts argv on the console (or the caller's stdio), reaps everything,
- * and exits with the command's status (128+N for signal N). */
-_noreturn_ void stub_init_main(char *const *argv, char **envp, int sync_fd, bool console_tty);
+/* The stub PID 1 of "run": starts argv on the console (or the caller's stdio) as user (NULL: root),
+ * reaps everything, and exits with the command's status (128+N for signal N). */
+_noreturn_ void stub_init_main(char *const *argv, char **envp, const GuestUser *user, int sync_fd,
+                               bool console_tty);

@@ -68,6 +68,16 @@ int guest_environment_build(const GuestEnvironment *e, char ***ret) {
                 if (set_var(&envp, &n, buf) < 0)
                         return -ENOMEM;
         }
+        if (e->user) {
+                const char *vars[] = {
+                        "HOME", e->user->home, "USER", e->user->name, "LOGNAME", e->user->name
+                };
+                for (size_t i = 0; i < ELEMENTSOF(vars); i += 2) {
+                        snprintf(buf, sizeof buf, "%s=%s", vars[i], vars[i + 1]);
+                        if (set_var(&envp, &n, buf) < 0)
+                                return -ENOMEM;
+                }
+        }
         for (char *const *s = e->setenv; s && *s; s++)
                 if (set_var(&envp, &n, *s) < 0)
                         return -ENOMEM;

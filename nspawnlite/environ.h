@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "machines/passwd.h"
 #include "nspawnlite/init-detect.h"
 
 #define CONTAINER_NOTIFY_SOCKET "/run/host/notify"
@@ -12,7 +13,8 @@ typedef struct {
         const char *term; /* TERM for the console, NULL: vt220 */
         const char *ttys; /* container_ttys, NULL: none */
         InitKind init_kind;
-        char *const *setenv; /* -E VAR=VALUE, override the defaults */
+        char *const *setenv;   /* -E VAR=VALUE, override the defaults */
+        const GuestUser *user; /* run --user=: HOME, USER, LOGNAME are theirs; NULL: root */
 } GuestEnvironment;
 
 /* The whole environment of PID 1: nothing of the caller's but what is listed here. */

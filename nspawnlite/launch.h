@@ -46,6 +46,8 @@ typedef struct {
         bool no_new_privileges;
         int kill_signal; /* 0: chosen from the init */
         usec_t timeout;
+        const char *user;  /* run: the command's user (guest's /etc/passwd name or uid); NULL: root */
+        const char *chdir; /* run: the command's working directory; NULL: the user's home, or / */
         char *const *args; /* boot: arguments for init; run: the command */
 } LaunchSpec;
 

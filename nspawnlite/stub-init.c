@@ -3,6 +3,7 @@
  * own code in the guest's namespaces, already confined (capabilities, seccomp) like any guest init. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,18 @@ static void on_signal(int sig) {
         forward_signal = sig;
 }
 
-_noreturn_ void stub_init_main(char *const *argv, char **envp, int sync_fd, bool console_tty) {
+/* In the command's process: the user's ids (primary group only), from root's. */
+static int become_user(const GuestUser *user) {
+        if (!user)
+                return 0;
+        if (setgroups(0, NULL) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
+            setresuid(user->uid, user->uid, user->uid) < 0)
+                return -errno;
+        return 0;
+}
+
+_noreturn_ void stub_init_main(char *const *argv, char **envp, const GuestUser *user, int sync_fd,
+                               bool console_tty) {
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 (void) sync_send_error(sync_fd, CHILD_STAGE_EXEC, errno, "Failed to create a pipe: %m");
@@ -37,9 +49,13 @@ _noreturn_ void stub_init_main(char *const *argv, char **envp, int sync_fd, bool
                 /* On the console the command gets its own session, so Ctrl-C reaches it. */
                 if (console_tty && setsid() >= 0)
                         (void) ioctl(STDIN_FILENO, TIOCSCTTY, 0);
-                environ = envp;
-                execvp(argv[0], argv);
-                int e = errno;
+                /* A failure to change ids travels as -errno, one of execvp() as errno. */
+                int e = become_user(user);
+                if (e == 0) {
+                        environ = envp;
+                        execvp(argv[0], argv);
+                        e = errno;
+                }
                 (void) !write(pipefd[1], &e, sizeof e);
                 _exit(e == ENOENT ? 127 : 126);
         }
@@ -52,8 +68,13 @@ _noreturn_ void stub_init_main(char *const *argv, char **envp, int sync_fd, bool
         while (k < 0 && errno == EINTR);
         close(pipefd[0]);
         if (k == sizeof exec_errno) {
-                (void) sync_send_error(sync_fd, CHILD_STAGE_EXEC, exec_errno, "Failed to execute %s: %m",
-                                       argv[0]);
+                if (exec_errno < 0)
+                        (void) sync_send_error(sync_fd, CHILD_STAGE_EXEC, exec_errno,
+                                               "Failed to become user %s (uid %u): %m", user->name,
+                                               (unsigned) user->uid);
+                else
+                        (void) sync_send_error(sync_fd, CHILD_STAGE_EXEC, exec_errno,
+                                               "Failed to execute %s: %m", argv[0]);
                 close(sync_fd);
                 (void) waitpid(pid, NULL, 0);
                 _exit(exec_errno == ENOENT ? 127 : 126);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/cli/options.h"
 #include "nspawnlite/cli/mount-options.h"
+#include "nspawnlite/cli/settings.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +53,8 @@ LaunchSpec config_launch_spec(const Config *c) {
                 .no_new_privileges = c->no_new_privileges,
                 .kill_signal = c->kill_signal,
                 .timeout = c->timeout,
+                .user = c->user,
+                .chdir = c->chdir,
                 .args = c->args,
         };
 }
@@ -76,6 +79,8 @@ void config_done(Config *c) {
         }
         free(c->overlays);
         strv_free(c->setenv);
+        free(c->user);
+        free(c->chdir);
         strv_free(c->args);
         *c = (Config){};
 }
@@ -163,6 +168,8 @@ enum {
         ARG_VOLATILE,
         ARG_OVERLAY,
         ARG_OVERLAY_RO,
+        ARG_SETTINGS,
+        ARG_CHDIR,
 };
 
 /* The limit options, in the order of LimitKey. */
@@ -179,6 +186,8 @@ typedef struct {
         Config *config;
         const char *directory; /* -D */
         const char *image;     /* -i */
+        SettingsMode settings; /* --settings= */
+        unsigned given;        /* SettingGroup: what the command line set */
 } ParseState;
 typedef int (*OptionHandler)(ParseState *st, int opt, const char *arg);
 
@@ -450,41 +459,67 @@ static int opt_limit(ParseState *st, int opt, const char *arg) {
         return 0;
 }
 
+static int opt_settings(ParseState *st, int opt, const char *arg) {
+        if (settings_mode_parse(arg, &st->settings) < 0)
+                return BAD("Invalid --settings= '%s': use yes, no, trusted or override.", arg);
+        return 0;
+}
+
+static int opt_user(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        /* Looked up in the guest's /etc/passwd at the start; here only what can never be a user. */
+        if (!*arg || strlen(arg) >= 64 || strpbrk(arg, ":/\n"))
+                return BAD("Invalid --user= '%s': give a user name or uid of the guest.", arg);
+        free(c->user);
+        return (c->user = strdup(arg)) ? 0 : -ENOMEM;
+}
+
+static int opt_chdir(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (!path_is_absolute(arg))
+                return BAD("Invalid --chdir= '%s': give an absolute path inside the guest.", arg);
+        free(c->chdir);
+        return (c->chdir = strdup(arg)) ? 0 : -ENOMEM;
+}
+
 /* The options of boot and run: getopt's long name (NULL for a short option alone), whether it
- * takes an argument, its letter or ARG_*, and what it does. */
+ * takes an argument, its letter or ARG_*, what it does, and what of a settings file it shadows. */
 static const struct {
         const char *name;
         int has_arg;
         int val;
         OptionHandler handle;
+        SettingGroup group;
 } launch_options[] = {
         { "help", no_argument, 'h', opt_help },
         { "directory", required_argument, 'D', opt_directory },
         { "image", required_argument, 'i', opt_image },
         { "machine", required_argument, 'M', opt_machine },
-        { "hostname", required_argument, ARG_HOSTNAME, opt_hostname },
+        { "hostname", required_argument, ARG_HOSTNAME, opt_hostname, SETTING_GROUP_HOSTNAME },
         { "detach", no_argument, 'd', opt_flag },
         { "boot", no_argument, 'b', opt_ignored },
         { "quiet", no_argument, 'q', opt_flag },
         { "console", required_argument, ARG_CONSOLE, opt_console },
-        { "network", required_argument, ARG_NETWORK, opt_network },
-        { "private-network", no_argument, ARG_PRIVATE_NETWORK, opt_flag },
-        { "network-veth", no_argument, ARG_NETWORK_VETH, opt_flag },
-        { "network-bridge", required_argument, ARG_NETWORK_BRIDGE, opt_network_bridge },
-        { "bind", required_argument, ARG_BIND, opt_bind },
-        { "bind-ro", required_argument, ARG_BIND_RO, opt_bind },
-        { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs },
+        { "network", required_argument, ARG_NETWORK, opt_network, SETTING_GROUP_NETWORK },
+        { "private-network", no_argument, ARG_PRIVATE_NETWORK, opt_flag, SETTING_GROUP_NETWORK },
+        { "network-veth", no_argument, ARG_NETWORK_VETH, opt_flag, SETTING_GROUP_NETWORK },
+        { "network-bridge", required_argument, ARG_NETWORK_BRIDGE, opt_network_bridge,
+          SETTING_GROUP_NETWORK },
+        { "bind", required_argument, ARG_BIND, opt_bind, SETTING_GROUP_MOUNTS },
+        { "bind-ro", required_argument, ARG_BIND_RO, opt_bind, SETTING_GROUP_MOUNTS },
+        { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs, SETTING_GROUP_MOUNTS },
         { "tmpfs-size", required_argument, ARG_TMPFS_SIZE, opt_tmpfs_size },
-        { "read-only", no_argument, ARG_READ_ONLY, opt_flag },
-        { "ephemeral", no_argument, 'x', opt_flag },
-        { "volatile", optional_argument, ARG_VOLATILE, opt_volatile },
-        { "overlay", required_argument, ARG_OVERLAY, opt_overlay },
-        { "overlay-ro", required_argument, ARG_OVERLAY_RO, opt_overlay },
-        { "setenv", required_argument, 'E', opt_setenv },
-        { "capability", required_argument, ARG_CAPABILITY, opt_capability },
-        { "drop-capability", required_argument, ARG_DROP_CAPABILITY, opt_capability },
-        { "no-new-privileges", optional_argument, ARG_NO_NEW_PRIVILEGES, opt_no_new_privileges },
-        { "kill-signal", required_argument, ARG_KILL_SIGNAL, opt_kill_signal },
+        { "read-only", no_argument, ARG_READ_ONLY, opt_flag, SETTING_GROUP_READ_ONLY },
+        { "ephemeral", no_argument, 'x', opt_flag, SETTING_GROUP_ROOT_MODE },
+        { "volatile", optional_argument, ARG_VOLATILE, opt_volatile, SETTING_GROUP_ROOT_MODE },
+        { "overlay", required_argument, ARG_OVERLAY, opt_overlay, SETTING_GROUP_MOUNTS },
+        { "overlay-ro", required_argument, ARG_OVERLAY_RO, opt_overlay, SETTING_GROUP_MOUNTS },
+        { "setenv", required_argument, 'E', opt_setenv, SETTING_GROUP_ENV },
+        { "capability", required_argument, ARG_CAPABILITY, opt_capability, SETTING_GROUP_CAPS },
+        { "drop-capability", required_argument, ARG_DROP_CAPABILITY, opt_capability, SETTING_GROUP_CAPS },
+        { "no-new-privileges", optional_argument, ARG_NO_NEW_PRIVILEGES, opt_no_new_privileges,
+          SETTING_GROUP_NNP },
+        { "kill-signal", required_argument, ARG_KILL_SIGNAL, opt_kill_signal, SETTING_GROUP_KILL_SIGNAL },
         { "timeout", required_argument, ARG_TIMEOUT, opt_timeout },
         /* systemd-nspawn spellings that mean nothing here: accepted so scripts keep working. */
         { "register", required_argument, ARG_REGISTER, opt_ignored },
@@ -495,14 +530,17 @@ static const struct {
         { "cpu-quota", required_argument, ARG_CPU_QUOTA, opt_limit },
         { "pids-max", required_argument, ARG_PIDS_MAX, opt_limit },
         { "io-weight", required_argument, ARG_IO_WEIGHT, opt_limit },
-        { "port", required_argument, 'p', opt_port },
-        { "ttys", required_argument, ARG_TTYS, opt_ttys },
-        { "private-users", optional_argument, ARG_PRIVATE_USERS, opt_private_users },
+        { "port", required_argument, 'p', opt_port, SETTING_GROUP_PORTS },
+        { "ttys", required_argument, ARG_TTYS, opt_ttys, SETTING_GROUP_TTYS },
+        { "private-users", optional_argument, ARG_PRIVATE_USERS, opt_private_users, SETTING_GROUP_USERNS },
         { "private-users-ownership", required_argument, ARG_PRIVATE_USERS_OWNERSHIP,
-          opt_private_users_ownership },
-        { NULL, no_argument, 'U', opt_flag },
+          opt_private_users_ownership, SETTING_GROUP_USERNS },
+        { NULL, no_argument, 'U', opt_flag, SETTING_GROUP_USERNS },
+        { "settings", required_argument, ARG_SETTINGS, opt_settings },
+        { "user", required_argument, 'u', opt_user, SETTING_GROUP_USER },
+        { "chdir", required_argument, ARG_CHDIR, opt_chdir, SETTING_GROUP_CHDIR },
 };
-#define SHORT_OPTIONS "+hD:i:M:dbqE:p:Ux"
+#define SHORT_OPTIONS "+hD:i:M:dbqE:p:Uxu:"
 
 /* getopt's view of launch_options[]: the rows with a long name, and the closing zero row. */
 static void long_options_fill(struct option ret[static ELEMENTSOF(launch_options) + 1]) {
@@ -514,11 +552,56 @@ static void long_options_fill(struct option ret[static ELEMENTSOF(launch_options
         ret[n] = (struct option){};
 }
 
-static OptionHandler option_handler(int opt) {
+static ssize_t option_find(int opt) {
         for (size_t i = 0; i < ELEMENTSOF(launch_options); i++)
                 if (launch_options[i].val == opt)
-                        return launch_options[i].handle;
-        return NULL;
+                        return (ssize_t) i;
+        return -1;
+}
+
+int config_apply_option(Config *c, const char *name, const char *value) {
+        ParseState st = { .config = c };
+        for (size_t i = 0; i < ELEMENTSOF(launch_options); i++)
+                if (launch_options[i].name && strcmp(launch_options[i].name, name) == 0)
+                        return launch_options[i].handle(&st, launch_options[i].val, value);
+        return -ENOENT;
+}
+
+void config_reset_group(Config *c, SettingGroup group) {
+        switch (group) {
+        case SETTING_GROUP_START:
+                strv_free(TAKE_PTR(c->args));
+                break;
+        case SETTING_GROUP_ENV:
+                strv_free(TAKE_PTR(c->setenv));
+                break;
+        case SETTING_GROUP_CAPS:
+                c->caps_add = c->caps_drop = 0;
+                break;
+        case SETTING_GROUP_READ_ONLY:
+                c->read_only = false;
+                break;
+        case SETTING_GROUP_ROOT_MODE:
+                c->ephemeral = false;
+                c->volatile_mode = ROOT_TREE;
+                break;
+        case SETTING_GROUP_MOUNTS: {
+                /* config_done() frees these lists; keep the rest of c. */
+                Config m = { .mounts = TAKE_PTR(c->mounts),
+                             .n_mounts = c->n_mounts,
+                             .overlays = TAKE_PTR(c->overlays),
+                             .n_overlays = c->n_overlays };
+                c->n_mounts = c->n_overlays = 0;
+                config_done(&m);
+                break;
+        }
+        case SETTING_GROUP_PORTS:
+                free(TAKE_PTR(c->ports));
+                c->n_ports = 0;
+                break;
+        default: /* a single value: the file's replaces it */
+                break;
+        }
 }
 
 /* Default machine name: the tree's directory name, or the image's file name without .raw or
@@ -637,6 +720,9 @@ static int config_check(Config *c) {
         if (c->image && c->userns.mode != USERNS_OFF)
                 return BAD("--image= cannot be combined with -U/--private-users yet: boot the image's "
                            "tree as a directory for that.");
+        if (c->kind == LAUNCH_BOOT && (c->user || c->chdir))
+                return BAD("--user=/User= and --chdir=/WorkingDirectory= apply to 'run' only: 'boot' starts "
+                           "the tree's init as root in /.");
         if (c->wait_ready && !c->detach)
                 return BAD("--wait-ready only makes sense with -d/--detach.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
@@ -671,17 +757,18 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         optind = 0; /* full reinitialisation of getopt */
         opterr = 0;
         for (int opt; (opt = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) >= 0;) {
-                OptionHandler handle = option_handler(opt);
-                if (!handle) {
+                ssize_t row = option_find(opt);
+                if (row < 0) {
                         if (optopt && optopt < 0x100)
                                 return BAD("Unknown option '-%c'. See 'nspawnlite %s --help'.", optopt,
                                            argv[0]);
                         return BAD("Unknown option or missing argument '%s'. See 'nspawnlite %s --help'.",
                                    argv[optind - 1], argv[0]);
                 }
-                r = handle(&st, opt, optarg);
+                r = launch_options[row].handle(&st, opt, optarg);
                 if (r != 0)
                         return r;
+                st.given |= launch_options[row].group;
         }
 
         const char *directory = st.directory;
@@ -698,14 +785,21 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         for (int i = optind; i < argc; i++)
                 if (strv_push(&c->args, argv[i]) < 0)
                         return -ENOMEM;
-        if (kind == LAUNCH_RUN && strv_length(c->args) == 0)
-                return BAD("No command given. Usage: nspawnlite run [OPTIONS] ROOTFS [--] CMD…");
+        if (c->args)
+                st.given |= SETTING_GROUP_START;
 
         r = st.image ? config_set_image(c, st.image) : config_set_rootfs(c, directory);
         if (r < 0)
                 return r;
         if (!c->machine && default_machine_name(c->rootfs, c->image, &c->machine) < 0)
                 return BAD("Cannot derive a machine name from '%s'; give one with -M NAME.", c->rootfs);
+        /* The machine's .nspawn file fills what the command line left (Boot= may turn a run without
+         * a command into a boot). */
+        r = settings_load(c, st.settings, st.given);
+        if (r < 0)
+                return r;
+        if (c->kind == LAUNCH_RUN && strv_length(c->args) == 0)
+                return BAD("No command given. Usage: nspawnlite run [OPTIONS] ROOTFS [--] CMD…");
         if (!c->hostname && !(c->hostname = strdup(c->machine)))
                 return -ENOMEM;
         return config_check(c);

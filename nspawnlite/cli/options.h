@@ -42,8 +42,35 @@ typedef struct {
         bool no_new_privileges;
         int kill_signal; /* 0: chosen from the init */
         usec_t timeout;
+        char *user;  /* run: --user=, a name or uid of the guest's /etc/passwd; NULL: root */
+        char *chdir; /* run: --chdir=, the command's working directory inside the guest */
         char **args; /* boot: arguments for init; run: the command */
 } Config;
+
+/* What a setting of a .nspawn file fills (nspawnlite/cli/settings.c). An option given on the command
+ * line for the same thing wins over the file (with --settings=override the file wins). */
+typedef enum {
+        SETTING_GROUP_START = 1 << 0, /* Boot=, Parameters=: the command or init's arguments */
+        SETTING_GROUP_ENV = 1 << 1,
+        SETTING_GROUP_USER = 1 << 2,
+        SETTING_GROUP_CHDIR = 1 << 3,
+        SETTING_GROUP_CAPS = 1 << 4, /* Capability=, DropCapability= together, as systemd-nspawn */
+        SETTING_GROUP_NNP = 1 << 5,
+        SETTING_GROUP_KILL_SIGNAL = 1 << 6,
+        SETTING_GROUP_HOSTNAME = 1 << 7,
+        SETTING_GROUP_USERNS = 1 << 8,
+        SETTING_GROUP_READ_ONLY = 1 << 9,
+        SETTING_GROUP_ROOT_MODE = 1 << 10, /* --volatile=, --ephemeral */
+        SETTING_GROUP_MOUNTS = 1 << 11,    /* --bind, --bind-ro, --tmpfs, --overlay, --overlay-ro */
+        SETTING_GROUP_NETWORK = 1 << 12,
+        SETTING_GROUP_PORTS = 1 << 13,
+        SETTING_GROUP_TTYS = 1 << 14,
+} SettingGroup;
+
+/* For settings.c: run option NAME's handler on value, as the command line would (one error line
+ * and -EINVAL on a bad value); forget what the command line gave for a group (--settings=override). */
+int config_apply_option(Config *c, const char *name, const char *value);
+void config_reset_group(Config *c, SettingGroup group);
 
 /* Parse argv of "boot" or "run" (argv[0] is the verb). Prints one error line and returns -EINVAL
  * (or 1 for --help, having printed it) without touching anything outside the process. */
