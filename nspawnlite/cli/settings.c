@@ -329,37 +329,57 @@ static int setting_apply_one(size_t i, const char *value, Config *c, unsigned gi
         return -EINVAL;
 }
 
+/* Every value of key i into c. */
+static int setting_apply_key(const Settings *s, size_t i, Config *c, unsigned given) {
+        for (size_t j = 0; j < s->e[i].n; j++) {
+                char prefix[PATH_MAX + 32];
+                snprintf(prefix, sizeof prefix, "%s:%u: ", s->path, s->e[i].lines[j]);
+                /* The option parsers' error lines then name the file and line. */
+                log_set_prefix(prefix);
+                int r = setting_apply_one(i, s->e[i].values[j], c, given);
+                log_set_prefix(NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int settings_apply(const Settings *s, Config *c, SettingsMode mode, unsigned given) {
         unsigned reset = 0;
+        int r;
+
         for (size_t i = 0; i < N_SETTING_KEYS; i++) {
                 const char *key = setting_keys[i].key;
                 SettingGroup g = setting_keys[i].group;
+                bool shadowed = (given & g) && mode != SETTINGS_OVERRIDE;
+                bool untrusted = setting_keys[i].privileged && !s->trusted && mode != SETTINGS_TRUSTED;
                 if (!s->e[i].present)
                         continue;
-                if ((given & g) && mode != SETTINGS_OVERRIDE) {
-                        log_debug("%s: %s= is given on the command line, which wins.", s->path, key);
-                        continue;
-                }
-                if (setting_keys[i].privileged && !s->trusted && mode != SETTINGS_TRUSTED) {
-                        log_warning("%s: Ignoring %s=: a settings file beside the image is not trusted with "
-                                    "it; move the file to /etc/systemd/nspawn/ or use --settings=trusted.",
-                                    s->path, key);
+                if (shadowed || untrusted) {
+                        /* Not used, but a bad value is an error all the same, as it is in
+                         * systemd-nspawn, which parses the whole file: check it on a scratch Config. */
+                        Config scratch = { .kind = c->kind, .network = NETWORK_BRIDGE };
+                        r = setting_apply_key(s, i, &scratch, given);
+                        config_done(&scratch);
+                        if (r < 0)
+                                return r;
+                        if (shadowed)
+                                log_debug("%s: %s= is given on the command line, which wins.", s->path, key);
+                        else
+                                log_warning(
+                                        "%s: Ignoring %s=: a settings file beside the image is not trusted "
+                                        "with it; move the file to /etc/systemd/nspawn/ or use "
+                                        "--settings=trusted.",
+                                        s->path, key);
                         continue;
                 }
                 if ((given & g) && !(reset & g)) {
                         config_reset_group(c, g);
                         reset |= g;
                 }
-                for (size_t j = 0; j < s->e[i].n; j++) {
-                        char prefix[PATH_MAX + 32];
-                        snprintf(prefix, sizeof prefix, "%s:%u: ", s->path, s->e[i].lines[j]);
-                        /* The option parsers' error lines then name the file and line. */
-                        log_set_prefix(prefix);
-                        int r = setting_apply_one(i, s->e[i].values[j], c, given);
-                        log_set_prefix(NULL);
-                        if (r < 0)
-                                return r;
-                }
+                r = setting_apply_key(s, i, c, given);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
