@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/gc.h"
 
+#include <errno.h>
+#include <fcntl.h>
+
+#include "machines/images/store.h"
 #include "network/setup.h"
 #include "nspawnlite/basic/log.h"
 
@@ -20,4 +24,13 @@ int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered
         if (found)
                 (void) network_gc(name);
         return r < 0 ? r : found;
+}
+
+int gc_store(unsigned *ret_removed) {
+        *ret_removed = 0;
+        /* Not store_open(): gc makes no store where there is none. */
+        _cleanup_close_ int fd = open(store_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return store_gc(fd, ret_removed);
 }
