@@ -77,6 +77,8 @@ static int preflight(Supervisor *s) {
                 s->init_kind = c->kind == LAUNCH_BOOT ? s->image.init_kind : INIT_STUB;
         } else if ((rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return log_error_errno(errno, "Cannot open root directory %s: %m", c->rootfs);
+        else if (launch_tree_lock(c, &s->image) < 0)
+                return -EINVAL;
 
         if (c->image)
                 log_debug("Image %s, root %s at %llu.", c->image, s->image.choice.root.fstype,

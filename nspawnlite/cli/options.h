@@ -27,6 +27,7 @@ typedef struct {
         CustomMount *mounts;
         size_t n_mounts;
         bool read_only;
+        bool lock_root;         /* a tree of the image store: locked while the machine runs */
         bool ephemeral;         /* --ephemeral, -x */
         RootMode volatile_mode; /* --volatile=: ROOT_TREE for no */
         CustomOverlay *overlays;
