@@ -57,6 +57,24 @@ static void progress_add(CopyState *s, uint64_t n) {
                 s->progress(s->bytes, s->userdata);
 }
 
+static ssize_t copy_buffered(int src, off_t *in, int dst, off_t *out, size_t len) {
+        char buf[64 * 1024];
+        ssize_t n = pread(src, buf, len < sizeof buf ? len : sizeof buf, *in);
+        if (n <= 0)
+                return n;
+        for (ssize_t done = 0; done < n;) {
+                ssize_t w = pwrite(dst, buf + done, n - done, *out + done);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return -1;
+                done += w;
+        }
+        *in += n;
+        *out += n;
+        return n;
+}
+
 static int copy_data(int src, int dst, CopyState *s) {
         /* Shared blocks where the filesystem can (btrfs, XFS): instant, no space used. */
         if (ioctl(dst, FICLONE, src) >= 0) {
@@ -84,6 +102,11 @@ static int copy_data(int src, int dst, CopyState *s) {
                         ssize_t n = copy_file_range(src, &in, dst, &out, len, 0);
                         if (n < 0 && errno == EINTR)
                                 continue;
+                        /* Across filesystems of different types (EXDEV), or where it is not
+                         * implemented: through a buffer. */
+                        if (n < 0 &&
+                            (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS))
+                                n = copy_buffered(src, &in, dst, &out, len);
                         if (n < 0)
                                 return -errno;
                         if (n == 0)

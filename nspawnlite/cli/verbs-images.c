@@ -349,6 +349,10 @@ static int clone_image(int store_fd, const StoreImage *src, int src_fd, const ch
                 progress_start(&p, what);
                 r = copy_file_data(src_fd, t.fd, progress_show, &p);
                 progress_end(&p);
+                struct stat st;
+                /* The source's permissions, but writable: a clone is a new image to change. */
+                if (r >= 0 && (fstat(src_fd, &st) < 0 || fchmod(t.fd, (st.st_mode & 0777) | 0200) < 0))
+                        r = -errno;
                 if (r < 0)
                         return r;
                 return store_commit(&t);
