@@ -614,12 +614,10 @@ static bool store_image_wanted(const Config *c, int n, char **args) {
 /* The image -M NAME of the store: a tree (directory, subvolume) or a raw image, as --image= takes it.
  * An image marked read-only is booted read-only, as systemd-nspawn does. */
 static int config_set_store_image(Config *c) {
-        _cleanup_close_ int fd = -EBADF;
         StoreImage img;
-        int r = store_open(&fd);
-        if (r < 0)
-                return log_error_errno(r, "Cannot open the image store %s: %m", store_dir());
-        r = store_find(fd, c->machine, &img);
+        /* Not store_open(): looking for an image makes no store. */
+        _cleanup_close_ int fd = open(store_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = fd < 0 ? -errno : store_find(fd, c->machine, &img);
         if (r == -ENOENT)
                 return BAD("No image named %s in %s: give a ROOTFS path, or make the image first "
                            "('nspawnlite import-fs DIR %s').",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "machines/images/store.h"
+#include "nspawnlite/cli/options.h"
 #include "tests/unit/unit.h"
 
 static char *tmp;
@@ -218,6 +219,53 @@ START_TEST(store_rename_remove) {
 }
 END_TEST
 
+static int parse_argv(Config *c, LaunchKind kind, char **argv) {
+        int argc = 0;
+        while (argv[argc])
+                argc++;
+        return config_parse(c, kind, argc, argv);
+}
+
+/* -M NAME with no ROOTFS: the store's image (a tree, or a raw one the --image= way), locked as the
+ * store's images are; a path given still wins. */
+START_TEST(store_machine_option) {
+        make_dir_image("web");
+        StoreTemp t = STORE_TEMP_NULL;
+        ck_assert_int_eq(store_begin(store_fd, "disk", STORE_RAW, &t), 0);
+        ck_assert_int_eq(store_commit(&t), 0);
+        char want[1024], raw[1024];
+        snprintf(want, sizeof want, "%s/store/web", tmp);
+        snprintf(raw, sizeof raw, "%s/store/disk.raw", tmp);
+
+        Config c;
+        ck_assert_int_eq(parse_argv(&c, LAUNCH_BOOT, (char *[]){ "boot", "-M", "web", NULL }), 0);
+        ck_assert_str_eq(c.rootfs, want);
+        ck_assert_ptr_null(c.image);
+        ck_assert(c.lock_root);
+        ck_assert(config_launch_spec(&c).lock_root);
+        config_done(&c);
+        ck_assert_int_eq(parse_argv(&c, LAUNCH_RUN, (char *[]){ "run", "-M", "web", "/bin/true", NULL }), 0);
+        ck_assert_str_eq(c.rootfs, want);
+        ck_assert_str_eq(c.args[0], "/bin/true");
+        config_done(&c);
+        ck_assert_int_eq(parse_argv(&c, LAUNCH_RUN, (char *[]){ "run", "-M", "disk", "--", "true", NULL }),
+                         0);
+        ck_assert_str_eq(c.image, raw);
+        config_done(&c);
+        ck_assert_int_eq(parse_argv(&c, LAUNCH_BOOT, (char *[]){ "boot", "-M", "nope", NULL }), -EINVAL);
+        config_done(&c);
+        /* A path: as before, and not the store's, so not locked. */
+        ck_assert_int_eq(parse_argv(&c, LAUNCH_BOOT, (char *[]){ "boot", "-M", "web", tmp, NULL }), 0);
+        ck_assert_str_eq(c.rootfs, tmp);
+        ck_assert(!c.lock_root);
+        config_done(&c);
+        /* The store's tree by its path is locked all the same. */
+        ck_assert_int_eq(parse_argv(&c, LAUNCH_BOOT, (char *[]){ "boot", "-M", "other", want, NULL }), 0);
+        ck_assert(c.lock_root);
+        config_done(&c);
+}
+END_TEST
+
 Suite *suite_store(void) {
         Suite *s = suite_create("store");
         TCase *tc = tcase_create("store");
@@ -228,6 +276,7 @@ Suite *suite_store(void) {
         tcase_add_test(tc, store_locks);
         tcase_add_test(tc, store_gc_abandoned_only);
         tcase_add_test(tc, store_rename_remove);
+        tcase_add_test(tc, store_machine_option);
         suite_add_tcase(s, tc);
         return s;
 }
