@@ -51,10 +51,9 @@ static void link_free(void *p) {
         free(e);
 }
 
-static void progress_add(CopyState *s, uint64_t n) {
+static int progress_add(CopyState *s, uint64_t n) {
         s->bytes += n;
-        if (s->progress)
-                s->progress(s->bytes, s->userdata);
+        return s->progress ? s->progress(s->bytes, s->userdata) : 0;
 }
 
 static ssize_t copy_buffered(int src, off_t *in, int dst, off_t *out, size_t len) {
@@ -79,9 +78,7 @@ static int copy_data(int src, int dst, CopyState *s) {
         /* Shared blocks where the filesystem can (btrfs, XFS): instant, no space used. */
         if (ioctl(dst, FICLONE, src) >= 0) {
                 struct stat st;
-                if (fstat(src, &st) >= 0)
-                        progress_add(s, st.st_size);
-                return 0;
+                return fstat(src, &st) < 0 ? 0 : progress_add(s, st.st_size);
         }
         struct stat st;
         if (fstat(src, &st) < 0)
@@ -111,7 +108,9 @@ static int copy_data(int src, int dst, CopyState *s) {
                                 return -errno;
                         if (n == 0)
                                 return -EIO; /* the file shrank under us */
-                        progress_add(s, n);
+                        int r = progress_add(s, n);
+                        if (r < 0)
+                                return r;
                 }
                 pos = hole;
         }
@@ -274,7 +273,9 @@ static int copy_dir(int src, int dst, char *path, size_t path_len, unsigned dept
                         r = -ENAMETOOLONG;
                         break;
                 }
-                r = copy_entry(src, dst, de->d_name, path, path_len, depth, s);
+                r = progress_add(s, 0); /* a chance to stop, also between empty files */
+                if (r >= 0)
+                        r = copy_entry(src, dst, de->d_name, path, path_len, depth, s);
                 path[base] = 0;
         }
         if (r >= 0 && errno != 0)

@@ -9,8 +9,9 @@
 
 #include <stdint.h>
 
-/* Called now and then with the bytes of file data copied so far. */
-typedef void (*CopyProgress)(uint64_t bytes, void *userdata);
+/* Called now and then with the bytes of file data copied so far; a negative return stops the copy
+ * with that error (an interrupted verb). */
+typedef int (*CopyProgress)(uint64_t bytes, void *userdata);
 
 /* Copy the contents of the directory src_fd into the (empty) directory dst_fd, and src_fd's own
  * owner, mode, xattrs and times onto dst_fd. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,18 +282,36 @@ static double elapsed(const struct timespec *a, const struct timespec *b) {
         return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static void progress_show(uint64_t bytes, void *userdata) {
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+        interrupted = sig;
+}
+
+/* Ctrl-C or a SIGTERM stops a copy at its next progress, and its temporary goes: nothing is left.
+ * Set before the temporary is made. */
+static void catch_interrupts(void) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+        (void) sigaction(SIGHUP, &sa, NULL);
+}
+
+static int progress_show(uint64_t bytes, void *userdata) {
         Progress *p = userdata;
         struct timespec now;
+        if (interrupted)
+                return -EINTR;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (!p->tty || elapsed(&p->last, &now) < 0.2)
-                return;
+                return 0;
         p->last = now;
         double secs = elapsed(&p->start, &now);
         char b[32], rate[32];
         format_bytes(bytes, b, sizeof b);
         format_bytes(secs > 0 ? (uint64_t) (bytes / secs) : 0, rate, sizeof rate);
         fprintf(stderr, "\r%s: %s copied, %s/s\033[K", p->what, b, rate);
+        return 0;
 }
 
 static void progress_start(Progress *p, const char *what) {
@@ -371,6 +390,10 @@ static int log_make_error(int r, const char *dst) {
                        r;
         if (r == -EINVAL)
                 return log_bad_name(dst);
+        if (r == -EINTR)
+                return log_error("Interrupted: image %s was not made, and nothing of it is left in %s.", dst,
+                                 store_dir()),
+                       r;
         return log_error_errno(r, "Failed to make image %s in %s (nothing was left behind): %m", dst,
                                store_dir());
 }
@@ -398,6 +421,7 @@ int verb_clone(int argc, char **argv) {
                        1;
         if (r < 0)
                 return log_error_errno(r, "Failed to lock image %s: %m", src.name), 1;
+        catch_interrupts();
         r = clone_image(store_fd, &src, src_fd, dst);
         if (r < 0)
                 return log_make_error(r, dst), 1;
@@ -552,6 +576,7 @@ int verb_import_fs(int argc, char **argv) {
                 return 1;
         char what[PATH_MAX + 64];
         snprintf(what, sizeof what, "Copying %s to image %s", resolved, name);
+        catch_interrupts();
         r = copy_tree_into_store(store_fd, src_fd, name, what);
         if (r < 0)
                 return log_make_error(r, name), 1;

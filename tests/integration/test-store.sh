@@ -203,6 +203,17 @@ if [ -d "$DEB" ]; then
         else
                 fail "the clone of the Debian tree ended before the kill"
         fi
+        # SIGTERM (or Ctrl-C) instead: the clone stops and takes its temporary with it, no gc needed.
+        "$N" clone deb deb3 >/dev/null 2>"$WORK/term.err" &
+        CLONE=$!
+        STARTED_PIDS+=("$CLONE")
+        wait_for 20 sh -c "ls -A '$S' | grep -q '^\.#deb3\.'" || fail "no temporary of the second clone appeared"
+        sleep 0.3
+        kill -TERM "$CLONE" 2>/dev/null || true
+        wait_exit "$CLONE" 30
+        assert_match "^[1-9]" "$EXIT_RC" "SIGTERM of clone: a non-zero exit"
+        assert_match "Interrupted: image deb3 was not made" "$(cat "$WORK/term.err")" "SIGTERM of clone: one line says so"
+        assert_eq "deb src" "$(entries | xargs)" "SIGTERM of clone: no temporary, no deb3, without gc"
         ok "remove of the Debian image" remove deb
 else
         log "no debian-systemd guest: the SIGKILL check is not run"
