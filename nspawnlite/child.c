@@ -384,7 +384,7 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
 static void child_lock_down(const ChildContext *ctx) {
         const LaunchSpec *c = ctx->spec;
         int r = keyring_new_session();
-        if (r < 0)
+        if (r < 0 && !keyring_unavailable(r)) /* the supervisor said so at debug level */
                 FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to join a new session keyring: %m");
 
         r = capability_apply_bounding(ctx->caps);

@@ -117,6 +117,11 @@ static int preflight(Supervisor *s) {
         if (r < 0)
                 return log_error_errno(r, "No cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: "
                                           "nspawnlite needs one for the guest's cgroup view.");
+        /* Inside another container keyctl may be refused; the child then goes on without a
+         * session keyring of its own, as systemd-nspawn does. */
+        r = keyring_probe();
+        if (keyring_unavailable(r))
+                log_debug_errno(r, "No keyrings here (%m): the machine gets no session keyring of its own.");
         return 0;
 }
 
