@@ -12,6 +12,8 @@ PACKAGES=(
         debootstrap busybox-static util-linux fdisk squashfs-tools erofs-utils e2fsprogs tmux iproute2 procps nftables clang-format
         # images (test-image-debian.sh, bench-image.sh): systemd-repart and systemd-dissect, more filesystems
         systemd xfsprogs btrfs-progs
+        # nspawnlite inside another container (test-nested-lxc.sh)
+        lxc
         # the yardstick
         systemd-container
 )
