@@ -563,7 +563,10 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
                 log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s->cgroup.payload);
                 return r;
         }
-        /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
+        /* Without a device filter (cgroup v2 without BPF, or inside a container that refuses
+         * bpf()), no mknod: a node could reach any device. */
+        if (!s->cgroup.devices_restricted)
+                log_debug("No device cgroup here: machine %s gets no CAP_MKNOD.", c->machine);
         s->caps = capability_machine_set(c->network.mode != NETWORK_HOST, c->caps_add,
                                          c->caps_drop |
                                                  (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
