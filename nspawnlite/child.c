@@ -267,7 +267,7 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
          * runtime dir (the tree's own path may lie below directories our unprivileged root cannot
          * enter), with /proc and /sys on it: locked, and so they stay in this copy. */
         const char *root = ctx->userns ? ctx->root_mountpoint : ctx->spec->rootfs;
-        if (ctx->spec->image)
+        if (ctx->spec->image && !ctx->userns)
                 root = ctx->image_mountpoint; /* mounted by child_mount_image() */
         if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);

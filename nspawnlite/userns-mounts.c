@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nspawnlite/basic/fd-util.h"
@@ -135,6 +137,33 @@ static int dress_root(const UsernsStage *st, const char *stage, char *err, size_
         return r;
 }
 
+/* The tree (read-only with --read-only) on the stage; an image's /usr filesystem on its /usr, found
+ * without following the image's symlinks (its content is the guest's, not ours). */
+static int attach_tree(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (st->read_only &&
+            (mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0 ||
+             (st->usr >= 0 && mount_setattr(st->usr, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0))) {
+                snprintf(err, errlen, "Failed to make the root directory read-only");
+                return -errno;
+        }
+        if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                snprintf(err, errlen, "Failed to mount the tree on %s", stage);
+                return -errno;
+        }
+        if (st->usr < 0)
+                return 0;
+        struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV };
+        _cleanup_close_ int root = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC), usr = -EBADF;
+        if (root < 0 || (usr = (int) syscall(SYS_openat2, root, "usr", &how, sizeof how)) < 0 ||
+            move_mount(st->usr, "", usr, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                snprintf(err, errlen, "Failed to attach the image's /usr filesystem on its /usr directory");
+                return -errno;
+        }
+        return 0;
+}
+
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
  * masks, /sys and the guest's tmpfs mounts on it, then all of it moved onto the mount point at
  * once. Only mounts that come inside a propagated tree are locked (not the tree's own root): one
@@ -143,14 +172,9 @@ _noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
         char err[256] = "", stage[PATH_MAX];
         int r = 0;
         _cleanup_close_ int rootfd = -EBADF, src = -EBADF;
-        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
         snprintf(stage, sizeof stage, "%s/" USERNS_STAGE_TREE, st->stage);
-        if (st->read_only && mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to make the root directory read-only");
-        } else if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to mount the tree on %s", stage);
+        if ((r = attach_tree(st, stage, err, sizeof err)) < 0) {
+                /* err says it */
         } else if ((r = dress_root(st, stage, err, sizeof err)) < 0) {
                 /* err says it */
         } else if ((rootfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||

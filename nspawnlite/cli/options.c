@@ -634,9 +634,10 @@ static int config_check(Config *c) {
         if (c->userns.mode != USERNS_OFF && c->network == NETWORK_HOST)
                 return BAD("-U/--private-users cannot share the host's network (--network=host): a user "
                            "namespace cannot mount /sys for it.");
-        if (c->image && c->userns.mode != USERNS_OFF)
-                return BAD("--image= cannot be combined with -U/--private-users yet: boot the image's "
-                           "tree as a directory for that.");
+        if (c->image && c->userns.mode != USERNS_OFF && c->userns.ownership == USERNS_OWNERSHIP_CHOWN)
+                return BAD("--private-users-ownership=chown would rewrite the owners of every file in image "
+                           "%s: use the default, map (an idmapped mount), with --image=.",
+                           c->image);
         if (c->wait_ready && !c->detach)
                 return BAD("--wait-ready only makes sense with -d/--detach.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
