@@ -83,6 +83,19 @@ run_in "--volatile=no" --volatile=no "$TREE" /bin/sh -c "$ROOT_FS"
 assert_eq "$(stat -f -c %T "$TREE" | sed 's/ext2\/ext3/ext4/')" "$OUT" "--volatile=no: / is the tree itself"
 assert_eq "$SUM" "$(tree_sum "$TREE")" "--volatile=yes|state|overlay: the tree is unchanged"
 
+# The new root's mount flags: nodev (device nodes belong on the machine's /dev), but not nosuid (the
+# guest's own setuid binaries, su and passwd, must work), with and without -U.
+ROOT_OPTS='awk '"'"'$5 == "/" { print $6 }'"'"' /proc/self/mountinfo'
+for args in --ephemeral --volatile=overlay --volatile=yes "-U --ephemeral" "-U --volatile=yes"; do
+        # shellcheck disable=SC2086 # $args is two words for -U
+        run_in "$args root flags" $args "$TREE" $B sh -c "$ROOT_OPTS"
+        if [[ ,$OUT, == *,nodev,* ]] && [[ ,$OUT, != *,nosuid,* ]]; then
+                pass "$args: the root is nodev and keeps setuid ($OUT)"
+        else
+                fail "$args: the root's flags are '$OUT', want nodev without nosuid"
+        fi
+done
+
 # ---- --overlay=, --overlay-ro= ------------------------------------------------------------------
 mkdir -p "$WORK/ov/low1" "$WORK/ov/low2" "$WORK/ov/up" "$WORK/ov/a:b"
 echo one >"$WORK/ov/low1/f"
@@ -125,6 +138,28 @@ bad "--overlay= with a '+' path" "relative to the tree \('\+' prefix\) are not s
 bad "--overlay= with a missing lower" "Overlay directory $WORK/ov/nope does not exist" --overlay="$WORK/ov/nope:$WORK/ov/up:/srv"
 bad "--overlay= with a file as upper" "Overlay directory $WORK/ov/low1/f is not a directory" --overlay="$WORK/ov/low2:$WORK/ov/low1/f:/srv"
 bad "--ephemeral with --volatile=yes" "--ephemeral and --volatile=yes exclude each other" --ephemeral --volatile=yes
+# UPPER and its work directory are found without following symlinks: a host user who owns a directory
+# on the way must not make root create the work directory elsewhere.
+mkdir -p "$WORK/sym/real/up" "$WORK/sym/dir/up" "$WORK/sym/elsewhere"
+ln -s "$WORK/sym/real" "$WORK/sym/link"
+bad "--overlay= with a symlink above UPPER" "Overlay directory $WORK/sym/link/up has a symlink on its path" \
+        -M symup --overlay="$WORK/ov/low1:$WORK/sym/link/up:/srv"
+assert_eq "up" "$(ls -A "$WORK/sym/real")" "--overlay= with a symlink above UPPER: nothing made at the symlink's target"
+ln -s "$WORK/sym/elsewhere/work" "$WORK/sym/dir/.#nspawnlite-work-up-symwork"
+bad "--overlay= with the work directory a symlink" "Overlay work directory .* is a symlink" \
+        -M symwork --overlay="$WORK/ov/low1:$WORK/sym/dir/up:/srv"
+assert_eq "" "$(ls -A "$WORK/sym/elsewhere")" "--overlay= with the work directory a symlink: nothing made at its target"
+: >"$WORK/sym/dir/.#nspawnlite-work-up-filework"
+bad "--overlay= with the work directory a file" "Overlay work directory .* exists and is not a directory" \
+        -M filework --overlay="$WORK/ov/low1:$WORK/sym/dir/up:/srv"
+mkdir "$WORK/sym/dir/.#nspawnlite-work-up-otherwork" && chown 1234:1234 "$WORK/sym/dir/.#nspawnlite-work-up-otherwork"
+bad "--overlay= with another user's work directory" "Overlay work directory .* belongs to another user" \
+        -M otherwork --overlay="$WORK/ov/low1:$WORK/sym/dir/up:/srv"
+for m in symup symwork; do
+        bad "-U --overlay= ($m's case)" "symlink" -U -M $m --overlay="$WORK/ov/low1:$WORK/sym/$([ $m = symup ] && echo link || echo dir)/up:/srv"
+done
+assert_eq "up" "$(ls -A "$WORK/sym/real")" "-U --overlay= with a symlink above UPPER: nothing made at the target"
+assert_eq "" "$(ls -A "$WORK/sym/elsewhere")" "-U --overlay= with the work directory a symlink: nothing made at its target"
 mkdir -p "$WORK/nousr/etc"
 rc=0
 err=$(timeout 30 "$NSPAWNLITE" run --network=none --volatile=yes "$WORK/nousr" /bin/true </dev/null 2>&1) || rc=$?
