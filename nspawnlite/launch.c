@@ -254,8 +254,12 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
                         log_error_errno(r, "Failed to open the tree %s: %m", s->spec->rootfs);
                 return r;
         }
-        char inaccessible[PATH_MAX];
+        char inaccessible[PATH_MAX], upper[PATH_MAX];
+        const char *size = s->spec->ephemeral_size;
+        bool disk = size && strcmp(size, OVERLAY_UPPER_DISK) == 0;
         r = machine_path(s->spec->machine, "inaccessible", inaccessible, sizeof inaccessible);
+        if (r >= 0 && disk)
+                r = overlays_upper_dir(s->spec->machine, upper, sizeof upper);
         UsernsStage st = {
                 .tree = tree,
                 .usr = usr,
@@ -267,6 +271,8 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
                 .own_netns = s->spec->network.mode != NETWORK_HOST,
                 .uid_shift = s->userns.base,
                 .tmpfs_size = s->spec->tmpfs_size,
+                .upper_size = size && *size && !disk ? size : s->spec->tmpfs_size,
+                .upper_dir = disk ? upper : NULL,
         };
         if (r >= 0)
                 r = userns_mounts_apply(outer, s->pidfd, &st, err, sizeof err);
@@ -296,6 +302,11 @@ static int start_guest(Supervisor *s) {
                 return log_error_errno(r, "%s: %m", err);
         if (s->spec->image && launch_image_mount(s->spec, &s->image) < 0)
                 return -EINVAL; /* logged; the mounts close with the image */
+        /* --ephemeral-size=disk: an empty upper layer at each start, as a tmpfs would be. */
+        if (s->spec->ephemeral_size && strcmp(s->spec->ephemeral_size, OVERLAY_UPPER_DISK) == 0 &&
+            (r = overlays_upper_dir_make(s->spec->machine)) < 0)
+                return log_error_errno(r, "Failed to make the overlay's upper directory in %s: %m",
+                                       runtime_dir());
         r = machine_cgroup_open_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the machine's cgroup: %m");
@@ -735,6 +746,8 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         launch_image_done(&s->image);
         userns_release(&s->userns);
         overlays_cleanup(s->spec->overlays, s->spec->n_overlays);
+        if (s->lock.dir) /* the name is ours: so is its upper directory (--ephemeral-size=disk) */
+                (void) overlays_upper_dir_remove(s->spec->machine);
         machine_lock_release(&s->lock);
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(s, status);

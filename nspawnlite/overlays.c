@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "machines/registry.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/path-util.h"
@@ -42,12 +44,15 @@ static int make_dir_at(int dir, const char *name, mode_t mode, int *ret) {
         return 0;
 }
 
-/* --ephemeral, --volatile=overlay: a tmpfs on root holds the upper and work directories, and the
- * overlay goes on top of it; the tree (treefd, beneath both) is its lower layer. */
-static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size, char *err, size_t errlen) {
-        int r = mount_scratch(root, treefd, tmpfs_size);
+/* --ephemeral, --volatile=overlay: a tmpfs on root (or upper_dir, --ephemeral-size=disk) holds the
+ * upper and work directories, and the overlay goes on top of it; the tree (treefd, beneath both) is
+ * its lower layer. */
+static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size, const char *upper_dir,
+                           char *err, size_t errlen) {
+        int r = upper_dir ? 0 : mount_scratch(root, treefd, tmpfs_size);
         _cleanup_close_ int scratch = -EBADF, upper = -EBADF, work = -EBADF;
-        if (r >= 0 && (scratch = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        if (r >= 0 &&
+            (scratch = open(upper_dir ?: root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
                 r = -errno;
         if (r >= 0)
                 r = make_dir_at(scratch, "upper", 0755, &upper);
@@ -59,7 +64,8 @@ static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size,
                        fchown(upper, st.st_uid, st.st_gid) < 0))
                 r = -errno;
         if (r < 0) {
-                snprintf(err, errlen, "Failed to set up the tmpfs for the overlay on %s", root);
+                snprintf(err, errlen, "Failed to set up the upper layer for the overlay on %s in %s", root,
+                         upper_dir ?: "a tmpfs");
                 return r;
         }
         char opts[128];
@@ -142,7 +148,8 @@ static int prepare_state(const char *root, int treefd, const char *tmpfs_size, c
         return r;
 }
 
-int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, char *err, size_t errlen) {
+int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, const char *upper_dir,
+                          char *err, size_t errlen) {
         if (mode == ROOT_TREE)
                 return 0;
         _cleanup_close_ int treefd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -152,7 +159,7 @@ int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_siz
         }
         switch (mode) {
         case ROOT_OVERLAY:
-                return prepare_overlay(root, treefd, tmpfs_size, err, errlen);
+                return prepare_overlay(root, treefd, tmpfs_size, upper_dir, err, errlen);
         case ROOT_VOLATILE:
                 return prepare_volatile(root, treefd, tmpfs_size, err, errlen);
         case ROOT_STATE:
@@ -315,4 +322,45 @@ void overlays_cleanup(const CustomOverlay *o, size_t n) {
                 (void) unlinkat(d, "index", AT_REMOVEDIR);
                 (void) unlinkat(parent, name, AT_REMOVEDIR);
         }
+}
+
+int overlays_upper_dir(const char *machine, char *ret, size_t n) {
+        return machine_path(machine, "ephemeral", ret, n);
+}
+
+static dev_t remove_dev;
+
+static int remove_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+        if (st->st_dev != remove_dev)
+                return FTW_CONTINUE; /* a mount in there: not ours to empty */
+        (void) (flag == FTW_DP ? rmdir(p) : unlink(p));
+        return FTW_CONTINUE;
+}
+
+int overlays_upper_dir_remove(const char *machine) {
+        char dir[PATH_MAX];
+        struct stat st;
+        int r = overlays_upper_dir(machine, dir, sizeof dir);
+        if (r < 0)
+                return r;
+        if (lstat(dir, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlink(dir) < 0 ? -errno : 1;
+        /* The guest wrote all of it: no symlink followed (FTW_PHYS), no mount crossed (FTW_MOUNT). */
+        remove_dev = st.st_dev;
+        if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ||
+            (rmdir(dir) < 0 && errno != ENOENT))
+                return -errno;
+        return 1;
+}
+
+int overlays_upper_dir_make(const char *machine) {
+        char dir[PATH_MAX];
+        int r = overlays_upper_dir_remove(machine);
+        if (r >= 0)
+                r = overlays_upper_dir(machine, dir, sizeof dir);
+        if (r >= 0 && mkdir(dir, 0700) < 0)
+                r = -errno;
+        return r < 0 ? r : 0;
 }

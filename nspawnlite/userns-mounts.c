@@ -127,7 +127,7 @@ static void report(int fd, int e, const char *what) {
  * root, so that what the guest must not change (the read-only /usr, the read-only tree) reaches it
  * with its flags locked. The tmpfs mounts take the owner of the tree's root: the guest's root. */
 static int dress_root(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
-        int r = overlays_prepare_root(st->root_mode, stage, st->tmpfs_size, err, errlen);
+        int r = overlays_prepare_root(st->root_mode, stage, st->upper_size, st->upper_dir, err, errlen);
         if (r < 0)
                 return r;
         /* The tree went read-only above; a new root on top of it (--ephemeral --read-only) too. */

@@ -72,6 +72,8 @@ typedef struct {
         bool own_netns;
         uint32_t uid_shift;     /* the host uid of the guest's root, owner of its tmpfs mounts */
         const char *tmpfs_size; /* the spec's */
+        const char *upper_size; /* the overlay root's upper tmpfs (--ephemeral-size=, or tmpfs_size) */
+        const char *upper_dir;  /* or this directory (--ephemeral-size=disk); NULL */
 } UsernsStage;
 
 /* On failure, err says what failed. */
