@@ -6,6 +6,7 @@
 # - --ephemeral: writes go to the overlay, the image's bytes are unchanged;
 # - squashfs (--read-only, and read-only by nature) and erofs: idmapped too on this kernel, the
 #   guest cannot remount them writable;
+# - a Debian systemd image boots under -U to "running" with no failed unit;
 # - --private-users-ownership=chown is refused with one line;
 # - nothing is left after each: no loop device, no mount, no machine state.
 . "$(dirname "$0")/lib.sh"
@@ -46,8 +47,11 @@ mkfs.ext4 -q -d "$TREE" "$EXT4" 32M || die "mkfs.ext4 failed"
 run_in "-U ext4" --image="$EXT4" /bin/sh -c \
         "$MAP; stat -c %u /etc/passwd /bin/busybox; echo w >/root/by-guest && stat -c %u /root/by-guest"
 BASE=$(echo "$OUT" | sed -n 1p)
-[ "${BASE:-0}" -ge 524288 ] && pass "-U ext4: the guest's root is an unprivileged host uid ($BASE)" ||
+if [ "${BASE:-0}" -ge 524288 ]; then
+        pass "-U ext4: the guest's root is an unprivileged host uid ($BASE)"
+else
         fail "-U ext4: the guest's root is host uid '$BASE'"
+fi
 assert_eq "$(printf '0\n0\n0')" "$(echo "$OUT" | sed 1d)" \
         "-U ext4: the guest sees the image's files and its own write owned by root"
 assert_eq 0 "$(owner_on_disk "$EXT4" /root/by-guest)" "-U ext4: the guest's write is owned by uid 0 in the image"
@@ -117,6 +121,27 @@ if command -v mkfs.erofs >/dev/null; then
         no_trace "-U erofs" "$WORK/bb.erofs"
 else
         log "no mkfs.erofs: erofs not tested"
+fi
+
+# ---- a Debian systemd image ----------------------------------------------------------------------
+# systemd as the guest's init on an idmapped ext4 image: it runs with no failed unit, and a file its
+# root writes lands in the image owned by uid 0.
+DEB=$("$TOP/tests/guests/build.sh" debian-systemd | tail -n 1) || DEB=
+if [ -n "$DEB" ] && [ -d "$DEB/usr/lib/systemd" ]; then
+        DEBIMG=$WORK/debian.raw
+        mkfs.ext4 -q -d "$DEB" "$DEBIMG" 600M || die "mkfs.ext4 of the Debian tree failed"
+        if up debu -U --image="$DEBIMG"; then
+                SH="$NSPAWNLITE shell debu --"
+                assert_eq running "$(systemd_state debu $SH)" "debu: systemd reaches running in the -U image"
+                assert_empty_ok "debu: no failed unit" $SH systemctl --failed --plain --no-legend
+                OUT=$($SH /bin/sh -c 'echo d >/root/deb-file && stat -c %u /root/deb-file /usr/bin/passwd' 2>&1) || OUT="failed: $OUT"
+                assert_eq "$(printf '0\n0')" "$OUT" "debu: the guest sees root's files, its write is root's"
+                down debu
+                assert_eq 0 "$(owner_on_disk "$DEBIMG" /root/deb-file)" "debu: the write is owned by uid 0 in the image"
+                no_trace "debu" "$DEBIMG"
+        fi
+else
+        fail "no debian-systemd guest tree"
 fi
 
 # ---- refused -----------------------------------------------------------------------------------
