@@ -267,7 +267,7 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
          * runtime dir (the tree's own path may lie below directories our unprivileged root cannot
          * enter), with /proc and /sys on it: locked, and so they stay in this copy. */
         const char *root = ctx->userns ? ctx->root_mountpoint : ctx->spec->rootfs;
-        if (ctx->spec->image)
+        if (ctx->spec->image && !ctx->userns)
                 root = ctx->image_mountpoint; /* mounted by child_mount_image() */
         if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);
@@ -277,7 +277,13 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
         char err[256] = "";
         /* Under -U the supervisor's helper stacked the layers already (userns-mounts.h). */
         RootMode mode = ctx->userns ? ROOT_TREE : ctx->spec->root_mode;
-        int r = overlays_prepare_root(mode, root, ctx->spec->tmpfs_size, err, sizeof err);
+        const char *size = ctx->spec->ephemeral_size;
+        bool disk = size && strcmp(size, OVERLAY_UPPER_DISK) == 0;
+        char upper[PATH_MAX];
+        if (disk && overlays_upper_dir(ctx->spec->machine, upper, sizeof upper) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, ENAMETOOLONG, "Failed to name the overlay's upper directory");
+        int r = overlays_prepare_root(mode, root, size && *size && !disk ? size : ctx->spec->tmpfs_size,
+                                      disk ? upper : NULL, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
         int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -384,7 +390,7 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
 static void child_lock_down(const ChildContext *ctx) {
         const LaunchSpec *c = ctx->spec;
         int r = keyring_new_session();
-        if (r < 0)
+        if (r < 0 && !keyring_unavailable(r)) /* the supervisor said so at debug level */
                 FAIL(CHILD_STAGE_CAPABILITIES, r, "Failed to join a new session keyring: %m");
 
         r = capability_apply_bounding(ctx->caps);

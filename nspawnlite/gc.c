@@ -7,6 +7,7 @@
 #include "machines/images/store.h"
 #include "network/setup.h"
 #include "nspawnlite/basic/log.h"
+#include "nspawnlite/overlays.h"
 
 int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered, char *ret_path,
                             size_t path_len, char *ret_why, size_t why_len) {
@@ -21,6 +22,9 @@ int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered
                 if (k < 0)
                         log_warning_errno(k, "Failed to remove cgroup %s: %m", cg->scope);
         }
+        /* --ephemeral-size=disk's upper layer: the guest died with its supervisor, nobody uses it. */
+        if (overlays_upper_dir_remove(name) > 0)
+                found = 1;
         if (found)
                 (void) network_gc(name);
         return r < 0 ? r : found;

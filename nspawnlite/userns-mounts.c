@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nspawnlite/basic/fd-util.h"
@@ -125,7 +127,7 @@ static void report(int fd, int e, const char *what) {
  * root, so that what the guest must not change (the read-only /usr, the read-only tree) reaches it
  * with its flags locked. The tmpfs mounts take the owner of the tree's root: the guest's root. */
 static int dress_root(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
-        int r = overlays_prepare_root(st->root_mode, stage, st->tmpfs_size, err, errlen);
+        int r = overlays_prepare_root(st->root_mode, stage, st->upper_size, st->upper_dir, err, errlen);
         if (r < 0)
                 return r;
         /* The tree went read-only above; a new root on top of it (--ephemeral --read-only) too. */
@@ -133,6 +135,33 @@ static int dress_root(const UsernsStage *st, const char *stage, char *err, size_
             (r = mount_remount_read_only(stage)) < 0)
                 snprintf(err, errlen, "Failed to make the root directory read-only");
         return r;
+}
+
+/* The tree (read-only with --read-only) on the stage; an image's /usr filesystem on its /usr, found
+ * without following the image's symlinks (its content is the guest's, not ours). */
+static int attach_tree(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (st->read_only &&
+            (mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0 ||
+             (st->usr >= 0 && mount_setattr(st->usr, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0))) {
+                snprintf(err, errlen, "Failed to make the root directory read-only");
+                return -errno;
+        }
+        if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                snprintf(err, errlen, "Failed to mount the tree on %s", stage);
+                return -errno;
+        }
+        if (st->usr < 0)
+                return 0;
+        struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV };
+        _cleanup_close_ int root = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC), usr = -EBADF;
+        if (root < 0 || (usr = (int) syscall(SYS_openat2, root, "usr", &how, sizeof how)) < 0 ||
+            move_mount(st->usr, "", usr, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                snprintf(err, errlen, "Failed to attach the image's /usr filesystem on its /usr directory");
+                return -errno;
+        }
+        return 0;
 }
 
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
@@ -143,14 +172,9 @@ _noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
         char err[256] = "", stage[PATH_MAX];
         int r = 0;
         _cleanup_close_ int rootfd = -EBADF, src = -EBADF;
-        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
         snprintf(stage, sizeof stage, "%s/" USERNS_STAGE_TREE, st->stage);
-        if (st->read_only && mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to make the root directory read-only");
-        } else if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to mount the tree on %s", stage);
+        if ((r = attach_tree(st, stage, err, sizeof err)) < 0) {
+                /* err says it */
         } else if ((r = dress_root(st, stage, err, sizeof err)) < 0) {
                 /* err says it */
         } else if ((rootfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||

@@ -14,6 +14,8 @@ PACKAGES=(
         acl attr
         # images (test-image-debian.sh, bench-image.sh): systemd-repart and systemd-dissect, more filesystems
         systemd xfsprogs btrfs-progs
+        # nspawnlite inside another container (test-nested-lxc.sh)
+        lxc
         # the yardstick
         systemd-container
 )

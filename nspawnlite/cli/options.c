@@ -44,6 +44,7 @@ LaunchSpec config_launch_spec(const Config *c) {
                 .overlays = c->overlays,
                 .n_overlays = c->n_overlays,
                 .tmpfs_size = c->tmpfs_size,
+                .ephemeral_size = c->ephemeral_size,
                 .detach = c->detach,
                 .wait_ready = c->wait_ready,
                 .ttys = c->ttys,
@@ -145,6 +146,7 @@ enum {
         ARG_BIND_RO,
         ARG_TMPFS,
         ARG_TMPFS_SIZE,
+        ARG_EPHEMERAL_SIZE,
         ARG_READ_ONLY,
         ARG_CAPABILITY,
         ARG_DROP_CAPABILITY,
@@ -338,6 +340,15 @@ static int opt_overlay(ParseState *st, int opt, const char *arg) {
         return 0;
 }
 
+static int opt_ephemeral_size(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (ephemeral_size_parse(arg, c->ephemeral_size, sizeof c->ephemeral_size) < 0)
+                return BAD("Invalid --ephemeral-size= '%s': use a percentage of RAM from 1%% to 100%%, a "
+                           "size of at least 1M (e.g. 10%% or 512M), or disk.",
+                           arg);
+        return 0;
+}
+
 static int opt_tmpfs_size(ParseState *st, int opt, const char *arg) {
         Config *c = st->config;
         if (tmpfs_size_parse(arg, c->tmpfs_size, sizeof c->tmpfs_size) < 0)
@@ -478,6 +489,7 @@ static const struct {
         { "bind-ro", required_argument, ARG_BIND_RO, opt_bind },
         { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs },
         { "tmpfs-size", required_argument, ARG_TMPFS_SIZE, opt_tmpfs_size },
+        { "ephemeral-size", required_argument, ARG_EPHEMERAL_SIZE, opt_ephemeral_size },
         { "read-only", no_argument, ARG_READ_ONLY, opt_flag },
         { "ephemeral", no_argument, 'x', opt_flag },
         { "volatile", optional_argument, ARG_VOLATILE, opt_volatile },
@@ -671,6 +683,9 @@ static int config_check(Config *c) {
         if (c->ephemeral && c->volatile_mode != ROOT_TREE && c->volatile_mode != ROOT_OVERLAY)
                 return BAD("--ephemeral and --volatile=%s exclude each other; give one of them.",
                            c->volatile_mode == ROOT_STATE ? "state" : "yes");
+        if (c->ephemeral_size[0] && !c->ephemeral && c->volatile_mode != ROOT_OVERLAY)
+                return BAD("--ephemeral-size= sizes the upper layer of --ephemeral or --volatile=overlay: "
+                           "give one of them too.");
         int r = config_check_overlays(c);
         if (r < 0)
                 return r;
@@ -681,9 +696,10 @@ static int config_check(Config *c) {
         if (c->userns.mode != USERNS_OFF && c->network == NETWORK_HOST)
                 return BAD("-U/--private-users cannot share the host's network (--network=host): a user "
                            "namespace cannot mount /sys for it.");
-        if (c->image && c->userns.mode != USERNS_OFF)
-                return BAD("--image= cannot be combined with -U/--private-users yet: boot the image's "
-                           "tree as a directory for that.");
+        if (c->image && c->userns.mode != USERNS_OFF && c->userns.ownership == USERNS_OWNERSHIP_CHOWN)
+                return BAD("--private-users-ownership=chown would rewrite the owners of every file in image "
+                           "%s: use the default, map (an idmapped mount), with --image=.",
+                           c->image);
         if (c->wait_ready && !c->detach)
                 return BAD("--wait-ready only makes sense with -d/--detach.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)

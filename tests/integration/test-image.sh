@@ -139,7 +139,7 @@ done
 refused "a directory as --image is refused" "is a directory" run --network=none --image="$WORK/adir" /bin/true
 refused "a FIFO as --image is refused" "not a regular file" run --network=none --image="$WORK/afifo" /bin/true
 refused "a missing --image is refused" "does not exist" run --network=none --image="$WORK/nope.raw" /bin/true
-refused "--image with -U is refused" "cannot be combined with -U" run -U --network=none --image="$EXT4" /bin/true
+refused "--image with -U chown is refused" "private-users-ownership=chown would rewrite" run -U --private-users-ownership=chown --network=none --image="$EXT4" /bin/true
 refused "an image without an init is refused by boot" "os-release|No init" boot --network=none --image="$WORK/empty.raw"
 
 # A device node in the image stays unusable under --ephemeral too: the kernel asks the overlay (the
