@@ -202,7 +202,7 @@ static int console_stdio(int slave) {
  * device program applies from clone3() on); we attach it in the machine's namespace only (slave:
  * nothing goes back to the host). The loop devices go with the last of these mounts (autoclear). */
 static void child_mount_image(const ChildContext *ctx) {
-        if (ctx->image->root < 0)
+        if (ctx->image->fd[IMAGE_PART_ROOT] < 0)
                 return;
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");

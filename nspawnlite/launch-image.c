@@ -53,7 +53,7 @@ void launch_image_done(LaunchImage *img) {
 
 int launch_image_mount(const LaunchSpec *c, LaunchImage *img) {
         char err[512] = "";
-        if (img->mounts.root >= 0)
+        if (img->mounts.fd[IMAGE_PART_ROOT] >= 0)
                 return 0; /* the first start's, made by launch_image_prepare() */
         int r = image_mount_detached(img->fd, &img->choice, img->read_only, &img->mounts, err, sizeof err);
         if (r < 0)
@@ -73,7 +73,7 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, ImageM
                 _exit(1);
         }
         /* Copies of the first start's mounts, or (a kernel that cannot copy those) mounts of our own. */
-        int r = copy->root >= 0
+        int r = copy->fd[IMAGE_PART_ROOT] >= 0
                         ? 0
                         : image_mount_detached(img->fd, &img->choice, img->read_only, copy, err, sizeof err);
         if (r >= 0)
@@ -115,7 +115,7 @@ int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
         int r = image_open(c->image, read_only, &img.fd, &img.choice, err, sizeof err);
         if (r < 0)
                 return log_error_errno(r, "%s: %m.", err);
-        img.read_only = read_only || image_fstype_read_only(img.choice.root.fstype);
+        img.read_only = read_only || image_fstype_read_only(img.choice.part[IMAGE_PART_ROOT].fstype);
 
         r = image_lock(img.fd, c->image, img.read_only);
         if (r < 0) {

@@ -81,8 +81,9 @@ static int preflight(Supervisor *s) {
                 return -EINVAL;
 
         if (c->image)
-                log_debug("Image %s, root %s at %llu.", c->image, s->image.choice.root.fstype,
-                          (unsigned long long) s->image.choice.root.start);
+                log_debug("Image %s, root %s at %llu.", c->image,
+                          s->image.choice.part[IMAGE_PART_ROOT].fstype,
+                          (unsigned long long) s->image.choice.part[IMAGE_PART_ROOT].start);
         else if (c->kind == LAUNCH_BOOT) {
                 if (!tree_has_os_release(rootfd))
                         return log_error_errno(
