@@ -67,6 +67,10 @@ int image_loop_attach(int image_fd, uint64_t offset, uint64_t size, bool read_on
         }
         if (loop < 0)
                 return loop;
+        struct loop_info64 info;
+        if (config.info.lo_flags & LO_FLAGS_DIRECT_IO && ioctl(loop, LOOP_GET_STATUS64, &info) == 0 &&
+            !(info.lo_flags & LO_FLAGS_DIRECT_IO))
+                log_debug("%s: the kernel turned direct I/O off for this file, buffered I/O instead.", path);
         snprintf(ret_path, pathlen, "%s", path);
         return loop;
 }
@@ -204,7 +208,10 @@ int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, 
          * that is mounted or otherwise claimed is refused (EBUSY); files ignore it. */
         int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_EXCL;
         _cleanup_close_ int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | flags);
-        if (fd < 0 && errno == EROFS && !read_only)
+        /* On a read-only filesystem: fine for an image that is read-only by nature (squashfs,
+         * erofs), refused below for one that would be mounted read-write. */
+        bool ro_medium = fd < 0 && errno == EROFS && !read_only;
+        if (ro_medium)
                 fd = open(path, O_RDONLY | flags);
         if (fd < 0 && errno == EBUSY) {
                 snprintf(err, errlen, "Image %s is a block device in use (mounted?)", path);
@@ -267,6 +274,13 @@ int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, 
                 snprintf(err, errlen, "Image %s: a partition lies outside the file (truncated?)", path);
         if (r < 0)
                 return r;
+        if (ro_medium && !image_fstype_read_only(ret->part[IMAGE_PART_ROOT].fstype)) {
+                snprintf(err, errlen,
+                         "Image %s lies on a read-only filesystem and cannot be mounted read-write: give "
+                         "--read-only (or --ephemeral), or copy it somewhere writable",
+                         path);
+                return -EROFS;
+        }
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
