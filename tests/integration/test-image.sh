@@ -63,7 +63,9 @@ assert_eq 1 "$(guest_loop_dio "$EXT4")" "an image on ext4 is read through a loop
 # An image on a read-only filesystem (a read-only bind mount made here): read-write is refused
 # before any loop device is bound; --read-only runs.
 mkdir "$WORK/rofs"
-mount --bind "$WORK" "$WORK/rofs" && mount -o remount,bind,ro "$WORK/rofs" || die "cannot make a read-only bind mount"
+if ! { mount --bind "$WORK" "$WORK/rofs" && mount -o remount,bind,ro "$WORK/rofs"; }; then
+        die "cannot make a read-only bind mount"
+fi
 refused "an image on a read-only filesystem asked read-write is refused" \
         "^nspawnlite: Image .*/rofs/bb.raw lies on a read-only filesystem .*give --read-only" \
         run --network=none --image="$WORK/rofs/bb.raw" /bin/true
