@@ -200,14 +200,51 @@ static int console_stdio(int slave) {
 
 /* --image=: the supervisor mounted it, detached (we may not open loop devices: on cgroup v2 the
  * device program applies from clone3() on); we attach it in the machine's namespace only (slave:
- * nothing goes back to the host). The loop devices go with the last of these mounts (autoclear). */
+ * nothing goes back to the host). The loop devices go with the last of these mounts (autoclear).
+ * Here the root; its other partitions once the root has its layers (child_mount_image_parts()). */
 static void child_mount_image(const ChildContext *ctx) {
         if (ctx->image->fd[IMAGE_PART_ROOT] < 0)
                 return;
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
         char err[256] = "";
-        int r = image_mounts_attach(ctx->image, ctx->image_mountpoint, err, sizeof err);
+        int r = image_mounts_attach_root(ctx->image, ctx->image_mountpoint, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
+}
+
+/* --ephemeral, --volatile=overlay: each partition gets an overlay of its own, as the root has one
+ * (an overlay does not reach into the mounts beneath its lower layer). */
+static int image_part_overlay(ImagePartKind kind, int mnt, void *userdata, char *err, size_t errlen) {
+        const ChildContext *ctx = userdata;
+        /* Its path, as just resolved inside the root: nothing runs in there yet that could change it. */
+        char path[PATH_MAX];
+        ssize_t n = readlink(fd_path(mnt).path, path, sizeof path - 1);
+        if (n < 0) {
+                snprintf(err, errlen, "Failed to find the image's %s partition", image_part_kind_name(kind));
+                return -errno;
+        }
+        path[n] = 0;
+        return overlays_prepare_root(ROOT_OVERLAY, path, ctx->spec->tmpfs_size, err, errlen);
+}
+
+/* Which partitions each root mode takes: --volatile=yes a fresh tmpfs with the image's /usr only;
+ * --volatile=state a tmpfs /var, so not the image's /var (nor /var/tmp on it). */
+static const unsigned image_parts_of_mode[] = {
+        [ROOT_TREE] = IMAGE_PARTS_ALL,
+        [ROOT_OVERLAY] = IMAGE_PARTS_ALL,
+        [ROOT_VOLATILE] = 1U << IMAGE_PART_USR,
+        [ROOT_STATE] = IMAGE_PARTS_ALL & ~(1U << IMAGE_PART_VAR | 1U << IMAGE_PART_TMP),
+};
+
+static void child_mount_image_parts(const ChildContext *ctx, int rootfd, RootMode mode) {
+        if (!ctx->spec->image)
+                return;
+        char err[256] = "";
+        unsigned kinds = (size_t) mode < ELEMENTSOF(image_parts_of_mode) ? image_parts_of_mode[mode] : 0;
+        int r = image_mounts_attach_parts(ctx->image, rootfd, kinds,
+                                          mode == ROOT_OVERLAY ? image_part_overlay : NULL, (void *) ctx, err,
+                                          sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
@@ -237,6 +274,10 @@ static void child_enter(const ChildContext *ctx) {
         for (size_t i = 0; i < ctx->sources->n && n_keep < ELEMENTSOF(keep); i++)
                 if (ctx->sources->fds[i] >= 0)
                         keep[n_keep++] = ctx->sources->fds[i];
+        /* The image's partitions: attached once the root has its layers (child_open_root()). */
+        for (size_t k = 0; k < _IMAGE_PART_MAX && n_keep < ELEMENTSOF(keep); k++)
+                if (ctx->image->fd[k] >= 0)
+                        keep[n_keep++] = ctx->image->fd[k];
         if (close_all_fds_except(keep, n_keep) < 0)
                 _exit(EXIT_FAILURE);
 
@@ -289,6 +330,7 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
         int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
+        child_mount_image_parts(ctx, rootfd, mode);
         *ret_root = root;
         return rootfd;
 }

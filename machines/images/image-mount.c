@@ -144,22 +144,26 @@ static const char *esp_path(int rootfd, bool xbootldr) {
         return "/boot";
 }
 
-int image_mounts_attach(ImageMounts *m, const char *where, char *err, size_t errlen) {
+int image_mounts_attach_root(ImageMounts *m, const char *where, char *err, size_t errlen) {
         if (move_mount(m->fd[IMAGE_PART_ROOT], "", AT_FDCWD, where, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
                 snprintf(err, errlen, "Failed to attach the image's root filesystem on %s", where);
                 return -errno;
         }
         m->fd[IMAGE_PART_ROOT] = safe_close(m->fd[IMAGE_PART_ROOT]);
-        /* The image's tree is the guest's: its mount points are looked up in it, never on the host. */
-        _cleanup_close_ int rootfd = open(where, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0) {
-                snprintf(err, errlen, "Failed to open the image's root filesystem on %s", where);
-                return -errno;
-        }
-        bool xbootldr = m->fd[IMAGE_PART_XBOOTLDR] >= 0;
+        return 0;
+}
+
+int image_mounts_attach_parts(ImageMounts *m, int rootfd, unsigned kinds, ImageLayerFunc layer,
+                              void *userdata, char *err, size_t errlen) {
+        bool xbootldr = m->fd[IMAGE_PART_XBOOTLDR] >= 0 && kinds & (1U << IMAGE_PART_XBOOTLDR);
         for (ImagePartKind k = IMAGE_PART_ROOT + 1; k < _IMAGE_PART_MAX; k++) {
                 if (m->fd[k] < 0)
                         continue;
+                if (!(kinds & (1U << k))) {
+                        m->fd[k] = safe_close(m->fd[k]); /* never attached: gone with its loop device */
+                        continue;
+                }
+                /* The image's tree is the guest's: mount points are looked up in it, never on the host. */
                 const char *path = k == IMAGE_PART_ESP ? esp_path(rootfd, xbootldr) : image_part_kind_path(k);
                 _cleanup_close_ int target = -EBADF;
                 int r = mount_target_in_root(rootfd, path, true, &target);
@@ -177,8 +181,29 @@ int image_mounts_attach(ImageMounts *m, const char *where, char *err, size_t err
                         return -errno;
                 }
                 m->fd[k] = safe_close(m->fd[k]);
+                if (!layer)
+                        continue;
+                /* What is there now: the partition's root, for what goes on top of it. */
+                _cleanup_close_ int mnt = -EBADF;
+                r = chase_in_root(rootfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC, &mnt);
+                if (r >= 0)
+                        r = layer(k, mnt, userdata, err, errlen);
+                if (r < 0)
+                        return r;
         }
         return 0;
+}
+
+int image_mounts_attach(ImageMounts *m, const char *where, char *err, size_t errlen) {
+        int r = image_mounts_attach_root(m, where, err, errlen);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int rootfd = open(where, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0) {
+                snprintf(err, errlen, "Failed to open the image's root filesystem on %s", where);
+                return -errno;
+        }
+        return image_mounts_attach_parts(m, rootfd, IMAGE_PARTS_ALL, NULL, NULL, err, errlen);
 }
 
 void image_mounts_close(ImageMounts *m) {

@@ -36,6 +36,15 @@ int image_mount_detached(int image_fd, const ImageChoice *choice, bool read_only
  * point resolved inside that root (created if missing; symlinks never leave the root); the ESP on
  * /efi when the root has /efi or XBOOTLDR takes /boot, else on /boot. The fds are used up. */
 int image_mounts_attach(ImageMounts *m, const char *where, char *err, size_t errlen);
+/* The same in two steps, for a root that gets layers of its own (--ephemeral, --volatile=) before
+ * its partitions go on it: the root on where; then the partitions of the kinds in the mask kinds
+ * (1 << ImagePartKind; the others are dropped) below the tree open at rootfd. layer, if not NULL,
+ * is called with each partition just attached (mnt: its root), to put a layer on it. */
+#define IMAGE_PARTS_ALL ((1U << _IMAGE_PART_MAX) - 1)
+typedef int (*ImageLayerFunc)(ImagePartKind kind, int mnt, void *userdata, char *err, size_t errlen);
+int image_mounts_attach_root(ImageMounts *m, const char *where, char *err, size_t errlen);
+int image_mounts_attach_parts(ImageMounts *m, int rootfd, unsigned kinds, ImageLayerFunc layer,
+                              void *userdata, char *err, size_t errlen);
 void image_mounts_close(ImageMounts *m);
 
 /* Detached copies of m (open_tree's clones): the same filesystems, no second mount of them; each

@@ -2,7 +2,8 @@
 # --image= with every Discoverable Partitions kind (issue 14): a GPT made by systemd-repart with a
 # root, /home, /srv, /var, /var/tmp, XBOOTLDR and an ESP; `run` sees each in its place with its
 # content, the boot partitions nosuid,nodev,noexec; a detached boot shows none of them in the host's
-# mount table and leaves no loop device; the ESP goes to /boot without XBOOTLDR, to /efi when the
+# mount table and leaves no loop device; --ephemeral and --volatile=overlay put an overlay on each
+# partition, --volatile=state keeps its tmpfs /var; the ESP goes to /boot without XBOOTLDR, to /efi when the
 # root has /efi; two partitions of one kind, or one without a filesystem, are one clear line; a
 # symlink in the image never puts a mount on the host.
 . "$(dirname "$0")/lib.sh"
@@ -100,6 +101,22 @@ if [ "$BOOTFS" = vfat ]; then
         assert_match "fmask=0077,dmask=0077" "$(echo "$MI" | awk '$5 == "/efi"')" "the vfat ESP is mounted umask=0077"
 fi
 no_trace "after the run: no loop device or mount left" "$IMG"
+
+# --- --ephemeral / --volatile=overlay: every partition there, writable, and the image unchanged --------
+SUM=$(sha256sum "$IMG")
+for mode in --ephemeral --volatile=overlay; do
+        out=$("$NSPAWNLITE" run --network=none --image="$IMG" $mode sh -c \
+                'cat /home/marker /var/marker /efi/marker && echo x >/home/new && echo x >/var/tmp/new && echo WROTE' 2>&1) || true
+        assert_eq "in-home in-var in-esp WROTE" "$(echo "$out" | tr -s '\n' ' ' | sed 's/ $//')" \
+                "$mode: the partitions are there and take writes"
+done
+assert_eq "$SUM" "$(sha256sum "$IMG")" "--ephemeral and --volatile=overlay leave the image's bytes unchanged"
+# --volatile=state: /var is the machine's tmpfs, not the image's /var; /home is there, read-only
+out=$("$NSPAWNLITE" run --network=none --image="$IMG" --volatile=state sh -c \
+        'test -e /var/marker && echo VAR; cat /home/marker; (echo x >/home/new) 2>/dev/null && echo WROTE; echo done' 2>&1) || true
+assert_eq "in-home done" "$(echo "$out" | tr -s '\n' ' ' | sed 's/ $//')" \
+        "--volatile=state: a tmpfs /var instead of the image's, /home there read-only"
+no_trace "after the layered runs: no loop device or mount left" "$IMG"
 
 # --- a detached boot: nothing in the host's mount table, all loops gone after ----------------------
 LOG=$WORK/boot.log
