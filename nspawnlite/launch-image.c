@@ -77,7 +77,7 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, ImageM
                         ? 0
                         : image_mount_detached(img->fd, &img->choice, img->read_only, copy, err, sizeof err);
         if (r >= 0)
-                r = image_mounts_attach(copy, "/tmp/image", err, sizeof err);
+                r = image_mounts_attach_root(copy, "/tmp/image", err, sizeof err);
         if (r < 0) {
                 log_error_errno(r, "Image %s: %s: %m.", c->image, err);
                 _exit(1);
@@ -85,6 +85,15 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, ImageM
         _cleanup_close_ int rootfd = open("/tmp/image", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0) {
                 log_error_errno(errno, "Failed to open the root of image %s: %m", c->image);
+                _exit(1);
+        }
+        /* The partitions as the machine will have them; with --ephemeral or --volatile= they go on the
+         * root's layers (child.c), which may make their mount points: here /usr is enough (the init
+         * and os-release may be there), if the root has its mount point. */
+        unsigned kinds = c->root_mode == ROOT_TREE ? IMAGE_PARTS_ALL : 1U << IMAGE_PART_USR;
+        r = image_mounts_attach_parts(copy, rootfd, kinds, NULL, NULL, err, sizeof err);
+        if (r < 0 && c->root_mode == ROOT_TREE) {
+                log_error_errno(r, "Image %s: %s: %m.", c->image, err);
                 _exit(1);
         }
         const char *path = NULL;

@@ -93,8 +93,11 @@ static int mount_one(int image_fd, ImagePartKind kind, const ImagePartition *p, 
         if (loop < 0)
                 return loop;
         _cleanup_close_ int fs = fsopen(p->fstype, FSOPEN_CLOEXEC);
-        if (fs < 0)
+        if (fs < 0) {
+                if (errno == ENODEV)
+                        snprintf(msg, msglen, " (this kernel has no %s filesystem)", p->fstype);
                 return -errno;
+        }
         int r = 0;
         if (fsconfig(fs, FSCONFIG_SET_STRING, "source", dev, 0) < 0 ||
             (read_only && fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0) ||

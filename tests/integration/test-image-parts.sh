@@ -205,5 +205,34 @@ repart "$NEWIMG" "$(root "$TREE")" "$(part home home)"
 refused "--read-only with no /home in the root is refused" "no directory /home for its /home partition" \
         run --network=none --read-only --image="$NEWIMG" /bin/true
 no_trace "--read-only without /home: no loop device or mount left" "$NEWIMG"
+# ... while --ephemeral makes it in its overlay, for boot (whose trial looks at the image first) too
+SUM=$(sha256sum "$NEWIMG")
+boot_bg ephbox "$WORK/eph.log" --network=none --ephemeral --image="$NEWIMG"
+if wait_running ephbox 20; then
+        assert_eq in-home "$(in_guest ephbox cat /home/marker 2>&1)" "boot --ephemeral: /home made in the overlay holds /home"
+        "$NSPAWNLITE" poweroff ephbox >/dev/null 2>&1 || fail "poweroff of ephbox failed"
+        wait_exit "$BOOT_PID" 30
+else
+        fail "boot --ephemeral of an image whose root lacks /home did not start: $(cat "$WORK/eph.log")"
+fi
+assert_eq "$SUM" "$(sha256sum "$NEWIMG")" "boot --ephemeral left the image's bytes unchanged"
+no_trace "boot --ephemeral without /home: no loop device or mount left" "$NEWIMG"
+
+# --- a vfat ESP: mounted umask=0077 where the kernel has vfat, else one line saying it has none ----
+if command -v mkfs.vfat >/dev/null; then
+        VFAT=$WORK/vfat.raw
+        ESP_T=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+        make_bad "$VFAT" "start=67584, size=32768, type=$ESP_T" || die "making the vfat image failed"
+        mkfs.vfat --offset=67584 "$VFAT" 32768 >/dev/null 2>&1 || die "mkfs.vfat failed"
+        if grep -qw vfat /proc/filesystems; then
+                out=$("$NSPAWNLITE" run --network=none --image="$VFAT" cat /proc/self/mountinfo 2>&1) || true
+                assert_match "nosuid,nodev,noexec.* - vfat .*fmask=0077,dmask=0077" "$(echo "$out" | awk '$5 == "/boot"')" \
+                        "a vfat ESP (no XBOOTLDR) is on /boot, nosuid,nodev,noexec, umask=0077"
+        else
+                refused "a vfat ESP on a kernel without vfat: one line" "vfat ESP filesystem \(this kernel has no vfat" \
+                        run --network=none --image="$VFAT" /bin/true
+        fi
+        no_trace "vfat ESP: no loop device or mount left" "$VFAT"
+fi
 
 assert_clean
