@@ -213,38 +213,12 @@ static void child_mount_image(const ChildContext *ctx) {
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
 
-/* --ephemeral, --volatile=overlay: each partition gets an overlay of its own, as the root has one
- * (an overlay does not reach into the mounts beneath its lower layer). */
-static int image_part_overlay(ImagePartKind kind, int mnt, void *userdata, char *err, size_t errlen) {
-        const ChildContext *ctx = userdata;
-        /* Its path, as just resolved inside the root: nothing runs in there yet that could change it. */
-        char path[PATH_MAX];
-        ssize_t n = readlink(fd_path(mnt).path, path, sizeof path - 1);
-        if (n < 0) {
-                snprintf(err, errlen, "Failed to find the image's %s partition", image_part_kind_name(kind));
-                return -errno;
-        }
-        path[n] = 0;
-        return overlays_prepare_root(ROOT_OVERLAY, path, ctx->spec->tmpfs_size, err, errlen);
-}
-
-/* Which partitions each root mode takes: --volatile=yes a fresh tmpfs with the image's /usr only;
- * --volatile=state a tmpfs /var, so not the image's /var (nor /var/tmp on it). */
-static const unsigned image_parts_of_mode[] = {
-        [ROOT_TREE] = IMAGE_PARTS_ALL,
-        [ROOT_OVERLAY] = IMAGE_PARTS_ALL,
-        [ROOT_VOLATILE] = 1U << IMAGE_PART_USR,
-        [ROOT_STATE] = IMAGE_PARTS_ALL & ~(1U << IMAGE_PART_VAR | 1U << IMAGE_PART_TMP),
-};
-
-static void child_mount_image_parts(const ChildContext *ctx, int rootfd, RootMode mode) {
+static void child_mount_image_parts(const ChildContext *ctx, int rootfd, RootMode mode,
+                                    const char *upper_size) {
         if (!ctx->spec->image)
                 return;
         char err[256] = "";
-        unsigned kinds = (size_t) mode < ELEMENTSOF(image_parts_of_mode) ? image_parts_of_mode[mode] : 0;
-        int r = image_mounts_attach_parts(ctx->image, rootfd, kinds,
-                                          mode == ROOT_OVERLAY ? image_part_overlay : NULL, (void *) ctx, err,
-                                          sizeof err);
+        int r = overlays_image_parts(ctx->image, rootfd, mode, upper_size, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
@@ -323,14 +297,14 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
         char upper[PATH_MAX];
         if (disk && overlays_upper_dir(ctx->spec->machine, upper, sizeof upper) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, ENAMETOOLONG, "Failed to name the overlay's upper directory");
-        int r = overlays_prepare_root(mode, root, size && *size && !disk ? size : ctx->spec->tmpfs_size,
-                                      disk ? upper : NULL, err, sizeof err);
+        const char *upper_size = size && *size && !disk ? size : ctx->spec->tmpfs_size;
+        int r = overlays_prepare_root(mode, root, upper_size, disk ? upper : NULL, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
         int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
-        child_mount_image_parts(ctx, rootfd, mode);
+        child_mount_image_parts(ctx, rootfd, mode, upper_size);
         *ret_root = root;
         return rootfd;
 }

@@ -212,20 +212,22 @@ static void end_guest(Supervisor *s) {
  * files stay as installed: owned by 0 on disk, by the guest's root in the machine). Every filesystem
  * --image= mounts (ext4, xfs, btrfs, squashfs, erofs) allows that on Linux 6.18; an older kernel may
  * refuse some (squashfs and erofs came later than ext4, xfs and btrfs): then it is said so. */
-static int userns_image_tree(Supervisor *s, int *ret_tree, int *ret_usr) {
+static int userns_image_tree(Supervisor *s, int *ret_tree) {
         ImageMounts *m = &s->image.mounts;
-        int r = userns_idmap_mount(m->root, s->pid);
-        if (r >= 0 && m->usr >= 0)
-                r = userns_idmap_mount(m->usr, s->pid);
+        int r = 0;
+        ImagePartKind k;
+        for (k = 0; k < _IMAGE_PART_MAX && r >= 0; k++)
+                if (m->fd[k] >= 0)
+                        r = userns_idmap_mount(m->fd[k], s->pid);
         if (r < 0)
                 return log_error_errno(
                         r,
                         "Failed to make an idmapped mount of image %s (%m): this kernel cannot "
                         "idmap its %s filesystem; boot it without -U, or extract it to a "
                         "directory and boot that with -U.",
-                        s->spec->image, s->image.choice.root.fstype);
-        *ret_tree = TAKE_FD(m->root);
-        *ret_usr = TAKE_FD(m->usr);
+                        s->spec->image, s->image.choice.part[k - 1].fstype);
+        /* The root here; the other partitions stay in m for the stage (UsernsStage.image). */
+        *ret_tree = TAKE_FD(m->fd[IMAGE_PART_ROOT]);
         return 0;
 }
 
@@ -233,7 +235,7 @@ static int userns_image_tree(Supervisor *s, int *ret_tree, int *ret_usr) {
  * /proc, /sys and what must arrive locked, from the outer mount namespace (userns-mounts.h).
  * Logs what failed. */
 static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
-        _cleanup_close_ int tree = -EBADF, usr = -EBADF;
+        _cleanup_close_ int tree = -EBADF;
         char err[512] = "";
         int r = userns_write_maps(s->pid, &s->userns);
         if (r < 0) {
@@ -241,7 +243,7 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
                 return r;
         }
         if (s->spec->image) {
-                r = userns_image_tree(s, &tree, &usr);
+                r = userns_image_tree(s, &tree);
                 if (r < 0)
                         return r;
         }
@@ -265,7 +267,7 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
                 r = overlays_upper_dir(s->spec->machine, upper, sizeof upper);
         UsernsStage st = {
                 .tree = tree,
-                .usr = usr,
+                .image = s->spec->image ? &s->image.mounts : NULL,
                 .read_only = s->spec->read_only,
                 .root_mode = s->spec->root_mode,
                 .stage = stage,
@@ -279,6 +281,7 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
         };
         if (r >= 0)
                 r = userns_mounts_apply(outer, s->pidfd, &st, err, sizeof err);
+        image_mounts_close(&s->image.mounts); /* the helper attached its copies, or failed */
         if (r < 0) {
                 log_error_errno(r, "%s: %m", err);
                 return r;

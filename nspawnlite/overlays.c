@@ -265,6 +265,48 @@ static int mount_one(const CustomOverlay *o, const char *target, char *err, size
         return r;
 }
 
+/* --ephemeral, --volatile=overlay: each partition of an image gets an overlay of its own, as the
+ * root has one (an overlay does not reach into the mounts beneath its lower layer). */
+static int image_part_overlay(ImagePartKind kind, int mnt, void *userdata, char *err, size_t errlen) {
+        const char *upper_size = userdata;
+        /* Its path, as just resolved inside the root: nothing runs in there yet that could change it. */
+        char path[PATH_MAX];
+        ssize_t n = readlink(fd_path(mnt).path, path, sizeof path - 1);
+        if (n < 0) {
+                snprintf(err, errlen, "Failed to find the image's %s partition", image_part_kind_name(kind));
+                return -errno;
+        }
+        path[n] = 0;
+        int r = overlays_prepare_root(ROOT_OVERLAY, path, upper_size, NULL, err, errlen);
+        if (r < 0 || (kind != IMAGE_PART_ESP && kind != IMAGE_PART_XBOOTLDR))
+                return r;
+        /* What runs is checked against the overlay it is opened through: it keeps the boot
+         * partition's nosuid,noexec (image_mount_detached()). */
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
+        if (mount_setattr(AT_FDCWD, path, 0, &attr, sizeof attr) < 0) {
+                snprintf(err, errlen, "Failed to make the overlay on the image's %s partition noexec",
+                         image_part_kind_name(kind));
+                return -errno;
+        }
+        return 0;
+}
+
+/* Which partitions each root mode takes: --volatile=yes a fresh tmpfs with the image's /usr only;
+ * --volatile=state a tmpfs /var, so not the image's /var (nor /var/tmp on it). */
+static const unsigned image_parts_of_mode[] = {
+        [ROOT_TREE] = IMAGE_PARTS_ALL,
+        [ROOT_OVERLAY] = IMAGE_PARTS_ALL,
+        [ROOT_VOLATILE] = 1U << IMAGE_PART_USR,
+        [ROOT_STATE] = IMAGE_PARTS_ALL & ~(1U << IMAGE_PART_VAR | 1U << IMAGE_PART_TMP),
+};
+
+int overlays_image_parts(ImageMounts *m, int rootfd, RootMode mode, const char *upper_size, char *err,
+                         size_t errlen) {
+        unsigned kinds = (size_t) mode < ELEMENTSOF(image_parts_of_mode) ? image_parts_of_mode[mode] : 0;
+        return image_mounts_attach_parts(m, rootfd, kinds, mode == ROOT_OVERLAY ? image_part_overlay : NULL,
+                                         (void *) upper_size, err, errlen);
+}
+
 int overlays_stage_custom(const char *dir, const CustomOverlay *o, size_t n, char *err, size_t errlen) {
         for (size_t i = 0; i < n; i++) {
                 char p[PATH_MAX];

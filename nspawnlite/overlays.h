@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "machines/images/image-mount.h"
+
 /* What becomes of the tree as the machine's root (--ephemeral, --volatile=). */
 typedef enum {
         ROOT_TREE,     /* the tree itself */
@@ -34,6 +36,12 @@ typedef struct {
  * upper layer on a tmpfs of tmpfs_size, else the (empty) directory that holds it. */
 int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, const char *upper_dir,
                           char *err, size_t errlen);
+/* An image's partitions but the root (m), attached below the root open at rootfd once the root has
+ * its layers (mode), as that mode wants them: each under an overlay of its own for ROOT_OVERLAY (its
+ * upper on a tmpfs of upper_size), only /usr for ROOT_VOLATILE, all but /var and /var/tmp for
+ * ROOT_STATE (its /var is a tmpfs). The others are dropped. */
+int overlays_image_parts(ImageMounts *m, int rootfd, RootMode mode, const char *upper_size, char *err,
+                         size_t errlen);
 
 /* Where --ephemeral-size=disk keeps machine's upper layer: RUNTIME/machines/NAME/ephemeral. */
 int overlays_upper_dir(const char *machine, char *ret, size_t n);

@@ -8,9 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nspawnlite/basic/fd-util.h"
@@ -137,28 +135,15 @@ static int dress_root(const UsernsStage *st, const char *stage, char *err, size_
         return r;
 }
 
-/* The tree (read-only with --read-only) on the stage; an image's /usr filesystem on its /usr, found
- * without following the image's symlinks (its content is the guest's, not ours). */
+/* The tree (read-only with --read-only) on the stage. */
 static int attach_tree(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-        if (st->read_only &&
-            (mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0 ||
-             (st->usr >= 0 && mount_setattr(st->usr, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0))) {
+        if (st->read_only && mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
                 snprintf(err, errlen, "Failed to make the root directory read-only");
                 return -errno;
         }
         if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
                 snprintf(err, errlen, "Failed to mount the tree on %s", stage);
-                return -errno;
-        }
-        if (st->usr < 0)
-                return 0;
-        struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV };
-        _cleanup_close_ int root = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC), usr = -EBADF;
-        if (root < 0 || (usr = (int) syscall(SYS_openat2, root, "usr", &how, sizeof how)) < 0 ||
-            move_mount(st->usr, "", usr, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-                snprintf(err, errlen, "Failed to attach the image's /usr filesystem on its /usr directory");
                 return -errno;
         }
         return 0;
@@ -181,6 +166,9 @@ _noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
                    (src = open(st->inaccessible, O_PATH | O_CLOEXEC)) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : st->inaccessible);
+        } else if (st->image && (r = overlays_image_parts(st->image, rootfd, st->root_mode, st->upper_size,
+                                                          err, sizeof err)) < 0) {
+                /* err says it; the image's partitions go on the root's layers, found inside the image */
         } else {
                 MountTableArgs table = {
                         .phase = MOUNT_PHASE_OUTER,

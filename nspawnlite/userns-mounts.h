@@ -63,7 +63,7 @@ int userns_mounts_leave(UsernsMounts *u);
 /* What the helper puts on the stage, and where it goes. */
 typedef struct {
         int tree;           /* the detached tree (userns_tree()), or an image's root filesystem */
-        int usr;            /* an image's /usr filesystem, detached, put on the tree's /usr; or -EBADF */
+        ImageMounts *image; /* an image's other partitions, detached, put on the tree's layers; or NULL */
         bool read_only;     /* make all of it read-only */
         RootMode root_mode; /* what goes on the tree first (overlays_prepare_root()) */
         const char *stage;  /* as given to userns_mounts_enter() */

@@ -3,7 +3,7 @@
 # root, /home, /srv, /var, /var/tmp, XBOOTLDR and an ESP; `run` sees each in its place with its
 # content, the boot partitions nosuid,nodev,noexec; a detached boot shows none of them in the host's
 # mount table and leaves no loop device; --ephemeral and --volatile=overlay put an overlay on each
-# partition, --volatile=state keeps its tmpfs /var; the ESP goes to /boot without XBOOTLDR, to /efi when the
+# partition, --volatile=state keeps its tmpfs /var; under -U each partition is idmapped; the ESP goes to /boot without XBOOTLDR, to /efi when the
 # root has /efi; two partitions of one kind, or one without a filesystem, are one clear line; a
 # symlink in the image never puts a mount on the host.
 . "$(dirname "$0")/lib.sh"
@@ -110,6 +110,10 @@ for mode in --ephemeral --volatile=overlay; do
         assert_eq "in-home in-var in-esp WROTE" "$(echo "$out" | tr -s '\n' ' ' | sed 's/ $//')" \
                 "$mode: the partitions are there and take writes"
 done
+# the overlay the guest sees the ESP through keeps its nosuid,noexec
+MI=$("$NSPAWNLITE" run --network=none --image="$IMG" --ephemeral cat /proc/self/mountinfo 2>&1) || true
+assert_match "nosuid,nodev,noexec.* - overlay " "$(echo "$MI" | awk '$5 == "/efi"' | tail -n 1)" \
+        "--ephemeral: the ESP's overlay is nosuid,nodev,noexec"
 assert_eq "$SUM" "$(sha256sum "$IMG")" "--ephemeral and --volatile=overlay leave the image's bytes unchanged"
 # --volatile=state: /var is the machine's tmpfs, not the image's /var; /home is there, read-only
 out=$("$NSPAWNLITE" run --network=none --image="$IMG" --volatile=state sh -c \
@@ -117,6 +121,18 @@ out=$("$NSPAWNLITE" run --network=none --image="$IMG" --volatile=state sh -c \
 assert_eq "in-home done" "$(echo "$out" | tr -s '\n' ' ' | sed 's/ $//')" \
         "--volatile=state: a tmpfs /var instead of the image's, /home there read-only"
 no_trace "after the layered runs: no loop device or mount left" "$IMG"
+
+# --- -U: every partition idmapped, the guest's root owns their files; --ephemeral -U writes vanish --
+out=$("$NSPAWNLITE" run -U --network=none --image="$IMG" sh -c \
+        'stat -c %u /home/marker /srv/marker /var/marker /var/tmp/marker /boot/marker /efi/marker' 2>&1) || true
+assert_eq "0 0 0 0 0 0" "$(echo "$out" | tr -s '\n' ' ' | sed 's/ $//')" \
+        "-U: each partition's files are the guest's root's (idmapped)"
+SUM=$(sha256sum "$IMG")
+out=$("$NSPAWNLITE" run -U --ephemeral --network=none --image="$IMG" sh -c \
+        'echo x >/home/u-new && echo x >/srv/u-new && cat /efi/marker' 2>&1) || true
+assert_eq in-esp "$out" "-U --ephemeral: the partitions take writes"
+assert_eq "$SUM" "$(sha256sum "$IMG")" "-U --ephemeral left the image's bytes unchanged"
+no_trace "after the -U runs: no loop device or mount left" "$IMG"
 
 # --- a detached boot: nothing in the host's mount table, all loops gone after ----------------------
 LOG=$WORK/boot.log
