@@ -173,7 +173,8 @@ int image_mounts_attach_parts(ImageMounts *m, int rootfd, unsigned kinds, ImageL
                 if (r < 0) {
                         snprintf(err, errlen,
                                  "The image's root filesystem has no directory %s for its %s partition, and "
-                                 "it cannot be made",
+                                 "it cannot be made there (read-only, or idmapped under -U): make it in the "
+                                 "image, or use --ephemeral",
                                  path, image_part_kind_name(k));
                         return r;
                 }

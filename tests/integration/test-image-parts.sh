@@ -221,6 +221,9 @@ repart "$NEWIMG" "$(root "$TREE")" "$(part home home)"
 refused "--read-only with no /home in the root is refused" "no directory /home for its /home partition" \
         run --network=none --read-only --image="$NEWIMG" /bin/true
 no_trace "--read-only without /home: no loop device or mount left" "$NEWIMG"
+refused "-U with no /home in the root is refused" "no directory /home for its /home partition.*use --ephemeral" \
+        run -U --network=none --image="$NEWIMG" /bin/true
+no_trace "-U without /home: no loop device or mount left" "$NEWIMG"
 # ... while --ephemeral makes it in its overlay, for boot (whose trial looks at the image first) too
 SUM=$(sha256sum "$NEWIMG")
 boot_bg ephbox "$WORK/eph.log" --network=none --ephemeral --image="$NEWIMG"
