@@ -127,9 +127,22 @@ static int clear_flags(uint64_t keep, const cap_flag_t *flags, size_t n_flags) {
 }
 
 int keyring_new_session(void) {
-        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
                 return -errno;
         return 0;
+}
+
+int keyring_probe(void) {
+        if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+bool keyring_unavailable(int r) {
+        /* No keyrings at all, or an outer container manager's filter forbids keyctl: then the
+         * guest, under the same filter, cannot reach the host's keys either (systemd-nspawn
+         * goes on too). */
+        return r == -ENOSYS || r == -EOPNOTSUPP || r == -EPERM || r == -EACCES;
 }
 
 int capability_drop_permitted(uint64_t keep) {

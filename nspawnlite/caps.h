@@ -28,6 +28,10 @@ int capability_drop_permitted(uint64_t keep);
 /* Join a fresh anonymous session keyring: keyrings are not namespaced, and the caller's would
  * otherwise follow it into the machine. A kernel without keys needs none. */
 int keyring_new_session(void);
+/* keyctl's answer here, so that the supervisor can say at debug level why the guest gets no
+ * session keyring of its own; keyring_unavailable() tells which answers mean "go on without". */
+int keyring_probe(void);
+bool keyring_unavailable(int r);
 
 /* Highest capability number the running kernel knows. */
 int capability_last(void);

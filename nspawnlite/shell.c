@@ -165,7 +165,8 @@ _noreturn_ static void exec_in_guest(const ShellRequest *rq, const GuestUser *u,
         }
 
         /* The machine's bounds and filter, while we still may; then the user's identity. */
-        if (keyring_new_session() < 0 || capability_apply_bounding(rq->machine->caps) < 0 ||
+        int k = keyring_new_session();
+        if ((k < 0 && !keyring_unavailable(k)) || capability_apply_bounding(rq->machine->caps) < 0 ||
             seccomp_load_machine_filter(rq->machine->no_new_privileges) < 0 || setgroups(0, NULL) < 0 ||
             setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
                 fprintf(stderr, "nspawnlite: Failed to take the machine's credentials: %m\n");

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "machines/images/store.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/ini.h"
 #include "nspawnlite/basic/log.h"
@@ -100,11 +101,6 @@ int settings_mode_parse(const char *s, SettingsMode *ret) {
         return 0;
 }
 
-const char *settings_machines_dir(void) {
-        const char *e = getenv("NSPAWNLITE_MACHINES_DIR");
-        return e && *e ? e : "/var/lib/machines";
-}
-
 static int settings_file_in(const char *dir, const char *name, char **ret) {
         _cleanup_free_ char *p = NULL;
         if (asprintf(&p, "%s/%s.nspawn", dir, name) < 0)
@@ -138,7 +134,7 @@ int settings_find(const char *name, char **ret_path, bool *ret_trusted) {
                         return r < 0 ? r : 0;
                 }
         }
-        r = settings_file_in(settings_machines_dir(), name, &p);
+        r = settings_file_in(store_dir(), name, &p);
         if (r < 0)
                 return r;
         *ret_path = p; /* NULL when there is none */

@@ -21,9 +21,6 @@ typedef enum {
 
 int settings_mode_parse(const char *s, SettingsMode *ret);
 
-/* The store's directory (until the store's own helper takes this over). */
-const char *settings_machines_dir(void);
-
 /* The file for machine name: its path and whether it lies in a trusted place. 0 and *ret_path NULL
  * when there is none. */
 int settings_find(const char *name, char **ret_path, bool *ret_trusted);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "machines/images/store.h"
 #include "nspawnlite/basic/ini.h"
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/macro.h"
@@ -186,7 +187,7 @@ START_TEST(trust_places) {
         ck_assert(trusted);
         ck_assert(strncmp(p, etc1, strlen(etc1)) == 0);
         free(p);
-        ck_assert_str_eq(settings_machines_dir(), store);
+        ck_assert_str_eq(store_dir(), store);
 }
 END_TEST
 
