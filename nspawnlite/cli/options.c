@@ -52,6 +52,9 @@ LaunchSpec config_launch_spec(const Config *c) {
                 .no_new_privileges = c->no_new_privileges,
                 .kill_signal = c->kill_signal,
                 .timeout = c->timeout,
+                .register_mode = c->register_mode,
+                .keep_unit = c->keep_unit,
+                .slice = c->slice,
                 .args = c->args,
         };
 }
@@ -62,6 +65,7 @@ void config_done(Config *c) {
         free(c->machine);
         free(c->hostname);
         free(c->bridge);
+        free(c->slice);
         free(c->ports);
         for (size_t i = 0; i < c->n_mounts; i++) {
                 free(c->mounts[i].source);
@@ -150,6 +154,7 @@ enum {
         ARG_TIMEOUT,
         ARG_REGISTER,
         ARG_KEEP_UNIT,
+        ARG_SLICE,
         ARG_WAIT_READY,
         ARG_MEMORY_MAX,
         ARG_CPU_WEIGHT,
@@ -250,7 +255,34 @@ static int opt_flag(ParseState *st, int opt, const char *arg) {
         return 0;
 }
 
-/* systemd-nspawn spellings that mean nothing here (--register=, --keep-unit; -b with boot). */
+/* --register=, --keep-unit, --slice=: what systemd-nspawn means by them, on systemd hosts (elsewhere
+ * accepted and without effect, so that scripts keep working). */
+static int opt_systemd(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (opt == ARG_KEEP_UNIT) {
+                c->keep_unit = true;
+                return 0;
+        }
+        if (opt == ARG_REGISTER) {
+                int r = parse_boolean(arg);
+                if (r < 0)
+                        return BAD("Invalid --register= value '%s': use yes or no.", arg);
+                c->register_mode = r ? REGISTER_YES : REGISTER_NO;
+                return 0;
+        }
+        size_t l = strlen(arg);
+        if (l < 7 || l > 255 || strcmp(arg + l - 6, ".slice") != 0 ||
+            arg[strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.\\-")] ||
+            arg[0] == '-')
+                return BAD("Invalid --slice= '%s': use a slice unit name like machine.slice or "
+                           "machine-test.slice.",
+                           arg);
+        free(c->slice);
+        c->slice = strdup(arg);
+        return c->slice ? 0 : -ENOMEM;
+}
+
+/* systemd-nspawn spellings that mean nothing here (-b with boot). */
 static int opt_ignored(ParseState *st, int opt, const char *arg) {
         if (opt == 'b' && st->config->kind != LAUNCH_BOOT)
                 return BAD("-b/--boot only makes sense with 'boot'; 'run' starts a command.");
@@ -486,9 +518,9 @@ static const struct {
         { "no-new-privileges", optional_argument, ARG_NO_NEW_PRIVILEGES, opt_no_new_privileges },
         { "kill-signal", required_argument, ARG_KILL_SIGNAL, opt_kill_signal },
         { "timeout", required_argument, ARG_TIMEOUT, opt_timeout },
-        /* systemd-nspawn spellings that mean nothing here: accepted so scripts keep working. */
-        { "register", required_argument, ARG_REGISTER, opt_ignored },
-        { "keep-unit", no_argument, ARG_KEEP_UNIT, opt_ignored },
+        { "register", required_argument, ARG_REGISTER, opt_systemd },
+        { "keep-unit", no_argument, ARG_KEEP_UNIT, opt_systemd },
+        { "slice", required_argument, ARG_SLICE, opt_systemd },
         { "wait-ready", no_argument, ARG_WAIT_READY, opt_flag },
         { "memory-max", required_argument, ARG_MEMORY_MAX, opt_limit },
         { "cpu-weight", required_argument, ARG_CPU_WEIGHT, opt_limit },

@@ -42,6 +42,9 @@ typedef struct {
         bool no_new_privileges;
         int kill_signal; /* 0: chosen from the init */
         usec_t timeout;
+        RegisterMode register_mode; /* --register= */
+        bool keep_unit;
+        char *slice; /* --slice= */
         char **args; /* boot: arguments for init; run: the command */
 } Config;
 

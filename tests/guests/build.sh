@@ -17,7 +17,7 @@ here=$(dirname -- "$(readlink -f -- "$0")")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
-KINDS=(busybox debian-systemd debian-sysvinit debian-openrc)
+KINDS=(busybox debian-systemd debian-sysvinit debian-openrc debian-machined)
 trap cleanup EXIT
 
 usage() {
