@@ -172,7 +172,13 @@ static int unit_create(MachineCgroup *cg) {
 int machine_cgroup_create(MachineCgroup *cg) {
         if (cg->unit_mode != CGROUP_UNIT_NONE) {
                 int r = unit_create(cg);
-                if (r < 0)
+                /* No libsystemd or no system bus (a minimal container with systemd but without
+                 * D-Bus): systemd cannot be asked, the cgroups are made as without it. */
+                if (cg->unit_mode == CGROUP_UNIT_TRANSIENT &&
+                    (r == -ENOPKG || r == -ENOENT || r == -ECONNREFUSED)) {
+                        cg->unit_mode = CGROUP_UNIT_NONE;
+                        cg->unit_fallback = r;
+                } else if (r < 0)
                         return r;
         }
         /* What create makes is marked ours, and what it finds must be ours already (and destroy

@@ -76,6 +76,7 @@ struct MachineCgroup {
         char *slice;               /* where a transient unit goes */
         const Limits *unit_limits; /* unit properties at creation */
         char unit_error[512];      /* why systemd did not make the unit (create failed) */
+        int unit_fallback;         /* -errno: systemd could not be asked, the cgroups were made directly */
 };
 
 int cgroup_detect_layout(CgroupLayout *ret);

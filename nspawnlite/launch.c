@@ -616,6 +616,9 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
                 return log_error_errno(r, "%s", s->cgroup.unit_error);
         if (r < 0)
                 return log_error_errno(r, "Failed to create cgroup %s: %m", s->cgroup.payload);
+        if (s->cgroup.unit_fallback)
+                log_debug_errno(s->cgroup.unit_fallback, "%s (%m): cgroup %s made directly.",
+                                s->cgroup.unit_error, s->cgroup.scope);
         if (s->userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s->cgroup, s->userns.base)) < 0) {
                 log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s->cgroup.payload);
                 return r;
