@@ -306,3 +306,40 @@ int machined_unregister(const char *name) {
         bus_call_done(&c);
         return r;
 }
+
+int systemd_unit_files_enable(const char *const *units, bool enable, char *err, size_t errlen) {
+        BusCall c;
+        int r = bus_call_open(&c, err, errlen);
+        if (r < 0)
+                return r;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, SYSTEMD_DEST,
+                                                 enable ? "EnableUnitFiles" : "DisableUnitFiles");
+        if (r >= 0)
+                r = c.api.sd_bus_message_open_container(c.msg, 'a', "s");
+        for (const char *const *u = units; r >= 0 && *u; u++)
+                r = c.api.sd_bus_message_append(c.msg, "s", *u);
+        if (r >= 0)
+                r = c.api.sd_bus_message_close_container(c.msg);
+        if (r >= 0)
+                r = enable ? c.api.sd_bus_message_append(c.msg, "bb", 0, 0)
+                           : c.api.sd_bus_message_append(c.msg, "b", 0);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to build the request for %s: %s", units[0], strerror(-r));
+                goto out;
+        }
+        char what[256];
+        snprintf(what, sizeof what, "Failed to %s %s", enable ? "enable" : "disable", units[0]);
+        r = bus_call_send(&c, what, err, errlen);
+        if (r < 0)
+                goto out;
+        /* Like systemctl: the manager reads the changed symlinks now. */
+        c.api.sd_bus_message_unref(c.msg);
+        c.api.sd_bus_message_unref(c.reply);
+        c.msg = c.reply = NULL;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, SYSTEMD_DEST, "Reload");
+        if (r >= 0)
+                r = bus_call_send(&c, "Failed to reload systemd", err, errlen);
+out:
+        bus_call_done(&c);
+        return r;
+}

@@ -49,3 +49,7 @@ typedef struct {
 int machined_register(const MachineRegistration *m, char *err, size_t errlen);
 /* UnregisterMachine: machined forgets it (the unit stays). */
 int machined_unregister(const char *name);
+
+/* EnableUnitFiles (enable) or DisableUnitFiles of units (NULL-terminated), then Reload: what
+ * `systemctl enable|disable` does. */
+int systemd_unit_files_enable(const char *const *units, bool enable, char *err, size_t errlen);

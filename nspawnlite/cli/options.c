@@ -669,8 +669,9 @@ static int config_check(Config *c) {
         if (c->image && c->userns.mode != USERNS_OFF)
                 return BAD("--image= cannot be combined with -U/--private-users yet: boot the image's "
                            "tree as a directory for that.");
-        if (c->wait_ready && !c->detach)
-                return BAD("--wait-ready only makes sense with -d/--detach.");
+        /* In the foreground it is for a Type=notify service: READY=1 to systemd when the guest is. */
+        if (c->wait_ready && !c->detach && !getenv("NOTIFY_SOCKET"))
+                return BAD("--wait-ready only makes sense with -d/--detach, or under a Type=notify service.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
                 return BAD("A detached machine's console goes to its log: --console= does not apply "
                            "with -d.");

@@ -13,6 +13,7 @@
 #include "nspawnlite/basic/runtime-dir.h"
 #include "nspawnlite/cli/options.h"
 #include "nspawnlite/cli/verbs-machines.h"
+#include "nspawnlite/cli/verbs-systemd.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
         Config c;
@@ -62,6 +63,8 @@ static const struct {
         { "thaw", verb_thaw, "Resume a frozen machine" },
         { "set-limit", verb_set_limit, "Change the limits of a running machine" },
         { "gc", verb_gc, "Remove what dead machines left behind" },
+        { "enable", verb_enable, "Start a store machine at boot (nspawnlite@.service)" },
+        { "disable", verb_disable, "No longer start a store machine at boot" },
         { "help", verb_help, "Show this help" },
 };
 

@@ -19,6 +19,13 @@ LIBDIR=$(dirname "$(ldd "$NSPAWNLITE" | awk '/libc\.so/ { print $3 }')")
 [ -d "$BB" ] && [ -d "$LIBDIR" ] || die "no busybox tree or library dir"
 BIN=$(dirname "$NSPAWNLITE")
 
+# Without systemd as PID 1 (this host), enable and disable say so in one line.
+if [ ! -d /run/systemd/system ]; then
+        OUT=$("$NSPAWNLITE" enable sdhost 2>&1) && rc=0 || rc=$?
+        assert_eq "1 1" "$rc $(echo "$OUT" | wc -l)" "enable without systemd: exit status 1, one line"
+        assert_match "needs systemd as PID 1" "$OUT" "enable without systemd: the line says why"
+fi
+
 up sdhost --ephemeral --bind-ro="$BIN:/nl" --bind-ro="$LIBDIR:/hostlib" --bind-ro="$BB:/bb" "$HOST" || exit 1
 assert_eq running "$(systemd_state sdhost)" "sdhost: the Debian guest with machined is running"
 
@@ -37,6 +44,16 @@ OUT=$(inner '$N boot -d --wait-ready --timeout=60 -M inbb --network=bridge /bb >
         [ "$(machinectl show inbb -p Leader --value)" = "$L" ] && echo leader=init')
 assert_eq "$(printf 'boot=0\nyes\nactive\nmachine.slice\n/machine.slice/machine-inbb.scope/payload\n1\nleader=init')" \
         "$OUT" "boot on a systemd host: machine-inbb.scope is delegated and active in machine.slice, the guest in its payload, machinectl lists it with the guest's init as leader"
+
+# A reboot: the same unit, machined's leader is the new init.
+OUT=$(inner 'lead() { $N status inbb --json 2>/dev/null | sed -n "s/.*\"leader\": *\([0-9]*\).*/\1/p"; }; L0=$(lead);
+        $N reboot inbb >/dev/null; echo "reboot=$?";
+        for i in $(seq 150); do L=$(lead); [ -n "$L" ] && [ "$L" != "$L0" ] &&
+                [ "$(machinectl show inbb -p Leader --value 2>/dev/null)" = "$L" ] && break; sleep 0.2; done;
+        [ -n "$L" ] && [ "$L" != "$L0" ] && [ "$(machinectl show inbb -p Leader --value)" = "$L" ] && echo leader=new-init;
+        systemctl show machine-inbb.scope -p ActiveState --value')
+assert_eq "$(printf 'reboot=0\nleader=new-init\nactive')" "$OUT" \
+        "reboot: machine-inbb.scope stays active, machined's leader is the new init"
 
 # 2. machinectl terminate: nspawnlite's list, the veth and the lease follow.
 OUT=$(inner 'V=$(ip -o link show | grep -o "ve-inbb[^:@]*" | head -n 1); echo "veth=$V";
@@ -78,10 +95,38 @@ OUT=$(inner 'systemd-run --quiet --scope --unit=kept.scope $N boot -d --wait-rea
 assert_eq "$(printf 'boot=0\n/system.slice/kept.scope/payload\nnot-found\nkept.scope\npoweroff=0\ninactive')" "$OUT" \
         "--keep-unit from systemd-run --scope: the guest is in kept.scope's payload, machined names kept.scope, no machine-inkeep.scope"
 
+# A Type=notify service: READY=1 from the supervisor lets systemd-run return; the guest lives in the
+# service's payload; systemctl stop powers it off, the service ends with success.
+OUT=$(inner 'systemd-run --quiet --unit=nlsvc -p Type=notify -p Delegate=yes -p KillMode=mixed -p TimeoutStartSec=60 \
+                -p RemainAfterExit=no --setenv=LD_LIBRARY_PATH=/hostlib \
+                $N boot --keep-unit --console=read-only --network=none -M insvc /bb; echo "start=$?";
+        systemctl show nlsvc.service -p ActiveState --value;
+        L=$($N status insvc --json | sed -n "s/.*\"leader\": *\([0-9]*\).*/\1/p"); sed -n "s/^0:://p" /proc/$L/cgroup;
+        machinectl show insvc -p Unit --value;
+        systemctl stop nlsvc.service; echo "stop=$?"; $N list | grep -c "^insvc"')
+assert_eq "$(printf 'start=0\nactive\n/system.slice/nlsvc.service/payload\nnlsvc.service\nstop=0\n0')" "$OUT" \
+        "--keep-unit in a Type=notify service: ready through READY=1, the guest in the service's payload, machined names the service, systemctl stop ends it"
+
+# nspawnlite@.service (as meson installs it, with the inner binary's path) starts and stops a store
+# machine; enable and disable it as machinectl does.
+OUT=$(inner 'mkdir -p /var/lib/machines && cp -a /bb /var/lib/machines/bbsvc &&
+        sed "s|^ExecStart=[^ ]*|ExecStart=$N|" /nl/nspawnlite@.service >/etc/systemd/system/nspawnlite@.service &&
+        mkdir -p /etc/systemd/system/nspawnlite@.service.d &&
+        printf "[Service]\nEnvironment=LD_LIBRARY_PATH=/hostlib\n" >/etc/systemd/system/nspawnlite@.service.d/hostlib.conf &&
+        systemctl daemon-reload; systemctl start nspawnlite@bbsvc.service; echo "start=$?";
+        machinectl show bbsvc -p Unit --value; $N list | grep -c "^bbsvc  *running";
+        systemctl stop nspawnlite@bbsvc.service; echo "stop=$?";
+        systemctl show nspawnlite@bbsvc.service -p Result --value; $N list | grep -c "^bbsvc";
+        $N enable bbsvc; echo "enable=$?"; systemctl is-enabled nspawnlite@bbsvc.service machines.target;
+        $N disable bbsvc; echo "disable=$?"; systemctl is-enabled nspawnlite@bbsvc.service')
+assert_eq "$(printf 'start=0\nnspawnlite@bbsvc.service\n1\nstop=0\nsuccess\n0\nenable=0\nenabled\nenabled\ndisable=0\ndisabled')" \
+        "$OUT" "nspawnlite@bbsvc.service: starts (READY=1), machined names it, stops with Result=success; enable/disable"
+
 # (`nspawnlite shell` lands in the guest's init.scope: out to the root cgroup, in no unit.)
-OUT=$(inner 'echo $$ >/sys/fs/cgroup/cgroup.procs; $N boot -d --keep-unit --network=none -M inroot /bb; echo "boot=$?";
+OUT=$(inner 'echo $$ >/sys/fs/cgroup/cgroup.procs;
+        E=$($N boot -d --keep-unit --network=none -M inroot /bb 2>&1 >/dev/null); echo "boot=$?"; echo "$E";
         $N list | grep -c "^inroot"')
-assert_match $'--keep-unit: nspawnlite does not run in a scope or service of its own .*\nboot=1\n0$' "$OUT" \
+assert_match $'^boot=1\n[^\n]*--keep-unit: nspawnlite does not run in a scope or service of its own [^\n]*\n0$' "$OUT" \
         "--keep-unit outside any unit: one clear error, nothing started"
 
 timeout 60 "$NSPAWNLITE" terminate sdhost >/dev/null 2>&1 || fail "terminate sdhost"
