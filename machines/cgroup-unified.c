@@ -116,8 +116,8 @@ static int unified_restrict_devices(MachineCgroup *cg) {
         return r == -EINVAL || r == -ENOSYS || r == -EPERM || r == -EOPNOTSUPP ? -EOPNOTSUPP : r;
 }
 
-/* The scope is systemd's: only what we made in it goes. A transient unit, empty now, is removed
- * by systemd; wait for that (bounded), so that the name is free when we are done. */
+/* The scope is systemd's: only what we made in it goes. A transient unit, empty once we have left,
+ * is removed by systemd itself (a new start of the name waits for that, see unit_create()). */
 static int unit_scope_leave(MachineCgroup *cg, int r) {
         /* A kept unit ends with the supervisor, still in …/supervisor: systemd clears it then. */
         if (cg->unit_mode == CGROUP_UNIT_KEEP)
@@ -127,9 +127,6 @@ static int unit_scope_leave(MachineCgroup *cg, int r) {
         int k = cgroup_rmdir_retry(cg->unified_root, p);
         if (r >= 0)
                 r = k;
-        snprintf(p, sizeof p, "%s/%s", cg->unified_root, cg->scope);
-        for (int i = 0; i < 300 && access(p, F_OK) >= 0; i++)
-                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
         return r;
 }
 

@@ -132,7 +132,12 @@ static int unit_create(MachineCgroup *cg) {
                                     .description = desc,
                                     .pid = getpid(),
                                     .limits = cg->unit_limits };
-                r = systemd_scope_start(&u, cg->unit_error, sizeof cg->unit_error);
+                /* The unit of the last machine of this name is gone a moment after it ended. */
+                for (int i = 0;
+                     (r = systemd_scope_start(&u, cg->unit_error, sizeof cg->unit_error)) == -EEXIST &&
+                     i < 100;
+                     i++)
+                        nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
                 if (r < 0)
                         return r;
                 if ((r = self_cgroup(&scope)) < 0)

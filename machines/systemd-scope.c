@@ -33,6 +33,7 @@ typedef struct {
         typeof(&sd_bus_match_signal) sd_bus_match_signal;
         typeof(&sd_bus_process) sd_bus_process;
         typeof(&sd_bus_wait) sd_bus_wait;
+        typeof(&sd_bus_slot_unref) sd_bus_slot_unref;
 } BusApi;
 
 static const struct {
@@ -56,10 +57,64 @@ static const struct {
         BUS_SYM(sd_bus_match_signal),
         BUS_SYM(sd_bus_process),
         BUS_SYM(sd_bus_wait),
+        BUS_SYM(sd_bus_slot_unref),
 #undef BUS_SYM
 };
 
-/* A loaded libsystemd and a connection to the system bus. */
+/* The loaded library and the connection. Between systemd_bus_hold() and systemd_bus_release() they
+ * stay open for the next call (a machine's start makes two or three); otherwise each call closes
+ * them, so that a supervisor keeps nothing of libsystemd mapped. */
+static struct {
+        BusApi api;
+        sd_bus *bus;
+        bool hold;
+} session;
+
+static void session_close(void) {
+        if (!session.api.handle)
+                return;
+        session.api.sd_bus_flush_close_unref(session.bus);
+        dlclose(session.api.handle);
+        session = (typeof(session)){ .hold = session.hold };
+}
+
+void systemd_bus_hold(void) {
+        session.hold = true;
+}
+
+void systemd_bus_release(void) {
+        session.hold = false;
+        session_close();
+}
+
+static int session_open(char *err, size_t errlen) {
+        if (session.api.handle)
+                return 0;
+        session.api.handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+        if (!session.api.handle) {
+                snprintf(err, errlen, "Failed to load libsystemd: %s", dlerror());
+                return -ENOPKG;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bus_symbols); i++) {
+                void *f = dlsym(session.api.handle, bus_symbols[i].name);
+                if (!f) {
+                        snprintf(err, errlen, "libsystemd lacks %s", bus_symbols[i].name);
+                        dlclose(session.api.handle);
+                        session.api.handle = NULL;
+                        return -ENOPKG;
+                }
+                memcpy((char *) &session.api + bus_symbols[i].offset, &f, sizeof f);
+        }
+        int r = session.api.sd_bus_open_system(&session.bus);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to connect to the system bus: %s", strerror(-r));
+                session.bus = NULL;
+                session_close();
+        }
+        return r;
+}
+
+/* One call over the session: its messages and error. */
 typedef struct {
         BusApi api;
         sd_bus *bus;
@@ -73,34 +128,19 @@ static void bus_call_done(BusCall *c) {
         c->api.sd_bus_error_free(&c->error);
         c->api.sd_bus_message_unref(c->msg);
         c->api.sd_bus_message_unref(c->reply);
-        c->api.sd_bus_flush_close_unref(c->bus);
-        dlclose(c->api.handle);
         *c = (BusCall){ .error = SD_BUS_ERROR_NULL };
+        if (!session.hold)
+                session_close();
 }
 
 static int bus_call_open(BusCall *c, char *err, size_t errlen) {
         *c = (BusCall){ .error = SD_BUS_ERROR_NULL };
-        c->api.handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-        if (!c->api.handle) {
-                snprintf(err, errlen, "Failed to load libsystemd: %s", dlerror());
-                return -ENOPKG;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(bus_symbols); i++) {
-                void *f = dlsym(c->api.handle, bus_symbols[i].name);
-                if (!f) {
-                        snprintf(err, errlen, "libsystemd lacks %s", bus_symbols[i].name);
-                        dlclose(c->api.handle);
-                        c->api.handle = NULL;
-                        return -ENOPKG;
-                }
-                memcpy((char *) &c->api + bus_symbols[i].offset, &f, sizeof f);
-        }
-        int r = c->api.sd_bus_open_system(&c->bus);
-        if (r < 0) {
-                snprintf(err, errlen, "Failed to connect to the system bus: %s", strerror(-r));
-                bus_call_done(c);
-        }
-        return r;
+        int r = session_open(err, errlen);
+        if (r < 0)
+                return r;
+        c->api = session.api;
+        c->bus = session.bus;
+        return 0;
 }
 
 #define SYSTEMD_DEST \
@@ -171,8 +211,9 @@ int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen) {
         if (r < 0)
                 return r;
         JobWait wait = { .api = &c.api };
+        sd_bus_slot *slot = NULL;
         /* Before the call: a JobRemoved that comes with its reply is queued, not lost. */
-        r = c.api.sd_bus_match_signal(c.bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        r = c.api.sd_bus_match_signal(c.bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                       "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed,
                                       &wait);
         if (r < 0) {
@@ -238,6 +279,7 @@ int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen) {
         } else
                 r = 0;
 out:
+        c.api.sd_bus_slot_unref(slot); /* its userdata is on this stack */
         bus_call_done(&c);
         return r;
 }

@@ -17,6 +17,9 @@
 
 /* systemd runs as PID 1 (the check of sd_booted()). */
 bool systemd_booted(void);
+/* Keep libsystemd and the bus connection open from one call to the next until release. */
+void systemd_bus_hold(void);
+void systemd_bus_release(void);
 
 typedef struct {
         const char *unit;  /* "machine-NAME.scope" */

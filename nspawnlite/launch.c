@@ -357,7 +357,9 @@ static int start_guest(Supervisor *s) {
                 log_error_errno(r, "%s: %m", err);
                 goto fail;
         }
-        if (register_machine(s) < 0)
+        r = register_machine(s);
+        systemd_bus_release();
+        if (r < 0)
                 goto fail;
         r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
         if (r < 0) {
@@ -606,6 +608,7 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
                 machine_cgroup_done(&s->cgroup); /* nothing of it is ours to remove */
                 return r;
         }
+        systemd_bus_hold(); /* for the unit and the registration: released once the guest runs */
         r = machine_cgroup_create(&s->cgroup);
         if (r == -EEXIST && s->cgroup.unit_error[0])
                 return log_error_errno(r,
@@ -752,8 +755,10 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s->cgroup.scope));
         }
-        if (s->registered)
+        /* machined forgets a machine with its unit; a kept unit may outlive it. */
+        if (s->registered && s->cgroup.unit_mode == CGROUP_UNIT_KEEP)
                 (void) machined_unregister(s->spec->machine);
+        systemd_bus_release();
         machine_cgroup_watch_stop(&s->freeze_watch_fd); /* the machine is gone: the watcher too */
         machine_cgroup_done(&s->cgroup);
         network_release(&s->network);
