@@ -45,6 +45,13 @@ OUT=$(inner '$N boot -d --wait-ready --timeout=60 -M inbb --network=bridge /bb >
 assert_eq "$(printf 'boot=0\nyes\nactive\nmachine.slice\n/machine.slice/machine-inbb.scope/payload\n1\nleader=init')" \
         "$OUT" "boot on a systemd host: machine-inbb.scope is delegated and active in machine.slice, the guest in its payload, machinectl lists it with the guest's init as leader"
 
+# systemd's and machined's own restarts leave the machine alone.
+OUT=$(inner 'systemctl daemon-reload; systemctl restart systemd-machined; echo "restarts=$?";
+        $N list | grep -c "^inbb  *running"; systemctl show machine-inbb.scope -p ActiveState --value;
+        machinectl list --no-legend | grep -c "^inbb "')
+assert_eq "$(printf 'restarts=0\n1\nactive\n1')" "$OUT" \
+        "daemon-reload and a restart of machined: inbb runs on, its unit active, machined still lists it"
+
 # A reboot: the same unit, machined's leader is the new init.
 OUT=$(inner 'lead() { $N status inbb --json 2>/dev/null | sed -n "s/.*\"leader\": *\([0-9]*\).*/\1/p"; }; L0=$(lead);
         $N reboot inbb >/dev/null; echo "reboot=$?";
