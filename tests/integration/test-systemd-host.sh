@@ -87,20 +87,22 @@ OUT=$(inner '$N boot -d --wait-ready --timeout=60 -M inmem --memory-max=64M --pi
         systemctl show machine-inmem.scope -p TasksMax --value;
         $N set-limit inmem memory-max=128M cpu-weight=50 >/dev/null; echo "set-limit=$?";
         systemctl show machine-inmem.scope -p MemoryMax --value; systemctl show machine-inmem.scope -p CPUWeight --value;
+        $N status inmem --json | grep -o "\"memory-max\":[0-9]*";
         $N poweroff inmem >/dev/null; echo "poweroff=$?"')
-assert_eq "$(printf 'boot=0\n67108864\n500\nset-limit=0\n134217728\n50\npoweroff=0')" "$OUT" \
-        "--memory-max=64M is the unit's MemoryMax (67108864), set-limit sets 128M and cpu-weight 50 on the unit"
+assert_eq "$(printf 'boot=0\n67108864\n500\nset-limit=0\n134217728\n50\n"memory-max":134217728\npoweroff=0')" "$OUT" \
+        "--memory-max=64M is the unit's MemoryMax (67108864), set-limit sets 128M and cpu-weight 50 on the unit, status says 128M"
 
 # 5. --keep-unit: the unit nspawnlite runs in.
 OUT=$(inner 'systemd-run --quiet --scope --unit=kept.scope $N boot -d --wait-ready --timeout=60 -M inkeep --keep-unit \
                 --network=none /bb >/dev/null; echo "boot=$?";
         L=$($N status inkeep --json | sed -n "s/.*\"leader\": *\([0-9]*\).*/\1/p"); sed -n "s/^0:://p" /proc/$L/cgroup;
         systemctl show machine-inkeep.scope -p LoadState --value; machinectl show inkeep -p Unit --value;
+        $N status inkeep --json | grep -o "\"cgroup\":\"[^\"]*\"";
         $N poweroff inkeep >/dev/null; echo "poweroff=$?";
         for i in $(seq 50); do [ "$(systemctl show kept.scope -p ActiveState --value)" = inactive ] && break; sleep 0.1; done;
         systemctl show kept.scope -p ActiveState --value')
-assert_eq "$(printf 'boot=0\n/system.slice/kept.scope/payload\nnot-found\nkept.scope\npoweroff=0\ninactive')" "$OUT" \
-        "--keep-unit from systemd-run --scope: the guest is in kept.scope's payload, machined names kept.scope, no machine-inkeep.scope"
+assert_eq "$(printf 'boot=0\n/system.slice/kept.scope/payload\nnot-found\nkept.scope\n"cgroup":"system.slice/kept.scope"\npoweroff=0\ninactive')" "$OUT" \
+        "--keep-unit from systemd-run --scope: the guest is in kept.scope's payload, machined names kept.scope, status shows that cgroup, no machine-inkeep.scope"
 
 # A Type=notify service: READY=1 from the supervisor lets systemd-run return; the guest lives in the
 # service's payload; systemctl stop powers it off, the service ends with success.
