@@ -20,6 +20,24 @@
 
 #define CGROUP_FS "/sys/fs/cgroup"
 
+/* The v1 hierarchies a machine is placed in: those whose controllers limit, account, freeze or
+ * filter it, and systemd's named one, as systemd-nspawn does. The others (cpuset, net_cls,
+ * perf_event, hugetlb, …) keep the caller's cgroup: a machine of its own there serves nothing, and
+ * the first cpuset cgroup below the root costs the kernel a text patch of its static keys on every
+ * machine start and stop. */
+static bool v1_hierarchy_used(const char *name) {
+        static const char *const used[] = { "memory", "cpu",     "cpuacct", "pids",
+                                            "blkio",  "freezer", "devices", "systemd" };
+        char buf[NAME_MAX + 1];
+        snprintf(buf, sizeof buf, "%s", name);
+        char *save = NULL;
+        for (char *c = strtok_r(buf, ",", &save); c; c = strtok_r(NULL, ",", &save))
+                for (size_t i = 0; i < ELEMENTSOF(used); i++)
+                        if (strcmp(c, used[i]) == 0)
+                                return true;
+        return false;
+}
+
 static int enumerate_v1(MachineCgroup *cg) {
         if (cg->n_v1 > 0)
                 return 0;
@@ -28,7 +46,7 @@ static int enumerate_v1(MachineCgroup *cg) {
                 return -errno;
         int r = 0;
         for (struct dirent *de; (de = readdir(d));) {
-                if (de->d_type != DT_DIR || de->d_name[0] == '.' || strcmp(de->d_name, "unified") == 0)
+                if (de->d_type != DT_DIR || de->d_name[0] == '.' || !v1_hierarchy_used(de->d_name))
                         continue; /* co-mounted controllers appear as symlinks: skip those */
                 char p[PATH_MAX];
                 struct statfs fs;
@@ -48,41 +66,6 @@ static int enumerate_v1(MachineCgroup *cg) {
         return r;
 }
 
-/* A new cpuset cgroup starts with no CPUs and no memory nodes, and nothing can join it until it
- * has them: copy them from the parent at each level. */
-static int cpuset_fill(const char *root, const char *path) {
-        char buf[PATH_MAX];
-        snprintf(buf, sizeof buf, "%s", path);
-        for (char *p = buf;; p++) {
-                if (*p != '/' && *p != 0)
-                        continue;
-                char saved = *p;
-                *p = 0;
-                static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
-                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                        char child[PATH_MAX], parent[PATH_MAX];
-                        _cleanup_free_ char *cur = NULL, *want = NULL;
-                        snprintf(child, sizeof child, "%s/%s/%s", root, buf, files[i]);
-                        snprintf(parent, sizeof parent, "%s/%s", root, buf);
-                        char *slash = strrchr(parent, '/');
-                        *slash = 0;
-                        strcat(parent, "/");
-                        strcat(parent, files[i]);
-                        if (read_file_at(-EBADF, child, 4096, &cur) < 0 || (cur[0] && cur[0] != '\n'))
-                                continue;
-                        if (read_file_at(-EBADF, parent, 4096, &want) < 0)
-                                continue;
-                        int r = write_file_at(-EBADF, child, want);
-                        if (r < 0)
-                                return r;
-                }
-                *p = saved;
-                if (!saved)
-                        break;
-        }
-        return 0;
-}
-
 static int hybrid_create(MachineCgroup *cg) {
         int r = cgroup_create_scope(cg, cg->unified_root, &cg->created_parent);
         if (r < 0)
@@ -91,11 +74,6 @@ static int hybrid_create(MachineCgroup *cg) {
                 r = cgroup_create_scope(cg, cg->v1_roots[i], NULL);
                 if (r < 0)
                         return r;
-                if (strcmp(cg->v1_roots[i], CGROUP_FS "/cpuset") == 0) {
-                        r = cpuset_fill(cg->v1_roots[i], cg->payload);
-                        if (r < 0)
-                                return r;
-                }
         }
         return 0;
 }

@@ -200,14 +200,25 @@ static int console_stdio(int slave) {
 
 /* --image=: the supervisor mounted it, detached (we may not open loop devices: on cgroup v2 the
  * device program applies from clone3() on); we attach it in the machine's namespace only (slave:
- * nothing goes back to the host). The loop devices go with the last of these mounts (autoclear). */
+ * nothing goes back to the host). The loop devices go with the last of these mounts (autoclear).
+ * Here the root; its other partitions once the root has its layers (child_mount_image_parts()). */
 static void child_mount_image(const ChildContext *ctx) {
-        if (ctx->image->root < 0)
+        if (ctx->image->fd[IMAGE_PART_ROOT] < 0)
                 return;
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to make the mount tree a slave: %m");
         char err[256] = "";
-        int r = image_mounts_attach(ctx->image, ctx->image_mountpoint, err, sizeof err);
+        int r = image_mounts_attach_root(ctx->image, ctx->image_mountpoint, err, sizeof err);
+        if (r < 0)
+                FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
+}
+
+static void child_mount_image_parts(const ChildContext *ctx, int rootfd, RootMode mode,
+                                    const char *upper_size) {
+        if (!ctx->spec->image)
+                return;
+        char err[256] = "";
+        int r = overlays_image_parts(ctx->image, rootfd, mode, upper_size, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
@@ -237,6 +248,10 @@ static void child_enter(const ChildContext *ctx) {
         for (size_t i = 0; i < ctx->sources->n && n_keep < ELEMENTSOF(keep); i++)
                 if (ctx->sources->fds[i] >= 0)
                         keep[n_keep++] = ctx->sources->fds[i];
+        /* The image's partitions: attached once the root has its layers (child_open_root()). */
+        for (size_t k = 0; k < _IMAGE_PART_MAX && n_keep < ELEMENTSOF(keep); k++)
+                if (ctx->image->fd[k] >= 0)
+                        keep[n_keep++] = ctx->image->fd[k];
         if (close_all_fds_except(keep, n_keep) < 0)
                 _exit(EXIT_FAILURE);
 
@@ -267,7 +282,7 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
          * runtime dir (the tree's own path may lie below directories our unprivileged root cannot
          * enter), with /proc and /sys on it: locked, and so they stay in this copy. */
         const char *root = ctx->userns ? ctx->root_mountpoint : ctx->spec->rootfs;
-        if (ctx->spec->image)
+        if (ctx->spec->image && !ctx->userns)
                 root = ctx->image_mountpoint; /* mounted by child_mount_image() */
         if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to bind mount %s: %m", root);
@@ -277,12 +292,19 @@ static int child_open_root(const ChildContext *ctx, const char **ret_root) {
         char err[256] = "";
         /* Under -U the supervisor's helper stacked the layers already (userns-mounts.h). */
         RootMode mode = ctx->userns ? ROOT_TREE : ctx->spec->root_mode;
-        int r = overlays_prepare_root(mode, root, ctx->spec->tmpfs_size, err, sizeof err);
+        const char *size = ctx->spec->ephemeral_size;
+        bool disk = size && strcmp(size, OVERLAY_UPPER_DISK) == 0;
+        char upper[PATH_MAX];
+        if (disk && overlays_upper_dir(ctx->spec->machine, upper, sizeof upper) < 0)
+                FAIL(CHILD_STAGE_MOUNTS, ENAMETOOLONG, "Failed to name the overlay's upper directory");
+        const char *upper_size = size && *size && !disk ? size : ctx->spec->tmpfs_size;
+        int r = overlays_prepare_root(mode, root, upper_size, disk ? upper : NULL, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
         int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 FAIL(CHILD_STAGE_MOUNTS, errno, "Failed to open %s: %m", root);
+        child_mount_image_parts(ctx, rootfd, mode, upper_size);
         *ret_root = root;
         return rootfd;
 }

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/gc.h"
 
+#include <errno.h>
+#include <fcntl.h>
+
+#include "machines/images/store.h"
 #include "network/setup.h"
 #include "nspawnlite/basic/log.h"
+#include "nspawnlite/overlays.h"
 
 int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered, char *ret_path,
                             size_t path_len, char *ret_why, size_t why_len) {
@@ -17,7 +22,19 @@ int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered
                 if (k < 0)
                         log_warning_errno(k, "Failed to remove cgroup %s: %m", cg->scope);
         }
+        /* --ephemeral-size=disk's upper layer: the guest died with its supervisor, nobody uses it. */
+        if (overlays_upper_dir_remove(name) > 0)
+                found = 1;
         if (found)
                 (void) network_gc(name);
         return r < 0 ? r : found;
+}
+
+int gc_store(unsigned *ret_removed) {
+        *ret_removed = 0;
+        /* Not store_open(): gc makes no store where there is none. */
+        _cleanup_close_ int fd = open(store_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return store_gc(fd, ret_removed);
 }

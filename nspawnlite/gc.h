@@ -15,3 +15,7 @@
  * the ownership check. A cgroup that cannot be removed is warned about only. */
 int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered, char *ret_path,
                             size_t path_len, char *ret_why, size_t why_len);
+
+/* The image store's temporaries that no writer holds any more (a clone or import killed midway):
+ * removed, *ret_removed counts them. A store that does not exist has none. */
+int gc_store(unsigned *ret_removed);

@@ -8,15 +8,43 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "machines/images/image-mount.h"
+#include "machines/images/store.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
+
+/* Two machines writing one filesystem would corrupt it; readers may share. The lock is the image
+ * store's (store_lock_fd()), so that the store's verbs see the image in use. */
+static int image_lock(int fd, const char *what, bool read_only) {
+        int r = store_lock_fd(fd, !read_only);
+        if (r == -EBUSY)
+                return log_error_errno(r,
+                                       "Image %s is in use by another machine%s; stop it first, or boot both "
+                                       "--read-only.",
+                                       what, read_only ? " that writes to it" : "");
+        if (r < 0)
+                return log_error_errno(r, "Failed to lock image %s: %m", what);
+        return 0;
+}
+
+int launch_tree_lock(const LaunchSpec *c, LaunchImage *img) {
+        if (!c->lock_root)
+                return 0;
+        _cleanup_close_ int fd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot open root directory %s: %m", c->rootfs);
+        /* --ephemeral and --volatile= only read the tree. */
+        int r = image_lock(fd, c->rootfs, c->read_only || c->root_mode != ROOT_TREE);
+        if (r < 0)
+                return r;
+        img->fd = TAKE_FD(fd);
+        return 0;
+}
 
 void launch_image_done(LaunchImage *img) {
         img->fd = safe_close(img->fd);
@@ -25,7 +53,7 @@ void launch_image_done(LaunchImage *img) {
 
 int launch_image_mount(const LaunchSpec *c, LaunchImage *img) {
         char err[512] = "";
-        if (img->mounts.root >= 0)
+        if (img->mounts.fd[IMAGE_PART_ROOT] >= 0)
                 return 0; /* the first start's, made by launch_image_prepare() */
         int r = image_mount_detached(img->fd, &img->choice, img->read_only, &img->mounts, err, sizeof err);
         if (r < 0)
@@ -45,11 +73,11 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, ImageM
                 _exit(1);
         }
         /* Copies of the first start's mounts, or (a kernel that cannot copy those) mounts of our own. */
-        int r = copy->root >= 0
+        int r = copy->fd[IMAGE_PART_ROOT] >= 0
                         ? 0
                         : image_mount_detached(img->fd, &img->choice, img->read_only, copy, err, sizeof err);
         if (r >= 0)
-                r = image_mounts_attach(copy, "/tmp/image", err, sizeof err);
+                r = image_mounts_attach_root(copy, "/tmp/image", err, sizeof err);
         if (r < 0) {
                 log_error_errno(r, "Image %s: %s: %m.", c->image, err);
                 _exit(1);
@@ -57,6 +85,15 @@ static _noreturn_ void trial_child(const LaunchSpec *c, LaunchImage *img, ImageM
         _cleanup_close_ int rootfd = open("/tmp/image", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0) {
                 log_error_errno(errno, "Failed to open the root of image %s: %m", c->image);
+                _exit(1);
+        }
+        /* The partitions as the machine will have them; with --ephemeral or --volatile= they go on the
+         * root's layers (child.c), which may make their mount points: here /usr is enough (the init
+         * and os-release may be there), if the root has its mount point. */
+        unsigned kinds = c->root_mode == ROOT_TREE ? IMAGE_PARTS_ALL : 1U << IMAGE_PART_USR;
+        r = image_mounts_attach_parts(copy, rootfd, kinds, NULL, NULL, err, sizeof err);
+        if (r < 0 && c->root_mode == ROOT_TREE) {
+                log_error_errno(r, "Image %s: %s: %m.", c->image, err);
                 _exit(1);
         }
         const char *path = NULL;
@@ -87,18 +124,12 @@ int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret) {
         int r = image_open(c->image, read_only, &img.fd, &img.choice, err, sizeof err);
         if (r < 0)
                 return log_error_errno(r, "%s: %m.", err);
-        img.read_only = read_only || image_fstype_read_only(img.choice.root.fstype);
+        img.read_only = read_only || image_fstype_read_only(img.choice.part[IMAGE_PART_ROOT].fstype);
 
-        /* Two machines writing one filesystem would corrupt it; readers may share. */
-        if (flock(img.fd, (img.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-                r = -errno;
+        r = image_lock(img.fd, c->image, img.read_only);
+        if (r < 0) {
                 launch_image_done(&img);
-                if (r == -EWOULDBLOCK)
-                        return log_error_errno(r,
-                                               "Image %s is in use by another machine%s; stop it first, or "
-                                               "boot both --read-only.",
-                                               c->image, img.read_only ? " that writes to it" : "");
-                return log_error_errno(r, "Failed to lock image %s: %m", c->image);
+                return r;
         }
 
         /* The machine's mounts, made once here: the trial below looks at copies of them, and the

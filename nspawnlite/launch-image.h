@@ -29,4 +29,7 @@ int launch_image_prepare(const LaunchSpec *c, LaunchImage *ret);
  * program applies from clone3() on), for the child to attach in its namespace. Logs one line on
  * failure. */
 int launch_image_mount(const LaunchSpec *c, LaunchImage *img);
+/* A tree of the image store (spec->lock_root): its lock, as the store's images have it, held in
+ * img->fd for the machine's life. Logs one line on failure (-EBUSY: in use). */
+int launch_tree_lock(const LaunchSpec *c, LaunchImage *img);
 void launch_image_done(LaunchImage *img);

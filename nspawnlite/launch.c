@@ -80,10 +80,13 @@ static int preflight(Supervisor *s) {
                 s->init_kind = c->kind == LAUNCH_BOOT ? s->image.init_kind : INIT_STUB;
         } else if ((rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return log_error_errno(errno, "Cannot open root directory %s: %m", c->rootfs);
+        else if (launch_tree_lock(c, &s->image) < 0)
+                return -EINVAL;
 
         if (c->image)
-                log_debug("Image %s, root %s at %llu.", c->image, s->image.choice.root.fstype,
-                          (unsigned long long) s->image.choice.root.start);
+                log_debug("Image %s, root %s at %llu.", c->image,
+                          s->image.choice.part[IMAGE_PART_ROOT].fstype,
+                          (unsigned long long) s->image.choice.part[IMAGE_PART_ROOT].start);
         else if (c->kind == LAUNCH_BOOT) {
                 if (!tree_has_os_release(rootfd))
                         return log_error_errno(
@@ -130,7 +133,9 @@ static int preflight(Supervisor *s) {
 
 static int clone_child(Supervisor *s, int child_sync, const MountSources *sources, const char *stage,
                        bool *ret_into_cgroup) {
-        uint64_t flags = CLONE_PIDFD | (s->userns.lock_fd >= 0 ? CLONE_NEWUSER : 0);
+        bool userns = s->userns.lock_fd >= 0;
+        ImageMounts no_image = IMAGE_MOUNTS_NULL;
+        uint64_t flags = CLONE_PIDFD | (userns ? CLONE_NEWUSER : 0);
         for (size_t i = 0; i < ELEMENTSOF(namespace_table); i++)
                 if (!namespace_table[i].only_own_network || s->spec->network.mode != NETWORK_HOST)
                         flags |= (uint64_t) namespace_table[i].flag;
@@ -164,9 +169,10 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                         .uuid = s->uuid,
                         .term = s->console == CONSOLE_INTERACTIVE ? getenv("TERM") : NULL,
                         .caps = s->caps,
-                        .userns = s->userns.lock_fd >= 0,
+                        .userns = userns,
                         .root_mountpoint = s->root_mountpoint,
-                        .image = &s->image.mounts,
+                        /* Under -U the image's mounts go through the outer namespace. */
+                        .image = userns ? &no_image : &s->image.mounts,
                         .image_mountpoint = s->image_mountpoint,
                         .stage = stage,
                         .sources = sources,
@@ -205,6 +211,29 @@ static void end_guest(Supervisor *s) {
         s->n_ttys = 0;
 }
 
+/* -U with --image=: the image's detached mounts, idmapped into the child's user namespace (an image's
+ * files stay as installed: owned by 0 on disk, by the guest's root in the machine). Every filesystem
+ * --image= mounts (ext4, xfs, btrfs, squashfs, erofs) allows that on Linux 6.18; an older kernel may
+ * refuse some (squashfs and erofs came later than ext4, xfs and btrfs): then it is said so. */
+static int userns_image_tree(Supervisor *s, int *ret_tree) {
+        ImageMounts *m = &s->image.mounts;
+        int r = 0;
+        ImagePartKind k;
+        for (k = 0; k < _IMAGE_PART_MAX && r >= 0; k++)
+                if (m->fd[k] >= 0)
+                        r = userns_idmap_mount(m->fd[k], s->pid);
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "Failed to make an idmapped mount of image %s (%m): this kernel cannot "
+                        "idmap its %s filesystem; boot it without -U, or extract it to a "
+                        "directory and boot that with -U.",
+                        s->spec->image, s->image.choice.part[k - 1].fstype);
+        /* The root here; the other partitions stay in m for the stage (UsernsStage.image). */
+        *ret_tree = TAKE_FD(m->fd[IMAGE_PART_ROOT]);
+        return 0;
+}
+
 /* -U, once the child exists: its id maps, and the tree (idmapped or as chowned) dressed with
  * /proc, /sys and what must arrive locked, from the outer mount namespace (userns-mounts.h).
  * Logs what failed. */
@@ -216,8 +245,13 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
                 log_error_errno(r, "Failed to map the ids of the user namespace: %m");
                 return r;
         }
+        if (s->spec->image) {
+                r = userns_image_tree(s, &tree);
+                if (r < 0)
+                        return r;
+        }
         bool idmap = s->spec->userns.ownership == USERNS_OWNERSHIP_MAP;
-        r = userns_tree(s->spec->rootfs, idmap ? s->pid : 0, &tree);
+        r = s->spec->image ? 0 : userns_tree(s->spec->rootfs, idmap ? s->pid : 0, &tree);
         if (r < 0) {
                 if (idmap)
                         log_error_errno(r,
@@ -228,10 +262,15 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
                         log_error_errno(r, "Failed to open the tree %s: %m", s->spec->rootfs);
                 return r;
         }
-        char inaccessible[PATH_MAX];
+        char inaccessible[PATH_MAX], upper[PATH_MAX];
+        const char *size = s->spec->ephemeral_size;
+        bool disk = size && strcmp(size, OVERLAY_UPPER_DISK) == 0;
         r = machine_path(s->spec->machine, "inaccessible", inaccessible, sizeof inaccessible);
+        if (r >= 0 && disk)
+                r = overlays_upper_dir(s->spec->machine, upper, sizeof upper);
         UsernsStage st = {
                 .tree = tree,
+                .image = s->spec->image ? &s->image.mounts : NULL,
                 .read_only = s->spec->read_only,
                 .root_mode = s->spec->root_mode,
                 .stage = stage,
@@ -240,9 +279,12 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
                 .own_netns = s->spec->network.mode != NETWORK_HOST,
                 .uid_shift = s->userns.base,
                 .tmpfs_size = s->spec->tmpfs_size,
+                .upper_size = size && *size && !disk ? size : s->spec->tmpfs_size,
+                .upper_dir = disk ? upper : NULL,
         };
         if (r >= 0)
                 r = userns_mounts_apply(outer, s->pidfd, &st, err, sizeof err);
+        image_mounts_close(&s->image.mounts); /* the helper attached its copies, or failed */
         if (r < 0) {
                 log_error_errno(r, "%s: %m", err);
                 return r;
@@ -314,6 +356,11 @@ static int start_guest(Supervisor *s) {
                 return log_error_errno(r, "%s: %m", err);
         if (s->spec->image && launch_image_mount(s->spec, &s->image) < 0)
                 return -EINVAL; /* logged; the mounts close with the image */
+        /* --ephemeral-size=disk: an empty upper layer at each start, as a tmpfs would be. */
+        if (s->spec->ephemeral_size && strcmp(s->spec->ephemeral_size, OVERLAY_UPPER_DISK) == 0 &&
+            (r = overlays_upper_dir_make(s->spec->machine)) < 0)
+                return log_error_errno(r, "Failed to make the overlay's upper directory in %s: %m",
+                                       runtime_dir());
         r = machine_cgroup_open_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the machine's cgroup: %m");
@@ -332,9 +379,11 @@ static int start_guest(Supervisor *s) {
         bool into_cgroup = false;
         r = clone_child(s, pair[1], &sources, userns ? stage : NULL, &into_cgroup);
         int left = userns_mounts_leave(&outer);
-        /* The child has its copies; ours would keep the detached trees alive. */
+        /* The child has its copies; ours would keep the detached trees alive. Under -U the image's
+         * mounts wait for userns_dress(). */
         mounts_close_sources(&sources);
-        image_mounts_close(&s->image.mounts);
+        if (!userns || r < 0)
+                image_mounts_close(&s->image.mounts);
         machine_cgroup_close_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
@@ -413,6 +462,7 @@ fail : {
         int status = 1;
         reap_child(s, kill_first, &status);
         end_guest(s);
+        image_mounts_close(&s->image.mounts); /* -U's, if it failed before they were attached */
         return status > 1 && status < 128 ? status : -ECHILD;
 }
 }
@@ -478,7 +528,8 @@ static void warn_reachable_tree(const char *rootfs) {
 static int prepare_userns(Supervisor *s) {
         const LaunchSpec *c = s->spec;
         uint32_t shift = 0;
-        int r = userns_tree_shift(c->rootfs, &shift);
+        /* An image's files are never shifted: its mounts are idmapped (userns_image_tree()). */
+        int r = c->image ? 0 : userns_tree_shift(c->rootfs, &shift);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the owner of %s: %m", c->rootfs);
         bool shifted = shift >= USERNS_PICK_BASE && (shift - USERNS_PICK_BASE) % USERNS_RANGE == 0;
@@ -493,7 +544,8 @@ static int prepare_userns(Supervisor *s) {
                              : 0;
         }
 
-        warn_reachable_tree(c->rootfs);
+        if (!c->image)
+                warn_reachable_tree(c->rootfs);
         r = userns_acquire(&c->userns, shifted ? shift : 0, &s->userns);
         if (r == -EBUSY && c->userns.mode == USERNS_FIXED)
                 return log_error_errno(r, "UID range %u:%u is in use by another machine.", c->userns.base,
@@ -626,7 +678,10 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
                 log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s->cgroup.payload);
                 return r;
         }
-        /* Without a device filter (cgroup v2 without BPF), no mknod: a node could reach any device. */
+        /* Without a device filter (cgroup v2 without BPF, or inside a container that refuses
+         * bpf()), no mknod: a node could reach any device. */
+        if (!s->cgroup.devices_restricted)
+                log_debug("No device cgroup here: machine %s gets no CAP_MKNOD.", c->machine);
         s->caps = capability_machine_set(c->network.mode != NETWORK_HOST, c->caps_add,
                                          c->caps_drop |
                                                  (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
@@ -767,6 +822,8 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         launch_image_done(&s->image);
         userns_release(&s->userns);
         overlays_cleanup(s->spec->overlays, s->spec->n_overlays);
+        if (s->lock.dir) /* the name is ours: so is its upper directory (--ephemeral-size=disk) */
+                (void) overlays_upper_dir_remove(s->spec->machine);
         machine_lock_release(&s->lock);
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(s, status);

@@ -40,9 +40,11 @@ typedef struct {
         size_t n_mounts;
         bool read_only;
         RootMode root_mode; /* --ephemeral, --volatile= */
+        bool lock_root;     /* a tree of the store: flock()ed as its images are, shared when read-only */
         const CustomOverlay *overlays;
         size_t n_overlays;
-        const char *tmpfs_size; /* size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
+        const char *tmpfs_size;     /* size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
+        const char *ephemeral_size; /* the overlay root's upper: a tmpfs size=, OVERLAY_UPPER_DISK, or "" */
         bool detach;
         bool wait_ready;
         unsigned ttys; /* login ttys, /dev/tty1..N */

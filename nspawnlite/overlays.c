@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "machines/registry.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/path-util.h"
@@ -42,12 +44,15 @@ static int make_dir_at(int dir, const char *name, mode_t mode, int *ret) {
         return 0;
 }
 
-/* --ephemeral, --volatile=overlay: a tmpfs on root holds the upper and work directories, and the
- * overlay goes on top of it; the tree (treefd, beneath both) is its lower layer. */
-static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size, char *err, size_t errlen) {
-        int r = mount_scratch(root, treefd, tmpfs_size);
+/* --ephemeral, --volatile=overlay: a tmpfs on root (or upper_dir, --ephemeral-size=disk) holds the
+ * upper and work directories, and the overlay goes on top of it; the tree (treefd, beneath both) is
+ * its lower layer. */
+static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size, const char *upper_dir,
+                           char *err, size_t errlen) {
+        int r = upper_dir ? 0 : mount_scratch(root, treefd, tmpfs_size);
         _cleanup_close_ int scratch = -EBADF, upper = -EBADF, work = -EBADF;
-        if (r >= 0 && (scratch = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        if (r >= 0 &&
+            (scratch = open(upper_dir ?: root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
                 r = -errno;
         if (r >= 0)
                 r = make_dir_at(scratch, "upper", 0755, &upper);
@@ -59,7 +64,8 @@ static int prepare_overlay(const char *root, int treefd, const char *tmpfs_size,
                        fchown(upper, st.st_uid, st.st_gid) < 0))
                 r = -errno;
         if (r < 0) {
-                snprintf(err, errlen, "Failed to set up the tmpfs for the overlay on %s", root);
+                snprintf(err, errlen, "Failed to set up the upper layer for the overlay on %s in %s", root,
+                         upper_dir ?: "a tmpfs");
                 return r;
         }
         char opts[128];
@@ -142,7 +148,8 @@ static int prepare_state(const char *root, int treefd, const char *tmpfs_size, c
         return r;
 }
 
-int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, char *err, size_t errlen) {
+int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_size, const char *upper_dir,
+                          char *err, size_t errlen) {
         if (mode == ROOT_TREE)
                 return 0;
         _cleanup_close_ int treefd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -152,7 +159,7 @@ int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_siz
         }
         switch (mode) {
         case ROOT_OVERLAY:
-                return prepare_overlay(root, treefd, tmpfs_size, err, errlen);
+                return prepare_overlay(root, treefd, tmpfs_size, upper_dir, err, errlen);
         case ROOT_VOLATILE:
                 return prepare_volatile(root, treefd, tmpfs_size, err, errlen);
         case ROOT_STATE:
@@ -160,6 +167,66 @@ int overlays_prepare_root(RootMode mode, const char *root, const char *tmpfs_siz
         default:
                 return 0;
         }
+}
+
+/* The directory that holds UPPER and the work directory, opened without following a symlink anywhere
+ * on its path (a host user who owns a directory on it must not redirect what root creates there);
+ * ret_name: the work directory's name in it. */
+static int open_work_parent(const CustomOverlay *o, int *ret_fd, const char **ret_name) {
+        const char *slash = strrchr(o->work, '/');
+        char parent[PATH_MAX];
+        if (!slash || (size_t) (slash - o->work) >= sizeof parent)
+                return -EINVAL;
+        snprintf(parent, sizeof parent, "%.*s", slash == o->work ? 1 : (int) (slash - o->work), o->work);
+        *ret_name = slash + 1;
+        return open_no_symlinks(parent, O_PATH | O_DIRECTORY, ret_fd);
+}
+
+/* UPPER, and the work directory beside it (made here, or left by an earlier start under the same
+ * name): both real directories, no symlink on their paths, the work directory ours. */
+static int open_upper_and_work(const CustomOverlay *o, int *ret_upper, int *ret_work, char *err,
+                               size_t errlen) {
+        _cleanup_close_ int parent = -EBADF, up = -EBADF, work = -EBADF;
+        const char *name = NULL;
+        int r = open_work_parent(o, &parent, &name);
+        if (r >= 0 && (up = openat(parent, strrchr(o->upper, '/') + 1,
+                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r == -ELOOP || r == -ENOTDIR) {
+                snprintf(err, errlen,
+                         "Overlay directory %s has a symlink on its path: give the real directory's path",
+                         o->upper);
+                return r;
+        }
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to open the overlay's upper directory %s", o->upper);
+                return r;
+        }
+        struct stat st;
+        if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
+                r = -errno;
+        else if ((work = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+                 fstat(work, &st) < 0)
+                r = -errno;
+        else if (st.st_uid != geteuid())
+                r = -EPERM;
+        /* O_DIRECTORY answers ENOTDIR before O_NOFOLLOW's ELOOP: a symlink is named as one. */
+        if (r == -ENOTDIR && fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode))
+                r = -ELOOP;
+        if (r < 0) {
+                snprintf(err, errlen,
+                         "Overlay work directory %s %s: remove it, or give UPPER in a directory only root "
+                         "can change",
+                         o->work,
+                         r == -ELOOP     ? "is a symlink"
+                         : r == -ENOTDIR ? "exists and is not a directory"
+                         : r == -EPERM   ? "exists and belongs to another user"
+                                         : "cannot be made");
+                return r;
+        }
+        *ret_upper = TAKE_FD(up);
+        *ret_work = TAKE_FD(work);
+        return 0;
 }
 
 /* Mount the overlay o at target: its layers are the host's directories. */
@@ -180,15 +247,10 @@ static int mount_one(const CustomOverlay *o, const char *target, char *err, size
                          i + 1 < o->n_lower ? ":" : "", fd_path(fds[n_fds++]).path);
         }
         if (r >= 0 && o->upper) {
-                int up = open(o->upper, O_PATH | O_DIRECTORY | O_CLOEXEC), work = -EBADF;
-                if (up >= 0)
+                int up = -EBADF, work = -EBADF;
+                r = open_upper_and_work(o, &up, &work, err, errlen);
+                if (r >= 0) {
                         fds[n_fds++] = up;
-                if (up < 0 || (mkdir(o->work, 0700) < 0 && errno != EEXIST) ||
-                    (work = open(o->work, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-                        r = -errno;
-                        snprintf(err, errlen, "Failed to open the overlay's upper directory %s or make %s",
-                                 o->upper, o->work);
-                } else {
                         fds[n_fds++] = work;
                         snprintf(opts + strlen(opts), sizeof opts - strlen(opts), ",upperdir=%s,workdir=%s",
                                  fd_path(up).path, fd_path(work).path);
@@ -201,6 +263,48 @@ static int mount_one(const CustomOverlay *o, const char *target, char *err, size
         for (size_t i = 0; i < n_fds; i++)
                 safe_close(fds[i]);
         return r;
+}
+
+/* --ephemeral, --volatile=overlay: each partition of an image gets an overlay of its own, as the
+ * root has one (an overlay does not reach into the mounts beneath its lower layer). */
+static int image_part_overlay(ImagePartKind kind, int mnt, void *userdata, char *err, size_t errlen) {
+        const char *upper_size = userdata;
+        /* Its path, as just resolved inside the root: nothing runs in there yet that could change it. */
+        char path[PATH_MAX];
+        ssize_t n = readlink(fd_path(mnt).path, path, sizeof path - 1);
+        if (n < 0) {
+                snprintf(err, errlen, "Failed to find the image's %s partition", image_part_kind_name(kind));
+                return -errno;
+        }
+        path[n] = 0;
+        int r = overlays_prepare_root(ROOT_OVERLAY, path, upper_size, NULL, err, errlen);
+        if (r < 0 || (kind != IMAGE_PART_ESP && kind != IMAGE_PART_XBOOTLDR))
+                return r;
+        /* What runs is checked against the overlay it is opened through: it keeps the boot
+         * partition's nosuid,noexec (image_mount_detached()). */
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
+        if (mount_setattr(AT_FDCWD, path, 0, &attr, sizeof attr) < 0) {
+                snprintf(err, errlen, "Failed to make the overlay on the image's %s partition noexec",
+                         image_part_kind_name(kind));
+                return -errno;
+        }
+        return 0;
+}
+
+/* Which partitions each root mode takes: --volatile=yes a fresh tmpfs with the image's /usr only;
+ * --volatile=state a tmpfs /var, so not the image's /var (nor /var/tmp on it). */
+static const unsigned image_parts_of_mode[] = {
+        [ROOT_TREE] = IMAGE_PARTS_ALL,
+        [ROOT_OVERLAY] = IMAGE_PARTS_ALL,
+        [ROOT_VOLATILE] = 1U << IMAGE_PART_USR,
+        [ROOT_STATE] = IMAGE_PARTS_ALL & ~(1U << IMAGE_PART_VAR | 1U << IMAGE_PART_TMP),
+};
+
+int overlays_image_parts(ImageMounts *m, int rootfd, RootMode mode, const char *upper_size, char *err,
+                         size_t errlen) {
+        unsigned kinds = (size_t) mode < ELEMENTSOF(image_parts_of_mode) ? image_parts_of_mode[mode] : 0;
+        return image_mounts_attach_parts(m, rootfd, kinds, mode == ROOT_OVERLAY ? image_part_overlay : NULL,
+                                         (void *) upper_size, err, errlen);
 }
 
 int overlays_stage_custom(const char *dir, const CustomOverlay *o, size_t n, char *err, size_t errlen) {
@@ -250,12 +354,55 @@ void overlays_cleanup(const CustomOverlay *o, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 if (!o[i].work)
                         continue;
-                _cleanup_close_ int d = open(o[i].work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (d < 0)
+                _cleanup_close_ int parent = -EBADF, d = -EBADF;
+                const char *name = NULL;
+                if (open_work_parent(&o[i], &parent, &name) < 0 ||
+                    (d = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
                         continue;
                 /* What overlayfs makes in there, empty once it is unmounted. */
                 (void) unlinkat(d, "work", AT_REMOVEDIR);
                 (void) unlinkat(d, "index", AT_REMOVEDIR);
-                (void) rmdir(o[i].work);
+                (void) unlinkat(parent, name, AT_REMOVEDIR);
         }
+}
+
+int overlays_upper_dir(const char *machine, char *ret, size_t n) {
+        return machine_path(machine, "ephemeral", ret, n);
+}
+
+static dev_t remove_dev;
+
+static int remove_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+        if (st->st_dev != remove_dev)
+                return FTW_CONTINUE; /* a mount in there: not ours to empty */
+        (void) (flag == FTW_DP ? rmdir(p) : unlink(p));
+        return FTW_CONTINUE;
+}
+
+int overlays_upper_dir_remove(const char *machine) {
+        char dir[PATH_MAX];
+        struct stat st;
+        int r = overlays_upper_dir(machine, dir, sizeof dir);
+        if (r < 0)
+                return r;
+        if (lstat(dir, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlink(dir) < 0 ? -errno : 1;
+        /* The guest wrote all of it: no symlink followed (FTW_PHYS), no mount crossed (FTW_MOUNT). */
+        remove_dev = st.st_dev;
+        if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ||
+            (rmdir(dir) < 0 && errno != ENOENT))
+                return -errno;
+        return 1;
+}
+
+int overlays_upper_dir_make(const char *machine) {
+        char dir[PATH_MAX];
+        int r = overlays_upper_dir_remove(machine);
+        if (r >= 0)
+                r = overlays_upper_dir(machine, dir, sizeof dir);
+        if (r >= 0 && mkdir(dir, 0700) < 0)
+                r = -errno;
+        return r < 0 ? r : 0;
 }

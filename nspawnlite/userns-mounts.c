@@ -125,7 +125,7 @@ static void report(int fd, int e, const char *what) {
  * root, so that what the guest must not change (the read-only /usr, the read-only tree) reaches it
  * with its flags locked. The tmpfs mounts take the owner of the tree's root: the guest's root. */
 static int dress_root(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
-        int r = overlays_prepare_root(st->root_mode, stage, st->tmpfs_size, err, errlen);
+        int r = overlays_prepare_root(st->root_mode, stage, st->upper_size, st->upper_dir, err, errlen);
         if (r < 0)
                 return r;
         /* The tree went read-only above; a new root on top of it (--ephemeral --read-only) too. */
@@ -133,6 +133,20 @@ static int dress_root(const UsernsStage *st, const char *stage, char *err, size_
             (r = mount_remount_read_only(stage)) < 0)
                 snprintf(err, errlen, "Failed to make the root directory read-only");
         return r;
+}
+
+/* The tree (read-only with --read-only) on the stage. */
+static int attach_tree(const UsernsStage *st, const char *stage, char *err, size_t errlen) {
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (st->read_only && mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
+                snprintf(err, errlen, "Failed to make the root directory read-only");
+                return -errno;
+        }
+        if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                snprintf(err, errlen, "Failed to mount the tree on %s", stage);
+                return -errno;
+        }
+        return 0;
 }
 
 /* In the outer mount namespace and the guest's PID namespace: the tree on the stage, /proc, its
@@ -143,20 +157,18 @@ _noreturn_ static void outer_mounts(const UsernsStage *st, int errfd) {
         char err[256] = "", stage[PATH_MAX];
         int r = 0;
         _cleanup_close_ int rootfd = -EBADF, src = -EBADF;
-        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
         snprintf(stage, sizeof stage, "%s/" USERNS_STAGE_TREE, st->stage);
-        if (st->read_only && mount_setattr(st->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to make the root directory read-only");
-        } else if (move_mount(st->tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-                r = -errno;
-                snprintf(err, sizeof err, "Failed to mount the tree on %s", stage);
+        if ((r = attach_tree(st, stage, err, sizeof err)) < 0) {
+                /* err says it */
         } else if ((r = dress_root(st, stage, err, sizeof err)) < 0) {
                 /* err says it */
         } else if ((rootfd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
                    (src = open(st->inaccessible, O_PATH | O_CLOEXEC)) < 0) {
                 r = -errno;
                 snprintf(err, sizeof err, "Failed to open %s", rootfd < 0 ? stage : st->inaccessible);
+        } else if (st->image && (r = overlays_image_parts(st->image, rootfd, st->root_mode, st->upper_size,
+                                                          err, sizeof err)) < 0) {
+                /* err says it; the image's partitions go on the root's layers, found inside the image */
         } else {
                 MountTableArgs table = {
                         .phase = MOUNT_PHASE_OUTER,

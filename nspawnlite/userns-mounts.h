@@ -62,7 +62,8 @@ int userns_mounts_enter(UsernsMounts *u, const char *mountpoint, const char *sta
 int userns_mounts_leave(UsernsMounts *u);
 /* What the helper puts on the stage, and where it goes. */
 typedef struct {
-        int tree;           /* the detached tree (userns_tree()) */
+        int tree;           /* the detached tree (userns_tree()), or an image's root filesystem */
+        ImageMounts *image; /* an image's other partitions, detached, put on the tree's layers; or NULL */
         bool read_only;     /* make all of it read-only */
         RootMode root_mode; /* what goes on the tree first (overlays_prepare_root()) */
         const char *stage;  /* as given to userns_mounts_enter() */
@@ -71,6 +72,8 @@ typedef struct {
         bool own_netns;
         uint32_t uid_shift;     /* the host uid of the guest's root, owner of its tmpfs mounts */
         const char *tmpfs_size; /* the spec's */
+        const char *upper_size; /* the overlay root's upper tmpfs (--ephemeral-size=, or tmpfs_size) */
+        const char *upper_dir;  /* or this directory (--ephemeral-size=disk); NULL */
 } UsernsStage;
 
 /* On failure, err says what failed. */

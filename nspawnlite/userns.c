@@ -131,15 +131,22 @@ int userns_tree(const char *path, pid_t pid, int *ret_fd) {
                 *ret_fd = TAKE_FD(tree);
                 return 0;
         }
+        int r = userns_idmap_mount(tree, pid);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(tree);
+        return 0;
+}
+
+int userns_idmap_mount(int mnt, pid_t pid) {
         char ns[64];
         snprintf(ns, sizeof ns, "/proc/%d/ns/user", (int) pid);
         _cleanup_close_ int userns = open(ns, O_RDONLY | O_CLOEXEC);
         if (userns < 0)
                 return -errno;
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns };
-        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+        if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
                 return -errno;
-        *ret_fd = TAKE_FD(tree);
         return 0;
 }
 

@@ -53,6 +53,10 @@ int userns_write_maps(pid_t pid, const UsernsRange *r);
 /* A detached copy of the tree's mount for the child to put in place, idmapped into pid's user
  * namespace unless pid is 0: -EINVAL/-EOPNOTSUPP when the filesystem cannot be idmapped. */
 int userns_tree(const char *path, pid_t pid, int *ret_fd);
+/* Idmap the detached mount mnt (and its submounts) into pid's user namespace. Which filesystems
+ * allow it is the kernel's call (FS_ALLOW_IDMAP): on 6.18 ext4, xfs, btrfs, squashfs, erofs and
+ * tmpfs all do; -EINVAL where one does not. */
+int userns_idmap_mount(int mnt, pid_t pid);
 
 /* The uid that owns the tree's root directory: 0 for a tree as installed, BASE for one shifted. */
 int userns_tree_shift(const char *path, uint32_t *ret);

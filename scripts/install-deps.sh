@@ -10,8 +10,13 @@ PACKAGES=(
         libmount-dev libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev libnftables-dev libsystemd-dev check
         # guests and tests
         debootstrap busybox-static util-linux fdisk squashfs-tools erofs-utils e2fsprogs tmux iproute2 procps nftables clang-format
-        # images (test-image-debian.sh, bench-image.sh): systemd-repart and systemd-dissect, more filesystems
-        systemd xfsprogs btrfs-progs
+        # the image store (test-store.sh): ACLs and xattrs of the copies
+        acl attr
+        # images (test-image-debian.sh, test-image-parts.sh, bench-image.sh): systemd-repart and
+        # systemd-dissect, more filesystems (dosfstools: vfat ESPs)
+        systemd xfsprogs btrfs-progs dosfstools
+        # nspawnlite inside another container (test-nested-lxc.sh)
+        lxc
         # the yardstick
         systemd-container
 )

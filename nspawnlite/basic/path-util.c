@@ -193,6 +193,23 @@ int chase_in_root(int rootfd, const char *path, int open_flags, int *ret_fd) {
         return 0;
 }
 
+int open_no_symlinks(const char *path, int open_flags, int *ret_fd) {
+        if (!path_is_absolute(path))
+                return -EINVAL;
+        struct open_how how = { .flags = (unsigned) open_flags | O_CLOEXEC,
+                                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+        int fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+        fd = fd < 0 ? -errno : fd;
+        if (fd == -ENOSYS) {
+                _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                fd = root < 0 ? -errno : walk_nofollow(root, path, open_flags);
+        }
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
+        return 0;
+}
+
 /* Lexically normalise an absolute path, clamping ".." at "/" as RESOLVE_IN_ROOT does. */
 static int normalize_in_root(const char *in, char *out, size_t n) {
         size_t len = 0;

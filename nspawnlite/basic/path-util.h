@@ -8,6 +8,10 @@
  * (openat2 RESOLVE_IN_ROOT; on old kernels a component walk that refuses symlinks). */
 int chase_in_root(int rootfd, const char *path, int open_flags, int *ret_fd);
 
+/* Open the absolute host path without following a symlink anywhere on it (-ELOOP; -ENOTDIR from the
+ * walk of a kernel without openat2), for paths an unprivileged host user might redirect. */
+int open_no_symlinks(const char *path, int open_flags, int *ret_fd);
+
 /* Create the directory path (and its parents) inside the tree; returns an O_PATH fd of it. */
 int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd);
 

@@ -5,7 +5,7 @@
 #include "nspawnlite/cli/options.h"
 
 void boot_help(void) {
-        printf("nspawnlite boot [OPTIONS] ROOTFS|--image=PATH [INIT-ARGS…]\n\n"
+        printf("nspawnlite boot [OPTIONS] ROOTFS|--image=PATH|-M NAME [INIT-ARGS…]\n\n"
                "Boot the OS tree ROOTFS as a container: its own init runs as PID 1.\n\n"
                "  -h --help                 Show this help\n"
                "  -D --directory=PATH       Root directory (instead of ROOTFS)\n"
@@ -13,7 +13,8 @@ void boot_help(void) {
                "                            Partitions types, an MBR with one Linux partition, or a\n"
                "                            bare ext4, xfs, btrfs, squashfs or erofs filesystem\n"
                "  -M --machine=NAME         Machine name (default: the tree's directory name, or the\n"
-               "                            image's file name without .raw/.img)\n"
+               "                            image's file name without .raw/.img); without ROOTFS\n"
+               "                            and --image=: the image NAME of the store (/var/lib/machines)\n"
                "  -d --detach               Run in the background; console to the machine's log\n"
                "     --wait-ready           With -d: return once the guest is ready (READY=1 or\n"
                "                            a login prompt), or fail after --timeout\n"
@@ -34,6 +35,11 @@ void boot_help(void) {
                "     --read-only            Mount the root directory read-only\n"
                "  -x --ephemeral            Run on a throwaway overlay of the tree (upper layer on a\n"
                "                            tmpfs): nothing written reaches the tree\n"
+               "     --ephemeral-size=SIZE|disk\n"
+               "                            The upper layer of --ephemeral/--volatile=overlay: a tmpfs\n"
+               "                            of SIZE (N%% of RAM or bytes; default: --tmpfs-size's), or\n"
+               "                            disk: a directory in the runtime dir, removed when the\n"
+               "                            machine ends (or by gc after a crash)\n"
                "     --volatile[=MODE]      yes (default): a tmpfs root with the tree's /usr read-only;\n"
                "                            state: the tree read-only, a tmpfs on /var; overlay: as\n"
                "                            --ephemeral; no\n"
@@ -72,7 +78,7 @@ void boot_help(void) {
 }
 
 void run_help(void) {
-        printf("nspawnlite run [OPTIONS] ROOTFS|--image=PATH [--] CMD [ARGS…]\n\n"
+        printf("nspawnlite run [OPTIONS] ROOTFS|--image=PATH|-M NAME [--] CMD [ARGS…]\n\n"
                "Run one command in a fresh container; a tiny stub init is PID 1.\n"
                "The exit status is the command's (128+N when it was killed by signal N).\n\n"
                "Options as for 'nspawnlite boot --help'; the console defaults to 'pipe' unless\n"

@@ -130,6 +130,14 @@ int parse_tmpfs(Config *c, const char *spec) {
         return 0;
 }
 
+int ephemeral_size_parse(const char *s, char *ret, size_t n) {
+        if (s && strcmp(s, OVERLAY_UPPER_DISK) == 0) {
+                snprintf(ret, n, "%s", s);
+                return 0;
+        }
+        return tmpfs_size_parse(s, ret, n);
+}
+
 int tmpfs_size_parse(const char *s, char *ret, size_t n) {
         size_t len = s ? strlen(s) : 0;
         uint64_t v;

@@ -3,6 +3,7 @@
 #include "nspawnlite/cli/mount-options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "machines/images/store.h"
 #include "nspawnlite/basic/name.h"
 #include "network/ifname.h"
 #include "network/nat.h"
@@ -38,9 +40,11 @@ LaunchSpec config_launch_spec(const Config *c) {
                 /* --volatile=state is the tree read-only with a tmpfs on /var. */
                 .read_only = c->read_only || c->volatile_mode == ROOT_STATE,
                 .root_mode = c->ephemeral ? ROOT_OVERLAY : c->volatile_mode,
+                .lock_root = c->lock_root,
                 .overlays = c->overlays,
                 .n_overlays = c->n_overlays,
                 .tmpfs_size = c->tmpfs_size,
+                .ephemeral_size = c->ephemeral_size,
                 .detach = c->detach,
                 .wait_ready = c->wait_ready,
                 .ttys = c->ttys,
@@ -146,6 +150,7 @@ enum {
         ARG_BIND_RO,
         ARG_TMPFS,
         ARG_TMPFS_SIZE,
+        ARG_EPHEMERAL_SIZE,
         ARG_READ_ONLY,
         ARG_CAPABILITY,
         ARG_DROP_CAPABILITY,
@@ -367,6 +372,15 @@ static int opt_overlay(ParseState *st, int opt, const char *arg) {
         return 0;
 }
 
+static int opt_ephemeral_size(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (ephemeral_size_parse(arg, c->ephemeral_size, sizeof c->ephemeral_size) < 0)
+                return BAD("Invalid --ephemeral-size= '%s': use a percentage of RAM from 1%% to 100%%, a "
+                           "size of at least 1M (e.g. 10%% or 512M), or disk.",
+                           arg);
+        return 0;
+}
+
 static int opt_tmpfs_size(ParseState *st, int opt, const char *arg) {
         Config *c = st->config;
         if (tmpfs_size_parse(arg, c->tmpfs_size, sizeof c->tmpfs_size) < 0)
@@ -507,6 +521,7 @@ static const struct {
         { "bind-ro", required_argument, ARG_BIND_RO, opt_bind },
         { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs },
         { "tmpfs-size", required_argument, ARG_TMPFS_SIZE, opt_tmpfs_size },
+        { "ephemeral-size", required_argument, ARG_EPHEMERAL_SIZE, opt_ephemeral_size },
         { "read-only", no_argument, ARG_READ_ONLY, opt_flag },
         { "ephemeral", no_argument, 'x', opt_flag },
         { "volatile", optional_argument, ARG_VOLATILE, opt_volatile },
@@ -624,6 +639,50 @@ static int config_set_rootfs(Config *c, const char *directory) {
         return (c->rootfs = strdup(resolved)) ? 0 : -ENOMEM;
 }
 
+/* -M NAME with no ROOTFS: boot wants the image NAME of the store when nothing (or "--") follows the
+ * options; run when what follows is not a directory and the store has the image (so that a path,
+ * even a wrong one, means what it meant before). */
+static bool store_image_wanted(const Config *c, int n, char **args) {
+        if (!c->machine)
+                return false;
+        if (n == 0 || strcmp(args[0], "--") == 0)
+                return true;
+        struct stat st;
+        StoreImage img;
+        _cleanup_close_ int fd = -EBADF;
+        return c->kind == LAUNCH_RUN && (stat(args[0], &st) < 0 || !S_ISDIR(st.st_mode)) &&
+               (fd = open(store_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+               store_find(fd, c->machine, &img) >= 0;
+}
+
+/* The image -M NAME of the store: a tree (directory, subvolume) or a raw image, as --image= takes it.
+ * An image marked read-only is booted read-only, as systemd-nspawn does. */
+static int config_set_store_image(Config *c) {
+        StoreImage img;
+        /* Not store_open(): looking for an image makes no store. */
+        _cleanup_close_ int fd = open(store_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = fd < 0 ? -errno : store_find(fd, c->machine, &img);
+        if (r == -ENOENT)
+                return BAD("No image named %s in %s: give a ROOTFS path, or make the image first "
+                           "('nspawnlite import-fs DIR %s').",
+                           c->machine, store_dir(), c->machine);
+        if (r < 0)
+                return log_error_errno(r, "Cannot look up image %s in %s: %m", c->machine, store_dir());
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", store_dir(), img.file);
+        c->read_only = c->read_only || img.read_only;
+        return img.kind == STORE_RAW ? config_set_image(c, path) : config_set_rootfs(c, path);
+}
+
+/* A tree of the store is locked while a machine runs it, like the store's raw images (whose lock
+ * --image= takes): by its path too, not only as -M NAME. */
+static bool rootfs_in_store(const char *rootfs) {
+        char store[PATH_MAX];
+        const char *slash = strrchr(rootfs, '/');
+        return slash && slash > rootfs && realpath(store_dir(), store) &&
+               strlen(store) == (size_t) (slash - rootfs) && strncmp(store, rootfs, slash - rootfs) == 0;
+}
+
 /* The overlays' host directories exist, and each upper one gets its work directory beside it,
  * named after the machine (the name is locked while it runs). */
 static int config_check_overlays(Config *c) {
@@ -656,6 +715,9 @@ static int config_check(Config *c) {
         if (c->ephemeral && c->volatile_mode != ROOT_TREE && c->volatile_mode != ROOT_OVERLAY)
                 return BAD("--ephemeral and --volatile=%s exclude each other; give one of them.",
                            c->volatile_mode == ROOT_STATE ? "state" : "yes");
+        if (c->ephemeral_size[0] && !c->ephemeral && c->volatile_mode != ROOT_OVERLAY)
+                return BAD("--ephemeral-size= sizes the upper layer of --ephemeral or --volatile=overlay: "
+                           "give one of them too.");
         int r = config_check_overlays(c);
         if (r < 0)
                 return r;
@@ -666,9 +728,10 @@ static int config_check(Config *c) {
         if (c->userns.mode != USERNS_OFF && c->network == NETWORK_HOST)
                 return BAD("-U/--private-users cannot share the host's network (--network=host): a user "
                            "namespace cannot mount /sys for it.");
-        if (c->image && c->userns.mode != USERNS_OFF)
-                return BAD("--image= cannot be combined with -U/--private-users yet: boot the image's "
-                           "tree as a directory for that.");
+        if (c->image && c->userns.mode != USERNS_OFF && c->userns.ownership == USERNS_OWNERSHIP_CHOWN)
+                return BAD("--private-users-ownership=chown would rewrite the owners of every file in image "
+                           "%s: use the default, map (an idmapped mount), with --image=.",
+                           c->image);
         /* In the foreground it is for a Type=notify service: READY=1 to systemd when the guest is. */
         if (c->wait_ready && !c->detach && !getenv("NOTIFY_SOCKET"))
                 return BAD("--wait-ready only makes sense with -d/--detach, or under a Type=notify service.");
@@ -720,9 +783,10 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         const char *directory = st.directory;
         if (st.image && directory)
                 return BAD("Give either a root directory or --image=, not both.");
-        if (!directory && !st.image) {
+        bool from_store = !directory && !st.image && store_image_wanted(c, argc - optind, argv + optind);
+        if (!directory && !st.image && !from_store) {
                 if (optind >= argc)
-                        return BAD("No root directory given. Usage: nspawnlite %s [OPTIONS] ROOTFS%s",
+                        return BAD("No root directory given. Usage: nspawnlite %s [OPTIONS] ROOTFS|-M NAME%s",
                                    argv[0], kind == LAUNCH_RUN ? " [--] CMD…" : "");
                 directory = argv[optind++];
         }
@@ -734,9 +798,12 @@ int config_parse(Config *c, LaunchKind kind, int argc, char **argv) {
         if (kind == LAUNCH_RUN && strv_length(c->args) == 0)
                 return BAD("No command given. Usage: nspawnlite run [OPTIONS] ROOTFS [--] CMD…");
 
-        r = st.image ? config_set_image(c, st.image) : config_set_rootfs(c, directory);
+        r = from_store ? config_set_store_image(c)
+            : st.image ? config_set_image(c, st.image)
+                       : config_set_rootfs(c, directory);
         if (r < 0)
                 return r;
+        c->lock_root = !c->image && rootfs_in_store(c->rootfs);
         if (!c->machine && default_machine_name(c->rootfs, c->image, &c->machine) < 0)
                 return BAD("Cannot derive a machine name from '%s'; give one with -M NAME.", c->rootfs);
         if (!c->hostname && !(c->hostname = strdup(c->machine)))

@@ -27,11 +27,13 @@ typedef struct {
         CustomMount *mounts;
         size_t n_mounts;
         bool read_only;
+        bool lock_root;         /* a tree of the image store: locked while the machine runs */
         bool ephemeral;         /* --ephemeral, -x */
         RootMode volatile_mode; /* --volatile=: ROOT_TREE for no */
         CustomOverlay *overlays;
         size_t n_overlays;
         char tmpfs_size[24]; /* --tmpfs-size=: size= of /tmp, /run, /dev/shm, --tmpfs; "" for the default */
+        char ephemeral_size[24]; /* --ephemeral-size=: the upper layer's tmpfs size=, "disk", or "" */
         bool detach;
         bool wait_ready;
         unsigned ttys; /* login ttys, /dev/tty1..N */
@@ -58,6 +60,8 @@ LaunchSpec config_launch_spec(const Config *c);
 /* "N%" (1 to 100, of the host's RAM) or a size (512M, 2G; at least 1M) into the value of tmpfs's
  * size= option (a percentage or bytes). -EINVAL or -ERANGE. */
 int tmpfs_size_parse(const char *s, char *ret, size_t n);
+/* --ephemeral-size=: OVERLAY_UPPER_DISK, or a size as tmpfs_size_parse() takes it. */
+int ephemeral_size_parse(const char *s, char *ret, size_t n);
 
 void boot_help(void);
 void run_help(void);

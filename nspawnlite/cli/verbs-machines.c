@@ -18,6 +18,7 @@
 
 #include "machines/cgroup.h"
 #include "machines/control.h"
+#include "machines/images/store.h"
 #include "nspawnlite/basic/name.h"
 #include "machines/registry.h"
 #include "nspawnlite/console.h"
@@ -610,6 +611,16 @@ int verb_gc(int argc, char **argv) {
         if (geteuid() != 0)
                 return log_error("nspawnlite gc must run as root."), 1;
 
+        unsigned removed = 0;
+        r = gc_store(&removed);
+        if (r < 0)
+                log_error_errno(r, "Failed to remove the abandoned temporaries of the image store %s: %m",
+                                store_dir());
+        else if (removed > 0)
+                log_info("Removed %u abandoned temporar%s of the image store.", removed,
+                         removed == 1 ? "y" : "ies");
+        int failed = r < 0;
+
         MachineCgroup probe;
         r = machine_cgroup_init(&probe, "probe");
         if (r < 0 && cgroup_parent_error(r)) {
@@ -617,7 +628,6 @@ int verb_gc(int argc, char **argv) {
                 return log_error("%s", cgroup_parent_error(r)), 1;
         }
 
-        int failed = 0;
         _cleanup_strv_free_ char **names = NULL;
         r = machine_list_names(&names);
         if (r < 0) {

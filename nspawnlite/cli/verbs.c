@@ -12,6 +12,7 @@
 #include "nspawnlite/basic/path-util.h"
 #include "nspawnlite/basic/runtime-dir.h"
 #include "nspawnlite/cli/options.h"
+#include "nspawnlite/cli/verbs-images.h"
 #include "nspawnlite/cli/verbs-machines.h"
 #include "nspawnlite/cli/verbs-systemd.h"
 
@@ -63,6 +64,13 @@ static const struct {
         { "thaw", verb_thaw, "Resume a frozen machine" },
         { "set-limit", verb_set_limit, "Change the limits of a running machine" },
         { "gc", verb_gc, "Remove what dead machines left behind" },
+        { "list-images", verb_list_images, "List the images of the store" },
+        { "image-status", verb_image_status, "Show an image of the store" },
+        { "clone", verb_clone, "Copy an image of the store" },
+        { "rename", verb_rename, "Rename an image of the store" },
+        { "remove", verb_remove, "Remove images of the store" },
+        { "read-only", verb_read_only, "Mark an image read-only or writable" },
+        { "import-fs", verb_import_fs, "Copy a directory tree into the store" },
         { "enable", verb_enable, "Start a store machine at boot (nspawnlite@.service)" },
         { "disable", verb_disable, "No longer start a store machine at boot" },
         { "help", verb_help, "Show this help" },
@@ -72,7 +80,7 @@ static void main_help(void) {
         printf("nspawnlite [--version] VERB [OPTIONS…]\n\n"
                "A light machine manager: boots whole OS trees as containers.\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)
-                printf("  %-10s %s\n", verb_table[i].name, verb_table[i].summary);
+                printf("  %-12s %s\n", verb_table[i].name, verb_table[i].summary);
         printf("\n'nspawnlite VERB --help' for a verb's options.\n");
 }
 

@@ -215,4 +215,24 @@ for how in terminate "kill --signal=KILL"; do
         assert_clean "$how: nothing left behind"
 done
 
+# --- 7. v1 hierarchies: the machine has a cgroup where a controller limits, accounts, freezes or
+# filters it (and systemd's named one), none in the others: a first cpuset cgroup below the root
+# makes the kernel patch its static keys at every start and stop. -----------------------------------
+if [ -d /sys/fs/cgroup/memory ] && [ "$(stat -f -c %T /sys/fs/cgroup/memory)" = cgroupfs ]; then
+        if up_quiet v1 "$TREE"; then
+                L=$(leader v1)
+                for c in memory pids freezer devices; do
+                        [ -d "/sys/fs/cgroup/$c" ] || continue
+                        assert_match "^[0-9]+:$c:/$NSPAWNLITE_CGROUP_PARENT/machine-v1.scope/payload\$" \
+                                "$(grep -E "^[0-9]+:$c:" "/proc/$L/cgroup")" "v1 $c: the guest is in its machine's cgroup"
+                done
+                if [ -d /sys/fs/cgroup/cpuset ]; then
+                        [ ! -e "/sys/fs/cgroup/cpuset/$NSPAWNLITE_CGROUP_PARENT/machine-v1.scope" ] &&
+                                pass "v1 cpuset: no cgroup of the machine's" ||
+                                fail "v1 cpuset: the machine has a cgroup there"
+                fi
+                down v1
+        fi
+fi
+
 assert_clean

@@ -64,6 +64,56 @@ up bbeph --ephemeral "$TREE" && in_guest bbeph sh -c 'echo y >/etc/boot-file' &&
 assert_eq "$SUM" "$(tree_sum "$TREE")" "boot --ephemeral: the tree is unchanged after the machine wrote and ended"
 assert_eq 0 "$(grep -c -F " $TREE" /proc/self/mountinfo || true)" "boot --ephemeral: no mount left on the host"
 
+# ---- --ephemeral-size= --------------------------------------------------------------------------
+# SIZE caps the upper tmpfs: a write past it fails with ENOSPC (one below it goes through).
+FILL='dd if=/dev/zero of=/small bs=64k count=4 2>/dev/null && echo small-ok
+      dd if=/dev/zero of=/big bs=64k count=32 2>/run/err; echo "dd=$?"
+      grep -q "No space left on device" /run/err && echo ENOSPC; df -k / | awk "NR == 2 { print \$2 }"'
+for u in "" -U; do
+        # shellcheck disable=SC2086 # $u is empty or -U
+        run_in "${u:+$u }--ephemeral-size=1M" $u --ephemeral --ephemeral-size=1M "$TREE" /bin/sh -c "$FILL"
+        assert_eq "$(printf 'small-ok\ndd=1\nENOSPC\n1024')" "$OUT" \
+                "${u:+$u }--ephemeral-size=1M: a 1 MiB upper layer, a write past it fails with ENOSPC"
+done
+run_in "--volatile=overlay --ephemeral-size=1M" --volatile=overlay --ephemeral-size=1M "$TREE" /bin/sh -c "$FILL"
+assert_eq "$(printf 'small-ok\ndd=1\nENOSPC\n1024')" "$OUT" "--volatile=overlay --ephemeral-size=1M: the same"
+
+# disk: the upper layer is a directory of the runtime dir while the machine runs, gone after.
+UPPER_OF() { echo "$NSPAWNLITE_RUNTIME_DIR/machines/$1/ephemeral/upper"; }
+for u in "" -U; do
+        # shellcheck disable=SC2086 # $u is empty or -U
+        "$NSPAWNLITE" run $u --network=none -M edisk --ephemeral --ephemeral-size=disk "$TREE" /bin/sh -c \
+                'dd if=/dev/zero of=/big bs=1M count=3 2>/dev/null && touch /run/written; sleep 30' </dev/null >/dev/null 2>&1 &
+        P=$!
+        STARTED_PIDS+=("$P")
+        if wait_running edisk 20 && wait_for 10 test -e "/proc/$(leader edisk)/root/run/written"; then
+                assert_eq 3145728 "$(stat -c %s "$(UPPER_OF edisk)/big" 2>&1)" \
+                        "${u:+$u }--ephemeral-size=disk: the guest's write is in the runtime dir's upper directory"
+        else
+                fail "${u:+$u }--ephemeral-size=disk: the machine edisk did not start"
+        fi
+        timeout 20 "$NSPAWNLITE" terminate edisk >/dev/null 2>&1 || true
+        wait_exit "$P" 20
+        [ "$EXIT_RC" = timeout ] || forget "$P"
+        assert_clean "${u:+$u }--ephemeral-size=disk: nothing left after a terminate"
+done
+assert_eq "$SUM" "$(tree_sum "$TREE")" "--ephemeral-size=: the tree is unchanged"
+# A supervisor killed with SIGKILL cannot remove it: gc does.
+if up ekill --ephemeral --ephemeral-size=disk "$TREE"; then
+        S=$(machine_state ekill supervisor)
+        L=$(leader ekill)
+        in_guest ekill sh -c 'echo k >/etc/kill-file' || fail "--ephemeral-size=disk: writing in ekill failed"
+        kill -KILL "$S"
+        wait_for 10 eval '! process_alive "$S" && ! process_alive "$L"' && forget "$S" ||
+                fail "--ephemeral-size=disk: ekill's supervisor or guest survived SIGKILL"
+        assert_eq k "$(cat "$(UPPER_OF ekill)/etc/kill-file" 2>&1)" \
+                "--ephemeral-size=disk: the upper directory outlives a SIGKILLed supervisor"
+        rc=0
+        "$NSPAWNLITE" gc >/dev/null 2>&1 || rc=$?
+        assert_eq 0 "$rc" "--ephemeral-size=disk: gc after the SIGKILL exits 0"
+        assert_clean "--ephemeral-size=disk: nothing left after SIGKILL of the supervisor and gc"
+fi
+
 # ---- --volatile= --------------------------------------------------------------------------------
 B=/usr/bin/busybox
 run_in "--volatile=yes" --volatile=yes "$TREE" $B sh -c \
@@ -82,6 +132,19 @@ assert_eq "$(printf 'overlay\nwritten')" "$OUT" "--volatile=overlay: / is a writ
 run_in "--volatile=no" --volatile=no "$TREE" /bin/sh -c "$ROOT_FS"
 assert_eq "$(stat -f -c %T "$TREE" | sed 's/ext2\/ext3/ext4/')" "$OUT" "--volatile=no: / is the tree itself"
 assert_eq "$SUM" "$(tree_sum "$TREE")" "--volatile=yes|state|overlay: the tree is unchanged"
+
+# The new root's mount flags: nodev (device nodes belong on the machine's /dev), but not nosuid (the
+# guest's own setuid binaries, su and passwd, must work), with and without -U.
+ROOT_OPTS='awk '"'"'$5 == "/" { print $6 }'"'"' /proc/self/mountinfo'
+for args in --ephemeral --volatile=overlay --volatile=yes "-U --ephemeral" "-U --volatile=yes"; do
+        # shellcheck disable=SC2086 # $args is two words for -U
+        run_in "$args root flags" $args "$TREE" $B sh -c "$ROOT_OPTS"
+        if [[ ,$OUT, == *,nodev,* ]] && [[ ,$OUT, != *,nosuid,* ]]; then
+                pass "$args: the root is nodev and keeps setuid ($OUT)"
+        else
+                fail "$args: the root's flags are '$OUT', want nodev without nosuid"
+        fi
+done
 
 # ---- --overlay=, --overlay-ro= ------------------------------------------------------------------
 mkdir -p "$WORK/ov/low1" "$WORK/ov/low2" "$WORK/ov/up" "$WORK/ov/a:b"
@@ -125,6 +188,32 @@ bad "--overlay= with a '+' path" "relative to the tree \('\+' prefix\) are not s
 bad "--overlay= with a missing lower" "Overlay directory $WORK/ov/nope does not exist" --overlay="$WORK/ov/nope:$WORK/ov/up:/srv"
 bad "--overlay= with a file as upper" "Overlay directory $WORK/ov/low1/f is not a directory" --overlay="$WORK/ov/low2:$WORK/ov/low1/f:/srv"
 bad "--ephemeral with --volatile=yes" "--ephemeral and --volatile=yes exclude each other" --ephemeral --volatile=yes
+bad "--ephemeral-size=bogus" "Invalid --ephemeral-size= 'bogus'" --ephemeral --ephemeral-size=bogus
+bad "--ephemeral-size=0" "Invalid --ephemeral-size= '0'" --ephemeral --ephemeral-size=0
+bad "--ephemeral-size= without --ephemeral" "--ephemeral-size= sizes the upper layer of --ephemeral" --ephemeral-size=1M
+bad "--ephemeral-size= with --volatile=yes" "--ephemeral-size= sizes the upper layer" --volatile=yes --ephemeral-size=disk
+# UPPER and its work directory are found without following symlinks: a host user who owns a directory
+# on the way must not make root create the work directory elsewhere.
+mkdir -p "$WORK/sym/real/up" "$WORK/sym/dir/up" "$WORK/sym/elsewhere"
+ln -s "$WORK/sym/real" "$WORK/sym/link"
+bad "--overlay= with a symlink above UPPER" "Overlay directory $WORK/sym/link/up has a symlink on its path" \
+        -M symup --overlay="$WORK/ov/low1:$WORK/sym/link/up:/srv"
+assert_eq "up" "$(ls -A "$WORK/sym/real")" "--overlay= with a symlink above UPPER: nothing made at the symlink's target"
+ln -s "$WORK/sym/elsewhere/work" "$WORK/sym/dir/.#nspawnlite-work-up-symwork"
+bad "--overlay= with the work directory a symlink" "Overlay work directory .* is a symlink" \
+        -M symwork --overlay="$WORK/ov/low1:$WORK/sym/dir/up:/srv"
+assert_eq "" "$(ls -A "$WORK/sym/elsewhere")" "--overlay= with the work directory a symlink: nothing made at its target"
+: >"$WORK/sym/dir/.#nspawnlite-work-up-filework"
+bad "--overlay= with the work directory a file" "Overlay work directory .* exists and is not a directory" \
+        -M filework --overlay="$WORK/ov/low1:$WORK/sym/dir/up:/srv"
+mkdir "$WORK/sym/dir/.#nspawnlite-work-up-otherwork" && chown 1234:1234 "$WORK/sym/dir/.#nspawnlite-work-up-otherwork"
+bad "--overlay= with another user's work directory" "Overlay work directory .* belongs to another user" \
+        -M otherwork --overlay="$WORK/ov/low1:$WORK/sym/dir/up:/srv"
+for m in symup symwork; do
+        bad "-U --overlay= ($m's case)" "symlink" -U -M $m --overlay="$WORK/ov/low1:$WORK/sym/$([ $m = symup ] && echo link || echo dir)/up:/srv"
+done
+assert_eq "up" "$(ls -A "$WORK/sym/real")" "-U --overlay= with a symlink above UPPER: nothing made at the target"
+assert_eq "" "$(ls -A "$WORK/sym/elsewhere")" "-U --overlay= with the work directory a symlink: nothing made at its target"
 mkdir -p "$WORK/nousr/etc"
 rc=0
 err=$(timeout 30 "$NSPAWNLITE" run --network=none --volatile=yes "$WORK/nousr" /bin/true </dev/null 2>&1) || rc=$?

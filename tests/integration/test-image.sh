@@ -2,7 +2,8 @@
 # boot/run --image=: disk images made here with public tools (a bare ext4, squashfs and erofs, a GPT
 # with the Discoverable Partitions root type, an MBR with one Linux partition) run; nothing stays
 # bound or mounted after; writes land in the image; --read-only and the image lock hold; bad
-# images fail with one line and leave no loop device.
+# images fail with one line and leave no loop device; the loop devices use direct I/O where the
+# backing file can; an image on a read-only filesystem needs --read-only.
 . "$(dirname "$0")/lib.sh"
 
 for t in mkfs.ext4 sfdisk losetup; do
@@ -44,6 +45,44 @@ EXT4=$WORK/bb.raw
 mkfs.ext4 -q -d "$TREE" "$EXT4" 32M || die "mkfs.ext4 failed"
 run_ok "bare ext4 image runs" "$EXT4"
 run_ok "bare ext4 image runs --read-only" "$EXT4" --read-only
+
+# guest_loop_dio IMG ARGS…: the dio flag of the loop device under the guest's root, read inside
+# (mountinfo: the source is the second field after the "-").
+# shellcheck disable=SC2016 # expanded in the guest
+LOOP_DIO='dev=$(awk '"'"'$5 == "/" { for (i = 7; i < NF; i++) if ($i == "-") print $(i + 2) }'"'"' /proc/self/mountinfo)
+cat "/sys/block/${dev#/dev/}/loop/dio"'
+guest_loop_dio() {
+        local img=$1
+        shift
+        "$NSPAWNLITE" run --network=none --image="$img" "$@" sh -c "$LOOP_DIO" 2>&1
+}
+# $WORK is on the host's ext4 (lib.sh): the loop device reads the image with direct I/O.
+[ "$(stat -f -c %T "$WORK")" = ext2/ext3 ] || log "\$WORK is on $(stat -f -c %T "$WORK"), not ext4"
+assert_eq 1 "$(guest_loop_dio "$EXT4")" "an image on ext4 is read through a loop device with direct I/O"
+
+# An image on a read-only filesystem (a read-only bind mount made here): read-write is refused
+# before any loop device is bound; --read-only runs.
+mkdir "$WORK/rofs"
+if ! { mount --bind "$WORK" "$WORK/rofs" && mount -o remount,bind,ro "$WORK/rofs"; }; then
+        die "cannot make a read-only bind mount"
+fi
+refused "an image on a read-only filesystem asked read-write is refused" \
+        "^nspawnlite: Image .*/rofs/bb.raw lies on a read-only filesystem .*give --read-only" \
+        run --network=none --image="$WORK/rofs/bb.raw" /bin/true
+refused "boot of an image on a read-only filesystem asked read-write is refused" "lies on a read-only filesystem" \
+        boot --network=none --image="$WORK/rofs/bb.raw"
+no_trace "image on a read-only filesystem, refused: no loop device or mount left" "$WORK/rofs/bb.raw"
+run_ok "an image on a read-only filesystem runs --read-only" "$WORK/rofs/bb.raw" --read-only
+umount "$WORK/rofs"
+# A file system without direct I/O (squashfs): the kernel leaves the loop device buffered; it runs.
+if command -v mksquashfs >/dev/null; then
+        mksquashfs "$EXT4" "$WORK/ro.squashfs" -quiet -no-progress >/dev/null 2>&1 || die "mksquashfs of the image failed"
+        mount -t squashfs -o ro "$WORK/ro.squashfs" "$WORK/rofs" || die "cannot mount the squashfs"
+        assert_eq 0 "$(guest_loop_dio "$WORK/rofs/bb.raw" --read-only)" \
+                "an image on squashfs runs --read-only, its loop device buffered (dio 0)"
+        no_trace "image on squashfs: no loop device or mount left" "$WORK/rofs/bb.raw"
+        umount "$WORK/rofs"
+fi
 
 # partitioned: the ext4 image copied at 1 MiB into a GPT (DPS root x86-64) and an MBR (0x83)
 make_disk() { # FILE LABEL TYPE
@@ -139,7 +178,7 @@ done
 refused "a directory as --image is refused" "is a directory" run --network=none --image="$WORK/adir" /bin/true
 refused "a FIFO as --image is refused" "not a regular file" run --network=none --image="$WORK/afifo" /bin/true
 refused "a missing --image is refused" "does not exist" run --network=none --image="$WORK/nope.raw" /bin/true
-refused "--image with -U is refused" "cannot be combined with -U" run -U --network=none --image="$EXT4" /bin/true
+refused "--image with -U chown is refused" "private-users-ownership=chown would rewrite" run -U --private-users-ownership=chown --network=none --image="$EXT4" /bin/true
 refused "an image without an init is refused by boot" "os-release|No init" boot --network=none --image="$WORK/empty.raw"
 
 # A device node in the image stays unusable under --ephemeral too: the kernel asks the overlay (the

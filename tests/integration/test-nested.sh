@@ -5,7 +5,8 @@
 # failed start:
 # - run (plain, -U, --network=bridge) and boot (busybox, detached; Debian systemd, --ephemeral) work
 #   inside, reach `running` with no failed unit, shell into the inner machine, power off with 0;
-# - the debug line names the refused keyring;
+# - one debug line names the refused keyring, one the missing device filter (bpf() refused: no
+#   CAP_MKNOD for the inner machine);
 # - terminating the outer machine leaves nothing behind.
 # The minbase guest lacks the project's libraries (libnl, libseccomp, …): the host's library
 # directory is bound read-only at /hostlib and named in LD_LIBRARY_PATH (same Debian release).
@@ -31,6 +32,15 @@ inner() {
 OUT=$(inner 'NSPAWNLITE_LOG_LEVEL=debug $N run --network=none /bb /bin/echo nested-ok; echo "rc=$?"')
 assert_match $'nested-ok\nrc=0' "$OUT" "inner run: the command ran (the outer filter refuses keyctl)"
 assert_match "No keyrings here \(Operation not permitted\)" "$OUT" "inner run: one debug line says why"
+
+# The outer filter refuses bpf(): no device program for the inner machine, so no mknod at all.
+OUT=$(inner 'NSPAWNLITE_LOG_LEVEL=debug $N run --network=none /bb /bin/sh -c "grep CapBnd /proc/self/status;
+        mknod /tmp/null c 1 3 2>/dev/null; echo mknod=\$?"')
+assert_match "No device cgroup here: machine bb gets no CAP_MKNOD" "$OUT" "inner run: one debug line says there is no device filter"
+assert_match $'\nmknod=1' "$OUT" "inner run: no mknod without a device filter"
+CAPBND=$(grep -o '^CapBnd:.*' <<<"$OUT" | cut -f2)
+[ $(((0x$CAPBND >> 27) & 1)) = 0 ] && pass "inner run: CAP_MKNOD is out of the bounding set" ||
+        fail "inner run: CAP_MKNOD in $CAPBND"
 
 OUT=$(inner '$N run -U --network=none /bb /bin/cat /proc/self/uid_map 2>/dev/null; echo "rc=$?"')
 assert_match $'^ +0 +[0-9]+ +65536\nrc=0$' "$OUT" "inner run -U: the guest's root is a mapped range"

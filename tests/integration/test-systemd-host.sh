@@ -52,12 +52,15 @@ OUT=$(inner 'systemctl daemon-reload; systemctl restart systemd-machined; echo "
 assert_eq "$(printf 'restarts=0\n1\nactive\n1')" "$OUT" \
         "daemon-reload and a restart of machined: inbb runs on, its unit active, machined still lists it"
 
-# A reboot: the same unit, machined's leader is the new init.
+# A reboot: the same unit, machined's leader is the new init. (Then wait for the new init to catch
+# SIGUSR2, its poweroff signal: before that, a stop request is lost on it until --timeout kills it.)
 OUT=$(inner 'lead() { $N status inbb --json 2>/dev/null | sed -n "s/.*\"leader\": *\([0-9]*\).*/\1/p"; }; L0=$(lead);
         $N reboot inbb >/dev/null; echo "reboot=$?";
         for i in $(seq 150); do L=$(lead); [ -n "$L" ] && [ "$L" != "$L0" ] &&
                 [ "$(machinectl show inbb -p Leader --value 2>/dev/null)" = "$L" ] && break; sleep 0.2; done;
         [ -n "$L" ] && [ "$L" != "$L0" ] && [ "$(machinectl show inbb -p Leader --value)" = "$L" ] && echo leader=new-init;
+        for i in $(seq 100); do c=$(sed -n "s/^SigCgt:[[:space:]]*//p" /proc/$L/status); c=${c#????????????};
+                [ $((0x$c & 0x800)) -ne 0 ] && break; sleep 0.1; done;
         systemctl show machine-inbb.scope -p ActiveState --value')
 assert_eq "$(printf 'reboot=0\nleader=new-init\nactive')" "$OUT" \
         "reboot: machine-inbb.scope stays active, machined's leader is the new init"

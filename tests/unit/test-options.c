@@ -267,6 +267,34 @@ START_TEST(tmpfs_sizes) {
 }
 END_TEST
 
+START_TEST(ephemeral_sizes) {
+        static const struct {
+                const char *in, *out;
+                int r;
+        } cases[] = {
+                { "disk", "disk", 0 },  { "64M", "67108864", 0 },  { "5%", "5%", 0 },
+                { "0", NULL, -ERANGE }, { "Disk", NULL, -EINVAL }, { "disk2", NULL, -EINVAL },
+                { "", NULL, -EINVAL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char buf[24] = "";
+                int r = ephemeral_size_parse(cases[i].in, buf, sizeof buf);
+                ck_assert_msg(r == cases[i].r, "'%s' gave %d", cases[i].in, r);
+                if (cases[i].out)
+                        ck_assert_str_eq(buf, cases[i].out);
+        }
+        Config c;
+        ck_assert_int_eq(
+                parse(&c, LAUNCH_BOOT, (const char *[]){ "-x", "--ephemeral-size=disk", "@TREE@", NULL }), 0);
+        LaunchSpec spec = config_launch_spec(&c);
+        ck_assert_str_eq(spec.ephemeral_size, OVERLAY_UPPER_DISK);
+        config_done(&c);
+        /* Only for an overlay root. */
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]){ "--ephemeral-size=1M", "@TREE@", NULL }),
+                         -EINVAL);
+}
+END_TEST
+
 /* The guest uses ids up to 65534: a range must hold 65536. */
 START_TEST(userns_ranges) {
         UsernsConfig u = {};
@@ -351,6 +379,7 @@ Suite *suite_options(void) {
         tcase_add_test(t, capability_lists);
         tcase_add_test(t, bind_escapes);
         tcase_add_test(t, tmpfs_sizes);
+        tcase_add_test(t, ephemeral_sizes);
         tcase_add_test(t, userns_ranges);
         tcase_add_test(t, short_and_long_spellings);
         suite_add_tcase(s, t);

@@ -20,6 +20,7 @@ Suite *suite_cgroup_limits(void);
 Suite *suite_control(void);
 Suite *suite_escape(void);
 Suite *suite_image_choose(void);
+Suite *suite_store(void);
 
 /* A fresh temporary directory for a test; removed by rm_rf_tmp(). */
 char *make_tmp_dir(void);
