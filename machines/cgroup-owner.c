@@ -187,6 +187,16 @@ static int create_scope_once(MachineCgroup *cg, const char *root, bool *ret_crea
         return cgroup_mkdir_p(root, cg->payload, NULL, NULL);
 }
 
+int cgroup_mark_scope(const MachineCgroup *cg, const char *root) {
+        char p[PATH_MAX], marker[PATH_MAX + RUNTIME_ID_LEN + 2];
+        int r = owner_marker(marker, sizeof marker);
+        if (r < 0)
+                return r;
+        if (snprintf(p, sizeof p, "%s/%s", root, cg->scope) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        return lsetxattr(p, CGROUP_OWNER_XATTR, marker, strlen(marker), 0) < 0 ? -errno : 0;
+}
+
 int cgroup_create_scope(MachineCgroup *cg, const char *root, bool *ret_created_parent) {
         /* Another machine's teardown may remove the empty parent between our mkdir()s. */
         int r = -ENOENT;

@@ -43,15 +43,44 @@ static int enable_controllers(const char *dir) {
         return 0;
 }
 
+/* The supervisor itself goes to …/supervisor, a leaf beside payload (DESIGN.md §4); it returns to
+ * where it came from (cg->supervisor_origin) before the scope is removed. */
+static int supervisor_enter(MachineCgroup *cg) {
+        char sup[PATH_MAX];
+        snprintf(sup, sizeof sup, "%s/supervisor", cg->scope);
+        int r = cgroup_mkdir_p(cg->unified_root, sup, NULL, NULL);
+        if (r < 0)
+                return r;
+        if (!cg->supervisor_origin) { /* the systemd path sets it, from before the unit */
+                _cleanup_free_ char *self = NULL;
+                r = read_file_at(-EBADF, "/proc/self/cgroup", 4096, &self);
+                if (r < 0)
+                        return r;
+                char *line = strstr(self, "0::/");
+                if (!line)
+                        return -ENOMEDIUM;
+                line[strcspn(line, "\n")] = 0;
+                cg->supervisor_origin = strdup(line + 3);
+                if (!cg->supervisor_origin)
+                        return -ENOMEM;
+        }
+        return cgroup_write(cg->unified_root, sup, "cgroup.procs", "0");
+}
+
 static int unified_create(MachineCgroup *cg) {
         int r = cgroup_create_scope(cg, cg->unified_root, &cg->created_parent);
         if (r < 0)
                 return r;
-        /* From the hierarchy's root down to the scope; the payload is the guest's to manage. */
+        /* In a unit systemd made we start in the scope itself: out of it first, as no process may
+         * stay beside the child cgroups of one with controllers enabled. */
+        if (cg->unit_mode != CGROUP_UNIT_NONE && (r = supervisor_enter(cg)) < 0)
+                return r;
+        /* From the hierarchy's root down to the scope; the payload is the guest's to manage. systemd
+         * enables them down to a unit it made: only the delegated scope's own are ours. */
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", cg->unified_root, cg->scope);
         size_t rootlen = strlen(cg->unified_root);
-        char *p = dir + rootlen;
+        char *p = cg->unit_mode == CGROUP_UNIT_NONE ? dir + rootlen : dir + strlen(dir);
         for (;;) {
                 char saved = *p;
                 *p = 0;
@@ -63,25 +92,7 @@ static int unified_create(MachineCgroup *cg) {
                 if (!p)
                         p = dir + strlen(dir);
         }
-        /* The supervisor itself goes to …/supervisor, a leaf beside payload (DESIGN.md §4); it
-         * returns to where it came from before the scope is removed. */
-        char sup[PATH_MAX];
-        snprintf(sup, sizeof sup, "%s/supervisor", cg->scope);
-        r = cgroup_mkdir_p(cg->unified_root, sup, NULL, NULL);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *self = NULL;
-        r = read_file_at(-EBADF, "/proc/self/cgroup", 4096, &self);
-        if (r < 0)
-                return r;
-        char *line = strstr(self, "0::/");
-        if (!line)
-                return -ENOMEDIUM;
-        line[strcspn(line, "\n")] = 0;
-        cg->supervisor_origin = strdup(line + 3);
-        if (!cg->supervisor_origin)
-                return -ENOMEM;
-        return cgroup_write(cg->unified_root, sup, "cgroup.procs", "0");
+        return cg->unit_mode == CGROUP_UNIT_NONE ? supervisor_enter(cg) : 0;
 }
 
 /* Leave …/supervisor (if we are in it) so that the scope can go. */
@@ -105,14 +116,31 @@ static int unified_restrict_devices(MachineCgroup *cg) {
         return r == -EINVAL || r == -ENOSYS || r == -EPERM || r == -EOPNOTSUPP ? -EOPNOTSUPP : r;
 }
 
+/* The scope is systemd's: only what we made in it goes. A transient unit, empty once we have left,
+ * is removed by systemd itself (a new start of the name waits for that, see unit_create()). */
+static int unit_scope_leave(MachineCgroup *cg, int r) {
+        /* A kept unit ends with the supervisor, still in …/supervisor: systemd clears it then. */
+        if (cg->unit_mode == CGROUP_UNIT_KEEP)
+                return r;
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/supervisor", cg->scope);
+        int k = cgroup_rmdir_retry(cg->unified_root, p);
+        if (r >= 0)
+                r = k;
+        return r;
+}
+
 static int unified_destroy(MachineCgroup *cg) {
-        unified_supervisor_leave(cg);
+        if (cg->unit_mode != CGROUP_UNIT_KEEP)
+                unified_supervisor_leave(cg);
         /* Someone else's scope (create found it there) stays. */
         char why[256];
         int r = cgroup_scope_claim_at(cg, cg->unified_root, why, sizeof why);
         if (r < 0)
                 return r;
         r = cgroup_rmdir_retry(cg->unified_root, cg->payload);
+        if (cg->unit_mode != CGROUP_UNIT_NONE)
+                return unit_scope_leave(cg, r);
         int k = cgroup_rmdir_retry(cg->unified_root, cg->scope);
         if (r >= 0)
                 r = k;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "machines/systemd-scope.h"
 #include "nspawnlite/basic/name.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
@@ -89,7 +90,102 @@ int machine_cgroup_init(MachineCgroup *cg, const char *name) {
         return cg->backend->init ? cg->backend->init(cg) : 0;
 }
 
+int machine_cgroup_use_systemd(MachineCgroup *cg, const char *slice, bool keep_unit, const Limits *limits) {
+        /* The hybrid layout is left to today's path: systemd's v1 hierarchies are not delegated. */
+        if (!systemd_booted() || getenv("NSPAWNLITE_CGROUP_PARENT") || !machine_cgroup_is_unified(cg))
+                return 0;
+        cg->unit_mode = keep_unit ? CGROUP_UNIT_KEEP : CGROUP_UNIT_TRANSIENT;
+        cg->unit_limits = keep_unit ? NULL : limits;
+        if (!(cg->slice = strdup(slice ?: "machine.slice")))
+                return -ENOMEM;
+        if (!keep_unit && asprintf(&cg->unit, "machine-%s.scope", cg->name) < 0)
+                return -ENOMEM;
+        return 1;
+}
+
+/* Our cgroup in the unified tree, "/a/b" ("/" at its root). */
+static int self_cgroup(char **ret) {
+        _cleanup_free_ char *self = NULL;
+        int r = read_file_at(-EBADF, "/proc/self/cgroup", 4096, &self);
+        if (r < 0)
+                return r;
+        char *line = strstr(self, "0::/");
+        if (!line)
+                return -ENOMEDIUM;
+        line[strcspn(line, "\n")] = 0;
+        *ret = strdup(line + 3);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Have systemd make the scope (or take the unit we run in), then point the paths at it: the
+ * backend makes payload and supervisor inside as without systemd. */
+static int unit_create(MachineCgroup *cg) {
+        _cleanup_free_ char *origin = NULL, *scope = NULL;
+        int r = self_cgroup(&origin);
+        if (r < 0)
+                return r;
+        if (cg->unit_mode == CGROUP_UNIT_TRANSIENT) {
+                char desc[128];
+                snprintf(desc, sizeof desc, "nspawnlite machine %s", cg->name);
+                ScopeUnitSpec u = { .unit = cg->unit,
+                                    .slice = cg->slice,
+                                    .description = desc,
+                                    .pid = getpid(),
+                                    .limits = cg->unit_limits };
+                /* The unit of the last machine of this name is gone a moment after it ended. */
+                for (int i = 0;
+                     (r = systemd_scope_start(&u, cg->unit_error, sizeof cg->unit_error)) == -EEXIST &&
+                     i < 100;
+                     i++)
+                        nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+                if (r < 0)
+                        return r;
+                if ((r = self_cgroup(&scope)) < 0)
+                        return r;
+        } else {
+                const char *base = strrchr(origin, '/') + 1;
+                size_t l = strlen(base);
+                if (l < 6 || (strcmp(base + l - 6, ".scope") != 0 &&
+                              (l < 8 || strcmp(base + l - 8, ".service") != 0))) {
+                        snprintf(cg->unit_error, sizeof cg->unit_error,
+                                 "--keep-unit: nspawnlite does not run in a scope or service of its own (its "
+                                 "cgroup is "
+                                 "%s); start it from one (systemd-run --scope, a service) or drop "
+                                 "--keep-unit.",
+                                 origin);
+                        return -EMEDIUMTYPE;
+                }
+                if (!(cg->unit = strdup(base)) || !(scope = strdup(origin)))
+                        return -ENOMEM;
+        }
+        /* Where the supervisor returns to before the scope can go: out of a transient unit (then
+         * empty, systemd removes it). A kept unit ends with the supervisor. */
+        free(cg->supervisor_origin);
+        cg->supervisor_origin = TAKE_PTR(origin);
+        free(cg->scope);
+        free(cg->payload);
+        free(cg->parent);
+        cg->payload = NULL;
+        cg->parent = strndup(scope + 1, strrchr(scope, '/') - scope - 1);
+        cg->scope = strdup(scope + 1);
+        if (!cg->supervisor_origin || !cg->parent || !cg->scope ||
+            asprintf(&cg->payload, "%s/payload", cg->scope) < 0)
+                return -ENOMEM;
+        return cgroup_mark_scope(cg, cg->unified_root);
+}
+
 int machine_cgroup_create(MachineCgroup *cg) {
+        if (cg->unit_mode != CGROUP_UNIT_NONE) {
+                int r = unit_create(cg);
+                /* No libsystemd or no system bus (a minimal container with systemd but without
+                 * D-Bus): systemd cannot be asked, the cgroups are made as without it. */
+                if (cg->unit_mode == CGROUP_UNIT_TRANSIENT &&
+                    (r == -ENOPKG || r == -ENOENT || r == -ECONNREFUSED)) {
+                        cg->unit_mode = CGROUP_UNIT_NONE;
+                        cg->unit_fallback = r;
+                } else if (r < 0)
+                        return r;
+        }
         /* What create makes is marked ours, and what it finds must be ours already (and destroy
          * removes nothing else): the failure path may clear up. */
         cg->owned = true;
@@ -214,6 +310,10 @@ int machine_cgroup_freeze(MachineCgroup *cg, bool frozen) {
 }
 
 int machine_cgroup_set_limit(MachineCgroup *cg, LimitKey key, uint64_t value) {
+        char err[512];
+        /* systemd holds the unit's limits, and writes them to the cgroup itself. */
+        if (cg->unit_mode != CGROUP_UNIT_NONE)
+                return systemd_unit_set_limit(cg->unit, key, value, err, sizeof err);
         return cg->backend ? cg->backend->set_limit(cg, key, value) : -EOPNOTSUPP;
 }
 
@@ -294,6 +394,8 @@ void machine_cgroup_done(MachineCgroup *cg) {
         free(cg->payload);
         free(cg->unified_root);
         free(cg->supervisor_origin);
+        free(cg->unit);
+        free(cg->slice);
         for (size_t i = 0; i < cg->n_v1; i++)
                 free(cg->v1_roots[i]);
         *cg = (MachineCgroup){ .payload_fd = -EBADF };

@@ -20,6 +20,13 @@ typedef enum {
 
 typedef struct MachineCgroup MachineCgroup;
 
+/* Who makes the scope: we (a host without systemd), or systemd (machine_cgroup_use_systemd()). */
+typedef enum {
+        CGROUP_UNIT_NONE,
+        CGROUP_UNIT_TRANSIENT, /* a transient unit machine-NAME.scope, Delegate=yes */
+        CGROUP_UNIT_KEEP,      /* --keep-unit: the unit the supervisor runs in */
+} CgroupUnitMode;
+
 typedef struct {
         const char *name;
         /* Find the hierarchies (reads only). */
@@ -64,6 +71,12 @@ struct MachineCgroup {
         int join_fds[CGROUP_V1_MAX]; /* v1: payload's "tasks", see machine_cgroup_join_self() */
         size_t n_join_fds;
         char *supervisor_origin; /* unified: where the supervisor was before it moved to …/supervisor */
+        CgroupUnitMode unit_mode;
+        char *unit;                /* the scope's unit on systemd hosts */
+        char *slice;               /* where a transient unit goes */
+        const Limits *unit_limits; /* unit properties at creation */
+        char unit_error[512];      /* why systemd did not make the unit (create failed) */
+        int unit_fallback;         /* -errno: systemd could not be asked, the cgroups were made directly */
 };
 
 int cgroup_detect_layout(CgroupLayout *ret);
@@ -72,6 +85,11 @@ int cgroup_detect_layout(CgroupLayout *ret);
  * machine whose supervisor is gone is found again (gc). */
 int machine_cgroup_init(MachineCgroup *cg, const char *name);
 int machine_cgroup_create(MachineCgroup *cg);
+/* On a host where systemd is PID 1 (and $NSPAWNLITE_CGROUP_PARENT is unset, which asks for a
+ * cgroup path of its own), with a cgroup2-only tree: let create ask systemd for the scope, a
+ * transient unit in slice (NULL: machine.slice) with limits as its properties, or with keep_unit
+ * use the unit we run in. Returns whether it did; otherwise create works as without systemd. */
+int machine_cgroup_use_systemd(MachineCgroup *cg, const char *slice, bool keep_unit, const Limits *limits);
 /* Put pid in the unified payload: only needed where clone3(CLONE_INTO_CGROUP) failed. */
 int machine_cgroup_attach_unified(MachineCgroup *cg, pid_t pid);
 /* Joining the v1 hierarchies is done by the joining process itself, single-threaded, by writing
@@ -124,6 +142,8 @@ void cgroup_creating_end(const MachineCgroup *cg);
 /* Make ROOT/scope and mark it ours, or accept it when it is ours already; -EEXIST when someone
  * else's is there. Then ROOT/payload. ret_created_parent as cgroup_mkdir_p()'s. */
 int cgroup_create_scope(MachineCgroup *cg, const char *root, bool *ret_created_parent);
+/* Mark ROOT/scope ours: one systemd made for us. */
+int cgroup_mark_scope(const MachineCgroup *cg, const char *root);
 
 /* Kill machine NAME through its cgroup alone, after the ownership check: for when its supervisor
  * does not answer (stopped, hung). -ESRCH when it has no cgroup, -EEXIST (ret_why as above) when

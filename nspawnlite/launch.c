@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include "machines/control.h"
+#include "machines/systemd-scope.h"
+#include "network/ifname.h"
 #include "network/listeners.h"
 #include "nspawnlite/caps.h"
 #include "nspawnlite/child.h"
@@ -292,6 +295,51 @@ static int userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
 
 /* Start the guest once: clone, the sync steps, and init running. On failure the child has been
  * reaped and the error printed; a positive return is an exit status to pass on (127 from "run"). */
+/* systemd-machined learns of the machine, with its init as the leader (again after a reboot: a new
+ * one), where systemd made its scope. */
+static int register_machine(Supervisor *s) {
+        const LaunchSpec *c = s->spec;
+        if (s->cgroup.unit_mode == CGROUP_UNIT_NONE || c->register_mode == REGISTER_NO)
+                return 0;
+        if (s->registered)
+                (void) machined_unregister(c->machine);
+        s->registered = false;
+        uint8_t id[16];
+        for (size_t i = 0, j = 0; j < 16 && s->uuid[i] && s->uuid[i + 1]; i++) {
+                if (s->uuid[i] == '-')
+                        continue;
+                sscanf(s->uuid + i, "%2hhx", &id[j++]);
+                i++;
+        }
+        int ifindex[1];
+        size_t n_ifindex = 0;
+        char ifname[IFNAME_MAX + 1];
+        veth_host_ifname(c->machine, 0, ifname);
+        if (c->network.mode != NETWORK_HOST && c->network.mode != NETWORK_NONE &&
+            (ifindex[0] = (int) if_nametoindex(ifname)) > 0)
+                n_ifindex = 1;
+        MachineRegistration m = { .name = c->machine,
+                                  .uuid = id,
+                                  .leader = s->pid,
+                                  .root_directory = c->rootfs,
+                                  .ifindices = ifindex,
+                                  .n_ifindices = n_ifindex };
+        char err[512];
+        int r = machined_register(&m, err, sizeof err);
+        if (r == -EHOSTDOWN && c->register_mode == REGISTER_AUTO) {
+                log_debug("systemd-machined is not on the bus: machine %s is not registered.", c->machine);
+                return 0;
+        }
+        if (r == -EHOSTDOWN)
+                return log_error_errno(r,
+                                       "--register=yes, but systemd-machined is not on the bus: install and "
+                                       "start it (systemd-container), or use --register=no.");
+        if (r < 0)
+                return log_error_errno(r, "%s", err);
+        s->registered = true;
+        return 0;
+}
+
 static int start_guest(Supervisor *s) {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         SyncMessage m = {};
@@ -358,6 +406,10 @@ static int start_guest(Supervisor *s) {
                 log_error_errno(r, "%s: %m", err);
                 goto fail;
         }
+        r = register_machine(s);
+        systemd_bus_release();
+        if (r < 0)
+                goto fail;
         r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
         if (r < 0) {
                 /* It may have failed before it waited for us (joining its cgroup): say why. */
@@ -600,17 +652,28 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
                 log_error("%s", cgroup_parent_error(r));
         else if (r < 0)
                 log_error_errno(r, "Failed to find the cgroup hierarchies: %m");
+        if (r >= 0 && (r = machine_cgroup_use_systemd(&s->cgroup, c->slice, c->keep_unit, &c->limits)) < 0)
+                log_error_errno(r, "Failed to prepare the machine's systemd unit: %m");
         if (r >= 0)
                 r = clear_leftovers(&s->cgroup, c->machine);
         if (r < 0) {
                 machine_cgroup_done(&s->cgroup); /* nothing of it is ours to remove */
                 return r;
         }
+        systemd_bus_hold(); /* for the unit and the registration: released once the guest runs */
         r = machine_cgroup_create(&s->cgroup);
-        if (r < 0) {
-                log_error_errno(r, "Failed to create cgroup %s: %m", s->cgroup.payload);
-                return r;
-        }
+        if (r == -EEXIST && s->cgroup.unit_error[0])
+                return log_error_errno(r,
+                                       "Unit %s exists already: stop it (systemctl stop %s) or choose "
+                                       "another name with -M.",
+                                       s->cgroup.unit, s->cgroup.unit);
+        if (r < 0 && s->cgroup.unit_error[0])
+                return log_error_errno(r, "%s", s->cgroup.unit_error);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create cgroup %s: %m", s->cgroup.payload);
+        if (s->cgroup.unit_fallback)
+                log_debug_errno(s->cgroup.unit_fallback, "%s (%m): cgroup %s made directly.",
+                                s->cgroup.unit_error, s->cgroup.scope);
         if (s->userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s->cgroup, s->userns.base)) < 0) {
                 log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s->cgroup.payload);
                 return r;
@@ -623,7 +686,10 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
                                          c->caps_drop |
                                                  (s->cgroup.devices_restricted ? 0 : CAP_MASK(CAP_MKNOD)));
         char err[512] = "";
-        r = supervisor_apply_limits(&s->cgroup, &c->limits, &(Limits){}, "--", err, sizeof err);
+        /* A transient unit got them as its properties. */
+        r = s->cgroup.unit_mode == CGROUP_UNIT_TRANSIENT
+                    ? 0
+                    : supervisor_apply_limits(&s->cgroup, &c->limits, &(Limits){}, "--", err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
                 return r;
@@ -744,6 +810,10 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s->cgroup.scope));
         }
+        /* machined forgets a machine with its unit; a kept unit may outlive it. */
+        if (s->registered && s->cgroup.unit_mode == CGROUP_UNIT_KEEP)
+                (void) machined_unregister(s->spec->machine);
+        systemd_bus_release();
         machine_cgroup_watch_stop(&s->freeze_watch_fd); /* the machine is gone: the watcher too */
         machine_cgroup_done(&s->cgroup);
         network_release(&s->network);

@@ -18,6 +18,13 @@ typedef enum {
         LAUNCH_RUN,  /* a stub PID 1 that runs one command */
 } LaunchKind;
 
+/* --register=: with systemd-machined (AUTO: where it is on the bus). */
+typedef enum {
+        REGISTER_AUTO,
+        REGISTER_YES,
+        REGISTER_NO,
+} RegisterMode;
+
 /* What a machine is to be: made by the command line from its options, read-only from here on.
  * Per-boot state (the cgroup, the network, the bind sources' fds, the limits changed at run time)
  * is the supervisor's. */
@@ -50,6 +57,10 @@ typedef struct {
         usec_t timeout;
         const char *user;  /* run: the command's user (guest's /etc/passwd name or uid); NULL: root */
         const char *chdir; /* run: the command's working directory; NULL: the user's home, or / */
+        /* systemd hosts: registration, --keep-unit, the slice of the transient unit (NULL: machine.slice) */
+        RegisterMode register_mode;
+        bool keep_unit;
+        const char *slice;
         char *const *args; /* boot: arguments for init; run: the command */
 } LaunchSpec;
 

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,11 +63,32 @@ int supervisor_write_state(Supervisor *s, const char *state) {
         return r;
 }
 
+/* Run as a Type=notify service (nspawnlite@.service, systemd-run -p Type=notify): tell systemd the
+ * machine is ready, and which process is its main one (with -d that is the supervisor, not the
+ * command that systemd started). Best effort: the service's own start timeout catches a miss. */
+static void notify_service_ready(void) {
+        const char *e = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t l = e ? strlen(e) : 0;
+        if (l < 2 || l >= sizeof sa.sun_path || (e[0] != '/' && e[0] != '@'))
+                return;
+        memcpy(sa.sun_path, e, l);
+        if (e[0] == '@')
+                sa.sun_path[0] = 0; /* abstract */
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        char msg[64];
+        int n = snprintf(msg, sizeof msg, "READY=1\nMAINPID=%d", (int) getpid());
+        if (fd >= 0)
+                (void) sendto(fd, msg, (size_t) n, MSG_NOSIGNAL, (struct sockaddr *) &sa,
+                              (socklen_t) (offsetof(struct sockaddr_un, sun_path) + l));
+}
+
 void supervisor_report_ready(Supervisor *s) {
         if (s->ready)
                 return;
         s->ready = true;
         s->ready_deadline = 0;
+        notify_service_ready();
         if (s->ready_fd < 0)
                 return;
         (void) loop_write(s->ready_fd, "1", 1);

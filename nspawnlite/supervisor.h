@@ -45,6 +45,7 @@ typedef struct {
         const char *init_path;
         InitKind init_kind;
         char uuid[40];
+        bool registered; /* with systemd-machined */
         MachineCgroup cgroup;
         MachineLock lock;
         MachineNetwork network;

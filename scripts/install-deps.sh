@@ -7,7 +7,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 PACKAGES=(
         # build
         gcc meson ninja-build pkg-config
-        libmount-dev libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev libnftables-dev check
+        libmount-dev libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev libnftables-dev libsystemd-dev check
         # guests and tests
         debootstrap busybox-static util-linux fdisk squashfs-tools erofs-utils e2fsprogs tmux iproute2 procps nftables clang-format
         # the image store (test-store.sh): ACLs and xattrs of the copies

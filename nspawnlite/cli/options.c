@@ -59,6 +59,9 @@ LaunchSpec config_launch_spec(const Config *c) {
                 .timeout = c->timeout,
                 .user = c->user,
                 .chdir = c->chdir,
+                .register_mode = c->register_mode,
+                .keep_unit = c->keep_unit,
+                .slice = c->slice,
                 .args = c->args,
         };
 }
@@ -69,6 +72,7 @@ void config_done(Config *c) {
         free(c->machine);
         free(c->hostname);
         free(c->bridge);
+        free(c->slice);
         free(c->ports);
         for (size_t i = 0; i < c->n_mounts; i++) {
                 free(c->mounts[i].source);
@@ -160,6 +164,7 @@ enum {
         ARG_TIMEOUT,
         ARG_REGISTER,
         ARG_KEEP_UNIT,
+        ARG_SLICE,
         ARG_WAIT_READY,
         ARG_MEMORY_MAX,
         ARG_CPU_WEIGHT,
@@ -264,7 +269,34 @@ static int opt_flag(ParseState *st, int opt, const char *arg) {
         return 0;
 }
 
-/* systemd-nspawn spellings that mean nothing here (--register=, --keep-unit; -b with boot). */
+/* --register=, --keep-unit, --slice=: what systemd-nspawn means by them, on systemd hosts (elsewhere
+ * accepted and without effect, so that scripts keep working). */
+static int opt_systemd(ParseState *st, int opt, const char *arg) {
+        Config *c = st->config;
+        if (opt == ARG_KEEP_UNIT) {
+                c->keep_unit = true;
+                return 0;
+        }
+        if (opt == ARG_REGISTER) {
+                int r = parse_boolean(arg);
+                if (r < 0)
+                        return BAD("Invalid --register= value '%s': use yes or no.", arg);
+                c->register_mode = r ? REGISTER_YES : REGISTER_NO;
+                return 0;
+        }
+        size_t l = strlen(arg);
+        if (l < 7 || l > 255 || strcmp(arg + l - 6, ".slice") != 0 ||
+            arg[strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.\\-")] ||
+            arg[0] == '-')
+                return BAD("Invalid --slice= '%s': use a slice unit name like machine.slice or "
+                           "machine-test.slice.",
+                           arg);
+        free(c->slice);
+        c->slice = strdup(arg);
+        return c->slice ? 0 : -ENOMEM;
+}
+
+/* systemd-nspawn spellings that mean nothing here (-b with boot). */
 static int opt_ignored(ParseState *st, int opt, const char *arg) {
         if (opt == 'b' && st->config->kind != LAUNCH_BOOT)
                 return BAD("-b/--boot only makes sense with 'boot'; 'run' starts a command.");
@@ -536,9 +568,9 @@ static const struct {
           SETTING_GROUP_NNP },
         { "kill-signal", required_argument, ARG_KILL_SIGNAL, opt_kill_signal, SETTING_GROUP_KILL_SIGNAL },
         { "timeout", required_argument, ARG_TIMEOUT, opt_timeout },
-        /* systemd-nspawn spellings that mean nothing here: accepted so scripts keep working. */
-        { "register", required_argument, ARG_REGISTER, opt_ignored },
-        { "keep-unit", no_argument, ARG_KEEP_UNIT, opt_ignored },
+        { "register", required_argument, ARG_REGISTER, opt_systemd },
+        { "keep-unit", no_argument, ARG_KEEP_UNIT, opt_systemd },
+        { "slice", required_argument, ARG_SLICE, opt_systemd },
         { "wait-ready", no_argument, ARG_WAIT_READY, opt_flag },
         { "memory-max", required_argument, ARG_MEMORY_MAX, opt_limit },
         { "cpu-weight", required_argument, ARG_CPU_WEIGHT, opt_limit },
@@ -786,8 +818,9 @@ static int config_check(Config *c) {
         if (c->kind == LAUNCH_BOOT && (c->user || c->chdir))
                 return BAD("--user=/User= and --chdir=/WorkingDirectory= apply to 'run' only: 'boot' starts "
                            "the tree's init as root in /.");
-        if (c->wait_ready && !c->detach)
-                return BAD("--wait-ready only makes sense with -d/--detach.");
+        /* In the foreground it is for a Type=notify service: READY=1 to systemd when the guest is. */
+        if (c->wait_ready && !c->detach && !getenv("NOTIFY_SOCKET"))
+                return BAD("--wait-ready only makes sense with -d/--detach, or under a Type=notify service.");
         if (c->detach && c->console != CONSOLE_AUTO && c->console != CONSOLE_READ_ONLY)
                 return BAD("A detached machine's console goes to its log: --console= does not apply "
                            "with -d.");

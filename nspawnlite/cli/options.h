@@ -44,8 +44,11 @@ typedef struct {
         bool no_new_privileges;
         int kill_signal; /* 0: chosen from the init */
         usec_t timeout;
-        char *user;  /* run: --user=, a name or uid of the guest's /etc/passwd; NULL: root */
-        char *chdir; /* run: --chdir=, the command's working directory inside the guest */
+        char *user;                 /* run: --user=, a name or uid of the guest's /etc/passwd; NULL: root */
+        char *chdir;                /* run: --chdir=, the command's working directory inside the guest */
+        RegisterMode register_mode; /* --register= */
+        bool keep_unit;
+        char *slice; /* --slice= */
         char **args; /* boot: arguments for init; run: the command */
 } Config;
 

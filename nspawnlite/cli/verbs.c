@@ -14,6 +14,7 @@
 #include "nspawnlite/cli/options.h"
 #include "nspawnlite/cli/verbs-images.h"
 #include "nspawnlite/cli/verbs-machines.h"
+#include "nspawnlite/cli/verbs-systemd.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
         Config c;
@@ -70,6 +71,8 @@ static const struct {
         { "remove", verb_remove, "Remove images of the store" },
         { "read-only", verb_read_only, "Mark an image read-only or writable" },
         { "import-fs", verb_import_fs, "Copy a directory tree into the store" },
+        { "enable", verb_enable, "Start a store machine at boot (nspawnlite@.service)" },
+        { "disable", verb_disable, "No longer start a store machine at boot" },
         { "help", verb_help, "Show this help" },
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "machines/cgroup-limits.h"
+#include "machines/systemd-scope.h"
 #include "network/listeners.h"
 #include "tests/unit/unit.h"
 
@@ -97,12 +98,30 @@ START_TEST(proc_net) {
 }
 END_TEST
 
+/* On systemd hosts each limit is a unit property: one for every key, in systemd's units. */
+START_TEST(unit_properties) {
+        for (int k = 0; k < _LIMIT_MAX; k++)
+                ck_assert_ptr_nonnull(limit_unit_property((LimitKey) k));
+        ck_assert_str_eq(limit_unit_property(LIMIT_MEMORY_MAX), "MemoryMax");
+        ck_assert_uint_eq(limit_unit_value(LIMIT_MEMORY_MAX, 64 << 20), 67108864);
+        ck_assert_str_eq(limit_unit_property(LIMIT_CPU_QUOTA), "CPUQuotaPerSecUSec");
+        ck_assert_uint_eq(limit_unit_value(LIMIT_CPU_QUOTA, 50), 500000); /* 50% of a CPU: 0.5 s a second */
+        ck_assert_uint_eq(limit_unit_value(LIMIT_CPU_QUOTA, LIMIT_INFINITY), UINT64_MAX);
+        ck_assert_str_eq(limit_unit_property(LIMIT_PIDS_MAX), "TasksMax");
+        ck_assert_uint_eq(limit_unit_value(LIMIT_PIDS_MAX, LIMIT_INFINITY), UINT64_MAX);
+        ck_assert_str_eq(limit_unit_property(LIMIT_CPU_WEIGHT), "CPUWeight");
+        ck_assert_str_eq(limit_unit_property(LIMIT_IO_WEIGHT), "IOWeight");
+        ck_assert_ptr_null(limit_unit_property(_LIMIT_MAX));
+}
+END_TEST
+
 Suite *suite_limits(void) {
         Suite *s = suite_create("limits");
         TCase *t = tcase_create("core");
         tcase_add_test(t, parse_errors);
         tcase_add_test(t, refusals);
         tcase_add_test(t, proc_net);
+        tcase_add_test(t, unit_properties);
         suite_add_tcase(s, t);
         return s;
 }

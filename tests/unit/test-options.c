@@ -91,7 +91,32 @@ START_TEST(nspawn_aliases) {
                          0);
         ck_assert_str_eq(c.rootfs, tree);
         ck_assert_int_eq(c.network, NETWORK_NONE);
+        ck_assert_int_eq(c.register_mode, REGISTER_NO);
+        ck_assert(c.keep_unit);
         config_done(&c);
+}
+END_TEST
+
+/* --register=, --slice=: what systemd hosts take, the rest refused at parse time. */
+START_TEST(systemd_options) {
+        Config c;
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { "@TREE@", NULL }), 0);
+        ck_assert_int_eq(c.register_mode, REGISTER_AUTO);
+        ck_assert(!c.keep_unit);
+        ck_assert_ptr_null(c.slice);
+        config_done(&c);
+        ck_assert_int_eq(parse(&c, LAUNCH_BOOT,
+                               (const char *[]) { "--register=yes", "--slice=machine-test.slice", "@TREE@", NULL }),
+                         0);
+        ck_assert_int_eq(c.register_mode, REGISTER_YES);
+        ck_assert_str_eq(c.slice, "machine-test.slice");
+        config_done(&c);
+        static const char *const bad[] = { "--register=maybe",  "--slice=machine",  "--slice=.slice",
+                                           "--slice=a/b.slice", "--slice=-x.slice", "--slice=a b.slice" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]) { bad[i], "@TREE@", NULL }), -EINVAL);
+                config_done(&c);
+        }
 }
 END_TEST
 
@@ -347,6 +372,7 @@ Suite *suite_options(void) {
         tcase_add_test(t, defaults);
         tcase_add_test(t, launch_options);
         tcase_add_test(t, nspawn_aliases);
+        tcase_add_test(t, systemd_options);
         tcase_add_test(t, run_command);
         tcase_add_test(t, bad_input);
         tcase_add_test(t, rootfs_kinds);

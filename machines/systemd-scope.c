@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "machines/systemd-scope.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nspawnlite/basic/macro.h"
+
+bool systemd_booted(void) {
+        return access("/run/systemd/system/", F_OK) >= 0;
+}
+
+/* The sd-bus calls used here, looked up in libsystemd.so.0 when needed. */
+typedef struct {
+        void *handle;
+        typeof(&sd_bus_open_system) sd_bus_open_system;
+        typeof(&sd_bus_flush_close_unref) sd_bus_flush_close_unref;
+        typeof(&sd_bus_message_new_method_call) sd_bus_message_new_method_call;
+        typeof(&sd_bus_message_append) sd_bus_message_append;
+        typeof(&sd_bus_message_append_array) sd_bus_message_append_array;
+        typeof(&sd_bus_message_open_container) sd_bus_message_open_container;
+        typeof(&sd_bus_message_close_container) sd_bus_message_close_container;
+        typeof(&sd_bus_message_read) sd_bus_message_read;
+        typeof(&sd_bus_message_unref) sd_bus_message_unref;
+        typeof(&sd_bus_call) sd_bus_call;
+        typeof(&sd_bus_error_free) sd_bus_error_free;
+        typeof(&sd_bus_error_has_name) sd_bus_error_has_name;
+        typeof(&sd_bus_match_signal) sd_bus_match_signal;
+        typeof(&sd_bus_process) sd_bus_process;
+        typeof(&sd_bus_wait) sd_bus_wait;
+        typeof(&sd_bus_slot_unref) sd_bus_slot_unref;
+} BusApi;
+
+static const struct {
+        const char *name;
+        size_t offset;
+} bus_symbols[] = {
+#define BUS_SYM(f) \
+        { #f, offsetof(BusApi, f) }
+        BUS_SYM(sd_bus_open_system),
+        BUS_SYM(sd_bus_flush_close_unref),
+        BUS_SYM(sd_bus_message_new_method_call),
+        BUS_SYM(sd_bus_message_append),
+        BUS_SYM(sd_bus_message_append_array),
+        BUS_SYM(sd_bus_message_open_container),
+        BUS_SYM(sd_bus_message_close_container),
+        BUS_SYM(sd_bus_message_read),
+        BUS_SYM(sd_bus_message_unref),
+        BUS_SYM(sd_bus_call),
+        BUS_SYM(sd_bus_error_free),
+        BUS_SYM(sd_bus_error_has_name),
+        BUS_SYM(sd_bus_match_signal),
+        BUS_SYM(sd_bus_process),
+        BUS_SYM(sd_bus_wait),
+        BUS_SYM(sd_bus_slot_unref),
+#undef BUS_SYM
+};
+
+/* The loaded library and the connection. Between systemd_bus_hold() and systemd_bus_release() they
+ * stay open for the next call (a machine's start makes two or three); otherwise each call closes
+ * them, so that a supervisor keeps nothing of libsystemd mapped. */
+static struct {
+        BusApi api;
+        sd_bus *bus;
+        bool hold;
+} session;
+
+static void session_close(void) {
+        if (!session.api.handle)
+                return;
+        session.api.sd_bus_flush_close_unref(session.bus);
+        dlclose(session.api.handle);
+        session = (typeof(session)){ .hold = session.hold };
+}
+
+void systemd_bus_hold(void) {
+        session.hold = true;
+}
+
+void systemd_bus_release(void) {
+        session.hold = false;
+        session_close();
+}
+
+static int session_open(char *err, size_t errlen) {
+        if (session.api.handle)
+                return 0;
+        session.api.handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+        if (!session.api.handle) {
+                snprintf(err, errlen, "Failed to load libsystemd: %s", dlerror());
+                return -ENOPKG;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bus_symbols); i++) {
+                void *f = dlsym(session.api.handle, bus_symbols[i].name);
+                if (!f) {
+                        snprintf(err, errlen, "libsystemd lacks %s", bus_symbols[i].name);
+                        dlclose(session.api.handle);
+                        session.api.handle = NULL;
+                        return -ENOPKG;
+                }
+                memcpy((char *) &session.api + bus_symbols[i].offset, &f, sizeof f);
+        }
+        int r = session.api.sd_bus_open_system(&session.bus);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to connect to the system bus: %s", strerror(-r));
+                session.bus = NULL;
+                session_close();
+        }
+        return r;
+}
+
+/* One call over the session: its messages and error. */
+typedef struct {
+        BusApi api;
+        sd_bus *bus;
+        sd_bus_message *msg, *reply;
+        sd_bus_error error;
+} BusCall;
+
+static void bus_call_done(BusCall *c) {
+        if (!c->api.handle)
+                return;
+        c->api.sd_bus_error_free(&c->error);
+        c->api.sd_bus_message_unref(c->msg);
+        c->api.sd_bus_message_unref(c->reply);
+        *c = (BusCall){ .error = SD_BUS_ERROR_NULL };
+        if (!session.hold)
+                session_close();
+}
+
+static int bus_call_open(BusCall *c, char *err, size_t errlen) {
+        *c = (BusCall){ .error = SD_BUS_ERROR_NULL };
+        int r = session_open(err, errlen);
+        if (r < 0)
+                return r;
+        c->api = session.api;
+        c->bus = session.bus;
+        return 0;
+}
+
+#define SYSTEMD_DEST \
+        "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"
+#define MACHINED_DEST \
+        "org.freedesktop.machine1", "/org/freedesktop/machine1", "org.freedesktop.machine1.Manager"
+#define BUS_TIMEOUT_USEC (25ULL * 1000 * 1000)
+
+/* Send c->msg; on failure err says what and why ("WHAT: the bus's message"). */
+static int bus_call_send(BusCall *c, const char *what, char *err, size_t errlen) {
+        int r = c->api.sd_bus_call(c->bus, c->msg, BUS_TIMEOUT_USEC, &c->error, &c->reply);
+        if (r < 0)
+                snprintf(err, errlen, "%s: %s", what, c->error.message ?: strerror(-r));
+        return r;
+}
+
+static const struct {
+        const char *property;
+        uint64_t scale; /* the value times this, infinity stays */
+} unit_properties[_LIMIT_MAX] = {
+        [LIMIT_MEMORY_MAX] = { "MemoryMax", 1 },
+        [LIMIT_CPU_WEIGHT] = { "CPUWeight", 1 },
+        [LIMIT_CPU_QUOTA] = { "CPUQuotaPerSecUSec", 10000 }, /* percent of a CPU → µs per s */
+        [LIMIT_PIDS_MAX] = { "TasksMax", 1 },
+        [LIMIT_IO_WEIGHT] = { "IOWeight", 1 },
+};
+
+const char *limit_unit_property(LimitKey k) {
+        return k >= 0 && k < _LIMIT_MAX ? unit_properties[k].property : NULL;
+}
+
+uint64_t limit_unit_value(LimitKey k, uint64_t v) {
+        return v == LIMIT_INFINITY ? UINT64_MAX : v * unit_properties[k].scale;
+}
+
+static int append_limits(BusCall *c, const Limits *l) {
+        int r = 0;
+        for (int k = 0; l && r >= 0 && k < _LIMIT_MAX; k++)
+                if (l->set[k])
+                        r = c->api.sd_bus_message_append(c->msg, "(sv)", limit_unit_property(k), "t",
+                                                         limit_unit_value(k, l->value[k]));
+        return r;
+}
+
+typedef struct {
+        const BusApi *api;
+        const char *job; /* set once the call has returned it */
+        char result[32];
+        bool done;
+} JobWait;
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        JobWait *w = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+        if (!w->job || w->api->sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        if (strcmp(path, w->job) == 0) {
+                snprintf(w->result, sizeof w->result, "%s", result);
+                w->done = true;
+        }
+        return 0;
+}
+
+int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen) {
+        BusCall c;
+        int r = bus_call_open(&c, err, errlen);
+        if (r < 0)
+                return r;
+        JobWait wait = { .api = &c.api };
+        sd_bus_slot *slot = NULL;
+        /* Before the call: a JobRemoved that comes with its reply is queued, not lost. */
+        r = c.api.sd_bus_match_signal(c.bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                      "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed,
+                                      &wait);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to watch systemd's jobs: %s", strerror(-r));
+                goto out;
+        }
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, SYSTEMD_DEST, "StartTransientUnit");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "ss", u->unit, "fail");
+        if (r >= 0)
+                r = c.api.sd_bus_message_open_container(c.msg, 'a', "(sv)");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "(sv)(sv)(sv)(sv)(sv)", "Description", "s",
+                                                u->description, "Slice", "s", u->slice, "Delegate", "b", 1,
+                                                "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1,
+                                                (uint32_t) u->pid);
+        if (r >= 0)
+                r = append_limits(&c, u->limits);
+        if (r >= 0)
+                r = c.api.sd_bus_message_close_container(c.msg);
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "a(sa(sv))", 0);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to build the request for unit %s: %s", u->unit, strerror(-r));
+                goto out;
+        }
+        char what[256];
+        snprintf(what, sizeof what, "Failed to start unit %s in %s", u->unit, u->slice);
+        r = bus_call_send(&c, what, err, errlen);
+        if (r < 0) {
+                if (c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.systemd1.UnitExists"))
+                        r = -EEXIST;
+                goto out;
+        }
+        const char *job;
+        r = c.api.sd_bus_message_read(c.reply, "o", &job);
+        if (r < 0) {
+                snprintf(err, errlen, "%s: unexpected reply from systemd", what);
+                goto out;
+        }
+        wait.job = job;
+        /* Bounded: a scope's job only moves the pid and makes the cgroup. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000,
+                 end = now + BUS_TIMEOUT_USEC;
+        while (!wait.done && now < end) {
+                r = c.api.sd_bus_process(c.bus, NULL);
+                if (r < 0)
+                        break;
+                if (r == 0 && (r = c.api.sd_bus_wait(c.bus, end - now)) < 0)
+                        break;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        }
+        if (!wait.done) {
+                r = r < 0 ? r : -ETIMEDOUT;
+                snprintf(err, errlen, "%s: no end of its job %s (%s)", what, job, strerror(-r));
+        } else if (strcmp(wait.result, "done") != 0) {
+                r = -EIO;
+                snprintf(err, errlen, "%s: its job ended with '%s' (see journalctl -u %s)", what, wait.result,
+                         u->unit);
+        } else
+                r = 0;
+out:
+        c.api.sd_bus_slot_unref(slot); /* its userdata is on this stack */
+        bus_call_done(&c);
+        return r;
+}
+
+int systemd_unit_set_limit(const char *unit, LimitKey k, uint64_t v, char *err, size_t errlen) {
+        BusCall c;
+        int r = bus_call_open(&c, err, errlen);
+        if (r < 0)
+                return r;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, SYSTEMD_DEST, "SetUnitProperties");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "sba(sv)", unit, 1, 1, limit_unit_property(k), "t",
+                                                limit_unit_value(k, v));
+        if (r < 0)
+                snprintf(err, errlen, "Failed to build the request for unit %s: %s", unit, strerror(-r));
+        else {
+                char what[256];
+                snprintf(what, sizeof what, "Failed to set %s of unit %s", limit_unit_property(k), unit);
+                r = bus_call_send(&c, what, err, errlen);
+        }
+        bus_call_done(&c);
+        return r;
+}
+
+int machined_register(const MachineRegistration *m, char *err, size_t errlen) {
+        BusCall c;
+        int r = bus_call_open(&c, err, errlen);
+        if (r < 0)
+                return r;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "RegisterMachineWithNetwork");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "s", m->name);
+        if (r >= 0)
+                r = c.api.sd_bus_message_append_array(c.msg, 'y', m->uuid, 16);
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "ssus", "nspawnlite", "container",
+                                                (uint32_t) m->leader, m->root_directory);
+        if (r >= 0)
+                r = c.api.sd_bus_message_append_array(c.msg, 'i', m->ifindices, m->n_ifindices * sizeof(int));
+        if (r < 0)
+                snprintf(err, errlen, "Failed to build the registration of %s: %s", m->name, strerror(-r));
+        else {
+                char what[256];
+                snprintf(what, sizeof what, "Failed to register machine %s with systemd-machined", m->name);
+                r = bus_call_send(&c, what, err, errlen);
+                if (r < 0 &&
+                    (c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+                     c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.NameHasNoOwner")))
+                        r = -EHOSTDOWN;
+        }
+        bus_call_done(&c);
+        return r;
+}
+
+int machined_unregister(const char *name) {
+        BusCall c;
+        char err[256];
+        int r = bus_call_open(&c, err, sizeof err);
+        if (r < 0)
+                return r;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        if (r >= 0)
+                r = bus_call_send(&c, "unregister", err, sizeof err);
+        bus_call_done(&c);
+        return r;
+}
+
+int systemd_unit_files_enable(const char *const *units, bool enable, char *err, size_t errlen) {
+        BusCall c;
+        int r = bus_call_open(&c, err, errlen);
+        if (r < 0)
+                return r;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, SYSTEMD_DEST,
+                                                 enable ? "EnableUnitFiles" : "DisableUnitFiles");
+        if (r >= 0)
+                r = c.api.sd_bus_message_open_container(c.msg, 'a', "s");
+        for (const char *const *u = units; r >= 0 && *u; u++)
+                r = c.api.sd_bus_message_append(c.msg, "s", *u);
+        if (r >= 0)
+                r = c.api.sd_bus_message_close_container(c.msg);
+        if (r >= 0)
+                r = enable ? c.api.sd_bus_message_append(c.msg, "bb", 0, 0)
+                           : c.api.sd_bus_message_append(c.msg, "b", 0);
+        if (r < 0) {
+                snprintf(err, errlen, "Failed to build the request for %s: %s", units[0], strerror(-r));
+                goto out;
+        }
+        char what[256];
+        snprintf(what, sizeof what, "Failed to %s %s", enable ? "enable" : "disable", units[0]);
+        r = bus_call_send(&c, what, err, errlen);
+        if (r < 0)
+                goto out;
+        /* Like systemctl: the manager reads the changed symlinks now. */
+        c.api.sd_bus_message_unref(c.msg);
+        c.api.sd_bus_message_unref(c.reply);
+        c.msg = c.reply = NULL;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, SYSTEMD_DEST, "Reload");
+        if (r >= 0)
+                r = bus_call_send(&c, "Failed to reload systemd", err, errlen);
+out:
+        bus_call_done(&c);
+        return r;
+}
