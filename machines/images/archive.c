@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "machines/images/archive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nspawnlite/basic/macro.h"
+#include "nspawnlite/basic/name.h"
+
+#define BLOCK_SIZE (128 * 1024)
+
+static const struct {
+        const char *suffix;
+        ArchiveCompression compression;
+} compression_suffixes[] = {
+        { ".gz", COMPRESSION_GZIP }, { ".tgz", COMPRESSION_GZIP }, { ".xz", COMPRESSION_XZ },
+        { ".txz", COMPRESSION_XZ },  { ".zst", COMPRESSION_ZSTD }, { ".tzst", COMPRESSION_ZSTD },
+};
+
+/* Taken off a file name, repeatedly, for the image name it suggests. */
+static const char *const name_suffixes[] = {
+        ".gz", ".xz", ".zst", ".bz2", ".tar", ".tgz", ".txz", ".tzst", ".raw", ".img", ".qcow2",
+};
+
+static bool has_suffix(const char *s, size_t n, const char *suffix) {
+        size_t k = strlen(suffix);
+        return n > k && strncmp(s + n - k, suffix, k) == 0;
+}
+
+ArchiveCompression archive_compression_from_path(const char *path) {
+        size_t n = strlen(path);
+        for (size_t i = 0; i < ELEMENTSOF(compression_suffixes); i++)
+                if (has_suffix(path, n, compression_suffixes[i].suffix))
+                        return compression_suffixes[i].compression;
+        return COMPRESSION_NONE;
+}
+
+int archive_entry_name_check(const char *name) {
+        if (!name || !*name || name[0] == '/')
+                return -EPERM;
+        for (const char *p = name; *p;) {
+                size_t k = strcspn(p, "/");
+                if (k == 2 && p[0] == '.' && p[1] == '.')
+                        return -EPERM;
+                p += k;
+                p += strspn(p, "/");
+        }
+        return 0;
+}
+
+int archive_image_name_from_path(const char *path, char **ret) {
+        size_t n = strcspn(path, "?#"); /* a URL's query and fragment are not part of the file */
+        while (n > 0 && path[n - 1] == '/')
+                n--;
+        const char *base = path;
+        for (size_t i = 0; i < n; i++)
+                if (path[i] == '/')
+                        base = path + i + 1;
+        n -= (size_t) (base - path);
+        for (bool again = true; again;) {
+                again = false;
+                for (size_t i = 0; i < ELEMENTSOF(name_suffixes); i++)
+                        if (has_suffix(base, n, name_suffixes[i])) {
+                                n -= strlen(name_suffixes[i]);
+                                again = true;
+                        }
+        }
+        char *s = strndup(base, n);
+        if (!s)
+                return -ENOMEM;
+        if (!machine_name_is_valid(s)) {
+                free(s);
+                return -EINVAL;
+        }
+        *ret = s;
+        return 0;
+}
+
+static void archive_read_freep(struct archive **a) {
+        if (*a)
+                archive_read_free(*a);
+}
+
+static void archive_write_freep(struct archive **a) {
+        if (*a)
+                archive_write_free(*a);
+}
+
+static void archive_entry_freep(struct archive_entry **e) {
+        if (*e)
+                archive_entry_free(*e);
+}
+
+static void linkresolver_freep(struct archive_entry_linkresolver **l) {
+        if (*l)
+                archive_entry_linkresolver_free(*l);
+}
+
+/* Back to the directory we were in: libarchive's disk reader and writer work on the cwd. */
+static void fchdir_backp(int *fd) {
+        if (*fd >= 0)
+                (void) fchdir(*fd);
+        *fd = safe_close(*fd);
+}
+
+static int chdir_into(int dir_fd, int *ret_saved) {
+        int saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (saved < 0)
+                return negative_errno();
+        if (fchdir(dir_fd) < 0) {
+                int r = negative_errno();
+                safe_close(saved);
+                return r;
+        }
+        *ret_saved = saved;
+        return 0;
+}
+
+static int fail(ArchiveError *err, int r, const char *entry, const char *message) {
+        if (err) {
+                snprintf(err->entry, sizeof err->entry, "%s", strempty(entry));
+                snprintf(err->message, sizeof err->message, "%s", message ?: strerror(-r));
+        }
+        return r;
+}
+
+static void progress_tick(const ArchiveProgress *p, uint64_t done) {
+        if (p && p->func)
+                p->func(p->userdata, done, p->total);
+}
+
+static int add_compression(struct archive *w, ArchiveCompression c) {
+        switch (c) {
+        case COMPRESSION_GZIP:
+                return archive_write_add_filter_gzip(w);
+        case COMPRESSION_XZ:
+                return archive_write_add_filter_xz(w);
+        case COMPRESSION_ZSTD:
+                return archive_write_add_filter_zstd(w);
+        default:
+                return archive_write_add_filter_none(w);
+        }
+}
+
+/* The decompressions we accept on input; found by their magic, never by the file's name. */
+static int add_decompressions(struct archive *a) {
+        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+            archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+            archive_read_support_filter_zstd(a) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+/* Both an entry's name and, for a hard link, its target must stay inside. (libarchive checks them
+ * too with the SECURE flags; this says which entry, and holds if a flag is ever dropped.) */
+static int entry_check(struct archive_entry *e, ArchiveError *err) {
+        const char *name = archive_entry_pathname(e);
+        const char *hardlink = archive_entry_hardlink(e);
+        if (archive_entry_name_check(name) < 0)
+                return fail(err, -EPERM, name, "names a path outside the image");
+        if (hardlink && archive_entry_name_check(hardlink) < 0)
+                return fail(err, -EPERM, name, "is a hard link to a path outside the image");
+        return 0;
+}
+
+static int copy_entry_data(struct archive *a, struct archive *w, struct archive_entry *e, ArchiveError *err) {
+        for (;;) {
+                const void *buf;
+                size_t size;
+                la_int64_t offset;
+                int r = archive_read_data_block(a, &buf, &size, &offset);
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r < ARCHIVE_WARN)
+                        return fail(err, -EBADMSG, archive_entry_pathname(e), archive_error_string(a));
+                if (archive_write_data_block(w, buf, size, offset) < ARCHIVE_WARN)
+                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
+        }
+}
+
+#define EXTRACT_FLAGS                                                                                  \
+        (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | \
+         ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |     \
+         ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
+
+int archive_tar_extract(int in_fd, int dir_fd, const ArchiveProgress *progress, ArchiveError *err) {
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        _cleanup_(archive_write_freep) struct archive *w = archive_write_disk_new();
+        if (!a || !w)
+                return -ENOMEM;
+        if (add_decompressions(a) < 0 || archive_read_support_format_tar(a) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(a));
+        /* No user lookup: owners stay the guest's numbers, never the host's names for them. FFLAGS
+         * (chattr +i) not restored: it would make the temporary impossible to remove. */
+        if (archive_write_disk_set_options(w, EXTRACT_FLAGS) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(w));
+        if (archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
+                return fail(err, -EBADMSG, NULL, archive_error_string(a));
+
+        _cleanup_(fchdir_backp) int saved = -EBADF;
+        int r = chdir_into(dir_fd, &saved);
+        if (r < 0)
+                return fail(err, r, NULL, NULL);
+
+        size_t entries = 0;
+        for (;;) {
+                struct archive_entry *e;
+                r = archive_read_next_header(a, &e);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return fail(err, -EBADMSG, NULL, archive_error_string(a));
+                r = entry_check(e, err);
+                if (r < 0)
+                        return r;
+                if (archive_write_header(w, e) < ARCHIVE_WARN)
+                        return fail(err, archive_errno(w) == ENOSPC ? -ENOSPC : -EPERM,
+                                    archive_entry_pathname(e), archive_error_string(w));
+                r = copy_entry_data(a, w, e, err);
+                if (r < 0)
+                        return r;
+                if (archive_write_finish_entry(w) < ARCHIVE_WARN)
+                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
+                entries++;
+                progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+        }
+        if (entries == 0)
+                return fail(err, -ENODATA, NULL, "holds no files");
+        /* Directories' modes and times are set at the close, once nothing more is written in them. */
+        if (archive_write_close(w) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, archive_error_string(w));
+        progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+        return 0;
+}
+
+static int write_disk_entry(struct archive *disk, struct archive *w, struct archive_entry *e,
+                            ArchiveError *err) {
+        if (archive_write_header(w, e) < ARCHIVE_WARN)
+                return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
+        if (archive_entry_size(e) <= 0 || archive_entry_filetype(e) != AE_IFREG)
+                return 0;
+        char buf[BLOCK_SIZE];
+        for (;;) {
+                la_ssize_t n = archive_read_data(disk, buf, sizeof buf);
+                if (n == 0)
+                        return 0;
+                if (n < 0)
+                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(disk));
+                if (archive_write_data(w, buf, (size_t) n) < 0)
+                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
+        }
+}
+
+static int tar_writer(int out_fd, ArchiveCompression c, struct archive **ret, ArchiveError *err) {
+        _cleanup_(archive_write_freep) struct archive *w = archive_write_new();
+        if (!w)
+                return -ENOMEM;
+        /* pax: long names, xattrs, ACLs and large ids all fit. */
+        if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK || add_compression(w, c) != ARCHIVE_OK ||
+            archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(w));
+        if (archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, archive_error_string(w));
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int archive_tar_write(int dir_fd, int out_fd, ArchiveCompression c, const ArchiveProgress *progress,
+                      ArchiveError *err) {
+        _cleanup_(archive_read_freep) struct archive *disk = archive_read_disk_new();
+        _cleanup_(linkresolver_freep) struct archive_entry_linkresolver *links =
+                archive_entry_linkresolver_new();
+        if (!disk || !links)
+                return -ENOMEM;
+        _cleanup_(archive_write_freep) struct archive *w = NULL;
+        int r = tar_writer(out_fd, c, &w, err);
+        if (r < 0)
+                return r;
+        archive_entry_linkresolver_set_strategy(links, archive_format(w));
+        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
+            archive_read_disk_set_symlink_physical(disk) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(disk));
+
+        _cleanup_(fchdir_backp) int saved = -EBADF;
+        r = chdir_into(dir_fd, &saved);
+        if (r < 0)
+                return fail(err, r, NULL, NULL);
+        if (archive_read_disk_open(disk, ".") != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, archive_error_string(disk));
+
+        for (;;) {
+                _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+                if (!e)
+                        return -ENOMEM;
+                r = archive_read_next_header2(disk, e);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(disk));
+                if (archive_read_disk_descend(disk) < ARCHIVE_WARN)
+                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(disk));
+                /* The second name of a hard link becomes a link entry without data (the tar
+                 * strategy hands back the entry itself, never a deferred one). */
+                struct archive_entry *spare = NULL;
+                archive_entry_linkify(links, &e, &spare);
+                if (e) {
+                        r = write_disk_entry(disk, w, e, err);
+                        if (r < 0)
+                                return r;
+                }
+                progress_tick(progress, (uint64_t) archive_filter_bytes(w, -1));
+        }
+        if (archive_write_close(w) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, archive_error_string(w));
+        progress_tick(progress, (uint64_t) archive_filter_bytes(w, -1));
+        return 0;
+}
+
+static bool all_zero(const void *buf, size_t n) {
+        const unsigned char *p = buf;
+        return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* Write buf at the output's position, or skip over it when it is all zeros (a hole). */
+static int write_sparse(int fd, const void *buf, size_t n) {
+        if (all_zero(buf, n))
+                return lseek(fd, (off_t) n, SEEK_CUR) < 0 ? negative_errno() : 0;
+        const char *p = buf;
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* The file's size is where the output stands: a trailing hole needs it set. */
+static int finish_sparse(int fd) {
+        off_t end = lseek(fd, 0, SEEK_CUR);
+        if (end < 0 || ftruncate(fd, end) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, ArchiveError *err) {
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        if (!a)
+                return -ENOMEM;
+        if (add_decompressions(a) < 0 || archive_read_support_format_raw(a) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(a));
+        if (archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
+                return fail(err, -EBADMSG, NULL, archive_error_string(a));
+        struct archive_entry *e;
+        int r = archive_read_next_header(a, &e);
+        if (r == ARCHIVE_EOF)
+                return fail(err, -ENODATA, NULL, "is empty");
+        if (r < ARCHIVE_WARN)
+                return fail(err, -EBADMSG, NULL, archive_error_string(a));
+        _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        for (uint64_t done = 0;;) {
+                la_ssize_t n = archive_read_data(a, buf, BLOCK_SIZE);
+                if (n == 0)
+                        break;
+                if (n < 0)
+                        return fail(err, -EBADMSG, NULL, archive_error_string(a));
+                r = write_sparse(out_fd, buf, (size_t) n);
+                if (r < 0)
+                        return fail(err, r, NULL, NULL);
+                done += (uint64_t) n;
+                if (done % (16 * BLOCK_SIZE) == 0)
+                        progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+        }
+        progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+        r = finish_sparse(out_fd);
+        return r < 0 ? fail(err, r, NULL, NULL) : 0;
+}
+
+static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, ArchiveError *err) {
+        _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        for (uint64_t done = 0;;) {
+                ssize_t n = read(in_fd, buf, BLOCK_SIZE);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return fail(err, negative_errno(), NULL, NULL);
+                if (n == 0)
+                        break;
+                int r = write_sparse(out_fd, buf, (size_t) n);
+                if (r < 0)
+                        return fail(err, r, NULL, NULL);
+                done += (uint64_t) n;
+                if (done % (16 * BLOCK_SIZE) == 0)
+                        progress_tick(progress, done);
+        }
+        int r = finish_sparse(out_fd);
+        return r < 0 ? fail(err, r, NULL, NULL) : 0;
+}
+
+int archive_raw_pack(int in_fd, int out_fd, ArchiveCompression c, const ArchiveProgress *progress,
+                     ArchiveError *err) {
+        if (c == COMPRESSION_NONE)
+                return raw_copy(in_fd, out_fd, progress, err);
+
+        struct stat st;
+        if (fstat(in_fd, &st) < 0)
+                return negative_errno();
+        _cleanup_(archive_write_freep) struct archive *w = archive_write_new();
+        _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+        if (!w || !e)
+                return -ENOMEM;
+        if (archive_write_set_format_raw(w) != ARCHIVE_OK || add_compression(w, c) != ARCHIVE_OK ||
+            archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(w));
+        if (archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, archive_error_string(w));
+        archive_entry_set_pathname(e, "image.raw");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, st.st_size);
+        if (archive_write_header(w, e) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, archive_error_string(w));
+        _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        for (uint64_t done = 0;;) {
+                ssize_t n = read(in_fd, buf, BLOCK_SIZE);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return fail(err, negative_errno(), NULL, NULL);
+                if (n == 0)
+                        break;
+                if (archive_write_data(w, buf, (size_t) n) < 0)
+                        return fail(err, -EIO, NULL, archive_error_string(w));
+                done += (uint64_t) n;
+                if (done % (16 * BLOCK_SIZE) == 0)
+                        progress_tick(progress, done);
+        }
+        if (archive_write_close(w) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, archive_error_string(w));
+        progress_tick(progress, (uint64_t) st.st_size);
+        return 0;
+}
