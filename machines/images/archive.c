@@ -10,8 +10,123 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nspawnlite/basic/dlopen-util.h"
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/name.h"
+
+static __typeof__(archive_entry_filetype) *sym_archive_entry_filetype;
+static __typeof__(archive_entry_free) *sym_archive_entry_free;
+static __typeof__(archive_entry_hardlink) *sym_archive_entry_hardlink;
+static __typeof__(archive_entry_linkify) *sym_archive_entry_linkify;
+static __typeof__(archive_entry_linkresolver_free) *sym_archive_entry_linkresolver_free;
+static __typeof__(archive_entry_linkresolver_new) *sym_archive_entry_linkresolver_new;
+static __typeof__(archive_entry_linkresolver_set_strategy) *sym_archive_entry_linkresolver_set_strategy;
+static __typeof__(archive_entry_new) *sym_archive_entry_new;
+static __typeof__(archive_entry_pathname) *sym_archive_entry_pathname;
+static __typeof__(archive_entry_set_filetype) *sym_archive_entry_set_filetype;
+static __typeof__(archive_entry_set_pathname) *sym_archive_entry_set_pathname;
+static __typeof__(archive_entry_set_perm) *sym_archive_entry_set_perm;
+static __typeof__(archive_entry_set_size) *sym_archive_entry_set_size;
+static __typeof__(archive_entry_size) *sym_archive_entry_size;
+static __typeof__(archive_errno) *sym_archive_errno;
+static __typeof__(archive_error_string) *sym_archive_error_string;
+static __typeof__(archive_filter_bytes) *sym_archive_filter_bytes;
+static __typeof__(archive_format) *sym_archive_format;
+static __typeof__(archive_read_data) *sym_archive_read_data;
+static __typeof__(archive_read_data_block) *sym_archive_read_data_block;
+static __typeof__(archive_read_disk_descend) *sym_archive_read_disk_descend;
+static __typeof__(archive_read_disk_new) *sym_archive_read_disk_new;
+static __typeof__(archive_read_disk_open) *sym_archive_read_disk_open;
+static __typeof__(archive_read_disk_set_behavior) *sym_archive_read_disk_set_behavior;
+static __typeof__(archive_read_disk_set_symlink_physical) *sym_archive_read_disk_set_symlink_physical;
+static __typeof__(archive_read_free) *sym_archive_read_free;
+static __typeof__(archive_read_new) *sym_archive_read_new;
+static __typeof__(archive_read_next_header) *sym_archive_read_next_header;
+static __typeof__(archive_read_next_header2) *sym_archive_read_next_header2;
+static __typeof__(archive_read_open_fd) *sym_archive_read_open_fd;
+static __typeof__(archive_read_support_filter_gzip) *sym_archive_read_support_filter_gzip;
+static __typeof__(archive_read_support_filter_xz) *sym_archive_read_support_filter_xz;
+static __typeof__(archive_read_support_filter_zstd) *sym_archive_read_support_filter_zstd;
+static __typeof__(archive_read_support_format_raw) *sym_archive_read_support_format_raw;
+static __typeof__(archive_read_support_format_tar) *sym_archive_read_support_format_tar;
+static __typeof__(archive_write_add_filter_gzip) *sym_archive_write_add_filter_gzip;
+static __typeof__(archive_write_add_filter_none) *sym_archive_write_add_filter_none;
+static __typeof__(archive_write_add_filter_xz) *sym_archive_write_add_filter_xz;
+static __typeof__(archive_write_add_filter_zstd) *sym_archive_write_add_filter_zstd;
+static __typeof__(archive_write_close) *sym_archive_write_close;
+static __typeof__(archive_write_data) *sym_archive_write_data;
+static __typeof__(archive_write_data_block) *sym_archive_write_data_block;
+static __typeof__(archive_write_disk_new) *sym_archive_write_disk_new;
+static __typeof__(archive_write_disk_set_options) *sym_archive_write_disk_set_options;
+static __typeof__(archive_write_finish_entry) *sym_archive_write_finish_entry;
+static __typeof__(archive_write_free) *sym_archive_write_free;
+static __typeof__(archive_write_header) *sym_archive_write_header;
+static __typeof__(archive_write_new) *sym_archive_write_new;
+static __typeof__(archive_write_open_fd) *sym_archive_write_open_fd;
+static __typeof__(archive_write_set_bytes_in_last_block) *sym_archive_write_set_bytes_in_last_block;
+static __typeof__(archive_write_set_format_pax_restricted) *sym_archive_write_set_format_pax_restricted;
+static __typeof__(archive_write_set_format_raw) *sym_archive_write_set_format_raw;
+
+static void *archive_handle;
+static const DlSymbol archive_symbols[] = {
+        DL_SYMBOL(archive_entry_filetype),
+        DL_SYMBOL(archive_entry_free),
+        DL_SYMBOL(archive_entry_hardlink),
+        DL_SYMBOL(archive_entry_linkify),
+        DL_SYMBOL(archive_entry_linkresolver_free),
+        DL_SYMBOL(archive_entry_linkresolver_new),
+        DL_SYMBOL(archive_entry_linkresolver_set_strategy),
+        DL_SYMBOL(archive_entry_new),
+        DL_SYMBOL(archive_entry_pathname),
+        DL_SYMBOL(archive_entry_set_filetype),
+        DL_SYMBOL(archive_entry_set_pathname),
+        DL_SYMBOL(archive_entry_set_perm),
+        DL_SYMBOL(archive_entry_set_size),
+        DL_SYMBOL(archive_entry_size),
+        DL_SYMBOL(archive_errno),
+        DL_SYMBOL(archive_error_string),
+        DL_SYMBOL(archive_filter_bytes),
+        DL_SYMBOL(archive_format),
+        DL_SYMBOL(archive_read_data),
+        DL_SYMBOL(archive_read_data_block),
+        DL_SYMBOL(archive_read_disk_descend),
+        DL_SYMBOL(archive_read_disk_new),
+        DL_SYMBOL(archive_read_disk_open),
+        DL_SYMBOL(archive_read_disk_set_behavior),
+        DL_SYMBOL(archive_read_disk_set_symlink_physical),
+        DL_SYMBOL(archive_read_free),
+        DL_SYMBOL(archive_read_new),
+        DL_SYMBOL(archive_read_next_header),
+        DL_SYMBOL(archive_read_next_header2),
+        DL_SYMBOL(archive_read_open_fd),
+        DL_SYMBOL(archive_read_support_filter_gzip),
+        DL_SYMBOL(archive_read_support_filter_xz),
+        DL_SYMBOL(archive_read_support_filter_zstd),
+        DL_SYMBOL(archive_read_support_format_raw),
+        DL_SYMBOL(archive_read_support_format_tar),
+        DL_SYMBOL(archive_write_add_filter_gzip),
+        DL_SYMBOL(archive_write_add_filter_none),
+        DL_SYMBOL(archive_write_add_filter_xz),
+        DL_SYMBOL(archive_write_add_filter_zstd),
+        DL_SYMBOL(archive_write_close),
+        DL_SYMBOL(archive_write_data),
+        DL_SYMBOL(archive_write_data_block),
+        DL_SYMBOL(archive_write_disk_new),
+        DL_SYMBOL(archive_write_disk_set_options),
+        DL_SYMBOL(archive_write_finish_entry),
+        DL_SYMBOL(archive_write_free),
+        DL_SYMBOL(archive_write_header),
+        DL_SYMBOL(archive_write_new),
+        DL_SYMBOL(archive_write_open_fd),
+        DL_SYMBOL(archive_write_set_bytes_in_last_block),
+        DL_SYMBOL(archive_write_set_format_pax_restricted),
+        DL_SYMBOL(archive_write_set_format_raw),
+};
+
+int archive_dlopen(void) {
+        return dlopen_symbols(&archive_handle, "libarchive.so.13", archive_symbols,
+                              ELEMENTSOF(archive_symbols));
+}
 
 #define BLOCK_SIZE (128 * 1024)
 
@@ -84,22 +199,22 @@ int archive_image_name_from_path(const char *path, char **ret) {
 
 static void archive_read_freep(struct archive **a) {
         if (*a)
-                archive_read_free(*a);
+                sym_archive_read_free(*a);
 }
 
 static void archive_write_freep(struct archive **a) {
         if (*a)
-                archive_write_free(*a);
+                sym_archive_write_free(*a);
 }
 
 static void archive_entry_freep(struct archive_entry **e) {
         if (*e)
-                archive_entry_free(*e);
+                sym_archive_entry_free(*e);
 }
 
 static void linkresolver_freep(struct archive_entry_linkresolver **l) {
         if (*l)
-                archive_entry_linkresolver_free(*l);
+                sym_archive_entry_linkresolver_free(*l);
 }
 
 /* Back to the directory we were in: libarchive's disk reader and writer work on the cwd. */
@@ -138,21 +253,21 @@ static void progress_tick(const ArchiveProgress *p, uint64_t done) {
 static int add_compression(struct archive *w, ArchiveCompression c) {
         switch (c) {
         case COMPRESSION_GZIP:
-                return archive_write_add_filter_gzip(w);
+                return sym_archive_write_add_filter_gzip(w);
         case COMPRESSION_XZ:
-                return archive_write_add_filter_xz(w);
+                return sym_archive_write_add_filter_xz(w);
         case COMPRESSION_ZSTD:
-                return archive_write_add_filter_zstd(w);
+                return sym_archive_write_add_filter_zstd(w);
         default:
-                return archive_write_add_filter_none(w);
+                return sym_archive_write_add_filter_none(w);
         }
 }
 
 /* The decompressions we accept on input; found by their magic, never by the file's name. */
 static int add_decompressions(struct archive *a) {
-        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-            archive_read_support_filter_xz(a) != ARCHIVE_OK ||
-            archive_read_support_filter_zstd(a) != ARCHIVE_OK)
+        if (sym_archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+            sym_archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+            sym_archive_read_support_filter_zstd(a) != ARCHIVE_OK)
                 return -EOPNOTSUPP;
         return 0;
 }
@@ -160,8 +275,8 @@ static int add_decompressions(struct archive *a) {
 /* Both an entry's name and, for a hard link, its target must stay inside. (libarchive checks them
  * too with the SECURE flags; this says which entry, and holds if a flag is ever dropped.) */
 static int entry_check(struct archive_entry *e, ArchiveError *err) {
-        const char *name = archive_entry_pathname(e);
-        const char *hardlink = archive_entry_hardlink(e);
+        const char *name = sym_archive_entry_pathname(e);
+        const char *hardlink = sym_archive_entry_hardlink(e);
         if (archive_entry_name_check(name) < 0)
                 return fail(err, -EPERM, name, "names a path outside the image");
         if (hardlink && archive_entry_name_check(hardlink) < 0)
@@ -174,13 +289,14 @@ static int copy_entry_data(struct archive *a, struct archive *w, struct archive_
                 const void *buf;
                 size_t size;
                 la_int64_t offset;
-                int r = archive_read_data_block(a, &buf, &size, &offset);
+                int r = sym_archive_read_data_block(a, &buf, &size, &offset);
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r < ARCHIVE_WARN)
-                        return fail(err, -EBADMSG, archive_entry_pathname(e), archive_error_string(a));
-                if (archive_write_data_block(w, buf, size, offset) < ARCHIVE_WARN)
-                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
+                        return fail(err, -EBADMSG, sym_archive_entry_pathname(e),
+                                    sym_archive_error_string(a));
+                if (sym_archive_write_data_block(w, buf, size, offset) < ARCHIVE_WARN)
+                        return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(w));
         }
 }
 
@@ -190,18 +306,20 @@ static int copy_entry_data(struct archive *a, struct archive *w, struct archive_
          ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
 int archive_tar_extract(int in_fd, int dir_fd, const ArchiveProgress *progress, ArchiveError *err) {
-        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
-        _cleanup_(archive_write_freep) struct archive *w = archive_write_disk_new();
+        if (archive_dlopen() < 0)
+                return fail(err, -EOPNOTSUPP, NULL, "libarchive is not installed");
+        _cleanup_(archive_read_freep) struct archive *a = sym_archive_read_new();
+        _cleanup_(archive_write_freep) struct archive *w = sym_archive_write_disk_new();
         if (!a || !w)
                 return -ENOMEM;
-        if (add_decompressions(a) < 0 || archive_read_support_format_tar(a) != ARCHIVE_OK)
-                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(a));
+        if (add_decompressions(a) < 0 || sym_archive_read_support_format_tar(a) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(a));
         /* No user lookup: owners stay the guest's numbers, never the host's names for them. FFLAGS
          * (chattr +i) not restored: it would make the temporary impossible to remove. */
-        if (archive_write_disk_set_options(w, EXTRACT_FLAGS) != ARCHIVE_OK)
-                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(w));
-        if (archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
-                return fail(err, -EBADMSG, NULL, archive_error_string(a));
+        if (sym_archive_write_disk_set_options(w, EXTRACT_FLAGS) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(w));
+        if (sym_archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
+                return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
 
         _cleanup_(fchdir_backp) int saved = -EBADF;
         int r = chdir_into(dir_fd, &saved);
@@ -211,114 +329,117 @@ int archive_tar_extract(int in_fd, int dir_fd, const ArchiveProgress *progress, 
         size_t entries = 0;
         for (;;) {
                 struct archive_entry *e;
-                r = archive_read_next_header(a, &e);
+                r = sym_archive_read_next_header(a, &e);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
-                        return fail(err, -EBADMSG, NULL, archive_error_string(a));
+                        return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
                 r = entry_check(e, err);
                 if (r < 0)
                         return r;
-                if (archive_write_header(w, e) < ARCHIVE_WARN)
-                        return fail(err, archive_errno(w) == ENOSPC ? -ENOSPC : -EPERM,
-                                    archive_entry_pathname(e), archive_error_string(w));
+                if (sym_archive_write_header(w, e) < ARCHIVE_WARN)
+                        return fail(err, sym_archive_errno(w) == ENOSPC ? -ENOSPC : -EPERM,
+                                    sym_archive_entry_pathname(e), sym_archive_error_string(w));
                 r = copy_entry_data(a, w, e, err);
                 if (r < 0)
                         return r;
-                if (archive_write_finish_entry(w) < ARCHIVE_WARN)
-                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
+                if (sym_archive_write_finish_entry(w) < ARCHIVE_WARN)
+                        return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(w));
                 entries++;
-                progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+                progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
         }
         if (entries == 0)
                 return fail(err, -ENODATA, NULL, "holds no files");
         /* Directories' modes and times are set at the close, once nothing more is written in them. */
-        if (archive_write_close(w) != ARCHIVE_OK)
-                return fail(err, -EIO, NULL, archive_error_string(w));
-        progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+        if (sym_archive_write_close(w) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, sym_archive_error_string(w));
+        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
         return 0;
 }
 
 static int write_disk_entry(struct archive *disk, struct archive *w, struct archive_entry *e,
                             ArchiveError *err) {
-        if (archive_write_header(w, e) < ARCHIVE_WARN)
-                return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
-        if (archive_entry_size(e) <= 0 || archive_entry_filetype(e) != AE_IFREG)
+        if (sym_archive_write_header(w, e) < ARCHIVE_WARN)
+                return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(w));
+        if (sym_archive_entry_size(e) <= 0 || sym_archive_entry_filetype(e) != AE_IFREG)
                 return 0;
         char buf[BLOCK_SIZE];
         for (;;) {
-                la_ssize_t n = archive_read_data(disk, buf, sizeof buf);
+                la_ssize_t n = sym_archive_read_data(disk, buf, sizeof buf);
                 if (n == 0)
                         return 0;
                 if (n < 0)
-                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(disk));
-                if (archive_write_data(w, buf, (size_t) n) < 0)
-                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(w));
+                        return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(disk));
+                if (sym_archive_write_data(w, buf, (size_t) n) < 0)
+                        return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(w));
         }
 }
 
 static int tar_writer(int out_fd, ArchiveCompression c, struct archive **ret, ArchiveError *err) {
-        _cleanup_(archive_write_freep) struct archive *w = archive_write_new();
+        _cleanup_(archive_write_freep) struct archive *w = sym_archive_write_new();
         if (!w)
                 return -ENOMEM;
         /* pax: long names, xattrs, ACLs and large ids all fit. */
-        if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK || add_compression(w, c) != ARCHIVE_OK ||
-            archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
-                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(w));
-        if (archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
-                return fail(err, -EIO, NULL, archive_error_string(w));
+        if (sym_archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
+            add_compression(w, c) != ARCHIVE_OK ||
+            sym_archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(w));
+        if (sym_archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, sym_archive_error_string(w));
         *ret = TAKE_PTR(w);
         return 0;
 }
 
 int archive_tar_write(int dir_fd, int out_fd, ArchiveCompression c, const ArchiveProgress *progress,
                       ArchiveError *err) {
-        _cleanup_(archive_read_freep) struct archive *disk = archive_read_disk_new();
+        if (archive_dlopen() < 0)
+                return fail(err, -EOPNOTSUPP, NULL, "libarchive is not installed");
+        _cleanup_(archive_read_freep) struct archive *disk = sym_archive_read_disk_new();
         _cleanup_(linkresolver_freep) struct archive_entry_linkresolver *links =
-                archive_entry_linkresolver_new();
+                sym_archive_entry_linkresolver_new();
         if (!disk || !links)
                 return -ENOMEM;
         _cleanup_(archive_write_freep) struct archive *w = NULL;
         int r = tar_writer(out_fd, c, &w, err);
         if (r < 0)
                 return r;
-        archive_entry_linkresolver_set_strategy(links, archive_format(w));
-        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
-            archive_read_disk_set_symlink_physical(disk) != ARCHIVE_OK)
-                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(disk));
+        sym_archive_entry_linkresolver_set_strategy(links, sym_archive_format(w));
+        if (sym_archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
+            sym_archive_read_disk_set_symlink_physical(disk) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(disk));
 
         _cleanup_(fchdir_backp) int saved = -EBADF;
         r = chdir_into(dir_fd, &saved);
         if (r < 0)
                 return fail(err, r, NULL, NULL);
-        if (archive_read_disk_open(disk, ".") != ARCHIVE_OK)
-                return fail(err, -EIO, NULL, archive_error_string(disk));
+        if (sym_archive_read_disk_open(disk, ".") != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, sym_archive_error_string(disk));
 
         for (;;) {
-                _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+                _cleanup_(archive_entry_freep) struct archive_entry *e = sym_archive_entry_new();
                 if (!e)
                         return -ENOMEM;
-                r = archive_read_next_header2(disk, e);
+                r = sym_archive_read_next_header2(disk, e);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
-                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(disk));
-                if (archive_read_disk_descend(disk) < ARCHIVE_WARN)
-                        return fail(err, -EIO, archive_entry_pathname(e), archive_error_string(disk));
+                        return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(disk));
+                if (sym_archive_read_disk_descend(disk) < ARCHIVE_WARN)
+                        return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(disk));
                 /* The second name of a hard link becomes a link entry without data (the tar
                  * strategy hands back the entry itself, never a deferred one). */
                 struct archive_entry *spare = NULL;
-                archive_entry_linkify(links, &e, &spare);
+                sym_archive_entry_linkify(links, &e, &spare);
                 if (e) {
                         r = write_disk_entry(disk, w, e, err);
                         if (r < 0)
                                 return r;
                 }
-                progress_tick(progress, (uint64_t) archive_filter_bytes(w, -1));
+                progress_tick(progress, (uint64_t) sym_archive_filter_bytes(w, -1));
         }
-        if (archive_write_close(w) != ARCHIVE_OK)
-                return fail(err, -EIO, NULL, archive_error_string(w));
-        progress_tick(progress, (uint64_t) archive_filter_bytes(w, -1));
+        if (sym_archive_write_close(w) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, sym_archive_error_string(w));
+        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(w, -1));
         return 0;
 }
 
@@ -354,36 +475,38 @@ static int finish_sparse(int fd) {
 }
 
 int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, ArchiveError *err) {
-        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        if (archive_dlopen() < 0)
+                return fail(err, -EOPNOTSUPP, NULL, "libarchive is not installed");
+        _cleanup_(archive_read_freep) struct archive *a = sym_archive_read_new();
         if (!a)
                 return -ENOMEM;
-        if (add_decompressions(a) < 0 || archive_read_support_format_raw(a) != ARCHIVE_OK)
-                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(a));
-        if (archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
-                return fail(err, -EBADMSG, NULL, archive_error_string(a));
+        if (add_decompressions(a) < 0 || sym_archive_read_support_format_raw(a) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(a));
+        if (sym_archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
+                return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
         struct archive_entry *e;
-        int r = archive_read_next_header(a, &e);
+        int r = sym_archive_read_next_header(a, &e);
         if (r == ARCHIVE_EOF)
                 return fail(err, -ENODATA, NULL, "is empty");
         if (r < ARCHIVE_WARN)
-                return fail(err, -EBADMSG, NULL, archive_error_string(a));
+                return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
         _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
         if (!buf)
                 return -ENOMEM;
         for (uint64_t done = 0;;) {
-                la_ssize_t n = archive_read_data(a, buf, BLOCK_SIZE);
+                la_ssize_t n = sym_archive_read_data(a, buf, BLOCK_SIZE);
                 if (n == 0)
                         break;
                 if (n < 0)
-                        return fail(err, -EBADMSG, NULL, archive_error_string(a));
+                        return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
                 r = write_sparse(out_fd, buf, (size_t) n);
                 if (r < 0)
                         return fail(err, r, NULL, NULL);
                 done += (uint64_t) n;
                 if (done % (16 * BLOCK_SIZE) == 0)
-                        progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+                        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
         }
-        progress_tick(progress, (uint64_t) archive_filter_bytes(a, -1));
+        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
         r = finish_sparse(out_fd);
         return r < 0 ? fail(err, r, NULL, NULL) : 0;
 }
@@ -413,27 +536,29 @@ static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, Arch
 
 int archive_raw_pack(int in_fd, int out_fd, ArchiveCompression c, const ArchiveProgress *progress,
                      ArchiveError *err) {
+        if (archive_dlopen() < 0)
+                return fail(err, -EOPNOTSUPP, NULL, "libarchive is not installed");
         if (c == COMPRESSION_NONE)
                 return raw_copy(in_fd, out_fd, progress, err);
 
         struct stat st;
         if (fstat(in_fd, &st) < 0)
                 return negative_errno();
-        _cleanup_(archive_write_freep) struct archive *w = archive_write_new();
-        _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+        _cleanup_(archive_write_freep) struct archive *w = sym_archive_write_new();
+        _cleanup_(archive_entry_freep) struct archive_entry *e = sym_archive_entry_new();
         if (!w || !e)
                 return -ENOMEM;
-        if (archive_write_set_format_raw(w) != ARCHIVE_OK || add_compression(w, c) != ARCHIVE_OK ||
-            archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
-                return fail(err, -EOPNOTSUPP, NULL, archive_error_string(w));
-        if (archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
-                return fail(err, -EIO, NULL, archive_error_string(w));
-        archive_entry_set_pathname(e, "image.raw");
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, st.st_size);
-        if (archive_write_header(w, e) != ARCHIVE_OK)
-                return fail(err, -EIO, NULL, archive_error_string(w));
+        if (sym_archive_write_set_format_raw(w) != ARCHIVE_OK || add_compression(w, c) != ARCHIVE_OK ||
+            sym_archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
+                return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(w));
+        if (sym_archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, sym_archive_error_string(w));
+        sym_archive_entry_set_pathname(e, "image.raw");
+        sym_archive_entry_set_filetype(e, AE_IFREG);
+        sym_archive_entry_set_perm(e, 0644);
+        sym_archive_entry_set_size(e, st.st_size);
+        if (sym_archive_write_header(w, e) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, sym_archive_error_string(w));
         _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
         if (!buf)
                 return -ENOMEM;
@@ -445,14 +570,14 @@ int archive_raw_pack(int in_fd, int out_fd, ArchiveCompression c, const ArchiveP
                         return fail(err, negative_errno(), NULL, NULL);
                 if (n == 0)
                         break;
-                if (archive_write_data(w, buf, (size_t) n) < 0)
-                        return fail(err, -EIO, NULL, archive_error_string(w));
+                if (sym_archive_write_data(w, buf, (size_t) n) < 0)
+                        return fail(err, -EIO, NULL, sym_archive_error_string(w));
                 done += (uint64_t) n;
                 if (done % (16 * BLOCK_SIZE) == 0)
                         progress_tick(progress, done);
         }
-        if (archive_write_close(w) != ARCHIVE_OK)
-                return fail(err, -EIO, NULL, archive_error_string(w));
+        if (sym_archive_write_close(w) != ARCHIVE_OK)
+                return fail(err, -EIO, NULL, sym_archive_error_string(w));
         progress_tick(progress, (uint64_t) st.st_size);
         return 0;
 }

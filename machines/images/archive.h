@@ -29,6 +29,10 @@ typedef struct {
         char message[256];
 } ArchiveError;
 
+/* Load libarchive (once); -EOPNOTSUPP when it is not installed. The functions below that need it
+ * call it themselves. */
+int archive_dlopen(void);
+
 /* The compression a file name asks for: .gz/.tgz, .xz/.txz, .zst/.tzst; none otherwise. Pure. */
 ArchiveCompression archive_compression_from_path(const char *path);
 

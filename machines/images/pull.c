@@ -14,7 +14,45 @@
 
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
+#include "nspawnlite/basic/dlopen-util.h"
 #include "nspawnlite/basic/macro.h"
+
+static __typeof__(curl_easy_cleanup) *sym_curl_easy_cleanup;
+static __typeof__(curl_easy_getinfo) *sym_curl_easy_getinfo;
+static __typeof__(curl_easy_init) *sym_curl_easy_init;
+static __typeof__(curl_easy_perform) *sym_curl_easy_perform;
+static __typeof__(curl_easy_setopt) *sym_curl_easy_setopt;
+static __typeof__(curl_easy_strerror) *sym_curl_easy_strerror;
+
+static void *curl_handle;
+static const DlSymbol curl_symbols[] = {
+        DL_SYMBOL(curl_easy_cleanup), DL_SYMBOL(curl_easy_getinfo), DL_SYMBOL(curl_easy_init),
+        DL_SYMBOL(curl_easy_perform), DL_SYMBOL(curl_easy_setopt),  DL_SYMBOL(curl_easy_strerror),
+};
+
+static __typeof__(EVP_DigestFinal_ex) *sym_EVP_DigestFinal_ex;
+static __typeof__(EVP_DigestInit_ex) *sym_EVP_DigestInit_ex;
+static __typeof__(EVP_DigestUpdate) *sym_EVP_DigestUpdate;
+static __typeof__(EVP_MD_CTX_free) *sym_EVP_MD_CTX_free;
+static __typeof__(EVP_MD_CTX_new) *sym_EVP_MD_CTX_new;
+static __typeof__(EVP_sha256) *sym_EVP_sha256;
+
+static void *crypto_handle;
+static const DlSymbol crypto_symbols[] = {
+        DL_SYMBOL(EVP_DigestFinal_ex), DL_SYMBOL(EVP_DigestInit_ex), DL_SYMBOL(EVP_DigestUpdate),
+        DL_SYMBOL(EVP_MD_CTX_free),    DL_SYMBOL(EVP_MD_CTX_new),    DL_SYMBOL(EVP_sha256),
+};
+
+int pull_dlopen(void) {
+        int r = dlopen_symbols(&crypto_handle, "libcrypto.so.3", crypto_symbols, ELEMENTSOF(crypto_symbols));
+        if (r < 0)
+                return r;
+        r = dlopen_symbols(&curl_handle, "libcurl.so.4", curl_symbols, ELEMENTSOF(curl_symbols));
+        if (r < 0) /* Debian's other flavour */
+                r = dlopen_symbols(&curl_handle, "libcurl-gnutls.so.4", curl_symbols,
+                                   ELEMENTSOF(curl_symbols));
+        return r;
+}
 
 static const struct {
         const char *env;
@@ -186,7 +224,7 @@ static size_t download_write(char *data, size_t size, size_t nmemb, void *userda
                 d->error = r;
                 return 0;
         }
-        if (EVP_DigestUpdate(d->md, data, n) != 1) {
+        if (sym_EVP_DigestUpdate(d->md, data, n) != 1) {
                 d->error = -EIO;
                 return 0;
         }
@@ -205,33 +243,33 @@ static int download_progress(void *userdata, curl_off_t dltotal, curl_off_t dlno
 
 static void curl_easy_cleanupp(CURL **c) {
         if (*c)
-                curl_easy_cleanup(*c);
+                sym_curl_easy_cleanup(*c);
 }
 
 static void evp_md_ctx_freep(EVP_MD_CTX **m) {
         if (*m)
-                EVP_MD_CTX_free(*m);
+                sym_EVP_MD_CTX_free(*m);
 }
 
 static int curl_setup(CURL *c, const char *url, const PullLimits *l, Download *d, char *errbuf) {
         /* Only http(s), also after a redirect: never file:// or anything else a server could name. */
-        if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_USERAGENT, "nspawnlite/" NSPAWNLITE_VERSION) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, l->connect_timeout_sec) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, l->low_speed_limit) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, l->low_speed_time_sec) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, download_write) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_WRITEDATA, d) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, download_progress) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_XFERINFODATA, d) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)
+        if (sym_curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_USERAGENT, "nspawnlite/" NSPAWNLITE_VERSION) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, l->connect_timeout_sec) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, l->low_speed_limit) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, l->low_speed_time_sec) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, download_write) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, d) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, download_progress) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_XFERINFODATA, d) != CURLE_OK ||
+            sym_curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)
                 return -EOPNOTSUPP;
         return 0;
 }
@@ -240,7 +278,7 @@ static int curl_error_to_errno(CURL *c, CURLcode code, const Download *d) {
         long status = 0;
         switch (code) {
         case CURLE_HTTP_RETURNED_ERROR:
-                (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                (void) sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
                 return status == 404 || status == 410 ? -ENOENT : -EPROTO;
         case CURLE_OPERATION_TIMEDOUT:
                 return -ETIMEDOUT;
@@ -260,26 +298,28 @@ static int curl_error_to_errno(CURL *c, CURLcode code, const Download *d) {
 int pull_download(const char *url, int out_fd, size_t max_bytes, const PullLimits *limits,
                   const ArchiveProgress *progress, uint8_t ret_sha256[SHA256_SIZE], char *ret_error,
                   size_t n) {
-        _cleanup_(curl_easy_cleanupp) CURL *c = curl_easy_init();
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
+        if (pull_dlopen() < 0)
+                return -EOPNOTSUPP;
+        _cleanup_(curl_easy_cleanupp) CURL *c = sym_curl_easy_init();
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *md = sym_EVP_MD_CTX_new();
         if (!c || !md)
                 return -ENOMEM;
-        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        if (sym_EVP_DigestInit_ex(md, sym_EVP_sha256(), NULL) != 1)
                 return -EOPNOTSUPP;
         char errbuf[CURL_ERROR_SIZE] = "";
         Download d = { .fd = out_fd, .md = md, .max_bytes = max_bytes, .progress = progress };
         int r = curl_setup(c, url, limits, &d, errbuf);
         if (r < 0)
                 return r;
-        CURLcode code = curl_easy_perform(c);
+        CURLcode code = sym_curl_easy_perform(c);
         if (code != CURLE_OK) {
                 if (ret_error)
-                        snprintf(ret_error, n, "%s", *errbuf ? errbuf : curl_easy_strerror(code));
+                        snprintf(ret_error, n, "%s", *errbuf ? errbuf : sym_curl_easy_strerror(code));
                 return curl_error_to_errno(c, code, &d);
         }
         unsigned len = 0;
         uint8_t sum[EVP_MAX_MD_SIZE];
-        if (EVP_DigestFinal_ex(md, sum, &len) != 1 || len != SHA256_SIZE)
+        if (sym_EVP_DigestFinal_ex(md, sum, &len) != 1 || len != SHA256_SIZE)
                 return -EIO;
         memcpy(ret_sha256, sum, SHA256_SIZE);
         return 0;

@@ -26,6 +26,10 @@ typedef struct {
         long low_speed_time_sec;
 } PullLimits;
 
+/* Load libcrypto and libcurl (once); -EOPNOTSUPP when one is not installed. pull_download() calls
+ * it itself. */
+int pull_dlopen(void);
+
 /* The defaults (30 s; below 1 KiB/s for 30 s), each overridable from the environment:
  * NSPAWNLITE_PULL_CONNECT_TIMEOUT_SEC, NSPAWNLITE_PULL_LOW_SPEED_LIMIT,
  * NSPAWNLITE_PULL_LOW_SPEED_TIME_SEC (positive integers; others are ignored). */
