@@ -168,6 +168,19 @@ static ArchiveProgress progress_hook(Progress *p, uint64_t total) {
         return (ArchiveProgress){ .func = progress_update, .userdata = p, .total = total };
 }
 
+/* The libraries are loaded on first use (basic/dlopen-util.h): say which one is missing. */
+static int load_libraries(bool pull) {
+        if (archive_dlopen() < 0)
+                return log_error_errno(-EOPNOTSUPP, "libarchive is not installed: apt install libarchive13."),
+                       -EOPNOTSUPP;
+        if (pull && pull_dlopen() < 0)
+                return log_error_errno(
+                               -EOPNOTSUPP,
+                               "libcurl or libcrypto is not installed: apt install libcurl4 libssl3."),
+                       -EOPNOTSUPP;
+        return 0;
+}
+
 /* --- the store */
 
 static int open_store(int *ret_fd) {
@@ -316,8 +329,8 @@ static int verb_import(int argc, char **argv, bool raw) {
         _cleanup_close_ int store_fd = -EBADF, in_fd = -EBADF;
         _cleanup_free_ char *name = NULL;
         uint64_t size = 0;
-        if (open_store(&store_fd) < 0 || pick_name(given, file, store_fd, &name) < 0 ||
-            open_input(file, &in_fd, &size) < 0)
+        if (load_libraries(false) < 0 || open_store(&store_fd) < 0 ||
+            pick_name(given, file, store_fd, &name) < 0 || open_input(file, &in_fd, &size) < 0)
                 return 1;
         return import_fd(store_fd, in_fd, strcmp(file, "-") == 0 ? "standard input" : file, name, raw, size) <
                0;
@@ -397,8 +410,8 @@ static int verb_export(int argc, char **argv, bool raw) {
                 return 2;
         const char *name = argv[optind], *file = argv[optind + 1];
         _cleanup_close_ int store_fd = -EBADF, image_fd = -EBADF, lock_fd = -EBADF, out_fd = -EBADF;
-        if (open_store(&store_fd) < 0 || open_image(store_fd, name, raw, &image_fd, &lock_fd) < 0 ||
-            open_output(file, &out_fd) < 0)
+        if (load_libraries(false) < 0 || open_store(&store_fd) < 0 ||
+            open_image(store_fd, name, raw, &image_fd, &lock_fd) < 0 || open_output(file, &out_fd) < 0)
                 return 1;
 
         Progress p;
@@ -548,7 +561,8 @@ static int verb_pull(int argc, char **argv, bool raw) {
                 return log_error("Invalid URL '%s': use an http:// or https:// URL of a file.", url), 2;
 
         _cleanup_close_ int store_fd = -EBADF, fd = -EBADF;
-        if (open_store(&store_fd) < 0 || pick_name(given, file_name, store_fd, &name) < 0)
+        if (load_libraries(true) < 0 || open_store(&store_fd) < 0 ||
+            pick_name(given, file_name, store_fd, &name) < 0)
                 return 1;
         uint8_t want[SHA256_SIZE], got[SHA256_SIZE];
         if (verify != PULL_VERIFY_NO && fetch_checksum(url, file_name, verify, want) < 0)
