@@ -165,6 +165,8 @@ for name, entries in {
     "abs-symlink": [sym("etc", "/"), reg("etc/escaped-sym")],
     "rel-symlink": [sym("up", "../.."), reg("up/escaped-rel")],
     "hardlink-out": [reg("ok"), hard("hl", "../../etc/passwd")],
+    "hardlink-via-symlink": [sym("e", w), hard("hl", "e/outside-file")],
+    "file-over-symlink": [sym("link", w + "/outside-file"), reg("link", b"overwritten")],
 }.items():
     with tarfile.open(f"{w}/{name}.tar", "w") as t:
         for e in entries:
@@ -177,6 +179,19 @@ refuse "tar with an absolute symlink, then a file through it" "etc/escaped-sym.*
 refuse "tar with a ../.. symlink, then a file through it" "up/escaped-rel.*symlink" \
         "$NSPAWNLITE" import-tar "$WORK/rel-symlink.tar"
 refuse "tar with a hard link out" "entry 'hl'.*hard link" "$NSPAWNLITE" import-tar "$WORK/hardlink-out.tar"
+echo outside >"$WORK/outside-file"
+refuse "tar with a hard link through a symlink" "entry 'hl'.*symlink" \
+        "$NSPAWNLITE" import-tar "$WORK/hardlink-via-symlink.tar"
+[ "$(stat -c %h "$WORK/outside-file")" = 1 ] && pass "no hard link to a file outside was made" ||
+        fail "a hard link to $WORK/outside-file was made"
+# A file after a symlink of the same name replaces the link, never writes through it.
+if "$NSPAWNLITE" import-tar "$WORK/file-over-symlink.tar" over 2>"$WORK/err" &&
+        [ "$(cat "$WORK/outside-file")" = outside ] && [ -f "$STORE/over/link" ] && [ ! -L "$STORE/over/link" ]; then
+        pass "a file over a symlink replaced the link; the file outside is untouched"
+else
+        fail "file over symlink: $(cat "$WORK/err"); outside: $(cat "$WORK/outside-file")"
+fi
+rm -rf "${STORE:?}/over"
 [ ! -e /escaped-abs ] && [ ! -e "$WORK/escaped" ] && [ ! -e "$STORE/escaped" ] && [ ! -e /escaped-sym ] &&
         [ ! -e "$(dirname "$STORE")/escaped-rel" ] && pass "no file landed outside" || fail "a file escaped"
 head -c 300000 "$WORK/export.tar" >"$WORK/truncated.tar"
@@ -298,3 +313,33 @@ took=$(($(date +%s) - t0))
 
 # shellcheck disable=SC2086
 store_is $BASE && pass "failed pulls left nothing in the store" || fail "store after the failed pulls"
+
+# SIGKILL of pull-tar midway through a download (a server that trickles): nothing at all is left,
+# not even a temporary (the download is an unnamed file).
+TRICKLE=8933
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+while True:
+    c, _ = s.accept(); c.recv(4096)
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 100000000\r\n\r\n")
+    try:
+        while True:
+            c.sendall(b"\0" * 4096); time.sleep(0.1)
+    except OSError:
+        c.close()' "$TRICKLE" &
+STARTED_PIDS+=("$!")
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TRICKLE" || die "the trickling server did not start"
+"$NSPAWNLITE" pull-tar --verify=no "http://127.0.0.1:$TRICKLE/big.tar" trickled 2>"$WORK/pull-kill.err" &
+PPID_PULL=$!
+STARTED_PIDS+=("$PPID_PULL")
+sleep 2
+if process_alive "$PPID_PULL"; then
+        kill -KILL "$PPID_PULL"
+        wait "$PPID_PULL" 2>/dev/null || true
+        # shellcheck disable=SC2086
+        store_is $BASE && pass "SIGKILL of pull-tar midway: nothing in the store, no temporary" ||
+                fail "after SIGKILL of pull-tar: $(ls -A "$STORE" | tr '\n' ' ')"
+else
+        fail "pull-tar from the trickling server ended early: $(cat "$WORK/pull-kill.err")"
+fi
