@@ -448,9 +448,9 @@ static bool all_zero(const void *buf, size_t n) {
         return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
-/* Write buf at the output's position, or skip over it when it is all zeros (a hole). */
-static int write_sparse(int fd, const void *buf, size_t n) {
-        if (all_zero(buf, n))
+/* Write buf at the output's position, or (sparse) skip over it when it is all zeros: a hole. */
+static int write_sparse(int fd, const void *buf, size_t n, bool sparse) {
+        if (sparse && all_zero(buf, n))
                 return lseek(fd, (off_t) n, SEEK_CUR) < 0 ? negative_errno() : 0;
         const char *p = buf;
         while (n > 0) {
@@ -466,8 +466,16 @@ static int write_sparse(int fd, const void *buf, size_t n) {
         return 0;
 }
 
+/* Holes only in a regular file: a pipe (export to standard output) gets every byte. */
+static bool can_be_sparse(int fd) {
+        struct stat st;
+        return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* The file's size is where the output stands: a trailing hole needs it set. */
-static int finish_sparse(int fd) {
+static int finish_sparse(int fd, bool sparse) {
+        if (!sparse)
+                return 0;
         off_t end = lseek(fd, 0, SEEK_CUR);
         if (end < 0 || ftruncate(fd, end) < 0)
                 return negative_errno();
@@ -493,13 +501,14 @@ int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, A
         _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
         if (!buf)
                 return -ENOMEM;
+        bool sparse = can_be_sparse(out_fd);
         for (uint64_t done = 0;;) {
                 la_ssize_t n = sym_archive_read_data(a, buf, BLOCK_SIZE);
                 if (n == 0)
                         break;
                 if (n < 0)
                         return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
-                r = write_sparse(out_fd, buf, (size_t) n);
+                r = write_sparse(out_fd, buf, (size_t) n, sparse);
                 if (r < 0)
                         return fail(err, r, NULL, NULL);
                 done += (uint64_t) n;
@@ -507,7 +516,7 @@ int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, A
                         progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
         }
         progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
-        r = finish_sparse(out_fd);
+        r = finish_sparse(out_fd, sparse);
         return r < 0 ? fail(err, r, NULL, NULL) : 0;
 }
 
@@ -515,6 +524,7 @@ static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, Arch
         _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
         if (!buf)
                 return -ENOMEM;
+        bool sparse = can_be_sparse(out_fd);
         for (uint64_t done = 0;;) {
                 ssize_t n = read(in_fd, buf, BLOCK_SIZE);
                 if (n < 0 && errno == EINTR)
@@ -523,14 +533,14 @@ static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, Arch
                         return fail(err, negative_errno(), NULL, NULL);
                 if (n == 0)
                         break;
-                int r = write_sparse(out_fd, buf, (size_t) n);
+                int r = write_sparse(out_fd, buf, (size_t) n, sparse);
                 if (r < 0)
                         return fail(err, r, NULL, NULL);
                 done += (uint64_t) n;
                 if (done % (16 * BLOCK_SIZE) == 0)
                         progress_tick(progress, done);
         }
-        int r = finish_sparse(out_fd);
+        int r = finish_sparse(out_fd, sparse);
         return r < 0 ? fail(err, r, NULL, NULL) : 0;
 }
 

@@ -41,11 +41,12 @@ static const struct {
         { "import-raw", "import-raw FILE [NAME]",
           "Import a disk image (plain, .gz, .xz or .zst) as NAME.raw in the store; a file that holds\n"
           "no partition table or filesystem that nspawnlite boots is refused." },
-        { "export-tar", "export-tar NAME FILE",
+        { "export-tar", "export-tar NAME FILE|-",
           "Write the directory image NAME as a tar archive to FILE (a new file), compressed as its\n"
-          "suffix says: .gz, .xz, .zst, none otherwise." },
-        { "export-raw", "export-raw NAME FILE",
-          "Copy the raw image NAME to FILE (a new file), compressed as its suffix says." },
+          "suffix says: .gz, .xz, .zst, none otherwise; '-' writes it uncompressed to standard output." },
+        { "export-raw", "export-raw NAME FILE|-",
+          "Copy the raw image NAME to FILE (a new file), compressed as its suffix says; '-' to\n"
+          "standard output." },
         { "pull-tar", "pull-tar URL [NAME] [--verify=no|checksum|signature]",
           "Download a tar archive over HTTP(S) and import it as import-tar does.\n"
           "--verify=signature (default) checks SHA256SUMS.gpg beside the file with gpgv against the\n"
@@ -347,6 +348,17 @@ int verb_import_raw(int argc, char **argv) {
 /* --- export: to an unnamed file beside FILE, linked to its name at the end (never over one). */
 
 static int open_output(const char *path, int *ret_fd) {
+        if (strcmp(path, "-") == 0) {
+                if (isatty(STDOUT_FILENO) == 1)
+                        return log_error_errno(-EINVAL,
+                                               "Standard output is a terminal: give a FILE, or redirect it."),
+                               -EINVAL;
+                int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return log_error_errno(negative_errno(), "Cannot write to standard output: %m");
+                *ret_fd = fd;
+                return 0;
+        }
         if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return log_error_errno(-EEXIST, "%s exists: remove it first or choose another FILE.", path);
         _cleanup_free_ char *copy = strdup(path);
@@ -435,6 +447,8 @@ static int verb_export(int argc, char **argv, bool raw) {
                                        file),
                        1;
         }
+        if (strcmp(file, "-") == 0)
+                return 0;
         if (fsync(out_fd) < 0)
                 return log_error_errno(negative_errno(), "Failed to write %s: %m", file), 1;
         if (link_output(out_fd, file) < 0)

@@ -92,6 +92,10 @@ grep -q 'dev=1,3' "$WORK/src.manifest" && grep -q 'system.posix_acl_access' "$WO
         grep -q 'link=etc/owned' "$WORK/src.manifest" && grep -q 'user.nspawnlite' "$WORK/src.manifest" ||
         die "the source tree lacks what the round trip checks: $(grep -E 'owned|test-null' "$WORK/src.manifest")"
 
+for verb in import-tar import-raw export-tar export-raw pull-tar pull-raw; do
+        "$NSPAWNLITE" "$verb" --help | grep -q "^nspawnlite $verb " && pass "$verb --help" || fail "$verb --help"
+done
+
 # --- export-tar / import-tar round trip, with each compression (checked by the file's magic).
 declare -A MAGIC=([tar]=7573746172 [tar.gz]=1f8b [tar.xz]=fd377a585a [tar.zst]=28b52ffd)
 declare -A OFFSET=([tar]=257 [tar.gz]=0 [tar.xz]=0 [tar.zst]=0)
@@ -125,7 +129,10 @@ cp "$WORK/export.tar.xz" "$WORK/defname.tar.xz"
 "$NSPAWNLITE" import-tar - stdin-img <"$WORK/export.tar.gz" 2>"$WORK/err" &&
         diff <(manifest "$STORE/stdin-img") "$WORK/src.manifest" >/dev/null &&
         pass "import-tar - NAME reads standard input" || fail "import-tar -: $(cat "$WORK/err")"
-rm -rf "${STORE:?}/defname" "${STORE:?}/stdin-img" "$STORE"/back-*
+"$NSPAWNLITE" export-tar src - 2>"$WORK/err" | "$NSPAWNLITE" import-tar - piped 2>>"$WORK/err" &&
+        diff <(manifest "$STORE/piped") "$WORK/src.manifest" >/dev/null &&
+        pass "export-tar src - | import-tar - piped: the same tree" || fail "export-tar to a pipe: $(cat "$WORK/err")"
+rm -rf "${STORE:?}/defname" "${STORE:?}/stdin-img" "${STORE:?}/piped" "$STORE"/back-*
 
 # --- export-raw / import-raw of an ext4 image, plain and compressed.
 mkfs.ext4 -q -d "$SRC" "$WORK/disk.raw" 32M >/dev/null || die "mkfs.ext4 -d"
@@ -147,6 +154,9 @@ for suffix in raw raw.gz raw.xz raw.zst; do
                 pass "export-raw/import-raw .$suffix round trip: same sha256" ||
                 fail "raw round trip .$suffix: $(cat "$WORK/err")"
 done
+got=$("$NSPAWNLITE" export-raw disk - 2>"$WORK/err" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$SUM" ] && pass "export-raw disk - (a pipe, no holes): same sha256" ||
+        fail "export-raw to a pipe: $got: $(cat "$WORK/err")"
 rm -f "$STORE"/disk-*.raw
 
 # --- Bad inputs: one line each, nothing in the store.
