@@ -43,7 +43,8 @@ static __typeof__(archive_read_free) *sym_archive_read_free;
 static __typeof__(archive_read_new) *sym_archive_read_new;
 static __typeof__(archive_read_next_header) *sym_archive_read_next_header;
 static __typeof__(archive_read_next_header2) *sym_archive_read_next_header2;
-static __typeof__(archive_read_open_fd) *sym_archive_read_open_fd;
+static __typeof__(archive_read_open) *sym_archive_read_open;
+static __typeof__(archive_set_error) *sym_archive_set_error;
 static __typeof__(archive_read_support_filter_gzip) *sym_archive_read_support_filter_gzip;
 static __typeof__(archive_read_support_filter_xz) *sym_archive_read_support_filter_xz;
 static __typeof__(archive_read_support_filter_zstd) *sym_archive_read_support_filter_zstd;
@@ -98,7 +99,8 @@ static const DlSymbol archive_symbols[] = {
         DL_SYMBOL(archive_read_new),
         DL_SYMBOL(archive_read_next_header),
         DL_SYMBOL(archive_read_next_header2),
-        DL_SYMBOL(archive_read_open_fd),
+        DL_SYMBOL(archive_read_open),
+        DL_SYMBOL(archive_set_error),
         DL_SYMBOL(archive_read_support_filter_gzip),
         DL_SYMBOL(archive_read_support_filter_xz),
         DL_SYMBOL(archive_read_support_filter_zstd),
@@ -245,9 +247,50 @@ static int fail(ArchiveError *err, int r, const char *entry, const char *message
         return r;
 }
 
-static void progress_tick(const ArchiveProgress *p, uint64_t done) {
+static int progress_tick(const ArchiveProgress *p, uint64_t done) {
         if (p && p->func)
-                p->func(p->userdata, done, p->total);
+                return p->func(p->userdata, done, p->total);
+        return 0;
+}
+
+/* libarchive's own fd reader retries a read() that a signal interrupted, so a verb blocked on a pipe
+ * could never stop: ours asks the progress callback then. */
+typedef struct {
+        int fd;
+        const ArchiveProgress *progress;
+        uint64_t bytes;
+        char buf[BLOCK_SIZE];
+} Reader;
+
+static la_ssize_t reader_read(struct archive *a, void *userdata, const void **ret_buf) {
+        Reader *rd = userdata;
+        for (;;) {
+                ssize_t n = read(rd->fd, rd->buf, sizeof rd->buf);
+                if (n >= 0) {
+                        rd->bytes += (uint64_t) n;
+                        *ret_buf = rd->buf;
+                        return n;
+                }
+                if (errno != EINTR) {
+                        sym_archive_set_error(a, errno, "%s", strerror(errno));
+                        return -1;
+                }
+                int r = progress_tick(rd->progress, rd->bytes);
+                if (r < 0) {
+                        sym_archive_set_error(a, -r, "interrupted");
+                        return -1;
+                }
+        }
+}
+
+/* rd is the caller's, freed after the archive that reads through it. */
+static int reader_open(struct archive *a, Reader *rd, int fd, const ArchiveProgress *progress) {
+        if (!rd)
+                return -ENOMEM;
+        *rd = (Reader){ .fd = fd, .progress = progress };
+        if (sym_archive_read_open(a, rd, NULL, reader_read, NULL) != ARCHIVE_OK)
+                return -EBADMSG;
+        return 0;
 }
 
 static int add_compression(struct archive *w, ArchiveCompression c) {
@@ -308,6 +351,7 @@ static int copy_entry_data(struct archive *a, struct archive *w, struct archive_
 int archive_tar_extract(int in_fd, int dir_fd, const ArchiveProgress *progress, ArchiveError *err) {
         if (archive_dlopen() < 0)
                 return fail(err, -EOPNOTSUPP, NULL, "libarchive is not installed");
+        _cleanup_free_ Reader *rd = malloc(sizeof(Reader)); /* freed after a, which reads through it */
         _cleanup_(archive_read_freep) struct archive *a = sym_archive_read_new();
         _cleanup_(archive_write_freep) struct archive *w = sym_archive_write_disk_new();
         if (!a || !w)
@@ -318,7 +362,7 @@ int archive_tar_extract(int in_fd, int dir_fd, const ArchiveProgress *progress, 
          * (chattr +i) not restored: it would make the temporary impossible to remove. */
         if (sym_archive_write_disk_set_options(w, EXTRACT_FLAGS) != ARCHIVE_OK)
                 return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(w));
-        if (sym_archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
+        if (reader_open(a, rd, in_fd, progress) < 0)
                 return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
 
         _cleanup_(fchdir_backp) int saved = -EBADF;
@@ -346,14 +390,16 @@ int archive_tar_extract(int in_fd, int dir_fd, const ArchiveProgress *progress, 
                 if (sym_archive_write_finish_entry(w) < ARCHIVE_WARN)
                         return fail(err, -EIO, sym_archive_entry_pathname(e), sym_archive_error_string(w));
                 entries++;
-                progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
+                r = progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
+                if (r < 0)
+                        return fail(err, r, NULL, "interrupted");
         }
         if (entries == 0)
                 return fail(err, -ENODATA, NULL, "holds no files");
         /* Directories' modes and times are set at the close, once nothing more is written in them. */
         if (sym_archive_write_close(w) != ARCHIVE_OK)
                 return fail(err, -EIO, NULL, sym_archive_error_string(w));
-        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
+        (void) progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
         return 0;
 }
 
@@ -435,11 +481,13 @@ int archive_tar_write(int dir_fd, int out_fd, ArchiveCompression c, const Archiv
                         if (r < 0)
                                 return r;
                 }
-                progress_tick(progress, (uint64_t) sym_archive_filter_bytes(w, -1));
+                r = progress_tick(progress, (uint64_t) sym_archive_filter_bytes(w, -1));
+                if (r < 0)
+                        return fail(err, r, NULL, "interrupted");
         }
         if (sym_archive_write_close(w) != ARCHIVE_OK)
                 return fail(err, -EIO, NULL, sym_archive_error_string(w));
-        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(w, -1));
+        (void) progress_tick(progress, (uint64_t) sym_archive_filter_bytes(w, -1));
         return 0;
 }
 
@@ -485,12 +533,13 @@ static int finish_sparse(int fd, bool sparse) {
 int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, ArchiveError *err) {
         if (archive_dlopen() < 0)
                 return fail(err, -EOPNOTSUPP, NULL, "libarchive is not installed");
+        _cleanup_free_ Reader *rd = malloc(sizeof(Reader)); /* freed after a, which reads through it */
         _cleanup_(archive_read_freep) struct archive *a = sym_archive_read_new();
         if (!a)
                 return -ENOMEM;
         if (add_decompressions(a) < 0 || sym_archive_read_support_format_raw(a) != ARCHIVE_OK)
                 return fail(err, -EOPNOTSUPP, NULL, sym_archive_error_string(a));
-        if (sym_archive_read_open_fd(a, in_fd, BLOCK_SIZE) != ARCHIVE_OK)
+        if (reader_open(a, rd, in_fd, progress) < 0)
                 return fail(err, -EBADMSG, NULL, sym_archive_error_string(a));
         struct archive_entry *e;
         int r = sym_archive_read_next_header(a, &e);
@@ -502,6 +551,7 @@ int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, A
         if (!buf)
                 return -ENOMEM;
         bool sparse = can_be_sparse(out_fd);
+        int k;
         for (uint64_t done = 0;;) {
                 la_ssize_t n = sym_archive_read_data(a, buf, BLOCK_SIZE);
                 if (n == 0)
@@ -512,10 +562,11 @@ int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, A
                 if (r < 0)
                         return fail(err, r, NULL, NULL);
                 done += (uint64_t) n;
-                if (done % (16 * BLOCK_SIZE) == 0)
-                        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
+                if (done % (16 * BLOCK_SIZE) == 0 &&
+                    (k = progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1))) < 0)
+                        return fail(err, k, NULL, "interrupted");
         }
-        progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
+        (void) progress_tick(progress, (uint64_t) sym_archive_filter_bytes(a, -1));
         r = finish_sparse(out_fd, sparse);
         return r < 0 ? fail(err, r, NULL, NULL) : 0;
 }
@@ -525,10 +576,14 @@ static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, Arch
         if (!buf)
                 return -ENOMEM;
         bool sparse = can_be_sparse(out_fd);
+        int k;
         for (uint64_t done = 0;;) {
                 ssize_t n = read(in_fd, buf, BLOCK_SIZE);
-                if (n < 0 && errno == EINTR)
+                if (n < 0 && errno == EINTR) {
+                        if ((k = progress_tick(progress, done)) < 0) /* a verb asked to stop */
+                                return fail(err, k, NULL, "interrupted");
                         continue;
+                }
                 if (n < 0)
                         return fail(err, negative_errno(), NULL, NULL);
                 if (n == 0)
@@ -537,8 +592,8 @@ static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, Arch
                 if (r < 0)
                         return fail(err, r, NULL, NULL);
                 done += (uint64_t) n;
-                if (done % (16 * BLOCK_SIZE) == 0)
-                        progress_tick(progress, done);
+                if (done % (16 * BLOCK_SIZE) == 0 && (k = progress_tick(progress, done)) < 0)
+                        return fail(err, k, NULL, "interrupted");
         }
         int r = finish_sparse(out_fd, sparse);
         return r < 0 ? fail(err, r, NULL, NULL) : 0;
@@ -572,10 +627,14 @@ int archive_raw_pack(int in_fd, int out_fd, ArchiveCompression c, const ArchiveP
         _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
         if (!buf)
                 return -ENOMEM;
+        int k;
         for (uint64_t done = 0;;) {
                 ssize_t n = read(in_fd, buf, BLOCK_SIZE);
-                if (n < 0 && errno == EINTR)
+                if (n < 0 && errno == EINTR) {
+                        if ((k = progress_tick(progress, done)) < 0) /* a verb asked to stop */
+                                return fail(err, k, NULL, "interrupted");
                         continue;
+                }
                 if (n < 0)
                         return fail(err, negative_errno(), NULL, NULL);
                 if (n == 0)
@@ -583,11 +642,11 @@ int archive_raw_pack(int in_fd, int out_fd, ArchiveCompression c, const ArchiveP
                 if (sym_archive_write_data(w, buf, (size_t) n) < 0)
                         return fail(err, -EIO, NULL, sym_archive_error_string(w));
                 done += (uint64_t) n;
-                if (done % (16 * BLOCK_SIZE) == 0)
-                        progress_tick(progress, done);
+                if (done % (16 * BLOCK_SIZE) == 0 && (k = progress_tick(progress, done)) < 0)
+                        return fail(err, k, NULL, "interrupted");
         }
         if (sym_archive_write_close(w) != ARCHIVE_OK)
                 return fail(err, -EIO, NULL, sym_archive_error_string(w));
-        progress_tick(progress, (uint64_t) st.st_size);
+        (void) progress_tick(progress, (uint64_t) st.st_size);
         return 0;
 }

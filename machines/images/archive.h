@@ -16,9 +16,10 @@ typedef enum {
         COMPRESSION_ZSTD,
 } ArchiveCompression;
 
-/* Called now and then with the bytes read (or written) so far; total is 0 when unknown. */
+/* Called now and then with the bytes read (or written) so far; total is 0 when unknown. A negative
+ * return stops the work with that error (an interrupted verb). */
 typedef struct {
-        void (*func)(void *userdata, uint64_t done, uint64_t total);
+        int (*func)(void *userdata, uint64_t done, uint64_t total);
         void *userdata;
         uint64_t total;
 } ArchiveProgress;

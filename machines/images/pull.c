@@ -235,9 +235,14 @@ static size_t download_write(char *data, size_t size, size_t nmemb, void *userda
 static int download_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                              curl_off_t ulnow) {
         Download *d = userdata;
-        if (d->progress && d->progress->func && dlnow > 0)
-                d->progress->func(d->progress->userdata, (uint64_t) dlnow,
-                                  (uint64_t) (dltotal > 0 ? dltotal : 0));
+        if (d->progress && d->progress->func) {
+                int r = d->progress->func(d->progress->userdata, (uint64_t) dlnow,
+                                          (uint64_t) (dltotal > 0 ? dltotal : 0));
+                if (r < 0) {
+                        d->error = r;
+                        return 1; /* curl stops: CURLE_ABORTED_BY_CALLBACK */
+                }
+        }
         return 0;
 }
 
@@ -287,6 +292,7 @@ static int curl_error_to_errno(CURL *c, CURLcode code, const Download *d) {
         case CURLE_COULDNT_RESOLVE_HOST:
                 return -EHOSTUNREACH;
         case CURLE_WRITE_ERROR:
+        case CURLE_ABORTED_BY_CALLBACK:
                 return d->error < 0 ? d->error : -EIO;
         case CURLE_UNSUPPORTED_PROTOCOL:
                 return -EPROTONOSUPPORT;

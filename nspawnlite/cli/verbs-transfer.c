@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -142,16 +143,34 @@ static void progress_line(const Progress *p, uint64_t total, char *buf, size_t n
         snprintf(buf, n, "%s: %s%s%s (%s/s)", p->step, done, total ? " of " : "", total ? all : "", rate);
 }
 
-static void progress_update(void *userdata, uint64_t done, uint64_t total) {
+/* Ctrl-C, SIGTERM or SIGHUP stop the work at its next progress report; the temporary goes and
+ * nothing is left (a SIGKILLed verb leaves a temporary for gc). Caught before any is made. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+        interrupted = sig;
+}
+
+static void catch_interrupts(void) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+        (void) sigaction(SIGHUP, &sa, NULL);
+}
+
+static int progress_update(void *userdata, uint64_t done, uint64_t total) {
         Progress *p = userdata;
         p->done = done;
+        if (interrupted)
+                return -EINTR;
         uint64_t now = now_usec();
         if (!p->tty || now - p->last < 100000)
-                return;
+                return 0;
         p->last = now;
         char line[256];
         progress_line(p, total, line, sizeof line);
         fprintf(stderr, "\r%s\033[K", line);
+        return 0;
 }
 
 static void progress_end(Progress *p, bool ok) {
@@ -221,6 +240,9 @@ static int pick_name(const char *given, const char *source, int store_fd, char *
 }
 
 static int log_archive_error(int r, const char *verb, const char *what, const ArchiveError *err) {
+        if (interrupted)
+                return log_error_errno(-EINTR, "Interrupted: %s was not %sed, nothing of it is left.", what,
+                                       verb);
         const char *why = err->message[0] ? err->message : strerror(-r);
         if (r == -ENODATA)
                 return log_error_errno(r, "Failed to %s %s: it %s; nothing was imported.", verb, what, why);
@@ -330,6 +352,7 @@ static int verb_import(int argc, char **argv, bool raw) {
         _cleanup_close_ int store_fd = -EBADF, in_fd = -EBADF;
         _cleanup_free_ char *name = NULL;
         uint64_t size = 0;
+        catch_interrupts();
         if (load_libraries(false) < 0 || open_store(&store_fd) < 0 ||
             pick_name(given, file, store_fd, &name) < 0 || open_input(file, &in_fd, &size) < 0)
                 return 1;
@@ -422,6 +445,7 @@ static int verb_export(int argc, char **argv, bool raw) {
                 return 2;
         const char *name = argv[optind], *file = argv[optind + 1];
         _cleanup_close_ int store_fd = -EBADF, image_fd = -EBADF, lock_fd = -EBADF, out_fd = -EBADF;
+        catch_interrupts();
         if (load_libraries(false) < 0 || open_store(&store_fd) < 0 ||
             open_image(store_fd, name, raw, &image_fd, &lock_fd) < 0 || open_output(file, &out_fd) < 0)
                 return 1;
@@ -436,6 +460,8 @@ static int verb_export(int argc, char **argv, bool raw) {
         r = raw ? archive_raw_pack(image_fd, out_fd, c, &hook, &err)
                 : archive_tar_write(image_fd, out_fd, c, &hook, &err);
         progress_end(&p, r >= 0);
+        if (r < 0 && interrupted)
+                return log_error("Interrupted: %s was not written.", file), 1;
         if (r < 0) {
                 const char *why = err.message[0] ? err.message : strerror(-r);
                 if (err.entry[0])
@@ -468,6 +494,9 @@ int verb_export_raw(int argc, char **argv) {
 /* --- pull */
 
 static int log_download_error(int r, const char *url, const char *curl_says) {
+        if (interrupted)
+                return log_error_errno(-EINTR,
+                                       "Interrupted: the download of %s stopped; nothing was imported.", url);
         switch (r) {
         case -ENOENT:
                 return log_error_errno(r, "%s: not found on the server (HTTP 404); nothing was imported.",
@@ -575,6 +604,7 @@ static int verb_pull(int argc, char **argv, bool raw) {
                 return log_error("Invalid URL '%s': use an http:// or https:// URL of a file.", url), 2;
 
         _cleanup_close_ int store_fd = -EBADF, fd = -EBADF;
+        catch_interrupts();
         if (load_libraries(true) < 0 || open_store(&store_fd) < 0 ||
             pick_name(given, file_name, store_fd, &name) < 0)
                 return 1;

@@ -244,6 +244,26 @@ else
         fail "import-tar from the FIFO did not start extracting: $(cat "$WORK/kill.err")"
 fi
 
+# --- SIGINT (Ctrl-C) of import-tar midway: it stops and removes its temporary itself.
+mkfifo "$WORK/fifo2"
+"$NSPAWNLITE" import-tar "$WORK/fifo2" interrupted 2>"$WORK/int.err" &
+IPID=$!
+STARTED_PIDS+=("$IPID")
+exec 7>"$WORK/fifo2"
+head -c 1500000 "$WORK/export.tar" >&7
+if wait_for 10 compgen -G "$STORE/.#interrupted.*/bin"; then
+        kill -INT "$IPID"
+        rc=0
+        wait "$IPID" 2>/dev/null || rc=$?
+        exec 7>&-
+        [ "$rc" != 0 ] && grep -q "Interrupted" "$WORK/int.err" && store_is src disk.raw &&
+                pass "SIGINT midway: '$(cat "$WORK/int.err")', exit $rc, nothing left" ||
+                fail "after SIGINT: exit $rc, $(cat "$WORK/int.err"); $(ls -A "$STORE" | tr '\n' ' ')"
+else
+        exec 7>&-
+        fail "import-tar from the second FIFO did not start extracting: $(cat "$WORK/int.err")"
+fi
+
 # --- pull-tar / pull-raw from a local server (the test's own network namespace, loopback only).
 SRV=$WORK/srv
 mkdir -p "$SRV/good" "$SRV/badsum" "$SRV/badsig"
