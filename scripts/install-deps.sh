@@ -8,6 +8,10 @@ PACKAGES=(
         # build
         gcc meson ninja-build pkg-config
         libmount-dev libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev libnftables-dev libsystemd-dev check
+        # the store's transfer verbs: tar and compression, HTTP(S), SHA-256; gpgv checks signatures
+        libarchive-dev libcurl4-openssl-dev libssl-dev gpgv
+        # test-transfer: ACLs to carry, a throwaway signing key
+        acl gnupg
         # guests and tests
         debootstrap busybox-static util-linux fdisk squashfs-tools erofs-utils e2fsprogs tmux iproute2 procps nftables clang-format
         # the image store (test-store.sh): ACLs and xattrs of the copies

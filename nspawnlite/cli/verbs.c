@@ -15,6 +15,7 @@
 #include "nspawnlite/cli/verbs-images.h"
 #include "nspawnlite/cli/verbs-machines.h"
 #include "nspawnlite/cli/verbs-systemd.h"
+#include "nspawnlite/cli/verbs-transfer.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
         Config c;
@@ -73,6 +74,12 @@ static const struct {
         { "import-fs", verb_import_fs, "Copy a directory tree into the store" },
         { "enable", verb_enable, "Start a store machine at boot (nspawnlite@.service)" },
         { "disable", verb_disable, "No longer start a store machine at boot" },
+        { "import-tar", verb_import_tar, "Import a tar archive into the image store" },
+        { "import-raw", verb_import_raw, "Import a disk image into the image store" },
+        { "export-tar", verb_export_tar, "Write a directory image of the store as a tar archive" },
+        { "export-raw", verb_export_raw, "Write a raw image of the store to a file" },
+        { "pull-tar", verb_pull_tar, "Download a tar archive into the image store (HTTP(S))" },
+        { "pull-raw", verb_pull_raw, "Download a disk image into the image store (HTTP(S))" },
         { "help", verb_help, "Show this help" },
 };
 

@@ -24,7 +24,7 @@ case "$SECONDS_PER_TARGET" in
 esac
 
 # --- The compiler and libFuzzer: installed quietly when we are root and they are missing.
-PKG_LIBS=(mount blkid libnl-3.0 libnl-route-3.0 libcap libseccomp libnftables)
+PKG_LIBS=(mount blkid libnl-3.0 libnl-route-3.0 libcap libseccomp libnftables libarchive libcurl libcrypto)
 
 probe_libfuzzer() {
         command -v "$CC" >/dev/null || return 1
@@ -54,7 +54,8 @@ if ! pkg-config --exists "${PKG_LIBS[@]}" 2>/dev/null; then
                 say "installing the project's library headers (apt-get)"
                 export DEBIAN_FRONTEND=noninteractive
                 { apt-get update -qq && apt-get install -y -qq --no-install-recommends pkg-config libmount-dev \
-                        libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev libnftables-dev; } \
+                        libblkid-dev libnl-3-dev libnl-route-3-dev libcap-dev libseccomp-dev libnftables-dev \
+                        libarchive-dev libcurl4-openssl-dev libssl-dev; } \
                         >/dev/null 2>&1 || true
         fi
         pkg-config --exists "${PKG_LIBS[@]}" 2>/dev/null || { say "FAIL: pkg-config cannot find ${PKG_LIBS[*]}"; exit 1; }
