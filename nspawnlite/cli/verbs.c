@@ -13,6 +13,7 @@
 #include "nspawnlite/basic/runtime-dir.h"
 #include "nspawnlite/cli/options.h"
 #include "nspawnlite/cli/verbs-images.h"
+#include "nspawnlite/cli/verbs-create.h"
 #include "nspawnlite/cli/verbs-machines.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
@@ -70,6 +71,7 @@ static const struct {
         { "remove", verb_remove, "Remove images of the store" },
         { "read-only", verb_read_only, "Mark an image read-only or writable" },
         { "import-fs", verb_import_fs, "Copy a directory tree into the store" },
+        { "create", verb_create, "Make a new guest in the image store from Debian's archive" },
         { "help", verb_help, "Show this help" },
 };
 

@@ -78,6 +78,7 @@ int main(void) {
         srunner_add_suite(sr, suite_escape());
         srunner_add_suite(sr, suite_image_choose());
         srunner_add_suite(sr, suite_store());
+        srunner_add_suite(sr, suite_create_guest());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);
