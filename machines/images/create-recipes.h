@@ -8,7 +8,7 @@ typedef struct CreateRecipe {
         const char *distro;
         const char *init;
         const char *description; /* printf format: %s is the release */
-        const char *variant; /* mmdebstrap's; "extract" has no debootstrap equivalent */
+        const char *variant;     /* mmdebstrap's; "extract" has no debootstrap equivalent */
         const char *const *packages;
         const char *const *steps;
 } CreateRecipe;
