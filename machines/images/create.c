@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -316,20 +315,5 @@ int create_tree(const CreateSpec *s, const char *target, CreateStepFn step, void
                 if (r < 0)
                         return r;
         }
-        return 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-        if (type == FTW_DP ? rmdir(path) : unlink(path)) {
-                if (errno != ENOENT)
-                        return -1;
-        }
-        return 0;
-}
-
-int tree_remove(const char *path) {
-        /* FTW_MOUNT: never into another file system mounted below (there should be none) */
-        if (nftw(path, remove_one, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
-                return errno == ENOENT ? 0 : -errno;
         return 0;
 }

@@ -43,6 +43,3 @@ typedef void (*CreateStepFn)(const char *step, void *userdata);
 int create_tree(const CreateSpec *s, const char *target, CreateStepFn step, void *userdata, char *ret_error,
                 size_t n_error);
 int create_running_pid(void);
-
-/* Remove a tree without crossing into other file systems. */
-int tree_remove(const char *path);

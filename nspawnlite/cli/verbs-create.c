@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "machines/images/create.h"
+#include "machines/images/store.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/macro.h"
@@ -178,28 +178,6 @@ static int hash_password_file(const char *path, char **ret) {
         return *ret ? 0 : (log_error("Out of memory."), -ENOMEM);
 }
 
-static int store_dir(char **ret) {
-        const char *d = getenv("NSPAWNLITE_MACHINES_DIR");
-        if (!d || !*d)
-                d = "/var/lib/machines";
-        if (d[0] != '/')
-                return log_error("NSPAWNLITE_MACHINES_DIR=%s is not an absolute path; give one.", d), -EINVAL;
-        if (mkdir(d, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create the image store %s: %m", d);
-        *ret = strdup(d);
-        return *ret ? 0 : (log_error("Out of memory."), -ENOMEM);
-}
-
-static bool image_exists(const char *store, const char *name) {
-        char p[PATH_MAX];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", store, name);
-        if (lstat(p, &st) == 0)
-                return true;
-        snprintf(p, sizeof p, "%s/%s.raw", store, name);
-        return lstat(p, &st) == 0;
-}
-
 /* Progress: a status line on a terminal, one line per step otherwise. */
 typedef struct Progress {
         const char *name;
@@ -228,46 +206,49 @@ static void on_cancel(int sig) {
                 (void) kill(pid, SIGKILL);
 }
 
-static int create_in_store(const CreateSpec *spec, const char *store, const char *name) {
-        char tmp[PATH_MAX], final[PATH_MAX];
-        snprintf(final, sizeof final, "%s/%s", store, name);
-        snprintf(tmp, sizeof tmp, "%s/.#%s.XXXXXX", store, name);
-        if (!mkdtemp(tmp))
-                return log_error_errno(errno, "Failed to make a temporary directory in %s: %m", store);
-        /* held while the tree is made: gc leaves a temporary whose lock is held alone */
-        _cleanup_close_ int lock = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (lock >= 0)
-                (void) flock(lock, LOCK_EX | LOCK_NB);
+/* The tree is made in the store's locked temporary and renamed to name at the end: a failure, a
+ * Ctrl-C or a SIGKILL never leaves a half image under name (gc removes an orphaned temporary). */
+static int create_in_store(const CreateSpec *spec, int store_fd, const char *name) {
+        _cleanup_(store_abort) StoreTemp t = STORE_TEMP_NULL;
+        int r = store_begin(store_fd, name, STORE_DIRECTORY, &t);
+        if (r == -EEXIST)
+                return log_error("Image '%s' already exists in %s; choose another name, or remove it first.",
+                                 name, store_dir()),
+                       r;
+        if (r < 0)
+                return log_error_errno(r, "Failed to make a temporary directory in %s: %m", store_dir());
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof tmp, "%s/%s", store_dir(), t.temp);
 
         struct sigaction sa = { .sa_handler = on_cancel }, old_int, old_term;
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         Progress p = { name, isatty(STDERR_FILENO) };
         char why[512] = "";
-        int r = create_tree(spec, tmp, progress_step, &p, why, sizeof why);
+        r = create_tree(spec, tmp, progress_step, &p, why, sizeof why);
         progress_end(&p);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
 
-        if (r >= 0 && chmod(tmp, 0755) < 0)
-                r = -errno;
-        if (r >= 0 && !cancelled && renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0)
-                r = -errno;
-        if (r >= 0 && !cancelled)
-                return 0;
-        (void) tree_remove(tmp);
         if (cancelled)
                 return log_error("Cancelled; nothing was added to the store."), -EINTR;
-        if (r == -EEXIST)
-                return log_error("Image '%s' was made in %s by someone else meanwhile; nothing was added.",
-                                 name, store),
-                       r;
         if (r == -EPROTO)
                 return log_error("Failed to create '%s': %s (check --release= and --packages=; nothing was "
                                  "added to the store).",
                                  name, why[0] ? why : "the bootstrap failed"),
                        r;
-        return log_error_errno(r, "Failed to create '%s': %m%s%s", name, why[0] ? ": " : "", why);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': %m%s%s", name, why[0] ? ": " : "", why);
+        if (fchmod(t.fd, 0755) < 0) /* the temporary is private until it is complete */
+                return log_error_errno(errno, "Failed to make %s readable: %m", tmp);
+        r = store_commit(&t);
+        if (r == -EEXIST)
+                return log_error("Image '%s' was made in %s by someone else meanwhile; nothing was added.",
+                                 name, store_dir()),
+                       r;
+        if (r < 0)
+                return log_error_errno(r, "Failed to rename the new image to '%s': %m", name);
+        return 0;
 }
 
 int verb_create(int argc, char **argv) {
@@ -282,7 +263,7 @@ int verb_create(int argc, char **argv) {
         if (geteuid() != 0)
                 return log_needs_root("create");
 
-        _cleanup_free_ char *hash = NULL, *mirror = NULL, *store = NULL;
+        _cleanup_free_ char *hash = NULL, *mirror = NULL;
         if (a.password_file && hash_password_file(a.password_file, &hash) < 0)
                 return 1;
         bool debootstrap =
@@ -296,11 +277,14 @@ int verb_create(int argc, char **argv) {
         r = apt_host_mirror(&mirror);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read the host's apt sources: %m"), 1;
-        if (store_dir(&store) < 0)
-                return 1;
-        if (image_exists(store, a.name))
+        _cleanup_close_ int store_fd = -EBADF;
+        r = store_open(&store_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the image store %s: %m", store_dir()), 1;
+        StoreImage img;
+        if (store_find(store_fd, a.name, &img) >= 0)
                 return log_error("Image '%s' already exists in %s; choose another name, or remove it first.",
-                                 a.name, store),
+                                 a.name, store_dir()),
                        1;
 
         CreateSpec spec = {
@@ -312,11 +296,11 @@ int verb_create(int argc, char **argv) {
                 .root_hash = hash,
                 .debootstrap = debootstrap,
         };
-        if (create_in_store(&spec, store, a.name) < 0)
+        if (create_in_store(&spec, store_fd, a.name) < 0)
                 return cancelled ? 130 : 1;
         char desc[128];
         snprintf(desc, sizeof desc, rc->description, a.release);
-        log_info("Created image '%s' (%s) in %s; boot it with 'nspawnlite boot -M %s'.", a.name, desc, store,
-                 a.name);
+        log_info("Created image '%s' (%s) in %s; boot it with 'nspawnlite boot -M %s'.", a.name, desc,
+                 store_dir(), a.name);
         return 0;
 }
