@@ -131,6 +131,71 @@ int apt_host_mirror(char **ret) {
         return r;
 }
 
+/* The host's apt settings that decide whether the archive can be fetched at all: a mirror that is a
+ * snapshot has Release files past their Valid-Until, a proxy may be the only way out. */
+static const char *const apt_carried_options[] = {
+        "Acquire::Check-Valid-Until",
+        "Acquire::Check-Date",
+        "Acquire::http::Proxy",
+        "Acquire::https::Proxy",
+};
+
+int apt_config_options(const char *dump, char ***ret) {
+        _cleanup_strv_free_ char **opts = NULL;
+        for (const char *l = dump; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                size_t n = strcspn(l, "\n");
+                for (size_t i = 0; i < ELEMENTSOF(apt_carried_options); i++) {
+                        size_t k = strlen(apt_carried_options[i]);
+                        /* Key "value"; with a value of no quotes, semicolons or newlines */
+                        if (n <= k + 4 || strncasecmp(l, apt_carried_options[i], k) != 0 || l[k] != ' ' ||
+                            l[k + 1] != '"' || memcmp(l + n - 2, "\";", 2) != 0 ||
+                            memchr(l + k + 2, '"', n - k - 4) || memchr(l + k + 2, ';', n - k - 4))
+                                continue;
+                        char opt[512];
+                        if ((size_t) snprintf(opt, sizeof opt, "%.*s", (int) (n - 1), l) >= sizeof opt)
+                                continue;
+                        if (strv_push(&opts, opt) < 0)
+                                return -ENOMEM;
+                }
+        }
+        *ret = TAKE_PTR(opts);
+        return 0;
+}
+
+int apt_host_options(char ***ret) {
+        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(null, 2) < 0)
+                        _exit(127);
+                execlp("apt-config", "apt-config", "dump", (char *) NULL);
+                _exit(127);
+        }
+        p[1] = safe_close(p[1]);
+        size_t size = 0, cap = 1 << 16;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        for (ssize_t k; buf && size < cap && (k = read(p[0], buf + size, cap - size)) != 0;)
+                if (k > 0)
+                        size += (size_t) k;
+                else if (errno != EINTR)
+                        break;
+        p[0] = safe_close(p[0]);
+        int r = wait_exit_status(pid);
+        if (!buf)
+                return -ENOMEM;
+        buf[size] = 0;
+        if (r != 0) { /* no apt-config: no options */
+                *ret = NULL;
+                return 0;
+        }
+        return apt_config_options(buf, ret);
+}
+
 static int strv_join_comma(const char *const *a, char *const *b, char **ret) {
         size_t n = 1;
         for (size_t i = 0; a && a[i]; i++)
@@ -166,9 +231,16 @@ char **create_bootstrap_argv(const CreateSpec *s, const char *target) {
                                target,
                                s->mirror };
         _cleanup_strv_free_ char **argv = NULL;
-        for (size_t i = 0; i < ELEMENTSOF(args); i++)
+        for (size_t i = 0; i < ELEMENTSOF(args); i++) {
                 if (strcmp(args[i], "--") != 0 && strv_push(&argv, args[i]) < 0)
                         return NULL;
+                /* mmdebstrap's options before the suite (debootstrap has no way to take them) */
+                for (char *const *o = s->apt_options; i == 4 && !s->debootstrap && o && *o; o++) {
+                        _cleanup_free_ char *opt = NULL;
+                        if (asprintf(&opt, "--aptopt=%s", *o) < 0 || strv_push(&argv, opt) < 0)
+                                return NULL;
+                }
+        }
         return TAKE_PTR(argv);
 }
 

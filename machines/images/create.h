@@ -19,11 +19,17 @@ int apt_sources_mirror(const char *text, bool deb822, char **ret);
 /* The host's mirror: /etc/apt/sources.list, then sources.list.d/ (*.list, *.sources) in order. */
 int apt_host_mirror(char **ret);
 
+/* Of "apt-config dump" output: the host's settings a bootstrap must share to reach the archive
+ * (Acquire::Check-Valid-Until, Check-Date, http/https proxies), each as 'Key "value";'. */
+int apt_config_options(const char *dump, char ***ret);
+int apt_host_options(char ***ret); /* the same, asking the host's apt-config; none without it */
+
 typedef struct CreateSpec {
         const CreateRecipe *recipe;
         const char *release;
         const char *mirror;
-        char *const *packages; /* extra packages, or NULL */
+        char *const *packages;    /* extra packages, or NULL */
+        char *const *apt_options; /* apt settings for the bootstrap (apt_host_options()), or NULL */
         const char *hostname;
         const char *root_hash; /* crypt(3) hash of root's password; NULL: root's password locked */
         bool debootstrap;      /* mmdebstrap is missing: debootstrap instead */

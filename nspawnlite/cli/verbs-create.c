@@ -274,6 +274,10 @@ int verb_create(int argc, char **argv) {
                        1;
         if (debootstrap && access("/usr/sbin/debootstrap", X_OK) < 0)
                 return log_error("Neither mmdebstrap nor debootstrap is installed; install mmdebstrap."), 1;
+        _cleanup_strv_free_ char **apt_options = NULL;
+        r = apt_host_options(&apt_options);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the host's apt configuration: %m"), 1;
         r = apt_host_mirror(&mirror);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read the host's apt sources: %m"), 1;
@@ -292,6 +296,7 @@ int verb_create(int argc, char **argv) {
                 .release = a.release,
                 .mirror = mirror ? mirror : "http://deb.debian.org/debian",
                 .packages = a.packages,
+                .apt_options = apt_options,
                 .hostname = hostname_is_valid(a.name) ? a.name : "", /* else the manager's */
                 .root_hash = hash,
                 .debootstrap = debootstrap,

@@ -38,6 +38,36 @@ START_TEST(test_mirror_deb822) {
 }
 END_TEST
 
+START_TEST(test_apt_options) {
+        char **o = NULL;
+        ck_assert_int_eq(apt_config_options("APT::Architecture \"amd64\";\n"
+                                            "Acquire::Check-Valid-Until \"false\";\n"
+                                            "Acquire::http::Proxy \"http://p:3128/\";\n"
+                                            "Acquire::Check-Date \"x\"; evil \"y\";\n"
+                                            "Acquire::Check-Valid-Until::x \"1\";\n",
+                                            &o),
+                         0);
+        ck_assert_int_eq(strv_length(o), 2);
+        ck_assert_str_eq(o[0], "Acquire::Check-Valid-Until \"false\"");
+        ck_assert_str_eq(o[1], "Acquire::http::Proxy \"http://p:3128/\"");
+        strv_free(o);
+        o = NULL;
+        ck_assert_int_eq(apt_config_options("", &o), 0);
+        ck_assert_ptr_null(o);
+
+        char *opts[] = { "Acquire::Check-Date \"false\"", NULL };
+        CreateSpec s = { .recipe = create_recipe_find("debian", NULL),
+                         .release = "sid",
+                         .mirror = "http://m/d",
+                         .apt_options = opts };
+        char **argv = create_bootstrap_argv(&s, "/t");
+        int n = strv_length(argv);
+        ck_assert_str_eq(argv[n - 4], "--aptopt=Acquire::Check-Date \"false\"");
+        ck_assert_str_eq(argv[n - 3], "sid");
+        strv_free(argv);
+}
+END_TEST
+
 START_TEST(test_package_names) {
         ck_assert(create_package_name_is_valid("libpam-systemd"));
         ck_assert(create_package_name_is_valid("g++"));
@@ -87,6 +117,7 @@ Suite *suite_create_guest(void) {
         tcase_add_test(tc, test_mirror_one_line);
         tcase_add_test(tc, test_mirror_deb822);
         tcase_add_test(tc, test_package_names);
+        tcase_add_test(tc, test_apt_options);
         tcase_add_test(tc, test_recipes_and_argv);
         suite_add_tcase(s, tc);
         return s;
