@@ -33,13 +33,38 @@ store_copy() {
         cp -a "$1" "$STORE/$2"
 }
 
+# failed_units NAME RUNNER…: " (failed: UNIT…)" when a unit failed, for a failure message.
+failed_units() {
+        local name=$1 f
+        shift
+        [ $# -gt 0 ] || set -- in_guest "$name"
+        f=$("$@" systemctl --failed --no-legend --plain 2>&1 | awk '{ print $1 }' | tr '\n' ' ')
+        [ -z "$f" ] || printf ' (failed: %s)' "$f"
+}
 new_leader() { local p; p=$(leader "$1"); [ -n "$p" ] && [ "$p" != "$2" ] && kill -0 "$p" 2>/dev/null; }
+
+# state_check NAME WHAT RUNNER…: systemd is running with no failed unit. Known and documented (README
+# "Making guests"): bullseye's systemd 247 under -U fails systemd-logind, whose sandbox mounts a
+# fresh /proc that the kernel refuses in a user namespace where /proc has masked files; 248 and
+# later fall back. There the state is "degraded" with that unit alone failed, for that reason.
+state_check() {
+        local m=$1 what=$2 st f
+        shift 2
+        st=$(systemd_state "$m" "$@")
+        f=$(failed_units "$m" "$@")
+        if [[ $what == "debian-bullseye -U"* ]] && [ "$st" = degraded ] && [ "$f" = " (failed: systemd-logind.service )" ] &&
+                "$@" journalctl -b -u systemd-logind --no-pager 2>/dev/null | grep -q 'unit-root/proc: Operation not permitted'; then
+                pass "$what: degraded by systemd-logind alone (systemd 247's fresh /proc in a user namespace; documented)"
+                return
+        fi
+        assert_eq running "$st" "$what: systemd is running with no failed unit$f"
+}
 
 # checks NAME WHAT RUNNER…: the checks on the booted machine NAME; RUNNER runs a command inside.
 checks() {
         local m=$1 what=$2 old
         shift 2
-        assert_eq running "$(systemd_state "$m" "$@")" "$what: systemd is running with no failed unit"
+        state_check "$m" "$what" "$@"
         assert_eq "$HOSTNAME_OF_IMAGE" "$(timeout 20 "$NSPAWNLITE" shell "$m" -- cat /etc/hostname 2>&1)" \
                 "$what: shell works (/etc/hostname is the name given to create)"
         if login_password a "$m" root; then pass "$what: root logs in through login"; else fail "$what: login fails"; fi
@@ -47,7 +72,7 @@ checks() {
         timeout 40 "$NSPAWNLITE" reboot "$m" >/dev/null 2>&1 || fail "$what: reboot exits non-zero"
         if wait_for 40 new_leader "$m" "$old"; then
                 pass "$what: reboot comes back with a new leader"
-                assert_eq running "$(systemd_state "$m" "$@")" "$what: running again after the reboot"
+                state_check "$m" "$what: after the reboot" "$@"
         else
                 fail "$what: no new leader after reboot"
         fi
