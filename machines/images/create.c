@@ -55,25 +55,29 @@ static int mirror_one_line(const char *line, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* deb822: the first URI of a stanza whose Types has "deb" (a stanza ends at an empty line). */
+/* deb822: the first URI of a stanza whose Types has "deb"; a stanza ends at an empty line or at the
+ * end of the text. */
 static int mirror_deb822(const char *text, char **ret) {
         bool deb = false;
         char uri[1024] = "";
-        for (const char *l = text;; l = strchr(l, '\n') + 1) {
+        for (const char *l = text;; l += strcspn(l, "\n") + 1) {
                 size_t n = strcspn(l, "\n");
-                if (n == strspn(l, " \t") && deb && uri[0] && !uri_is_security(uri)) {
-                        *ret = strdup(uri);
-                        return *ret ? 0 : -ENOMEM;
-                }
-                if (n == strspn(l, " \t"))
-                        deb = false, uri[0] = 0;
-                else if (strncasecmp(l, "Types:", 6) == 0) {
+                bool blank = n == strspn(l, " \t");
+                if (!blank && strncasecmp(l, "Types:", 6) == 0) {
                         for (const char *w = l + 6; w < l + n; w++)
                                 if (strncmp(w, "deb", 3) == 0 && strchr(" \t\n", w[3]) &&
                                     strchr(" \t:", w[-1]))
                                         deb = true;
-                } else if (strncasecmp(l, "URIs:", 5) == 0 && sscanf(l + 5, "%1023s", uri) != 1)
+                } else if (!blank && strncasecmp(l, "URIs:", 5) == 0 && sscanf(l + 5, "%1023s", uri) != 1)
                         uri[0] = 0;
+                if (blank || !l[n]) {
+                        if (deb && uri[0] && !uri_is_security(uri)) {
+                                *ret = strdup(uri);
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                        deb = false;
+                        uri[0] = 0;
+                }
                 if (!l[n])
                         return -ENOENT;
         }

@@ -35,6 +35,9 @@ START_TEST(test_mirror_deb822) {
         check_mirror("Types: deb-src\nURIs: http://a/debian\n\nTypes: deb-src deb\nURIs: http://b/debian\n",
                      true, 0, "http://b/debian");
         check_mirror("Types: deb\nURIs: http://security.debian.org/debian-security\n", true, -ENOENT, NULL);
+        /* the last stanza without a newline at the end */
+        check_mirror("Types: deb\nURIs: http://c/debian", true, 0, "http://c/debian");
+        check_mirror("Types: deb\nURIs: http://c/debian\nSuites: sid", true, 0, "http://c/debian");
 }
 END_TEST
 
