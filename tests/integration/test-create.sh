@@ -1,7 +1,7 @@
 #!/bin/bash
 # "nspawnlite create" (README "Making guests"): bad inputs each give one clear line, a non-zero
 # status and nothing in the store (no temporary either); a create SIGKILLed midway leaves no image
-# under its name, no process and no mount, and gc removes its temporary; a busybox guest and a Debian bookworm guest with
+# under its name, no process and no mount, and gc removes its temporary; SIGINT cancels cleanly; a busybox guest and a Debian bookworm guest with
 # --packages and --root-password-file are made in the store, boot from it (-M NAME), and root logs in with
 # the password through "nspawnlite login" (a wrong one is refused); without the file root's
 # password is locked. Needs Debian's archive (mmdebstrap); about 2 minutes, most of it the
@@ -94,6 +94,22 @@ rc=0
 "$NSPAWNLITE" gc >/dev/null 2>&1 || rc=$?
 assert_eq 0 "$rc" "gc exits 0"
 assert_eq "" "$(traces killed)" "gc removed the killed create's temporary"
+
+# --- SIGINT (Ctrl-C) midway: create cancels, says so, exits 130 and removes its temporary ---------
+"${CREATE[@]}" cancelled --distro=busybox >"$WORK/cancelled.log" 2>&1 </dev/null &
+CP=$!
+STARTED_PIDS+=("$CP")
+if wait_for 60 grep -q 'apt-get update' "$WORK/cancelled.log"; then
+        kill -INT "$CP"
+        wait_exit "$CP" 30
+        forget "$CP"
+        assert_eq 130 "$EXIT_RC" "SIGINT midway: create exits 130"
+        assert_eq "nspawnlite: Cancelled; nothing was added to the store." "$(tail -n 1 "$WORK/cancelled.log")" \
+                "SIGINT midway: one line says so"
+        assert_eq "" "$(traces cancelled)" "SIGINT midway: nothing in the store, no temporary"
+else
+        fail "create never reached mmdebstrap's apt-get update: $(tr '\n' '|' <"$WORK/cancelled.log")"
+fi
 
 # --- busybox ---------------------------------------------------------------------------------------
 rc=0
