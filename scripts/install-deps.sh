@@ -16,6 +16,8 @@ PACKAGES=(
         debootstrap busybox-static util-linux fdisk squashfs-tools erofs-utils e2fsprogs tmux iproute2 procps nftables clang-format
         # the image store (test-store.sh): ACLs and xattrs of the copies
         acl attr
+        # create (Debian guests; debootstrap is the fallback)
+        mmdebstrap
         # images (test-image-debian.sh, test-image-parts.sh, bench-image.sh): systemd-repart and
         # systemd-dissect, more filesystems (dosfstools: vfat ESPs)
         systemd xfsprogs btrfs-progs dosfstools

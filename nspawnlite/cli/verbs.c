@@ -13,6 +13,7 @@
 #include "nspawnlite/basic/runtime-dir.h"
 #include "nspawnlite/cli/options.h"
 #include "nspawnlite/cli/verbs-images.h"
+#include "nspawnlite/cli/verbs-create.h"
 #include "nspawnlite/cli/verbs-machines.h"
 #include "nspawnlite/cli/verbs-systemd.h"
 #include "nspawnlite/cli/verbs-transfer.h"
@@ -80,6 +81,7 @@ static const struct {
         { "export-raw", verb_export_raw, "Write a raw image of the store to a file" },
         { "pull-tar", verb_pull_tar, "Download a tar archive into the image store (HTTP(S))" },
         { "pull-raw", verb_pull_raw, "Download a disk image into the image store (HTTP(S))" },
+        { "create", verb_create, "Make a new guest in the image store from Debian's archive" },
         { "help", verb_help, "Show this help" },
 };
 

@@ -2,13 +2,15 @@
 # build.sh KIND | all | prune
 #
 # Builds (once) the guest tree KIND (busybox, debian-systemd, debian-sysvinit,
-# debian-openrc) and prints its absolute path: the only output on stdout.
+# debian-openrc, and debian-RELEASE for bullseye, bookworm, trixie and sid, made
+# by `nspawnlite create`) and prints its absolute path: the only output on stdout.
 # `all` builds every kind and prints their paths, one a line, in that order;
 # `prune` removes the cached trees of older builder versions.
 #
 # Trees live in ${NSPAWNLITE_GUEST_CACHE:-/var/cache/nspawnlite-tests}/KIND-HASH,
 # HASH being the first 16 hex digits of the sha256 of the builder scripts
-# (build.sh, lib.sh, KIND.sh) and of their parameters (suite, mirror…), so
+# (build.sh, lib.sh, KIND.sh or debian-release.sh) and of their parameters
+# (suite, mirror…; for debian-RELEASE the code of create's recipes), so
 # that editing a builder makes a new tree. A tree is built in a temporary
 # directory beside it and renamed into place when complete, under a lock per
 # kind. Set NSPAWNLITE_GUEST_REBUILD=1 to rebuild the current tree anyway.
@@ -17,7 +19,8 @@ here=$(dirname -- "$(readlink -f -- "$0")")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
-KINDS=(busybox debian-systemd debian-sysvinit debian-openrc debian-machined)
+KINDS=(busybox debian-systemd debian-sysvinit debian-openrc debian-machined
+	debian-bullseye debian-bookworm debian-trixie debian-sid)
 trap cleanup EXIT
 
 usage() {
@@ -33,16 +36,27 @@ is_kind() {
 	return 1
 }
 
+# builder KIND: the builder script of KIND, and its argument (the debian-RELEASE kinds share one).
+builder() {
+	case $1 in
+	debian-bullseye | debian-bookworm | debian-trixie | debian-sid) echo "debian-release.sh ${1#debian-}" ;;
+	*) echo "$1.sh" ;;
+	esac
+}
+
 kind_hash() {
-	local kind=$1 f
+	local kind=$1 f script arg
+	read -r script arg < <(builder "$kind")
 	{
-		# build.sh without its list of kinds: a new kind leaves the others' trees valid.
-		for f in build.sh lib.sh "$kind.sh"; do
+		# What makes the tree: the shared helpers, the kind's builder and its parameters (not
+		# build.sh's own bookkeeping, so that a new kind leaves the others' trees valid).
+		for f in lib.sh "$script"; do
 			printf '== %s\n' "$f"
 			grep -v '^KINDS=' -- "$here/$f"
 		done
 		printf '== params\n'
-		"$here/$kind.sh" params
+		# shellcheck disable=SC2086 # no argument, or one word
+		"$here/$script" params $arg
 	} | sha256sum | cut -c1-16
 }
 
@@ -54,7 +68,7 @@ lock_kind() {
 }
 
 build_one() {
-	local kind=$1 hash final tmp log start
+	local kind=$1 hash final tmp log start script arg
 	hash=$(kind_hash "$kind")
 	final=$GUEST_CACHE/$kind-$hash
 	if [ -f "$final/.nspawnlite-guest" ] && [ "${NSPAWNLITE_GUEST_REBUILD:-0}" != 1 ]; then
@@ -79,8 +93,10 @@ build_one() {
 	start=$SECONDS
 	# A private mount namespace: whatever the builder mounts (debootstrap's
 	# /proc and /sys, chroot_apt's binds) goes away with it, even if killed.
+	read -r script arg < <(builder "$kind")
+	# shellcheck disable=SC2086 # no argument, or one word
 	if ! unshare --mount --propagation private \
-		"$here/$kind.sh" build "$tmp/tree" </dev/null >"$log" 2>&1; then
+		"$here/$script" build "$tmp/tree" $arg </dev/null >"$log" 2>&1; then
 		tail -n 40 -- "$log" >&2
 		die "building $kind failed; full log: $log"
 	fi

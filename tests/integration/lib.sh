@@ -395,3 +395,38 @@ sysv_shutdown() {
         done
         assert_clean
 }
+
+# --- Logging in with a password through "nspawnlite login" (test-create.sh, test-releases.sh) -----
+
+# new_pane PANE: a tmux session PANE (needs tmux_harness) running a plain bash with the test's
+# runtime dir, cgroup parent and store.
+new_pane() {
+        tm new-session -d -s "$1" -x 100 -y 30 \
+                env NSPAWNLITE_RUNTIME_DIR="$NSPAWNLITE_RUNTIME_DIR" NSPAWNLITE_CGROUP_PARENT="$NSPAWNLITE_CGROUP_PARENT" \
+                NSPAWNLITE_MACHINES_DIR="${NSPAWNLITE_MACHINES_DIR:-}" \
+                PS1='pane$ ' TERM=screen HISTFILE=/dev/null bash --norc --noprofile
+        wait_pane "$1" '^pane\$' 10
+}
+# login_password PANE NAME PASSWORD: "nspawnlite login NAME" in the pane, root and PASSWORD at the
+# guest's prompts; succeeds when a shell of root answers. Ctrl-] three times ends it either way.
+login_password() {
+        local k=LOGGED_IN_$RANDOM ok=1
+        fresh "$1"
+        type_line "$1" "$NSPAWNLITE login $2; echo LOGIN_RC:\$?"
+        if wait_pane "$1" "login: *\$" 30; then
+                type_line "$1" root
+                if wait_pane "$1" 'Password: *$' 10; then
+                        type_line "$1" "$3"
+                        sleep 1
+                        for _ in 1 2 3; do
+                                type_line "$1" "echo $k:\$(id -un)"
+                                wait_marker "$1" "$k" 5 && break
+                        done
+                        [ "$(marker_value "$1" "$k")" = root ] && ok=0
+                fi
+        fi
+        [ "$ok" = 0 ] || log "$2: login pane: $(pane_tail "$1" 8)"
+        tm send-keys -t "$1" C-] C-] C-]
+        wait_marker "$1" LOGIN_RC 10 || true
+        return "$ok"
+}

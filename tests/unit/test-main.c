@@ -80,6 +80,7 @@ int main(void) {
         srunner_add_suite(sr, suite_store());
         srunner_add_suite(sr, suite_settings());
         srunner_add_suite(sr, suite_transfer());
+        srunner_add_suite(sr, suite_create_guest());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);

@@ -23,6 +23,7 @@ Suite *suite_image_choose(void);
 Suite *suite_store(void);
 Suite *suite_settings(void);
 Suite *suite_transfer(void);
+Suite *suite_create_guest(void);
 
 /* A fresh temporary directory for a test; removed by rm_rf_tmp(). */
 char *make_tmp_dir(void);
