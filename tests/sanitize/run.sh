@@ -68,11 +68,22 @@ if [ $# -gt 0 ]; then
                 esac
         done
 else
-        # Whatever integration tests exist, the hostile-guest ones (security/) too.
+        # Whatever integration tests exist, the hostile-guest ones (security/) too, but those whose
+        # host-side code the others already drive and whose time goes into guests: the release
+        # matrix (systemd of four Debian releases booting), and the nested lanes (the binary runs
+        # inside a guest, where its reports could not be written).
         shopt -s nullglob
-        TESTS=(unit "$TOP"/tests/integration/test-*.sh "$TOP"/tests/integration/security/test-*.sh)
+        TESTS=(unit)
+        for script in "$TOP"/tests/integration/test-*.sh "$TOP"/tests/integration/security/test-*.sh; do
+                case ${script##*/} in
+                test-releases.sh | test-nested.sh | test-nested-lxc.sh | test-systemd-host.sh) ;;
+                *) TESTS+=("$script") ;;
+                esac
+        done
         shopt -u nullglob
 fi
+# The guest trees those tests boot (the lane's own cache is built from nothing on a fresh clone).
+GUEST_KINDS=(busybox debian-systemd debian-sysvinit debian-openrc)
 
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -97,11 +108,13 @@ if [ "${TESTS[*]}" != unit ]; then
                 rm -rf -- "$tree"
         done
         t0=$(date +%s)
-        if ! "$TOP/tests/guests/build.sh" all >"$LOGS/guests.log" 2>&1; then
-                tail -n 20 "$LOGS/guests.log" >&2
-                say "FAIL: building the guest trees into $NSPAWNLITE_GUEST_CACHE"
-                exit 1
-        fi
+        for kind in "${GUEST_KINDS[@]}"; do
+                if ! "$TOP/tests/guests/build.sh" "$kind" >>"$LOGS/guests.log" 2>&1; then
+                        tail -n 20 "$LOGS/guests.log" >&2
+                        say "FAIL: building the guest tree $kind into $NSPAWNLITE_GUEST_CACHE"
+                        exit 1
+                fi
+        done
         say "guest trees in $NSPAWNLITE_GUEST_CACHE ready in $(($(date +%s) - t0)) s"
 fi
 REPORT_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: (Address|Undefined|Leak)Sanitizer|ERROR: Can.t open file|LeakSanitizer has encountered a fatal error|AddressSanitizer:DEADLYSIGNAL'
