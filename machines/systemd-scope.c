@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nspawnlite/basic/dlopen-util.h"
 #include "nspawnlite/basic/macro.h"
 
 bool systemd_booted(void) {
@@ -35,31 +36,6 @@ typedef struct {
         typeof(&sd_bus_wait) sd_bus_wait;
         typeof(&sd_bus_slot_unref) sd_bus_slot_unref;
 } BusApi;
-
-static const struct {
-        const char *name;
-        size_t offset;
-} bus_symbols[] = {
-#define BUS_SYM(f) \
-        { #f, offsetof(BusApi, f) }
-        BUS_SYM(sd_bus_open_system),
-        BUS_SYM(sd_bus_flush_close_unref),
-        BUS_SYM(sd_bus_message_new_method_call),
-        BUS_SYM(sd_bus_message_append),
-        BUS_SYM(sd_bus_message_append_array),
-        BUS_SYM(sd_bus_message_open_container),
-        BUS_SYM(sd_bus_message_close_container),
-        BUS_SYM(sd_bus_message_read),
-        BUS_SYM(sd_bus_message_unref),
-        BUS_SYM(sd_bus_call),
-        BUS_SYM(sd_bus_error_free),
-        BUS_SYM(sd_bus_error_has_name),
-        BUS_SYM(sd_bus_match_signal),
-        BUS_SYM(sd_bus_process),
-        BUS_SYM(sd_bus_wait),
-        BUS_SYM(sd_bus_slot_unref),
-#undef BUS_SYM
-};
 
 /* The loaded library and the connection. Between systemd_bus_hold() and systemd_bus_release() they
  * stay open for the next call (a machine's start makes two or three); otherwise each call closes
@@ -90,20 +66,29 @@ void systemd_bus_release(void) {
 static int session_open(char *err, size_t errlen) {
         if (session.api.handle)
                 return 0;
-        session.api.handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-        if (!session.api.handle) {
-                snprintf(err, errlen, "Failed to load libsystemd: %s", dlerror());
+        BusApi *a = &session.api;
+        const DlSymbol symbols[] = {
+                DL_FIELD(a, sd_bus_open_system),
+                DL_FIELD(a, sd_bus_flush_close_unref),
+                DL_FIELD(a, sd_bus_message_new_method_call),
+                DL_FIELD(a, sd_bus_message_append),
+                DL_FIELD(a, sd_bus_message_append_array),
+                DL_FIELD(a, sd_bus_message_open_container),
+                DL_FIELD(a, sd_bus_message_close_container),
+                DL_FIELD(a, sd_bus_message_read),
+                DL_FIELD(a, sd_bus_message_unref),
+                DL_FIELD(a, sd_bus_call),
+                DL_FIELD(a, sd_bus_error_free),
+                DL_FIELD(a, sd_bus_error_has_name),
+                DL_FIELD(a, sd_bus_match_signal),
+                DL_FIELD(a, sd_bus_process),
+                DL_FIELD(a, sd_bus_wait),
+                DL_FIELD(a, sd_bus_slot_unref),
+        };
+        if (dlopen_symbols(&a->handle, "libsystemd.so.0", symbols, ELEMENTSOF(symbols)) < 0) {
+                const char *e = dlerror();
+                snprintf(err, errlen, "Failed to load libsystemd: %s", e ? e : "a symbol is missing");
                 return -ENOPKG;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(bus_symbols); i++) {
-                void *f = dlsym(session.api.handle, bus_symbols[i].name);
-                if (!f) {
-                        snprintf(err, errlen, "libsystemd lacks %s", bus_symbols[i].name);
-                        dlclose(session.api.handle);
-                        session.api.handle = NULL;
-                        return -ENOPKG;
-                }
-                memcpy((char *) &session.api + bus_symbols[i].offset, &f, sizeof f);
         }
         int r = session.api.sd_bus_open_system(&session.bus);
         if (r < 0) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nspawnlite/basic/dlopen-util.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 
@@ -86,35 +87,20 @@ int port_forward_parse_line(const char *line, PortForward *ret) {
 
 /* libnftables, with libnftnl, libmnl, libxtables, jansson and gmp behind it, is loaded only for the
  * moment it is used: a supervisor that is not adding or removing rules keeps none of it mapped. */
-static const struct {
-        const char *name;
-        size_t offset;
-} nft_symbols[] = {
-#define NFT_SYM(f) \
-        { #f, offsetof(NftApi, f) }
-        NFT_SYM(nft_ctx_new),
-        NFT_SYM(nft_ctx_free),
-        NFT_SYM(nft_ctx_buffer_output),
-        NFT_SYM(nft_ctx_buffer_error),
-        NFT_SYM(nft_run_cmd_from_buffer),
-        NFT_SYM(nft_ctx_get_error_buffer),
-#undef NFT_SYM
-};
-
 static int nft_api_open(NftApi *api, char *err, size_t errlen) {
-        *api = (NftApi){ .handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL) };
-        if (!api->handle) {
-                snprintf(err, errlen, "Failed to load libnftables: %s", dlerror());
+        *api = (NftApi){};
+        const DlSymbol symbols[] = {
+                DL_FIELD(api, nft_ctx_new),
+                DL_FIELD(api, nft_ctx_free),
+                DL_FIELD(api, nft_ctx_buffer_output),
+                DL_FIELD(api, nft_ctx_buffer_error),
+                DL_FIELD(api, nft_run_cmd_from_buffer),
+                DL_FIELD(api, nft_ctx_get_error_buffer),
+        };
+        if (dlopen_symbols(&api->handle, "libnftables.so.1", symbols, ELEMENTSOF(symbols)) < 0) {
+                const char *e = dlerror();
+                snprintf(err, errlen, "Failed to load libnftables: %s", e ? e : "a symbol is missing");
                 return -ENOPKG;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(nft_symbols); i++) {
-                void *f = dlsym(api->handle, nft_symbols[i].name);
-                if (!f) {
-                        snprintf(err, errlen, "libnftables lacks %s", nft_symbols[i].name);
-                        dlclose(api->handle);
-                        return -ENOPKG;
-                }
-                memcpy((char *) api + nft_symbols[i].offset, &f, sizeof f);
         }
         return 0;
 }

@@ -3,9 +3,10 @@
 
 #include <stddef.h>
 
-/* Libraries that only a few verbs need (libarchive, libcurl, libcrypto for the store's transfers)
- * are loaded when a verb uses them: linked, they and their dozens of dependencies would be mapped
- * and relocated at every start of every verb, a short "run" included. */
+/* Libraries that only a few verbs or hosts need (libarchive, libcurl, libcrypto for the store's
+ * transfers, libnftables for NAT, libsystemd on systemd hosts) are loaded when they are used:
+ * linked, they and their dozens of dependencies would be mapped and relocated at every start of
+ * every verb, a short "run" included, and stay in every supervisor's memory. */
 
 typedef struct {
         void **fn; /* where the address goes */
@@ -14,7 +15,10 @@ typedef struct {
 
 #define DL_SYMBOL(f) \
         { (void **) &sym_##f, #f }
+/* A function pointer field f of the struct *s (a table of calls kept together). */
+#define DL_FIELD(s, f) \
+        { (void **) &(s)->f, #f }
 
 /* Load the library (once: *handle is kept) and resolve every symbol, all or nothing. -EOPNOTSUPP
- * when the library or a symbol is missing. */
+ * when the library or a symbol is missing; dlerror() then says which. */
 int dlopen_symbols(void **handle, const char *library, const DlSymbol *symbols, size_t n);
