@@ -264,6 +264,11 @@ int image_open(const char *path, bool read_only, int *ret_fd, ImageChoice *ret, 
         size_t n = 0, bad = 0;
         uint64_t size = 0;
         int r = image_probe(fd, &parts, &n, &size);
+        if (r == -ENOPKG) {
+                snprintf(err, errlen, "Cannot read image %s: libblkid.so.1 is missing (install libblkid1)",
+                         path);
+                return r;
+        }
         if (r < 0) {
                 snprintf(err, errlen,
                          "Image %s has no partition table and no filesystem that could be recognised "

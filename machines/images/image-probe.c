@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "nspawnlite/basic/dlopen-util.h"
 #include "nspawnlite/basic/macro.h"
 
 typedef enum {
@@ -215,24 +216,70 @@ int image_choose(const ImagePartition *parts, size_t n, uint64_t image_size, Ima
         return 0;
 }
 
+/* libblkid is loaded when an image is probed: a run or boot of a tree, the most common start, maps
+ * none of it. */
+static __typeof__(blkid_do_safeprobe) *sym_blkid_do_safeprobe;
+static __typeof__(blkid_free_probe) *sym_blkid_free_probe;
+static __typeof__(blkid_new_probe) *sym_blkid_new_probe;
+static __typeof__(blkid_partition_get_size) *sym_blkid_partition_get_size;
+static __typeof__(blkid_partition_get_start) *sym_blkid_partition_get_start;
+static __typeof__(blkid_partition_get_type) *sym_blkid_partition_get_type;
+static __typeof__(blkid_partition_get_type_string) *sym_blkid_partition_get_type_string;
+static __typeof__(blkid_partlist_get_partition) *sym_blkid_partlist_get_partition;
+static __typeof__(blkid_partlist_get_table) *sym_blkid_partlist_get_table;
+static __typeof__(blkid_partlist_numof_partitions) *sym_blkid_partlist_numof_partitions;
+static __typeof__(blkid_parttable_get_type) *sym_blkid_parttable_get_type;
+static __typeof__(blkid_probe_enable_partitions) *sym_blkid_probe_enable_partitions;
+static __typeof__(blkid_probe_enable_superblocks) *sym_blkid_probe_enable_superblocks;
+static __typeof__(blkid_probe_get_partitions) *sym_blkid_probe_get_partitions;
+static __typeof__(blkid_probe_get_size) *sym_blkid_probe_get_size;
+static __typeof__(blkid_probe_lookup_value) *sym_blkid_probe_lookup_value;
+static __typeof__(blkid_probe_set_device) *sym_blkid_probe_set_device;
+static __typeof__(blkid_probe_set_partitions_flags) *sym_blkid_probe_set_partitions_flags;
+static __typeof__(blkid_probe_set_superblocks_flags) *sym_blkid_probe_set_superblocks_flags;
+
+static void *blkid_handle;
+static const DlSymbol blkid_symbols[] = {
+        DL_SYMBOL(blkid_do_safeprobe),
+        DL_SYMBOL(blkid_free_probe),
+        DL_SYMBOL(blkid_new_probe),
+        DL_SYMBOL(blkid_partition_get_size),
+        DL_SYMBOL(blkid_partition_get_start),
+        DL_SYMBOL(blkid_partition_get_type),
+        DL_SYMBOL(blkid_partition_get_type_string),
+        DL_SYMBOL(blkid_partlist_get_partition),
+        DL_SYMBOL(blkid_partlist_get_table),
+        DL_SYMBOL(blkid_partlist_numof_partitions),
+        DL_SYMBOL(blkid_parttable_get_type),
+        DL_SYMBOL(blkid_probe_enable_partitions),
+        DL_SYMBOL(blkid_probe_enable_superblocks),
+        DL_SYMBOL(blkid_probe_get_partitions),
+        DL_SYMBOL(blkid_probe_get_size),
+        DL_SYMBOL(blkid_probe_lookup_value),
+        DL_SYMBOL(blkid_probe_set_device),
+        DL_SYMBOL(blkid_probe_set_partitions_flags),
+        DL_SYMBOL(blkid_probe_set_superblocks_flags),
+};
+
 /* The filesystem in [start, start+size) of fd, into ret (left "" when there is none). */
 static void probe_fstype(int fd, uint64_t start, uint64_t size, char ret[static IMAGE_FSTYPE_MAX]) {
         ret[0] = 0;
-        blkid_probe pr = blkid_new_probe();
+        blkid_probe pr = sym_blkid_new_probe();
         if (!pr)
                 return;
         const char *type = NULL;
-        if (blkid_probe_set_device(pr, fd, (blkid_loff_t) start, (blkid_loff_t) size) == 0 &&
-            blkid_probe_enable_superblocks(pr, 1) == 0 &&
-            blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE) == 0 && blkid_do_safeprobe(pr) == 0 &&
-            blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 && type)
+        if (sym_blkid_probe_set_device(pr, fd, (blkid_loff_t) start, (blkid_loff_t) size) == 0 &&
+            sym_blkid_probe_enable_superblocks(pr, 1) == 0 &&
+            sym_blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE) == 0 &&
+            sym_blkid_do_safeprobe(pr) == 0 && sym_blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 &&
+            type)
                 snprintf(ret, IMAGE_FSTYPE_MAX, "%s", type);
-        blkid_free_probe(pr);
+        sym_blkid_free_probe(pr);
 }
 
 static void probe_freep(blkid_probe *pr) {
         if (*pr)
-                blkid_free_probe(*pr);
+                sym_blkid_free_probe(*pr);
 }
 
 int image_probe(int fd, ImagePartition **ret_parts, size_t *ret_n, uint64_t *ret_size) {
@@ -242,23 +289,25 @@ int image_probe(int fd, ImagePartition **ret_parts, size_t *ret_n, uint64_t *ret
         if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
                 return -EBADF;
         uint64_t size = (uint64_t) st.st_size;
+        if (dlopen_symbols(&blkid_handle, "libblkid.so.1", blkid_symbols, ELEMENTSOF(blkid_symbols)) < 0)
+                return -ENOPKG;
 
-        _cleanup_(probe_freep) blkid_probe pr = blkid_new_probe();
+        _cleanup_(probe_freep) blkid_probe pr = sym_blkid_new_probe();
         if (!pr)
                 return -ENOMEM;
-        if (blkid_probe_set_device(pr, fd, 0, 0) < 0)
+        if (sym_blkid_probe_set_device(pr, fd, 0, 0) < 0)
                 return -EIO;
         if (S_ISBLK(st.st_mode))
-                size = (uint64_t) blkid_probe_get_size(pr);
-        (void) blkid_probe_enable_partitions(pr, 1);
-        (void) blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
-        (void) blkid_probe_enable_superblocks(pr, 0);
-        int k = blkid_do_safeprobe(pr);
+                size = (uint64_t) sym_blkid_probe_get_size(pr);
+        (void) sym_blkid_probe_enable_partitions(pr, 1);
+        (void) sym_blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+        (void) sym_blkid_probe_enable_superblocks(pr, 0);
+        int k = sym_blkid_do_safeprobe(pr);
         if (k < 0)
                 return -EBADMSG; /* ambivalent: more than one table */
-        blkid_partlist pl = k == 0 ? blkid_probe_get_partitions(pr) : NULL;
-        blkid_parttable table = pl ? blkid_partlist_get_table(pl) : NULL;
-        int n = pl && table ? blkid_partlist_numof_partitions(pl) : 0;
+        blkid_partlist pl = k == 0 ? sym_blkid_probe_get_partitions(pr) : NULL;
+        blkid_parttable table = pl ? sym_blkid_partlist_get_table(pl) : NULL;
+        int n = pl && table ? sym_blkid_partlist_numof_partitions(pl) : 0;
         if (n < 0 || n > IMAGE_PARTITIONS_MAX)
                 return -EBADMSG;
 
@@ -277,13 +326,13 @@ int image_probe(int fd, ImagePartition **ret_parts, size_t *ret_n, uint64_t *ret
                 *ret_size = size;
                 return 0;
         }
-        bool gpt = strcmp(blkid_parttable_get_type(table) ?: "", "gpt") == 0;
+        bool gpt = strcmp(sym_blkid_parttable_get_type(table) ?: "", "gpt") == 0;
         for (int i = 0; i < n; i++) {
-                blkid_partition p = blkid_partlist_get_partition(pl, i);
+                blkid_partition p = sym_blkid_partlist_get_partition(pl, i);
                 ImagePartition *q = &parts[i];
                 if (!p)
                         return -EBADMSG;
-                blkid_loff_t start = blkid_partition_get_start(p), len = blkid_partition_get_size(p);
+                blkid_loff_t start = sym_blkid_partition_get_start(p), len = sym_blkid_partition_get_size(p);
                 if (start < 0 || len < 0 || (uint64_t) start > UINT64_MAX / 512 ||
                     (uint64_t) len > UINT64_MAX / 512)
                         return -EBADMSG;
@@ -291,9 +340,9 @@ int image_probe(int fd, ImagePartition **ret_parts, size_t *ret_n, uint64_t *ret
                 q->size = (uint64_t) len * 512;
                 if (gpt)
                         snprintf(q->type_uuid, sizeof q->type_uuid, "%s",
-                                 blkid_partition_get_type_string(p) ?: "");
+                                 sym_blkid_partition_get_type_string(p) ?: "");
                 else
-                        q->mbr_type = (unsigned) blkid_partition_get_type(p);
+                        q->mbr_type = (unsigned) sym_blkid_partition_get_type(p);
                 if (q->start < size && q->size <= size - q->start)
                         probe_fstype(fd, q->start, q->size, q->fstype);
         }

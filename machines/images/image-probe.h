@@ -62,5 +62,6 @@ bool image_fstype_supported(const char *fstype, ImagePartKind kind);
 bool image_fstype_read_only(const char *fstype);
 
 /* Probe the image open at fd with libblkid: its partitions, each with its filesystem, or the
- * whole file as one when it has no partition table. -EBADMSG when it holds neither. */
+ * whole file as one when it has no partition table. -EBADMSG when it holds neither, -ENOPKG when
+ * libblkid cannot be loaded. */
 int image_probe(int fd, ImagePartition **ret_parts, size_t *ret_n, uint64_t *ret_size);

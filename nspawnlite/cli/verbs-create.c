@@ -14,6 +14,7 @@
 
 #include "machines/images/create.h"
 #include "machines/images/store.h"
+#include "nspawnlite/basic/dlopen-util.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/macro.h"
@@ -141,6 +142,12 @@ static int check_create_args(CreateArgs *a, const CreateRecipe **ret) {
         return 0;
 }
 
+/* libcrypt is loaded for create alone: every other verb's start maps none of it. */
+static __typeof__(crypt_gensalt_ra) *sym_crypt_gensalt_ra;
+static __typeof__(crypt_ra) *sym_crypt_ra;
+static void *crypt_handle;
+static const DlSymbol crypt_symbols[] = { DL_SYMBOL(crypt_gensalt_ra), DL_SYMBOL(crypt_ra) };
+
 /* root's password from the first line of path, hashed (SHA-512 crypt: what busybox and every
  * Debian release can check). */
 static int hash_password_file(const char *path, char **ret) {
@@ -163,10 +170,16 @@ static int hash_password_file(const char *path, char **ret) {
                                  "leave out --root-password-file= to lock root's password.",
                                  path),
                        -EINVAL;
-        _cleanup_free_ char *salt = crypt_gensalt_ra("$6$", 0, NULL, 0);
+        if (dlopen_symbols(&crypt_handle, "libcrypt.so.1", crypt_symbols, ELEMENTSOF(crypt_symbols)) < 0) {
+                explicit_bzero(text, strlen(text));
+                return log_error("Cannot hash the root password: libcrypt.so.1 is missing (install "
+                                 "libcrypt1)."),
+                       -ENOPKG;
+        }
+        _cleanup_free_ char *salt = sym_crypt_gensalt_ra("$6$", 0, NULL, 0);
         void *data = NULL;
         int size = 0;
-        char *h = salt ? crypt_ra(text, salt, &data, &size) : NULL;
+        char *h = salt ? sym_crypt_ra(text, salt, &data, &size) : NULL;
         explicit_bzero(text, strlen(text));
         if (!h || h[0] == '*') {
                 free(data);

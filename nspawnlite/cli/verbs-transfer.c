@@ -265,6 +265,9 @@ static int check_image(int fd, const char *what) {
         size_t n;
         uint64_t size = 0;
         int r = image_probe(fd, &parts, &n, &size);
+        if (r == -ENOPKG)
+                return log_error_errno(r, "Cannot read %s: libblkid.so.1 is missing (install libblkid1).",
+                                       what);
         if (r < 0)
                 return log_error_errno(
                         r,
