@@ -23,6 +23,7 @@
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/parse-util.h"
+#include "nspawnlite/cli/progress.h"
 
 static const struct {
         const char *verb;
@@ -270,61 +271,9 @@ int verb_image_status(int argc, char **argv) {
         return 0;
 }
 
-/* Progress of a copy: a line rewritten in place on a terminal; nothing between the step lines
- * otherwise. */
-typedef struct {
-        bool tty;
-        struct timespec start, last;
-        const char *what;
-} Progress;
-
-static double elapsed(const struct timespec *a, const struct timespec *b) {
-        return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig) {
-        interrupted = sig;
-}
-
-/* Ctrl-C or a SIGTERM stops a copy at its next progress, and its temporary goes: nothing is left.
- * Set before the temporary is made. */
-static void catch_interrupts(void) {
-        struct sigaction sa = { .sa_handler = on_interrupt };
-        (void) sigaction(SIGINT, &sa, NULL);
-        (void) sigaction(SIGTERM, &sa, NULL);
-        (void) sigaction(SIGHUP, &sa, NULL);
-}
-
+/* The copy engine's progress callback, onto cli/progress.h. */
 static int progress_show(uint64_t bytes, void *userdata) {
-        Progress *p = userdata;
-        struct timespec now;
-        if (interrupted)
-                return -EINTR;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (!p->tty || elapsed(&p->last, &now) < 0.2)
-                return 0;
-        p->last = now;
-        double secs = elapsed(&p->start, &now);
-        char b[32], rate[32];
-        format_bytes(bytes, b, sizeof b);
-        format_bytes(secs > 0 ? (uint64_t) (bytes / secs) : 0, rate, sizeof rate);
-        fprintf(stderr, "\r%s: %s copied, %s/s\033[K", p->what, b, rate);
-        return 0;
-}
-
-static void progress_start(Progress *p, const char *what) {
-        *p = (Progress){ .tty = isatty(STDERR_FILENO), .what = what };
-        clock_gettime(CLOCK_MONOTONIC, &p->start);
-        p->last = p->start;
-        if (!p->tty)
-                log_info("%s…", what);
-}
-
-static void progress_end(Progress *p) {
-        if (p->tty)
-                fprintf(stderr, "\r\033[K");
+        return progress_update(userdata, bytes, 0);
 }
 
 /* A new image dst_name as a copy of the directory tree src_fd: a btrfs subvolume where the store is
@@ -337,9 +286,9 @@ static int copy_tree_into_store(int store_fd, int src_fd, const char *dst_name, 
         if (r < 0)
                 return r;
         Progress p;
-        progress_start(&p, what);
+        progress_begin(&p, what);
         r = copy_tree(src_fd, t.fd, progress_show, &p);
-        progress_end(&p);
+        progress_end(&p, r >= 0);
         if (r < 0)
                 return r;
         return store_commit(&t);
@@ -365,9 +314,9 @@ static int clone_image(int store_fd, const StoreImage *src, int src_fd, const ch
                 if (r < 0)
                         return r;
                 Progress p;
-                progress_start(&p, what);
+                progress_begin(&p, what);
                 r = copy_file_data(src_fd, t.fd, progress_show, &p);
-                progress_end(&p);
+                progress_end(&p, r >= 0);
                 struct stat st;
                 /* The source's permissions, but writable: a clone is a new image to change. */
                 if (r >= 0 && (fstat(src_fd, &st) < 0 || fchmod(t.fd, (st.st_mode & 0777) | 0200) < 0))
@@ -421,7 +370,7 @@ int verb_clone(int argc, char **argv) {
                        1;
         if (r < 0)
                 return log_error_errno(r, "Failed to lock image %s: %m", src.name), 1;
-        catch_interrupts();
+        interrupts_catch();
         r = clone_image(store_fd, &src, src_fd, dst);
         if (r < 0)
                 return log_make_error(r, dst), 1;
@@ -576,7 +525,7 @@ int verb_import_fs(int argc, char **argv) {
                 return 1;
         char what[PATH_MAX + 64];
         snprintf(what, sizeof what, "Copying %s to image %s", resolved, name);
-        catch_interrupts();
+        interrupts_catch();
         r = copy_tree_into_store(store_fd, src_fd, name, what);
         if (r < 0)
                 return log_make_error(r, name), 1;

@@ -25,6 +25,7 @@
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/name.h"
 #include "nspawnlite/basic/path-util.h"
+#include "nspawnlite/cli/progress.h"
 
 /* SHA256SUMS and its signature are small; anything bigger is not one. */
 #define SUMS_MAX      (1024 * 1024)
@@ -116,76 +117,13 @@ static int positional(int argc, char **argv, int min, int max) {
         return 0;
 }
 
-/* --- progress: a line redrawn on a terminal, one line per finished step otherwise. */
-
-typedef struct {
-        const char *step;
-        bool tty;
-        uint64_t start, last, done;
-} Progress;
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
-static void progress_begin(Progress *p, const char *step) {
-        *p = (Progress){ .step = step, .tty = isatty(STDERR_FILENO) == 1, .start = now_usec() };
-}
-
-static void progress_line(const Progress *p, uint64_t total, char *buf, size_t n) {
-        char done[16], all[16], rate[16];
-        uint64_t elapsed = now_usec() - p->start;
-        format_bytes(p->done, done, sizeof done);
-        format_bytes(total, all, sizeof all);
-        format_bytes(elapsed > 0 ? p->done * 1000000ULL / elapsed : 0, rate, sizeof rate);
-        snprintf(buf, n, "%s: %s%s%s (%s/s)", p->step, done, total ? " of " : "", total ? all : "", rate);
-}
-
-/* Ctrl-C, SIGTERM or SIGHUP stop the work at its next progress report; the temporary goes and
- * nothing is left (a SIGKILLed verb leaves a temporary for gc). Caught before any is made. */
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig) {
-        interrupted = sig;
-}
-
-static void catch_interrupts(void) {
-        struct sigaction sa = { .sa_handler = on_interrupt };
-        (void) sigaction(SIGINT, &sa, NULL);
-        (void) sigaction(SIGTERM, &sa, NULL);
-        (void) sigaction(SIGHUP, &sa, NULL);
-}
-
-static int progress_update(void *userdata, uint64_t done, uint64_t total) {
-        Progress *p = userdata;
-        p->done = done;
-        if (interrupted)
-                return -EINTR;
-        uint64_t now = now_usec();
-        if (!p->tty || now - p->last < 100000)
-                return 0;
-        p->last = now;
-        char line[256];
-        progress_line(p, total, line, sizeof line);
-        fprintf(stderr, "\r%s\033[K", line);
-        return 0;
-}
-
-static void progress_end(Progress *p, bool ok) {
-        if (p->tty)
-                fputs("\r\033[K", stderr);
-        if (!ok || log_get_max_level() < LOG_INFO)
-                return;
-        char line[256], took[32];
-        progress_line(p, 0, line, sizeof line);
-        format_usec_span(now_usec() - p->start, took, sizeof took);
-        fprintf(stderr, "%s, %s\n", line, took);
+/* The archive engine's progress callback, onto cli/progress.h. */
+static int progress_report(void *userdata, uint64_t done, uint64_t total) {
+        return progress_update(userdata, done, total);
 }
 
 static ArchiveProgress progress_hook(Progress *p, uint64_t total) {
-        return (ArchiveProgress){ .func = progress_update, .userdata = p, .total = total };
+        return (ArchiveProgress){ .func = progress_report, .userdata = p, .total = total };
 }
 
 /* The libraries are loaded on first use (basic/dlopen-util.h): say which one is missing. */
@@ -240,7 +178,7 @@ static int pick_name(const char *given, const char *source, int store_fd, char *
 }
 
 static int log_archive_error(int r, const char *verb, const char *what, const ArchiveError *err) {
-        if (interrupted)
+        if (interrupted())
                 return log_error_errno(-EINTR, "Interrupted: %s was not %sed, nothing of it is left.", what,
                                        verb);
         const char *why = err->message[0] ? err->message : strerror(-r);
@@ -355,7 +293,7 @@ static int verb_import(int argc, char **argv, bool raw) {
         _cleanup_close_ int store_fd = -EBADF, in_fd = -EBADF;
         _cleanup_free_ char *name = NULL;
         uint64_t size = 0;
-        catch_interrupts();
+        interrupts_catch();
         if (load_libraries(false) < 0 || open_store(&store_fd) < 0 ||
             pick_name(given, file, store_fd, &name) < 0 || open_input(file, &in_fd, &size) < 0)
                 return 1;
@@ -448,7 +386,7 @@ static int verb_export(int argc, char **argv, bool raw) {
                 return 2;
         const char *name = argv[optind], *file = argv[optind + 1];
         _cleanup_close_ int store_fd = -EBADF, image_fd = -EBADF, lock_fd = -EBADF, out_fd = -EBADF;
-        catch_interrupts();
+        interrupts_catch();
         if (load_libraries(false) < 0 || open_store(&store_fd) < 0 ||
             open_image(store_fd, name, raw, &image_fd, &lock_fd) < 0 || open_output(file, &out_fd) < 0)
                 return 1;
@@ -463,7 +401,7 @@ static int verb_export(int argc, char **argv, bool raw) {
         r = raw ? archive_raw_pack(image_fd, out_fd, c, &hook, &err)
                 : archive_tar_write(image_fd, out_fd, c, &hook, &err);
         progress_end(&p, r >= 0);
-        if (r < 0 && interrupted)
+        if (r < 0 && interrupted())
                 return log_error("Interrupted: %s was not written.", file), 1;
         if (r < 0) {
                 const char *why = err.message[0] ? err.message : strerror(-r);
@@ -497,7 +435,7 @@ int verb_export_raw(int argc, char **argv) {
 /* --- pull */
 
 static int log_download_error(int r, const char *url, const char *curl_says) {
-        if (interrupted)
+        if (interrupted())
                 return log_error_errno(-EINTR,
                                        "Interrupted: the download of %s stopped; nothing was imported.", url);
         switch (r) {
@@ -607,7 +545,7 @@ static int verb_pull(int argc, char **argv, bool raw) {
                 return log_error("Invalid URL '%s': use an http:// or https:// URL of a file.", url), 2;
 
         _cleanup_close_ int store_fd = -EBADF, fd = -EBADF;
-        catch_interrupts();
+        interrupts_catch();
         if (load_libraries(true) < 0 || open_store(&store_fd) < 0 ||
             pick_name(given, file_name, store_fd, &name) < 0)
                 return 1;
