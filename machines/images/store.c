@@ -389,9 +389,35 @@ static int subvolume_destroy(int dirfd, const char *name) {
         return ioctl(dirfd, BTRFS_IOC_SNAP_DESTROY, &args) < 0 ? -errno : 0;
 }
 
+/* The mount id of name below dirfd ("" for dirfd itself), not following a symlink. */
+static int mount_id_at(int dirfd, const char *name, uint64_t *ret) {
+        struct statx sx;
+        if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH), STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (!(sx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        *ret = sx.stx_mnt_id;
+        return 0;
+}
+
+/* A mount on a directory of the tree (a bind mount of the host's, say) is not the image's: the
+ * removal stops there instead of emptying what it shows. Mount ids, not st_dev, since a nested
+ * btrfs subvolume has a device of its own yet is part of the tree. */
+static int is_other_mount(int dirfd, uint64_t parent_mnt, const char *name) {
+        uint64_t id;
+        int r = mount_id_at(dirfd, name, &id);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        return id != parent_mnt;
+}
+
 static int remove_children(int fd, unsigned depth) {
         if (depth > 256)
                 return -ELOOP;
+        uint64_t mnt;
+        int k = mount_id_at(fd, "", &mnt);
+        if (k < 0)
+                return k;
         int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
                 return -errno;
@@ -412,6 +438,12 @@ static int remove_children(int fd, unsigned depth) {
                                 r = -errno;
                         continue;
                 }
+                k = is_other_mount(fd, mnt, de->d_name);
+                if (k != 0) {
+                        if (r == 0)
+                                r = k > 0 ? -EBUSY : k;
+                        continue;
+                }
                 int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0)
                         continue;
@@ -420,7 +452,7 @@ static int remove_children(int fd, unsigned depth) {
                         close(sub);
                         continue;
                 }
-                int k = remove_children(sub, depth + 1);
+                k = remove_children(sub, depth + 1);
                 close(sub);
                 if (k < 0 && r == 0)
                         r = k;
@@ -437,6 +469,12 @@ int store_remove_tree_at(int dirfd, const char *name) {
                 return -errno;
         if (!S_ISDIR(st.st_mode))
                 return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+        uint64_t mnt;
+        int r = mount_id_at(dirfd, "", &mnt);
+        if (r >= 0)
+                r = is_other_mount(dirfd, mnt, name);
+        if (r != 0)
+                return r > 0 ? -EBUSY : r;
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -445,7 +483,7 @@ int store_remove_tree_at(int dirfd, const char *name) {
                 close(fd);
                 return 0;
         }
-        int r = remove_children(fd, 0);
+        r = remove_children(fd, 0);
         close(fd);
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
                 r = -errno;

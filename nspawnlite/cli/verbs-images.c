@@ -476,6 +476,12 @@ static int remove_one(int store_fd, const char *name) {
             refuse_read_only(&img, "remove") < 0)
                 return -EINVAL;
         int r = store_remove(store_fd, &img);
+        if (r == -EBUSY)
+                return log_error_errno(
+                        r,
+                        "Image %s has a mount point inside it, which is kept; unmount it, then run "
+                        "'nspawnlite gc' to remove the rest.",
+                        img.name);
         if (r < 0)
                 return log_error_errno(
                         r, "Failed to remove image %s (what is left goes with 'nspawnlite gc'): %m",

@@ -613,7 +613,12 @@ int verb_gc(int argc, char **argv) {
 
         unsigned removed = 0;
         r = gc_store(&removed);
-        if (r < 0)
+        if (r == -EBUSY)
+                log_error_errno(r,
+                                "A temporary of the image store %s has a mount point inside it; unmount it "
+                                "and run gc again.",
+                                store_dir());
+        else if (r < 0)
                 log_error_errno(r, "Failed to remove the abandoned temporaries of the image store %s: %m",
                                 store_dir());
         else if (removed > 0)
