@@ -3,6 +3,7 @@
  * mechanics are machines/images/store.c's and copy.c's; here the arguments, the locks, the one line
  * of each error, and the progress of long copies. */
 #include "nspawnlite/cli/verbs-images.h"
+#include "nspawnlite/cli/verbs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,6 +96,9 @@ static int check_args(int argc, char **argv, int min, int max) {
 }
 
 static int open_store(const char *verb, int *ret_fd) {
+        /* clone and import-fs bring images in; the others find them there. */
+        if (store_dir_safe(strcmp(verb, "clone") == 0 || strcmp(verb, "import-fs") == 0) < 0)
+                return -EPERM;
         int r = store_open(ret_fd);
         if (r == -EACCES || r == -EPERM)
                 return log_error("nspawnlite %s needs root: the image store %s is root's.", verb,

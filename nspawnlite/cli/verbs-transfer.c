@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/cli/verbs-transfer.h"
+#include "nspawnlite/cli/verbs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -204,6 +205,8 @@ static int load_libraries(bool pull) {
 /* --- the store */
 
 static int open_store(int *ret_fd) {
+        if (store_dir_safe(true) < 0)
+                return -EPERM;
         int r = store_open(ret_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store %s: %m", store_dir());

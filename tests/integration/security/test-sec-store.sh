@@ -1,7 +1,9 @@
 #!/bin/bash
 # The image store's boundaries: what a store verb removes, renames or opens stays the store's.
 # Each case is an attack or an accident seen from the host: a mount point inside an image or an
-# abandoned temporary (remove and gc must never empty what a mount shows), ...
+# abandoned temporary (remove and gc must never empty what a mount shows); a store that others
+# than root may change (every store verb, gc and boot -M refuse it); a store every host user can
+# reach (the verbs that bring images in, with their setuid files, warn).
 . "$(dirname "$0")/../lib.sh"
 
 export NSPAWNLITE_MACHINES_DIR=$WORK/store
@@ -39,3 +41,54 @@ assert_match "mount point inside it" "$(cat "$WORK/gc.err")" "gc names the mount
 umount "$NSPAWNLITE_MACHINES_DIR/.#img.abcdef/deep/mnt"
 "$NSPAWNLITE" gc >/dev/null 2>&1 && pass "gc after the unmount succeeds" || fail "gc after the unmount failed"
 assert_eq "" "$(ls -A "$NSPAWNLITE_MACHINES_DIR")" "gc removed the temporary"
+
+# --- a store others than root may change: refused by every verb that uses it ----------------------
+mkdir -p "$WORK/src/bin"
+cp /bin/true "$WORK/src/bin/suid" && chmod 4755 "$WORK/src/bin/suid"
+tar -C "$WORK/src" -cf "$WORK/suid.tar" .
+mkdir -p "$NSPAWNLITE_MACHINES_DIR/kept/etc"
+unsafe() { # WHAT ARGS…: nspawnlite ARGS… refused, one line naming the store, the image kept
+        local what=$1 rc=0 err
+        shift
+        err=$(timeout 30 "$NSPAWNLITE" "$@" 2>&1 >/dev/null) || rc=$?
+        if [ "$rc" != 0 ] && [ "$(echo "$err" | wc -l)" = 1 ] &&
+                [[ $err =~ "can be changed by others than root" ]] && [ -d "$NSPAWNLITE_MACHINES_DIR/kept/etc" ]; then
+                pass "$what: refused in one line, the image kept"
+        else
+                fail "$what: status $rc, output '$(echo "$err" | head -c 400)'"
+        fi
+}
+for mode in 0777 1777 0775; do
+        chmod "$mode" "$NSPAWNLITE_MACHINES_DIR"
+        unsafe "store $mode: list-images" list-images
+        unsafe "store $mode: remove" remove kept
+        unsafe "store $mode: rename" rename kept other
+        unsafe "store $mode: import-tar" import-tar "$WORK/suid.tar" evil
+        unsafe "store $mode: gc" gc
+        unsafe "store $mode: boot -M" boot -M kept --network=none
+done
+chmod 0700 "$NSPAWNLITE_MACHINES_DIR" && chown nobody "$NSPAWNLITE_MACHINES_DIR"
+unsafe "store of another user: list-images" list-images
+chown root "$NSPAWNLITE_MACHINES_DIR"
+assert_eq "kept" "$(ls -A "$NSPAWNLITE_MACHINES_DIR")" "nothing came into the refused store"
+
+# --- a store every host user can reach: setuid files of imported images are theirs ---------------
+OPEN=$(mktemp -d /tmp/nspawnlite-test-openstore.XXXXXX)
+TEMP_DIRS+=("$OPEN")
+chmod 0755 "$OPEN"
+rc=0
+NSPAWNLITE_MACHINES_DIR=$OPEN/store "$NSPAWNLITE" import-tar "$WORK/suid.tar" a >/dev/null 2>"$WORK/import.err" || rc=$?
+assert_eq "0 0700" "$rc $(stat -c %#a "$OPEN/store")" "a store nspawnlite makes is 0700"
+mkdir -m 0755 "$OPEN/reachable"
+rc=0
+NSPAWNLITE_MACHINES_DIR=$OPEN/reachable "$NSPAWNLITE" import-tar "$WORK/suid.tar" a >/dev/null 2>"$WORK/import.err" || rc=$?
+assert_eq 0 "$rc" "import-tar into a reachable store works"
+assert_match "every host user can reach the images of $OPEN/reachable.*chmod 0700 $OPEN/reachable" \
+        "$(cat "$WORK/import.err")" "import-tar into a reachable store warns, naming what to close"
+rc=0
+NSPAWNLITE_MACHINES_DIR=$OPEN/store "$NSPAWNLITE" import-tar "$WORK/suid.tar" b >/dev/null 2>"$WORK/import.err" || rc=$?
+if [ "$rc" = 0 ] && ! grep -q "every host user" "$WORK/import.err"; then
+        pass "import-tar into a 0700 store: no warning"
+else
+        fail "import-tar into a 0700 store: status $rc, '$(head -c 300 "$WORK/import.err")'"
+fi
