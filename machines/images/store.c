@@ -411,14 +411,39 @@ static int is_other_mount(int dirfd, uint64_t parent_mnt, const char *name) {
         return id != parent_mnt;
 }
 
-static int remove_children(int fd, unsigned depth) {
+/* Deeper than this, a directory is moved up to the top of the removal and removed from there on a
+ * later pass: a tree of any depth (a tar's, a guest's) goes with a bounded stack and fd count. */
+#define REMOVE_DEPTH_MOVE 64
+
+typedef struct {
+        int top_fd;    /* the directory being removed */
+        uint64_t mnt;  /* its mount: the removal never leaves it */
+        unsigned next; /* for the names of what is moved up */
+        bool again;    /* something was moved up: one more pass */
+} RemoveWalk;
+
+/* Move the directory name of fd (deep in the tree) up into the top directory, under a name of
+ * its own; 0 when moved. */
+static int move_up(RemoveWalk *w, int fd, const char *name) {
+        for (unsigned tries = 0; tries < 64; tries++) {
+                char up[32];
+                snprintf(up, sizeof up, ".#deep.%u", w->next++);
+                if (renameat2(fd, name, w->top_fd, up, RENAME_NOREPLACE) >= 0) {
+                        w->again = true;
+                        return 0;
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+static int remove_children(RemoveWalk *w, int fd, unsigned depth) {
         if (depth > 256)
                 return -ELOOP;
-        uint64_t mnt;
-        int k = mount_id_at(fd, "", &mnt);
-        if (k < 0)
-                return k;
-        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        int k;
+        /* A description of its own (not a dup): each pass reads the directory from its start. */
+        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
         DIR *d = fdopendir(dfd);
@@ -438,7 +463,7 @@ static int remove_children(int fd, unsigned depth) {
                                 r = -errno;
                         continue;
                 }
-                k = is_other_mount(fd, mnt, de->d_name);
+                k = is_other_mount(fd, w->mnt, de->d_name);
                 if (k != 0) {
                         if (r == 0)
                                 r = k > 0 ? -EBUSY : k;
@@ -447,12 +472,16 @@ static int remove_children(int fd, unsigned depth) {
                 int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0)
                         continue;
+                if (depth >= REMOVE_DEPTH_MOVE && move_up(w, fd, de->d_name) >= 0) {
+                        close(sub);
+                        continue;
+                }
                 bool subvol = fd_is_subvolume(sub, &st);
                 if (subvol && subvolume_destroy(fd, de->d_name) >= 0) {
                         close(sub);
                         continue;
                 }
-                k = remove_children(sub, depth + 1);
+                k = remove_children(w, sub, depth + 1);
                 close(sub);
                 if (k < 0 && r == 0)
                         r = k;
@@ -483,7 +512,11 @@ int store_remove_tree_at(int dirfd, const char *name) {
                 close(fd);
                 return 0;
         }
-        r = remove_children(fd, 0);
+        RemoveWalk w = { .top_fd = fd, .mnt = mnt };
+        do {
+                w.again = false;
+                r = remove_children(&w, fd, 0);
+        } while (r >= 0 && w.again);
         close(fd);
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
                 r = -errno;
