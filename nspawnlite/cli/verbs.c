@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "machines/images/store.h"
@@ -114,6 +115,14 @@ static int runtime_dir_safe(void) {
  * image, a .# temporary for gc, swap a name between a verb's check and its use) would choose what.
  * Reachable by all: an imported image keeps its setuid files, root's on the host. */
 int store_dir_safe(bool adding) {
+        /* store_dir() falls back to /var/lib/machines: a remove meant for ./store must not go there. */
+        const char *e = getenv("NSPAWNLITE_MACHINES_DIR");
+        if (e && e[0] && e[0] != '/')
+                return log_error_errno(
+                        -EINVAL,
+                        "NSPAWNLITE_MACHINES_DIR=%s is not an absolute path; give one, or unset it "
+                        "for /var/lib/machines.",
+                        e);
         char bad[PATH_MAX];
         int r = path_only_root_changes(store_dir(), bad, sizeof bad);
         if (r == -EPERM)

@@ -3,7 +3,7 @@
 # Each case is an attack or an accident seen from the host: a mount point inside an image or an
 # abandoned temporary (remove and gc must never empty what a mount shows); a store that others
 # than root may change (every store verb, gc and boot -M refuse it); a store every host user can
-# reach (the verbs that bring images in, with their setuid files, warn).
+# reach (the verbs that bring images in, with their setuid files, warn); a relative store path.
 . "$(dirname "$0")/../lib.sh"
 
 export NSPAWNLITE_MACHINES_DIR=$WORK/store
@@ -91,4 +91,15 @@ if [ "$rc" = 0 ] && ! grep -q "every host user" "$WORK/import.err"; then
         pass "import-tar into a 0700 store: no warning"
 else
         fail "import-tar into a 0700 store: status $rc, '$(head -c 300 "$WORK/import.err")'"
+fi
+
+# --- a relative NSPAWNLITE_MACHINES_DIR never falls back to /var/lib/machines ---------------------
+mkdir -p "$WORK/rel/store/relimg"
+rc=0
+err=$(cd "$WORK/rel" && NSPAWNLITE_MACHINES_DIR=store "$NSPAWNLITE" remove relimg 2>&1) || rc=$?
+if [ "$rc" != 0 ] && [[ $err =~ "NSPAWNLITE_MACHINES_DIR=store is not an absolute path" ]] &&
+        [ "$(echo "$err" | wc -l)" = 1 ] && [ -d "$WORK/rel/store/relimg" ]; then
+        pass "a relative store is refused in one line (remove touched nothing)"
+else
+        fail "a relative store: status $rc, output '$(echo "$err" | head -c 300)'"
 fi
