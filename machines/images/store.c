@@ -144,14 +144,19 @@ int store_list(int store_fd, StoreImage **ret, size_t *ret_n) {
                 char name[MACHINE_NAME_MAX + 1];
                 size_t len = strlen(de->d_name);
                 bool raw = len > 4 && strcmp(de->d_name + len - 4, ".raw") == 0;
-                if (len - (raw ? 4 : 0) >= sizeof name)
-                        continue;
-                snprintf(name, sizeof name, "%.*s", (int) (len - (raw ? 4 : 0)), de->d_name);
                 StoreImage img;
-                /* Hidden entries and temporaries fail the name check; a raw NAME.raw shadowed by a
-                 * directory NAME is what store_find() would not find either. */
-                if (!machine_name_is_valid(name) || store_find(store_fd, name, &img) < 0 ||
-                    strcmp(img.file, de->d_name) != 0)
+                /* A directory image may be named NAME.raw too (import-fs DIR x.raw): the entry's
+                 * whole name first, then the raw image's. */
+                bool found = raw && len < sizeof name && machine_name_is_valid(de->d_name) &&
+                             image_open_entry(store_fd, de->d_name, false, &img, NULL) >= 0;
+                if (!found && len - (raw ? 4 : 0) < sizeof name) {
+                        snprintf(name, sizeof name, "%.*s", (int) (len - (raw ? 4 : 0)), de->d_name);
+                        /* Hidden entries and temporaries fail the name check; a raw NAME.raw
+                         * shadowed by a directory NAME is what store_find() would not find either. */
+                        found = machine_name_is_valid(name) && store_find(store_fd, name, &img) >= 0 &&
+                                strcmp(img.file, de->d_name) == 0;
+                }
+                if (!found)
                         continue;
                 StoreImage *l = realloc(list, (n + 1) * sizeof *list);
                 if (!l) {

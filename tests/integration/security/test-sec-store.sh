@@ -103,3 +103,12 @@ if [ "$rc" != 0 ] && [[ $err =~ "NSPAWNLITE_MACHINES_DIR=store is not an absolut
 else
         fail "a relative store: status $rc, output '$(echo "$err" | head -c 300)'"
 fi
+
+# --- names: a directory image whose name ends in .raw is listed like any other --------------------
+mkdir -p "$WORK/odd/etc"
+rc=0
+"$NSPAWNLITE" import-fs "$WORK/odd" odd.raw >/dev/null 2>&1 || rc=$?
+assert_eq 0 "$rc" "import-fs DIR odd.raw works"
+rc=0
+list=$("$NSPAWNLITE" list-images --json) || rc=$?
+assert_match '"name": *"odd.raw", *"type": *"directory"' "$rc $list" "list-images shows the directory image odd.raw"
