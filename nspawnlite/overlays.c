@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "machines/images/store.h"
 #include "machines/registry.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
@@ -370,31 +370,18 @@ int overlays_upper_dir(const char *machine, char *ret, size_t n) {
         return machine_path(machine, "ephemeral", ret, n);
 }
 
-static dev_t remove_dev;
-
-static int remove_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-        if (st->st_dev != remove_dev)
-                return FTW_CONTINUE; /* a mount in there: not ours to empty */
-        (void) (flag == FTW_DP ? rmdir(p) : unlink(p));
-        return FTW_CONTINUE;
-}
-
 int overlays_upper_dir_remove(const char *machine) {
         char dir[PATH_MAX];
-        struct stat st;
-        int r = overlays_upper_dir(machine, dir, sizeof dir);
+        int r = machine_path(machine, NULL, dir, sizeof dir);
         if (r < 0)
                 return r;
-        if (lstat(dir, &st) < 0)
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlink(dir) < 0 ? -errno : 1;
-        /* The guest wrote all of it: no symlink followed (FTW_PHYS), no mount crossed (FTW_MOUNT). */
-        remove_dev = st.st_dev;
-        if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ||
-            (rmdir(dir) < 0 && errno != ENOENT))
-                return -errno;
-        return 1;
+        /* The guest wrote all of it, as deep as it liked: by fds (no path too long, no symlink
+         * followed), and no mount crossed. */
+        r = store_remove_tree_at(fd, "ephemeral");
+        return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
 int overlays_upper_dir_make(const char *machine) {

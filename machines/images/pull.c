@@ -127,6 +127,18 @@ int pull_url_check(const char *url) {
         return 0;
 }
 
+int pull_url_redact(const char *url, char **ret) {
+        const char *scheme = strstr(url, "://");
+        const char *auth = scheme ? scheme + 3 : url;
+        size_t host = strcspn(auth, "/?#");
+        const char *at = memrchr(auth, '@', host);
+        char *s;
+        if (at ? asprintf(&s, "%.*s***%s", (int) (auth - url), url, at) < 0 : !(s = strdup(url)))
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 int pull_url_sibling(const char *url, const char *name, char **ret) {
         const char *path = url_path(url);
         if (!path)

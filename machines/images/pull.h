@@ -47,6 +47,9 @@ int pull_url_check(const char *url);
 int pull_url_sibling(const char *url, const char *name, char **ret);
 /* The last path component of url (no query or fragment), percent-escapes left as they are. Pure. */
 int pull_url_file_name(const char *url, char **ret);
+/* url as it may be shown: a user and password before the host ("http://user:pw@host/…") become
+ * "***", whatever the scheme. Pure. */
+int pull_url_redact(const char *url, char **ret);
 
 /* Look file_name up in the text of a SHA256SUMS file ("HEX  NAME" or "HEX *NAME" lines, as
  * sha256sum writes them). -ENOENT when it is not listed, -EBADMSG when its line is malformed. Pure. */

@@ -144,14 +144,19 @@ int store_list(int store_fd, StoreImage **ret, size_t *ret_n) {
                 char name[MACHINE_NAME_MAX + 1];
                 size_t len = strlen(de->d_name);
                 bool raw = len > 4 && strcmp(de->d_name + len - 4, ".raw") == 0;
-                if (len - (raw ? 4 : 0) >= sizeof name)
-                        continue;
-                snprintf(name, sizeof name, "%.*s", (int) (len - (raw ? 4 : 0)), de->d_name);
                 StoreImage img;
-                /* Hidden entries and temporaries fail the name check; a raw NAME.raw shadowed by a
-                 * directory NAME is what store_find() would not find either. */
-                if (!machine_name_is_valid(name) || store_find(store_fd, name, &img) < 0 ||
-                    strcmp(img.file, de->d_name) != 0)
+                /* A directory image may be named NAME.raw too (import-fs DIR x.raw): the entry's
+                 * whole name first, then the raw image's. */
+                bool found = raw && len < sizeof name && machine_name_is_valid(de->d_name) &&
+                             image_open_entry(store_fd, de->d_name, false, &img, NULL) >= 0;
+                if (!found && len - (raw ? 4 : 0) < sizeof name) {
+                        snprintf(name, sizeof name, "%.*s", (int) (len - (raw ? 4 : 0)), de->d_name);
+                        /* Hidden entries and temporaries fail the name check; a raw NAME.raw
+                         * shadowed by a directory NAME is what store_find() would not find either. */
+                        found = machine_name_is_valid(name) && store_find(store_fd, name, &img) >= 0 &&
+                                strcmp(img.file, de->d_name) == 0;
+                }
+                if (!found)
                         continue;
                 StoreImage *l = realloc(list, (n + 1) * sizeof *list);
                 if (!l) {
@@ -389,10 +394,61 @@ static int subvolume_destroy(int dirfd, const char *name) {
         return ioctl(dirfd, BTRFS_IOC_SNAP_DESTROY, &args) < 0 ? -errno : 0;
 }
 
-static int remove_children(int fd, unsigned depth) {
+/* The mount id of name below dirfd ("" for dirfd itself), not following a symlink. */
+static int mount_id_at(int dirfd, const char *name, uint64_t *ret) {
+        struct statx sx;
+        if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH), STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (!(sx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        *ret = sx.stx_mnt_id;
+        return 0;
+}
+
+/* A mount on a directory of the tree (a bind mount of the host's, say) is not the image's: the
+ * removal stops there instead of emptying what it shows. Mount ids, not st_dev, since a nested
+ * btrfs subvolume has a device of its own yet is part of the tree. */
+static int is_other_mount(int dirfd, uint64_t parent_mnt, const char *name) {
+        uint64_t id;
+        int r = mount_id_at(dirfd, name, &id);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        return id != parent_mnt;
+}
+
+/* Deeper than this, a directory is moved up to the top of the removal and removed from there on a
+ * later pass: a tree of any depth (a tar's, a guest's) goes with a bounded stack and fd count. */
+#define REMOVE_DEPTH_MOVE 64
+
+typedef struct {
+        int top_fd;    /* the directory being removed */
+        uint64_t mnt;  /* its mount: the removal never leaves it */
+        unsigned next; /* for the names of what is moved up */
+        bool again;    /* something was moved up: one more pass */
+} RemoveWalk;
+
+/* Move the directory name of fd (deep in the tree) up into the top directory, under a name of
+ * its own; 0 when moved. */
+static int move_up(RemoveWalk *w, int fd, const char *name) {
+        for (unsigned tries = 0; tries < 64; tries++) {
+                char up[32];
+                snprintf(up, sizeof up, ".#deep.%u", w->next++);
+                if (renameat2(fd, name, w->top_fd, up, RENAME_NOREPLACE) >= 0) {
+                        w->again = true;
+                        return 0;
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+static int remove_children(RemoveWalk *w, int fd, unsigned depth) {
         if (depth > 256)
                 return -ELOOP;
-        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        int k;
+        /* A description of its own (not a dup): each pass reads the directory from its start. */
+        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
         DIR *d = fdopendir(dfd);
@@ -412,15 +468,25 @@ static int remove_children(int fd, unsigned depth) {
                                 r = -errno;
                         continue;
                 }
+                k = is_other_mount(fd, w->mnt, de->d_name);
+                if (k != 0) {
+                        if (r == 0)
+                                r = k > 0 ? -EBUSY : k;
+                        continue;
+                }
                 int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0)
                         continue;
+                if (depth >= REMOVE_DEPTH_MOVE && move_up(w, fd, de->d_name) >= 0) {
+                        close(sub);
+                        continue;
+                }
                 bool subvol = fd_is_subvolume(sub, &st);
                 if (subvol && subvolume_destroy(fd, de->d_name) >= 0) {
                         close(sub);
                         continue;
                 }
-                int k = remove_children(sub, depth + 1);
+                k = remove_children(w, sub, depth + 1);
                 close(sub);
                 if (k < 0 && r == 0)
                         r = k;
@@ -437,6 +503,12 @@ int store_remove_tree_at(int dirfd, const char *name) {
                 return -errno;
         if (!S_ISDIR(st.st_mode))
                 return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+        uint64_t mnt;
+        int r = mount_id_at(dirfd, "", &mnt);
+        if (r >= 0)
+                r = is_other_mount(dirfd, mnt, name);
+        if (r != 0)
+                return r > 0 ? -EBUSY : r;
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -445,7 +517,11 @@ int store_remove_tree_at(int dirfd, const char *name) {
                 close(fd);
                 return 0;
         }
-        int r = remove_children(fd, 0);
+        RemoveWalk w = { .top_fd = fd, .mnt = mnt };
+        do {
+                w.again = false;
+                r = remove_children(&w, fd, 0);
+        } while (r >= 0 && w.again);
         close(fd);
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
                 r = -errno;

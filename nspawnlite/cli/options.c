@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/cli/options.h"
+#include "nspawnlite/cli/verbs.h"
 #include "nspawnlite/cli/mount-options.h"
 #include "nspawnlite/cli/settings.h"
 
@@ -742,6 +743,8 @@ static bool store_image_wanted(const Config *c, int n, char **args) {
  * An image marked read-only is booted read-only, as systemd-nspawn does. */
 static int config_set_store_image(Config *c) {
         StoreImage img;
+        if (store_dir_safe(false) < 0)
+                return -EPERM;
         /* Not store_open(): looking for an image makes no store. */
         _cleanup_close_ int fd = open(store_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int r = fd < 0 ? -errno : store_find(fd, c->machine, &img);

@@ -21,6 +21,7 @@
 #include "nspawnlite/basic/name.h"
 #include "nspawnlite/basic/strv.h"
 #include "nspawnlite/cli/verbs-create.h"
+#include "nspawnlite/cli/verbs.h"
 #include "nspawnlite/cli/verbs-machines.h"
 
 typedef struct CreateArgs {
@@ -295,6 +296,8 @@ int verb_create(int argc, char **argv) {
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read the host's apt sources: %m"), 1;
         _cleanup_close_ int store_fd = -EBADF;
+        if (store_dir_safe(true) < 0)
+                return 1;
         r = store_open(&store_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store %s: %m", store_dir()), 1;

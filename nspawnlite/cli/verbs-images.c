@@ -3,6 +3,7 @@
  * mechanics are machines/images/store.c's and copy.c's; here the arguments, the locks, the one line
  * of each error, and the progress of long copies. */
 #include "nspawnlite/cli/verbs-images.h"
+#include "nspawnlite/cli/verbs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,9 @@ static int check_args(int argc, char **argv, int min, int max) {
 }
 
 static int open_store(const char *verb, int *ret_fd) {
+        /* clone and import-fs bring images in; the others find them there. */
+        if (store_dir_safe(strcmp(verb, "clone") == 0 || strcmp(verb, "import-fs") == 0) < 0)
+                return -EPERM;
         int r = store_open(ret_fd);
         if (r == -EACCES || r == -EPERM)
                 return log_error("nspawnlite %s needs root: the image store %s is root's.", verb,
@@ -425,6 +429,12 @@ static int remove_one(int store_fd, const char *name) {
             refuse_read_only(&img, "remove") < 0)
                 return -EINVAL;
         int r = store_remove(store_fd, &img);
+        if (r == -EBUSY)
+                return log_error_errno(
+                        r,
+                        "Image %s has a mount point inside it, which is kept; unmount it, then run "
+                        "'nspawnlite gc' to remove the rest.",
+                        img.name);
         if (r < 0)
                 return log_error_errno(
                         r, "Failed to remove image %s (what is left goes with 'nspawnlite gc'): %m",

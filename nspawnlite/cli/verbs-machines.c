@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/cli/verbs-machines.h"
+#include "nspawnlite/cli/verbs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -612,8 +613,14 @@ int verb_gc(int argc, char **argv) {
                 return log_error("nspawnlite gc must run as root."), 1;
 
         unsigned removed = 0;
-        r = gc_store(&removed);
-        if (r < 0)
+        /* A store others may change is left alone (store_dir_safe() said why); the machines are not. */
+        r = store_dir_safe(false) < 0 ? -EPERM : gc_store(&removed);
+        if (r == -EBUSY)
+                log_error_errno(r,
+                                "A temporary of the image store %s has a mount point inside it; unmount it "
+                                "and run gc again.",
+                                store_dir());
+        else if (r < 0 && r != -EPERM)
                 log_error_errno(r, "Failed to remove the abandoned temporaries of the image store %s: %m",
                                 store_dir());
         else if (removed > 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/cli/verbs-transfer.h"
+#include "nspawnlite/cli/verbs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +143,8 @@ static int load_libraries(bool pull) {
 /* --- the store */
 
 static int open_store(int *ret_fd) {
+        if (store_dir_safe(true) < 0)
+                return -EPERM;
         int r = store_open(ret_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store %s: %m", store_dir());
@@ -434,6 +437,14 @@ int verb_export_raw(int argc, char **argv) {
 
 /* --- pull */
 
+/* url for a message: its user and password are never shown. NULL only when out of memory. */
+static char *url_shown(const char *url) {
+        char *s = NULL;
+        (void) pull_url_redact(url, &s);
+        return s;
+}
+#define SHOWN(s) ((s) ?: "the URL")
+
 static int log_download_error(int r, const char *url, const char *curl_says) {
         if (interrupted())
                 return log_error_errno(-EINTR,
@@ -462,7 +473,8 @@ static int download(const char *url, int fd, size_t max, const char *step, uint8
         char curl_says[256] = "";
         int r = pull_download(url, fd, max, &limits, &hook, sha256, curl_says, sizeof curl_says);
         progress_end(&p, r >= 0);
-        return r < 0 ? log_download_error(r, url, curl_says) : 0;
+        _cleanup_free_ char *shown = r < 0 ? url_shown(url) : NULL;
+        return r < 0 ? log_download_error(r, SHOWN(shown), curl_says) : 0;
 }
 
 /* A small file beside url, into a memfd (for gpgv) and, if wanted, a NUL-terminated copy. */
@@ -492,6 +504,7 @@ static int download_small(const char *url, const char *name, size_t max, int *re
 static int fetch_checksum(const char *url, const char *file_name, PullVerify verify,
                           uint8_t ret[SHA256_SIZE]) {
         const char *keyring = pull_keyring();
+        _cleanup_free_ char *shown = url_shown(url);
         if (verify == PULL_VERIFY_SIGNATURE && access(keyring, R_OK) < 0)
                 return log_error_errno(
                         negative_errno(),
@@ -519,16 +532,16 @@ static int fetch_checksum(const char *url, const char *file_name, PullVerify ver
                                 r,
                                 "Bad signature: SHA256SUMS.gpg beside %s is not a valid signature "
                                 "of SHA256SUMS by a key of %s; nothing was imported.",
-                                url, keyring);
+                                SHOWN(shown), keyring);
         }
         r = pull_sums_find(sums, strlen(sums), file_name, ret);
         if (r == -ENOENT)
-                return log_error_errno(r, "SHA256SUMS beside %s does not list %s; nothing was imported.", url,
-                                       file_name);
+                return log_error_errno(r, "SHA256SUMS beside %s does not list %s; nothing was imported.",
+                                       SHOWN(shown), file_name);
         if (r < 0)
                 return log_error_errno(
-                        r, "SHA256SUMS beside %s has a malformed line for %s; nothing was imported.", url,
-                        file_name);
+                        r, "SHA256SUMS beside %s has a malformed line for %s; nothing was imported.",
+                        SHOWN(shown), file_name);
         return 0;
 }
 
@@ -540,9 +553,10 @@ static int verb_pull(int argc, char **argv, bool raw) {
         if (positional(argc, argv, 1, 2) < 0)
                 return 2;
         const char *url = argv[optind], *given = argv[optind + 1];
-        _cleanup_free_ char *file_name = NULL, *name = NULL;
+        _cleanup_free_ char *file_name = NULL, *name = NULL, *shown = url_shown(url);
         if (pull_url_check(url) < 0 || pull_url_file_name(url, &file_name) < 0)
-                return log_error("Invalid URL '%s': use an http:// or https:// URL of a file.", url), 2;
+                return log_error("Invalid URL '%s': use an http:// or https:// URL of a file.", SHOWN(shown)),
+                       2;
 
         _cleanup_close_ int store_fd = -EBADF, fd = -EBADF;
         interrupts_catch();
@@ -563,12 +577,12 @@ static int verb_pull(int argc, char **argv, bool raw) {
         if (verify != PULL_VERIFY_NO && memcmp(want, got, SHA256_SIZE) != 0)
                 return log_error("Checksum mismatch: %s does not match its line in SHA256SUMS (corrupt or "
                                  "tampered with); nothing was imported.",
-                                 url),
+                                 SHOWN(shown)),
                        1;
         off_t size = lseek(fd, 0, SEEK_CUR);
         if (size < 0 || lseek(fd, 0, SEEK_SET) < 0)
                 return log_error_errno(negative_errno(), "Failed to read the download back: %m"), 1;
-        return import_fd(store_fd, fd, url, name, raw, (uint64_t) size) < 0;
+        return import_fd(store_fd, fd, SHOWN(shown), name, raw, (uint64_t) size) < 0;
 }
 
 int verb_pull_tar(int argc, char **argv) {

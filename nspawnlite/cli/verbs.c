@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "machines/images/store.h"
 #include "nspawnlite/launch.h"
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/macro.h"
@@ -107,6 +109,35 @@ static int runtime_dir_safe(void) {
                                        "directory only root can change (NSPAWNLITE_RUNTIME_DIR).",
                                        runtime_dir(), bad);
         return log_error_errno(r, "Failed to check runtime directory %s (at %s): %m", runtime_dir(), bad);
+}
+
+/* Root boots, removes and renames what the store holds: whoever else could change it (plant an
+ * image, a .# temporary for gc, swap a name between a verb's check and its use) would choose what.
+ * Reachable by all: an imported image keeps its setuid files, root's on the host. */
+int store_dir_safe(bool adding) {
+        /* store_dir() falls back to /var/lib/machines: a remove meant for ./store must not go there. */
+        const char *e = getenv("NSPAWNLITE_MACHINES_DIR");
+        if (e && e[0] && e[0] != '/')
+                return log_error_errno(
+                        -EINVAL,
+                        "NSPAWNLITE_MACHINES_DIR=%s is not an absolute path; give one, or unset it "
+                        "for /var/lib/machines.",
+                        e);
+        char bad[PATH_MAX];
+        int r = path_only_root_changes(store_dir(), bad, sizeof bad);
+        if (r == -EPERM)
+                return log_error_errno(
+                        r,
+                        "Image store %s: %s can be changed by others than root; make it root's "
+                        "and writable by root alone (chmod 0700), then check its images.",
+                        store_dir(), bad);
+        if (r < 0 && r != -EACCES)
+                return log_error_errno(r, "Failed to check image store %s (at %s): %m", store_dir(), bad);
+        if (adding && path_reachable_by_all(store_dir(), NULL) > 0)
+                log_warning("Warning: every host user can reach the images of %s, and could run their setuid "
+                            "files; close it (chmod 0700 %s).",
+                            store_dir(), store_dir());
+        return 0;
 }
 
 int verbs_dispatch(int argc, char **argv) {

@@ -81,6 +81,20 @@ START_TEST(test_urls) {
         ck_assert_str_eq(s, "f.tar.gz");
         free(s);
         ck_assert_int_eq(pull_url_file_name("http://h/a/", &s), -EINVAL);
+
+        /* Credentials in a URL never reach a message. */
+        ck_assert_int_eq(pull_url_redact("http://user:s3cret@h:8080/a/f.tar?x@y", &s), 0);
+        ck_assert_str_eq(s, "http://***@h:8080/a/f.tar?x@y");
+        free(s);
+        ck_assert_int_eq(pull_url_redact("https://a@b:pw@h/f.raw", &s), 0);
+        ck_assert_str_eq(s, "https://***@h/f.raw");
+        free(s);
+        ck_assert_int_eq(pull_url_redact("ftp://u:p@h", &s), 0);
+        ck_assert_str_eq(s, "ftp://***@h");
+        free(s);
+        ck_assert_int_eq(pull_url_redact("http://h/a@b/f.tar", &s), 0);
+        ck_assert_str_eq(s, "http://h/a@b/f.tar");
+        free(s);
 }
 END_TEST
 
