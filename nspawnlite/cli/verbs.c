@@ -99,6 +99,14 @@ static void main_help(void) {
  * (a directory of theirs, a symlink of theirs on the way) would choose what. Not readable (as a
  * user): the verb says that root is needed. */
 static int runtime_dir_safe(void) {
+        /* runtime_dir() falls back to /run/nspawnlite: a gc meant for ./run must not go there. */
+        const char *e = getenv("NSPAWNLITE_RUNTIME_DIR");
+        if (e && e[0] && e[0] != '/')
+                return log_error_errno(
+                        -EINVAL,
+                        "NSPAWNLITE_RUNTIME_DIR=%s is not an absolute path; give one, or unset "
+                        "it for /run/nspawnlite.",
+                        e);
         char bad[PATH_MAX];
         int r = path_only_root_changes(runtime_dir(), bad, sizeof bad);
         if (r >= 0 || r == -EACCES)

@@ -104,6 +104,19 @@ else
         fail "a relative store: status $rc, output '$(echo "$err" | head -c 300)'"
 fi
 
+# --- nor a relative NSPAWNLITE_RUNTIME_DIR to /run/nspawnlite (gc would clear the host's machines) ---
+mkdir -p "$WORK/rel/run"
+for verb in gc list; do
+        rc=0
+        err=$(cd "$WORK/rel" && NSPAWNLITE_RUNTIME_DIR=run "$NSPAWNLITE" $verb 2>&1) || rc=$?
+        if [ "$rc" != 0 ] && [[ $err =~ "NSPAWNLITE_RUNTIME_DIR=run is not an absolute path" ]] &&
+                [ "$(echo "$err" | wc -l)" = 1 ]; then
+                pass "$verb with a relative runtime dir is refused in one line"
+        else
+                fail "$verb with a relative runtime dir: status $rc, output '$(echo "$err" | head -c 300)'"
+        fi
+done
+
 # --- names: a directory image whose name ends in .raw is listed like any other --------------------
 mkdir -p "$WORK/odd/etc"
 rc=0
