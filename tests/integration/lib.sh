@@ -407,10 +407,11 @@ new_pane() {
                 PS1='pane$ ' TERM=screen HISTFILE=/dev/null bash --norc --noprofile
         wait_pane "$1" '^pane\$' 10
 }
-# login_password PANE NAME PASSWORD: "nspawnlite login NAME" in the pane, root and PASSWORD at the
-# guest's prompts; succeeds when a shell of root answers. Ctrl-] three times ends it either way.
+# login_password PANE NAME PASSWORD [SECONDS]: "nspawnlite login NAME" in the pane, root and
+# PASSWORD at the guest's prompts; succeeds when a shell of root answers within SECONDS (5) of each
+# of three tries. Ctrl-] three times ends it either way.
 login_password() {
-        local k=LOGGED_IN_$RANDOM ok=1
+        local k=LOGGED_IN_$RANDOM ok=1 wait=${4:-5}
         fresh "$1"
         type_line "$1" "$NSPAWNLITE login $2; echo LOGIN_RC:\$?"
         if wait_pane "$1" "login: *\$" 30; then
@@ -420,7 +421,7 @@ login_password() {
                         sleep 1
                         for _ in 1 2 3; do
                                 type_line "$1" "echo $k:\$(id -un)"
-                                wait_marker "$1" "$k" 5 && break
+                                wait_marker "$1" "$k" "$wait" && break
                         done
                         [ "$(marker_value "$1" "$k")" = root ] && ok=0
                 fi
