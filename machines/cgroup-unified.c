@@ -43,7 +43,7 @@ static int enable_controllers(const char *dir) {
         return 0;
 }
 
-/* The supervisor itself goes to …/supervisor, a leaf beside payload (DESIGN.md §4); it returns to
+/* The supervisor itself goes to …/supervisor, a leaf beside payload; it returns to
  * where it came from (cg->supervisor_origin) before the scope is removed. */
 static int supervisor_enter(MachineCgroup *cg) {
         char sup[PATH_MAX];

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The devices a machine may use (DESIGN.md §3), one table for everything derived from it: the
+/* The devices a machine may use, one table for everything derived from it: the
  * nodes nspawnlite/dev.c makes in the machine's /dev, the cgroup v1 devices.allow lines
  * (cgroup-hybrid.c) and the BPF_CGROUP_DEVICE program of cgroup v2 (bpf-devices.c). All are
  * character devices, allowed for any access (read, write, mknod). */

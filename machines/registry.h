@@ -9,7 +9,7 @@
 #include "machines/cgroup-limits.h"
 #include "nspawnlite/basic/runtime-dir.h"
 
-/* The runtime registry (DESIGN.md §4): RUNTIME/machines/NAME/ holds
+/* The runtime registry: RUNTIME/machines/NAME/ holds
  *   lock     flock held by the supervisor for the machine's whole life;
  *   state    key=value lines, replaced atomically;
  *   control  the supervisor's unix socket;

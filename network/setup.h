@@ -25,7 +25,7 @@ typedef struct {
         size_t n_ports;
 } NetworkSpec;
 
-/* One machine's network on the host side (DESIGN.md §5), set up in three steps around the clone:
+/* One machine's network on the host side, set up in three steps around the clone:
  *   network_prepare  before: the bridge (created on first use), NAT, the address lease;
  *   network_attach   after:  the veth with its peer "host0" put straight into the guest's netns,
  *                            on the bridge (or addressed point-to-point), and the port forwards;

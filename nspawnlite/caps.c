@@ -16,7 +16,7 @@
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/macro.h"
 
-/* What a full OS needs to boot and what systemd-nspawn grants (DESIGN.md §3). */
+/* What a full OS needs to boot and what systemd-nspawn grants. */
 static const int default_caps[] = {
         CAP_AUDIT_CONTROL,
         CAP_AUDIT_WRITE,

@@ -48,7 +48,7 @@ static void reset_signals(const sigset_t *mask) {
         (void) sigprocmask(SIG_SETMASK, mask, NULL);
 }
 
-/* Files under /run/host that tell the guest who runs it (DESIGN.md §3). */
+/* Files under /run/host that tell the guest who runs it. */
 static int setup_run_host(int rootfd, const ChildContext *ctx, char *err, size_t errlen) {
         _cleanup_close_ int dir = -EBADF;
         int r = mkdir_p_in_root(rootfd, "/run/host", 0755, &dir);

@@ -10,7 +10,7 @@ typedef struct {
         const char *target;
 } DeviceLink;
 
-/* What a machine's /dev holds besides pts/, shm/, mqueue/ and console (DESIGN.md §3): the nodes of
+/* What a machine's /dev holds besides pts/, shm/, mqueue/ and console: the nodes of
  * machine_devices[] (machines/devices.h) that have a name, and these links. */
 extern const DeviceLink device_links[];
 extern const size_t device_links_size;

@@ -20,5 +20,5 @@ typedef struct {
 /* The whole environment of PID 1: nothing of the caller's but what is listed here. */
 int guest_environment_build(const GuestEnvironment *e, char ***ret);
 
-/* container= value for an init: OpenRC only recognises a few names (DESIGN.md §3). */
+/* container= value for an init: OpenRC only recognises a few names. */
 const char *guest_container_value(InitKind kind);

@@ -56,7 +56,7 @@ typedef struct {
         unsigned mode;
 } MountEntry;
 
-/* The API filesystems every machine gets (DESIGN.md §3), in order. */
+/* The API filesystems every machine gets, in order. */
 extern const MountEntry mount_table[];
 extern const size_t mount_table_size;
 

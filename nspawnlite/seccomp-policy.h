@@ -5,7 +5,7 @@
 #include <seccomp.h>
 #include <stddef.h>
 
-/* The machine's seccomp policy (DESIGN.md §3) as libseccomp rules: EPERM for the syscalls of the
+/* The machine's seccomp policy as libseccomp rules: EPERM for the syscalls of the
  * deny table on every ABI the kernel runs (x86-64, i386, x32), EPERM for superblock remounts and
  * for faking terminal input (TIOCSTI, TIOCLINUX), for freezing or shutting down a filesystem
  * (FIFREEZE, FITHAW, the shutdown ioctl of ext4/xfs/f2fs), EAFNOSUPPORT for audit netlink sockets.

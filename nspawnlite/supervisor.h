@@ -37,7 +37,7 @@ typedef enum {
         GUEST_EXITED,
 } GuestEnd;
 
-/* Everything one machine's supervisor owns (DESIGN.md §2). */
+/* Everything one machine's supervisor owns. */
 typedef struct {
         const LaunchSpec *spec;
         Limits limits; /* as they are now: the spec's, then what set-limit changed */

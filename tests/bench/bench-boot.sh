@@ -1,6 +1,6 @@
 #!/bin/bash
-# bench-boot.sh: nspawnlite against systemd-nspawn on the same Debian systemd tree, in one run
-# (DESIGN.md §7). A benchmark, not a test: a missed target never fails it; it exits non-zero only
+# bench-boot.sh: nspawnlite against systemd-nspawn on the same Debian systemd tree, in one run.
+# A benchmark, not a test: a missed target never fails it; it exits non-zero only
 # when a tool fails to run (and 77, skipped, when not root or systemd-nspawn is missing).
 #
 # Measures, interleaved so that noise spreads evenly over the tools:

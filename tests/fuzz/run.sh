@@ -1,5 +1,5 @@
 #!/bin/bash
-# libFuzzer targets for every parser (DESIGN.md §7): builds tests/fuzz/fuzz-*.c with clang and
+# libFuzzer targets for every parser: builds tests/fuzz/fuzz-*.c with clang and
 # ASan + UBSan against the project's own sources, then runs each for SECONDS (default 20) on a
 # scratch copy of its checked-in corpus (tests/fuzz/corpus/NAME/, NAME without "fuzz-"). New inputs
 # go to the scratch dir, never into the checked-in corpus. Any crash, leak, timeout or sanitizer

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Shared harness of the root integration tests (DESIGN.md §7). Source it first thing:
+# Shared harness of the root integration tests. Source it first thing:
 #   - skips (exit 77) when not root;
 #   - re-executes the test in its own network and mount namespace;
 #   - gives it its own runtime dir and cgroup parent, so it never touches the host's state;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Every bad input to boot and run (DESIGN.md §1: "every error is one clear line on stderr naming
+# Every bad input to boot and run ("every error is one clear line on stderr naming
 # what was wrong and what to do, and a non-zero exit status; nothing is left behind") fails at once
 # with exactly one line on stderr that names the problem, nothing on stdout, a non-zero exit status,
 # no machine directory, cgroup or process left and no new mount in the caller's mount namespace:

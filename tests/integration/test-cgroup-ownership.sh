@@ -1,5 +1,5 @@
 #!/bin/bash
-# nspawnlite acts only on cgroups it made (DESIGN.md §4): the cgroup parent is shared with others
+# nspawnlite acts only on cgroups it made: the cgroup parent is shared with others
 # (systemd-machined puts systemd-nspawn's containers in machine.slice; several runtime dirs may
 # share a parent). A foreign PARENT/machine-X.scope with a process in it survives gc, and boot -M X
 # refuses it with one clear line; a live machine of another runtime dir survives gc; leftovers of

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A supervisor SIGKILLed at a random moment of "boot -d" (DESIGN.md §2, §4): its guest dies with it
+# A supervisor SIGKILLed at a random moment of "boot -d": its guest dies with it
 # (PR_SET_PDEATHSIG), and "gc" removes everything it left (state, lock, cgroups in every
 # hierarchy), so that the name boots again at once. Fifty rounds under one name, bounded to about
 # two minutes; the kill lands anywhere from before the supervisor took the name to a running guest.
@@ -126,7 +126,7 @@ while [ "$round" -lt "$ROUNDS" ] && [ $((SECONDS - start)) -lt "$BUDGET" ]; do
         fi
         wait_exit "$P" 5
         [ "$EXIT_RC" != timeout ] || bad hang "boot -d did not return within 5 s after its supervisor was killed (delay $delay)"
-        # a boot -d that fails says why, in one line (DESIGN.md §1)
+        # a boot -d that fails says why, in one line
         if [ "$EXIT_RC" != 0 ] && [ "$EXIT_RC" != timeout ]; then
                 failed_boots=$((failed_boots + 1))
                 [ "$(grep -c . "$WORK/boot.log")" = 1 ] ||

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Limits hold a busybox machine in (DESIGN.md §4, hybrid backend): --pids-max against a fork bomb
+# Limits hold a busybox machine in: --pids-max against a fork bomb
 # while another machine and the host stay responsive; --memory-max against a process touching
 # 512 MiB (OOM-killed inside, the machine lives on); freeze/thaw stop and resume its CPU use;
 # set-limit changes the v1 cgroup files of a running machine and what status shows.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The control socket and the limits (DESIGN.md §4): every request to a stopped supervisor ends
+# The control socket and the limits: every request to a stopped supervisor ends
 # within its deadline with one line naming the machine and its supervisor, and is not carried out
 # later; set-limit with a full runtime dir changes neither the cgroup nor the state; limit errors
 # name the limit, the value and why; --pids-max below what an init needs is refused; login without

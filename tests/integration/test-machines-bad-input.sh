@@ -1,5 +1,5 @@
 #!/bin/bash
-# Bad input to the machine verbs (DESIGN.md §1, §4): unknown and invalid machine names, bad limits
+# Bad input to the machine verbs: unknown and invalid machine names, bad limits
 # (set-limit and boot), --wait-ready without -d, usage errors, a machine that is still starting (its
 # lock held, no state file yet) and a stale state file whose leader pid now belongs to another
 # process, FIFOs in place of the lock and state files, a runtime dir that others than root can

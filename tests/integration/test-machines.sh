@@ -1,5 +1,5 @@
 #!/bin/bash
-# The machine verbs on detached machines (DESIGN.md §1, §4): ten busybox machines at once (list,
+# The machine verbs on detached machines: ten busybox machines at once (list,
 # list --json, status, parallel poweroff), one name booted twice, one tree under two names, the
 # Debian systemd guest through --wait-ready, reboot and poweroff, the console (a writer and a
 # read-only second client), kill --signal=SIGUSR2 and terminate.

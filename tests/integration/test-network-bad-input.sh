@@ -1,5 +1,5 @@
 #!/bin/bash
-# Bad network input (DESIGN.md §1, §5): each is refused with one clear line on stderr and a non-zero
+# Bad network input: each is refused with one clear line on stderr and a non-zero
 # exit status, and creates nothing: no link, no nftables table, no lease, no runtime machine files.
 # Covers bad --network= and --network-bridge= values, a missing bridge, a bridge that is not one, bad
 # NSPAWNLITE_BRIDGE_SUBNET values, an exhausted subnet, one host port forwarded by two machines, bad

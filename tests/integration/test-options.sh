@@ -1,5 +1,5 @@
 #!/bin/bash
-# The options of boot and run do what DESIGN.md §1 and §3 say, seen from inside a busybox guest:
+# The options of boot and run do what the README says, seen from inside a busybox guest:
 # --hostname, --bind/--bind-ro/:ro, --tmpfs, --read-only, -E (also overriding container=),
 # --capability/--drop-capability, --no-new-privileges, --kill-signal with --timeout (and a second
 # SIGTERM killing at once), --network=host/none/--private-network, the --console modes, the nspawn
@@ -240,7 +240,7 @@ for opt in --network=none --private-network; do
         assert_clean "after run $opt"
 done
 
-# Default network (DESIGN.md §5: a veth on the bridge): its own namespace, lo up, and besides lo only
+# Default network (a veth on the bridge): its own namespace, lo up, and besides lo only
 # the guest's end of the veth, host0. All of it inside this test's own network namespace.
 rc=0
 out=$(timeout 30 "$NSPAWNLITE" run "$TREE" sh -c 'readlink /proc/self/ns/net; ls /sys/class/net | tr "\n" " "; echo; ip link show lo' </dev/null 2>&1) || rc=$?
@@ -434,7 +434,7 @@ then
                 guest_res=$(awk -v n="$name" '$1 == n {print $2}' "$WORK/probe.guest")
                 case $name in
                 *:*)
-                        # Another ABI: only where the kernel runs it (DESIGN.md §3: every ABI it runs).
+                        # Another ABI: only where the kernel runs it (every ABI it runs).
                         abi=${name%%:*}
                         host_abi=$(awk -v n="$abi:getpid" '$1 == n {print $2}' "$WORK/probe.host")
                         if [ "$host_abi" != OK ]; then

@@ -3,7 +3,7 @@
 # status (128+N when killed by signal N) comes back, stdin/stdout/stderr are passed through (as pipes,
 # or as a terminal under script(1)), a missing command is exit 127 with one clear line, any tree works
 # (no os-release needed), the environment is the documented clean one plus -E, the capability bounding
-# set and seccomp are those of a guest (DESIGN.md §3), and no fd of the host or of nspawnlite reaches
+# set and seccomp are those of a guest, and no fd of the host or of nspawnlite reaches
 # the container (neither the command nor the stub PID 1).
 . "$(dirname "$0")/lib.sh"
 
@@ -96,7 +96,7 @@ assert_eq "FOO=bar" "$(grep '^FOO=' "$WORK/out")" "-E FOO=bar reaches the comman
 assert_eq "SPACED=a b=c" "$(grep '^SPACED=' "$WORK/out")" "-E keeps spaces and '=' in the value"
 assert_eq "container=nspawnlite" "$(grep '^container=' "$WORK/out")" "the command's environment says container=nspawnlite"
 assert_eq "" "$(grep '^SECRET_HOST_VAR=' "$WORK/out")" "the caller's variables do not reach the command"
-# Only documented names (DESIGN.md §3) and the -E ones.
+# Only documented names and the -E ones.
 extra=$(sed 's/=.*//' "$WORK/out" | grep -vxE 'container|container_uuid|container_ttys|NOTIFY_SOCKET|PATH|TERM|HOME|USER|LOGNAME|FOO|SPACED' | tr '\n' ' ') || true
 assert_eq "" "$extra" "no undocumented variable in the command's environment"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The root integration suite under AddressSanitizer + LeakSanitizer + UBSan (DESIGN.md §7), in its
+# The root integration suite under AddressSanitizer + LeakSanitizer + UBSan, in its
 # own build dir (build-asan; the main build is not touched). A test fails when its script fails or
 # when any sanitizer report appears, in its output or in the report files.
 #

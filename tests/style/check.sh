@@ -6,7 +6,7 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
 
-# floor PATH: the floor's rank, lowest first (DESIGN.md §6, README.md Layout).
+# floor PATH: the floor's rank, lowest first (README.md Layout).
 floor() {
         case $1 in
         nspawnlite/basic/*) echo 0 ;;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# run-v2-lane.sh: the cgroup v2 test lane (DESIGN.md §7, issue 7). As root:
+# run-v2-lane.sh: the cgroup v2 test lane. As root:
 #   1. takes Debian's kernel from the package that linux-image-amd64 depends on (apt-get download,
 #      dpkg-deb -x), cached in /var/cache/nspawnlite-tests/vm/PACKAGE_VERSION/;
 #   2. builds an initramfs: busybox, build/nspawnlite with its libraries and loader, a busybox guest

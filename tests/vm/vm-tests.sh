@@ -227,7 +227,7 @@ if up $M --memory-max=64M --pids-max=32 --cpu-quota=50%; then
 	check_eq "0::/machine.slice/machine-$M.scope/payload" "$(cat "/proc/$L/cgroup")" "$M: the leader is in …/payload"
 	SUP=$(state $M supervisor)
 	check_eq "0::/machine.slice/machine-$M.scope/supervisor" "$(cat "/proc/$SUP/cgroup" 2>&1)" \
-		"$M: the supervisor is in …/supervisor (DESIGN.md §4)"
+		"$M: the supervisor is in …/supervisor"
 	check_controllers "$CG/cgroup.subtree_control" "root cgroup.subtree_control"
 	check_controllers "$SLICE/cgroup.subtree_control" "machine.slice cgroup.subtree_control"
 	check_controllers "$S/cgroup.subtree_control" "machine-$M.scope cgroup.subtree_control"

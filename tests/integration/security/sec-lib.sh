@@ -64,7 +64,7 @@ dev_ino() { stat -L -c '%d:%i' "$@" 2>/dev/null; }
 # hex_bit HEX BIT: 0 or 1.
 hex_bit() { echo $(((0x$1 >> $2) & 1)); }
 
-# The bounding set the machines get by default (DESIGN.md §3), within the host's own.
+# The bounding set the machines get by default, within the host's own.
 HOST_BND=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
 default_caps() { # own-network: 1 or 0
         local m=0xfdecafff

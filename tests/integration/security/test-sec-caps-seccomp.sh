@@ -1,8 +1,8 @@
 #!/bin/bash
-# P0-6 of reference/security-tests.md, capabilities and seccomp, for every kind of process
+# Capabilities and seccomp, for every kind of process
 # nspawnlite starts in a machine: boot's PID 1 (and a child of it: the busybox guest's rcS hook),
 # run's stub PID 1 and command, and shell's process (as root and as another user).
-# - CapBnd is the documented set (DESIGN.md §3: systemd-nspawn's 26 + NET_ADMIN with an own
+# - CapBnd is the documented set (systemd-nspawn's 26 + NET_ADMIN with an own
 #   network, within the host's set); CapAmb and CapInh are 0; --drop-capability removes bits for
 #   all of them, and a dropped capability cannot be used; --capability adds; --no-new-privileges
 #   reaches shell's process too.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# P0-3 of reference/security-tests.md: a guest program doing ioctl(TIOCSTI) (also with high bits
+# A guest program doing ioctl(TIOCSTI) (also with high bits
 # set in the request, CVE-2019-10063) on fds 0-2, /dev/tty and /dev/console, and TIOCLINUX paste,
 # must never put a character into the terminal of whoever ran nspawnlite. The caller is a bash in
 # a fresh terminal (nlsec-pty.py); after nspawnlite returns, that bash reads its next line from the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# P0-1 and P1-8 of reference/security-tests.md: nothing nspawnlite starts inside a machine (boot's
+# Nothing nspawnlite starts inside a machine (boot's
 # PID 1 and every guest process, run's stub PID 1 and command, shell's process, on pipes and on a
 # pty) holds a host fd, a host cwd or the caller's environment, not even for the moment between
 # entering the machine's pid namespace and execve(): a guest root racing every new process with

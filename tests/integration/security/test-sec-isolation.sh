@@ -1,6 +1,6 @@
 #!/bin/bash
-# P0-5, P1-10, P1-11, P1-12 and P1-13 of reference/security-tests.md, and DESIGN.md §4's promises
-# about the runtime directory and the control socket:
+# Isolation of machines from each other and from the host, and what the README promises about the
+# runtime directory and the control socket:
 # - names: hostile machine names (../x, a/b, /abs, ., .., -rf, newline, 65 and 1000 characters…)
 #   are refused by every verb before any path, cgroup, link or mount is derived from them; hostile
 #   tree directory names (no -M) are cleaned or refused;

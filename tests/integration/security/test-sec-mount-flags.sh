@@ -1,5 +1,5 @@
 #!/bin/bash
-# Mount flags the guest must not lift (DESIGN.md §3), under -U a boundary: the kernel locks the
+# Mount flags the guest must not lift, under -U a boundary: the kernel locks the
 # flags of a mount copied into a less privileged mount namespace, so nspawnlite sets them before
 # that copy (userns-mounts.h). From inside, as the guest's root:
 # - --read-only: "mount -o remount,bind,rw /" fails and nothing lands in the tree;

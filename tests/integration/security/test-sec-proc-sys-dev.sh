@@ -1,6 +1,5 @@
 #!/bin/bash
-# P0-6 (devices), P0-7 (/proc and /sys) and P1-9 (PID 1 and signals) of
-# reference/security-tests.md, probed from processes nspawnlite confines (shell, run's command),
+# Devices, /proc and /sys, and PID 1 and signals, probed from processes nspawnlite confines (shell, run's command),
 # never from the test's own nsenter:
 # - writes: /proc/sysrq-trigger, /proc/sys/kernel/* and /sys are not writable (opened O_WRONLY and
 #   closed, nothing is ever written); /proc/sys/net is (own network: the positive control inside);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# P0-2 (and P2-14's os-release/init cases) of reference/security-tests.md: paths the guest's tree
+# Paths the guest's tree
 # controls are never followed out of the tree by nspawnlite itself. In a copy of the busybox tree
 # (an overlay of the cache, private to this test), each of /dev /proc /sys /run /tmp /run/host
 # /sys/fs/cgroup, a --bind target's parent, /etc/os-release, /sbin/init and /etc/passwd (which
