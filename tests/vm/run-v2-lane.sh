@@ -181,11 +181,22 @@ for a in bin/sh usr/bin/nsenter sbin/switch_root; do
 done
 
 install -m 0755 "$NSPAWNLITE" "$R/usr/bin/nspawnlite"
-# Every library ldd names (by the path it resolves), and the dynamic loader.
+# Every library ldd names (by the path it resolves), and the dynamic loader; and the libraries
+# nspawnlite loads only when it uses them (dlopen) that the lane needs: libblkid for --image.
+DLOPENED=(libblkid.so.1)
+objects=("$NSPAWNLITE")
+for so in "${DLOPENED[@]}"; do
+	path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }')
+	[ -n "$path" ] || failed "the host lacks $so, which nspawnlite loads for the lane's image boot"
+	objects+=("$path")
+done
 while read -r lib; do
 	mkdir -p "$R$(dirname "$lib")"
 	cp -L "$lib" "$R$lib"
-done < <(ldd "$NSPAWNLITE" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+done < <(for o in "${objects[@]}"; do
+	ldd "$o" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+	[ "$o" = "$NSPAWNLITE" ] || echo "$o"
+done | sort -u)
 [ -e "$R/lib64/ld-linux-x86-64.so.2" ] || failed "ldd named no dynamic loader for $NSPAWNLITE"
 
 # The security tests' static probe: the filter's i386 rules are checked here (vm-tests.sh, 1b).
