@@ -96,6 +96,15 @@ static int check_args(int argc, char **argv, int min, int max) {
         return -EINVAL;
 }
 
+/* A store verb's options and number of arguments: -1 to go on, else its exit status (0 after
+ * --help, 2 for a usage error, said in one line). */
+static int verb_args(int argc, char **argv, bool json_allowed, int min, int max, bool *ret_json) {
+        int r = parse_image_options(argc, argv, json_allowed, ret_json);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        return check_args(argc, argv, min, max) < 0 ? 2 : -1;
+}
+
 static int open_store(const char *verb, int *ret_fd) {
         /* clone and import-fs bring images in; the others find them there. */
         if (store_dir_safe(strcmp(verb, "clone") == 0 || strcmp(verb, "import-fs") == 0) < 0)
@@ -185,11 +194,9 @@ static void image_print_json(const StoreImage *img, uint64_t usage, int in_use) 
 
 int verb_list_images(int argc, char **argv) {
         bool json;
-        int r = parse_image_options(argc, argv, true, &json);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, 0, 0) < 0)
-                return 2;
+        int r = verb_args(argc, argv, true, 0, 0, &json);
+        if (r >= 0)
+                return r;
         _cleanup_close_ int store_fd = -EBADF;
         if (open_store(argv[0], &store_fd) < 0)
                 return 1;
@@ -236,11 +243,9 @@ int verb_list_images(int argc, char **argv) {
 
 int verb_image_status(int argc, char **argv) {
         bool json;
-        int r = parse_image_options(argc, argv, true, &json);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, 1, 1) < 0)
-                return 2;
+        int r = verb_args(argc, argv, true, 1, 1, &json);
+        if (r >= 0)
+                return r;
         _cleanup_close_ int store_fd = -EBADF;
         StoreImage img;
         if (open_store(argv[0], &store_fd) < 0 || find_image(store_fd, argv[optind], &img) < 0)
@@ -353,11 +358,9 @@ static int log_make_error(int r, const char *dst) {
 
 int verb_clone(int argc, char **argv) {
         bool json;
-        int r = parse_image_options(argc, argv, false, &json);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, 2, 2) < 0)
-                return 2;
+        int r = verb_args(argc, argv, false, 2, 2, &json);
+        if (r >= 0)
+                return r;
         const char *src_name = argv[optind], *dst = argv[optind + 1];
         if (!machine_name_is_valid(dst))
                 return log_bad_name(dst), 1;
@@ -398,11 +401,9 @@ static void settings_follow(int store_fd, const char *old_name, const char *new_
 
 int verb_rename(int argc, char **argv) {
         bool json;
-        int r = parse_image_options(argc, argv, false, &json);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, 2, 2) < 0)
-                return 2;
+        int r = verb_args(argc, argv, false, 2, 2, &json);
+        if (r >= 0)
+                return r;
         const char *new_name = argv[optind + 1];
         if (!machine_name_is_valid(new_name))
                 return log_bad_name(new_name), 1;
@@ -445,11 +446,9 @@ static int remove_one(int store_fd, const char *name) {
 
 int verb_remove(int argc, char **argv) {
         bool json;
-        int r = parse_image_options(argc, argv, false, &json);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, 1, INT_MAX) < 0)
-                return 2;
+        int r = verb_args(argc, argv, false, 1, INT_MAX, &json);
+        if (r >= 0)
+                return r;
         _cleanup_close_ int store_fd = -EBADF;
         if (open_store(argv[0], &store_fd) < 0)
                 return 1;
@@ -462,11 +461,9 @@ int verb_remove(int argc, char **argv) {
 
 int verb_read_only(int argc, char **argv) {
         bool json;
-        int r = parse_image_options(argc, argv, false, &json);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, 1, 2) < 0)
-                return 2;
+        int r = verb_args(argc, argv, false, 1, 2, &json);
+        if (r >= 0)
+                return r;
         bool read_only = true;
         if (optind + 1 < argc) {
                 int b = parse_boolean(argv[optind + 1]);
@@ -514,11 +511,9 @@ static int import_source(const char *dir, char *resolved, int *ret_fd) {
 
 int verb_import_fs(int argc, char **argv) {
         bool json;
-        int r = parse_image_options(argc, argv, false, &json);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, 1, 2) < 0)
-                return 2;
+        int r = verb_args(argc, argv, false, 1, 2, &json);
+        if (r >= 0)
+                return r;
         char resolved[PATH_MAX];
         _cleanup_close_ int src_fd = -EBADF, store_fd = -EBADF;
         if (import_source(argv[optind], resolved, &src_fd) < 0)
