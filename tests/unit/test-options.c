@@ -292,6 +292,7 @@ START_TEST(ephemeral_sizes) {
         /* Only for an overlay root. */
         ck_assert_int_eq(parse(&c, LAUNCH_BOOT, (const char *[]){ "--ephemeral-size=1M", "@TREE@", NULL }),
                          -EINVAL);
+        config_done(&c);
 }
 END_TEST
 
