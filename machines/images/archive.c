@@ -571,11 +571,16 @@ int archive_raw_unpack(int in_fd, int out_fd, const ArchiveProgress *progress, A
         return r < 0 ? fail(err, r, NULL, NULL) : 0;
 }
 
-static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, ArchiveError *err) {
+/* Where pump() puts each block; on failure it fills err and returns -errno. */
+typedef int (*PumpSink)(void *userdata, const void *buf, size_t n, ArchiveError *err);
+
+/* in_fd to the sink, a block at a time, with progress; a signal that interrupts a read stops the
+ * pump when the verb asked to stop (progress says so). */
+static int pump(int in_fd, PumpSink sink, void *userdata, const ArchiveProgress *progress,
+                ArchiveError *err) {
         _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
         if (!buf)
                 return -ENOMEM;
-        bool sparse = can_be_sparse(out_fd);
         int k;
         for (uint64_t done = 0;;) {
                 ssize_t n = read(in_fd, buf, BLOCK_SIZE);
@@ -587,15 +592,38 @@ static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, Arch
                 if (n < 0)
                         return fail(err, negative_errno(), NULL, NULL);
                 if (n == 0)
-                        break;
-                int r = write_sparse(out_fd, buf, (size_t) n, sparse);
+                        return 0;
+                int r = sink(userdata, buf, (size_t) n, err);
                 if (r < 0)
-                        return fail(err, r, NULL, NULL);
+                        return r;
                 done += (uint64_t) n;
                 if (done % (16 * BLOCK_SIZE) == 0 && (k = progress_tick(progress, done)) < 0)
                         return fail(err, k, NULL, "interrupted");
         }
-        int r = finish_sparse(out_fd, sparse);
+}
+
+typedef struct {
+        int fd;
+        bool sparse;
+} SparseFile;
+
+static int sink_sparse(void *userdata, const void *buf, size_t n, ArchiveError *err) {
+        SparseFile *f = userdata;
+        int r = write_sparse(f->fd, buf, n, f->sparse);
+        return r < 0 ? fail(err, r, NULL, NULL) : 0;
+}
+
+static int sink_archive(void *userdata, const void *buf, size_t n, ArchiveError *err) {
+        struct archive *w = userdata;
+        return sym_archive_write_data(w, buf, n) < 0 ? fail(err, -EIO, NULL, sym_archive_error_string(w)) : 0;
+}
+
+static int raw_copy(int in_fd, int out_fd, const ArchiveProgress *progress, ArchiveError *err) {
+        SparseFile f = { .fd = out_fd, .sparse = can_be_sparse(out_fd) };
+        int r = pump(in_fd, sink_sparse, &f, progress, err);
+        if (r < 0)
+                return r;
+        r = finish_sparse(out_fd, f.sparse);
         return r < 0 ? fail(err, r, NULL, NULL) : 0;
 }
 
@@ -624,27 +652,9 @@ int archive_raw_pack(int in_fd, int out_fd, ArchiveCompression c, const ArchiveP
         sym_archive_entry_set_size(e, st.st_size);
         if (sym_archive_write_header(w, e) != ARCHIVE_OK)
                 return fail(err, -EIO, NULL, sym_archive_error_string(w));
-        _cleanup_free_ char *buf = malloc(BLOCK_SIZE);
-        if (!buf)
-                return -ENOMEM;
-        int k;
-        for (uint64_t done = 0;;) {
-                ssize_t n = read(in_fd, buf, BLOCK_SIZE);
-                if (n < 0 && errno == EINTR) {
-                        if ((k = progress_tick(progress, done)) < 0) /* a verb asked to stop */
-                                return fail(err, k, NULL, "interrupted");
-                        continue;
-                }
-                if (n < 0)
-                        return fail(err, negative_errno(), NULL, NULL);
-                if (n == 0)
-                        break;
-                if (sym_archive_write_data(w, buf, (size_t) n) < 0)
-                        return fail(err, -EIO, NULL, sym_archive_error_string(w));
-                done += (uint64_t) n;
-                if (done % (16 * BLOCK_SIZE) == 0 && (k = progress_tick(progress, done)) < 0)
-                        return fail(err, k, NULL, "interrupted");
-        }
+        int r = pump(in_fd, sink_archive, w, progress, err);
+        if (r < 0)
+                return r;
         if (sym_archive_write_close(w) != ARCHIVE_OK)
                 return fail(err, -EIO, NULL, sym_archive_error_string(w));
         (void) progress_tick(progress, (uint64_t) st.st_size);
