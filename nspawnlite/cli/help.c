@@ -62,8 +62,8 @@ void help_launch_footer(FILE *f, bool run) {
         if (!run)
                 fputs("\nCtrl-] three times within a second kills the machine.\n", f);
         fputs("\nWithout user namespaces, root in the guest is root on the host kernel: like\n"
-              "systemd-nspawn, this is a boundary against accidents, not against a hostile guest.\n"
-              "With -U it is meant to be a boundary: the guest's root has no privilege on the host.\n"
-              "See nspawnlite(1).\n",
+              "systemd-nspawn, this is a boundary against accidents, not against a hostile\n"
+              "guest. With -U it is meant to be a boundary: the guest's root has no privilege\n"
+              "on the host. See nspawnlite(1).\n",
               f);
 }

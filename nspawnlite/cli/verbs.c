@@ -19,6 +19,7 @@
 #include "nspawnlite/cli/verbs-machines.h"
 #include "nspawnlite/cli/verbs-systemd.h"
 #include "nspawnlite/cli/verbs-transfer.h"
+#include "nspawnlite/cli/version.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
         Config c;
@@ -159,7 +160,7 @@ int verbs_dispatch(int argc, char **argv) {
                 return 0;
         }
         if (strcmp(verb, "--version") == 0) {
-                printf("nspawnlite " NSPAWNLITE_VERSION "\n");
+                version_print(stdout, library_loadable);
                 return 0;
         }
         for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)
