@@ -93,7 +93,8 @@ static void main_help(void) {
                "A light machine manager: boots whole OS trees as containers.\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)
                 printf("  %-12s %s\n", verb_table[i].name, verb_table[i].summary);
-        printf("\n'nspawnlite VERB --help' for a verb's options.\n");
+        printf("\n'nspawnlite VERB --help' for a verb's options; man nspawnlite for all of it.\n"
+               "'nspawnlite --version' for the version and the features of this build.\n");
 }
 
 /* Root acts on what the runtime dir holds (removes files, kills cgroups): whoever could change it
