@@ -56,6 +56,24 @@ drift() {
         from_man=$(section "$MAN1" VERBS | grep -E '^\*[a-z]' | sed -E 's/^\*([a-z-]+)\*.*/\1/')
         same "verbs" "--help (verb_table[])" "$from_help" "nspawnlite(1) VERBS" "$from_man"
 
+        # Each verb's own options (those its --help names) are in its entry of VERBS; boot's and
+        # run's are the OPTIONS above.
+        local v o entry missing="" n=0
+        for v in $from_help; do
+                case $v in boot | run | help) continue ;; esac
+                entry=$(section "$MAN1" VERBS | awk -v v="*$v*" 'index($0, v) == 1 { on = 1; print; next }
+                        /^[^\t]/ { on = 0 } on')
+                for o in $("$nsp" "$v" --help | grep -oE -- '--[a-z][a-z-]*' | grep -vx -- --help | sort -u); do
+                        n=$((n + 1))
+                        grep -qF -- "*$o*" <<<"$entry" || missing+=" $v $o;"
+                done
+        done
+        if [ -n "$missing" ]; then
+                fail "verb options: named by the verb's --help but not in its nspawnlite(1) entry:$missing"
+        else
+                pass "verb options: the $n options the verbs' --help name are in their nspawnlite(1) entries"
+        fi
+
         local s keys_code="" keys_man=""
         for s in Exec Files Network; do
                 keys_code+=$(sed -nE "s/^ *\{ \"$s\", \"([A-Za-z]+)\".*/$s \1=/p" "$TOP/nspawnlite/cli/settings.c")$'\n'
