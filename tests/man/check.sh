@@ -58,14 +58,16 @@ drift() {
 
         # Each verb's own options (those its --help names) are in its entry of VERBS; boot's and
         # run's are the OPTIONS above.
-        local v o entry missing="" n=0
+        local v o entry verbs_man missing="" n=0
+        verbs_man=$(section "$MAN1" VERBS)
         for v in $from_help; do
                 case $v in boot | run | help) continue ;; esac
-                entry=$(section "$MAN1" VERBS | awk -v v="*$v*" 'index($0, v) == 1 { on = 1; print; next }
-                        /^[^\t]/ { on = 0 } on')
-                for o in $("$nsp" "$v" --help | grep -oE -- '--[a-z][a-z-]*' | grep -vx -- --help | sort -u); do
+                entry=$(awk -v v="*$v*" 'index($0, v) == 1 { on = 1; print; next } /^[^\t]/ { on = 0 } on' \
+                        <<<"$verbs_man")
+                for o in $("$nsp" "$v" --help | grep -oE -- '--[a-z][a-z-]*'); do
+                        [ "$o" = --help ] && continue
                         n=$((n + 1))
-                        grep -qF -- "*$o*" <<<"$entry" || missing+=" $v $o;"
+                        [[ $entry == *"*$o*"* ]] || missing+=" $v $o;"
                 done
         done
         if [ -n "$missing" ]; then
