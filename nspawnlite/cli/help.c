@@ -35,7 +35,7 @@ void help_option(FILE *f, char short_name, const char *long_name, int has_arg, c
         char synopsis[128];
         int n = snprintf(synopsis, sizeof synopsis, "  %c%c %s%s", short_name ? '-' : ' ', short_name ?: ' ',
                          long_name ? "--" : "", long_name ?: "");
-        if (arg)
+        if (arg && (size_t) n < sizeof synopsis)
                 n += snprintf(synopsis + n, sizeof synopsis - n,
                               has_arg == optional_argument ? "[=%s]" : "=%s", arg);
         if (n >= HELP_COLUMN) /* too long: the description goes below */
