@@ -3,7 +3,8 @@
 #   check.sh drift NSPAWNLITE VERSION  nspawnlite(1)'s OPTIONS and VERBS against boot --help and
 #                                      --help (printed from the option and verb tables), the keys of
 #                                      nspawnlite.nspawn(5) against cli/settings.c's table, and
-#                                      --version against the project's version and the VERSION section
+#                                      --version against the project's version and the VERSION section,
+#                                      and each page's "see SECTION" against the page's sections
 #   check.sh render PAGE...            each built page renders under man --warnings without a word
 #                                      on stderr (77 when scdoc did not build them or man is missing)
 # Prints PASS/FAIL lines; exits 1 on a failure.
@@ -38,8 +39,29 @@ same() {
         fi
 }
 
+# xrefs PAGE: every "see SECTION" of a page (also "See A, B and C") names one of its "# SECTION"s,
+# so that a section renamed or folded away leaves no reader pointed at nothing.
+xrefs() {
+        local heads refs r missing="" n=0
+        heads=$(sed -nE 's/^# (.*)/\1/p' "$1")
+        refs=$(tr '\n\t' '  ' <"$1" | grep -oE '[Ss]ee ([A-Z][A-Z-]+( [A-Z][A-Z-]+)*(, | and )?)+' |
+                sed -E 's/^[Ss]ee //; s/, | and /\n/g' | sed -E 's/ +$//' | grep .)
+        while IFS= read -r r; do
+                [ -n "$r" ] || continue
+                n=$((n + 1))
+                grep -qxF -- "$r" <<<"$heads" || missing+=" '$r'"
+        done <<<"$refs"
+        if [ -n "$missing" ]; then
+                fail "cross-references: $(basename "$1") points to sections it does not have:$missing"
+        else
+                pass "cross-references: the $n of $(basename "$1") name sections it has"
+        fi
+}
+
 drift() {
         local nsp=$1 version=$2 help rc=0
+        xrefs "$MAN1"
+        xrefs "$MAN5"
         help=$("$nsp" boot --help) || rc=$?
         [ "$rc" = 0 ] || fail "boot --help exits $rc"
         # "  -D --directory=PATH", "     --bind=…", "  -U   …": the letters and the long names.

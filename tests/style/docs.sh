@@ -1,9 +1,11 @@
 #!/bin/bash
 # The documentation stands on its own: no file of the repository refers to notes kept outside it
 # (a ../shared folder, reference/, anchors-*.md, security-tests.md, DESIGN.md), and every relative
-# link of README.md and docs/*.md leads to a file or directory of the repository. Links into man/
-# are checked as soon as man/ exists (the man pages may land after this check); before, they are
-# only listed. Prints each offence; exits 1 if there is one.
+# link of README.md and docs/*.md leads to a file or directory of the repository, and every page
+# any file names by its path (docs/NAME.md, man/NAME.scd, in comments too) exists, so that a page
+# removed or renamed leaves no pointer behind. Links into man/ are checked as soon as man/ exists
+# (the man pages may land after this check); before, they are only listed. Prints each offence;
+# exits 1 if there is one.
 #
 #   tests/style/docs.sh [DIR]     DIR: the tree to check (default: this repository)
 #   tests/style/docs.sh --self-test   plant one offence of each kind in a scratch tree, expect them
@@ -59,7 +61,28 @@ check() {
                 echo "PASS: no file refers to notes outside the repository (${#all[@]} files)"
         fi
 
-        # 2. Relative links of README.md and docs/*.md: [text](target) and [label]: target.
+        # 2. Pages named by their path anywhere (docs/X.md, man/X.scd; "../docs/X.md" too).
+        local named line file page nbad=0 n=0
+        named=$(cd "$top" && printf '%s\0' "${all[@]}" | grep -v -z -x 'tests/style/docs.sh' |
+                xargs -0 -r grep -H -o -I -E '(^|[^A-Za-z0-9_.-])(docs/[A-Za-z0-9_.-]+\.md|man/[A-Za-z0-9_.-]+\.scd)' -- \
+                        2>/dev/null)
+        while IFS= read -r line; do
+                [ -n "$line" ] || continue
+                file=${line%%:*}
+                page=${line#*:}
+                page=${page#"${page%%[dm]*}"}
+                n=$((n + 1))
+                [ -e "$top/$page" ] && continue
+                echo "FAIL: $file names $page, which does not exist"
+                nbad=1
+        done <<<"$named"
+        if [ "$nbad" = 0 ]; then
+                echo "PASS: every page a file names by its path exists ($n mentions)"
+        else
+                bad=1
+        fi
+
+        # 3. Relative links of README.md and docs/*.md: [text](target) and [label]: target.
         local links=0 skipped=0 lbad=0 doc dir target path root
         root=$(realpath "$top")
         for doc in "$root"/README.md "$root"/docs/*.md; do
@@ -110,11 +133,12 @@ self_test() {
         printf '# x\n[ok](docs/a.md) [gone](docs/missing.md) [out](../etc/passwd) [web](https://example.org/x)\n' >"$t/README.md"
         printf '[back](../README.md#x) [man](../man/x.1.scd)\n' >"$t/docs/a.md"
         printf '/* as reference/%s says */\n' 'security-tests.md' >"$t/src/a.c"
+        printf '# as ../docs/gone.md says\n' >"$t/src/b.sh"
         out=$(check "$t")
         rc=$?
         local want
         for want in 'docs/missing.md, which does not exist' '../etc/passwd, outside the repository' \
-                'src/a.c:1:' 'SKIP: docs/a.md links to ../man/x.1.scd'; do
+                'src/a.c:1:' 'SKIP: docs/a.md links to ../man/x.1.scd' 'src/b.sh names docs/gone.md'; do
                 if [[ $out != *"$want"* ]]; then
                         echo "FAIL: self-test: the check did not report '$want'; it said:"
                         echo "$out"
@@ -128,7 +152,7 @@ self_test() {
                 { echo "FAIL: self-test: a missing man page went unreported once man/ exists"; return 1; }
         printf '# x\n[ok](docs/a.md)\n' >"$t/README.md"
         printf '[back](../README.md#x)\n' >"$t/docs/a.md"
-        rm "$t/src/a.c"
+        rm "$t/src/a.c" "$t/src/b.sh"
         out=$(check "$t") || { echo "FAIL: self-test: a clean tree failed:"; echo "$out"; return 1; }
         echo "PASS: self-test: each planted offence is reported, a clean tree passes"
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One device table (machines/devices.c) and its three users: the nodes of the machine's /dev, the
  * cgroup v1 devices.allow lines the hybrid backend writes, the BPF_CGROUP_DEVICE program of v2.
- * Each user is checked against the table, and the table against docs/reference.md. */
+ * Each user is checked against the table, and the table against nspawnlite(1), THE GUEST. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
