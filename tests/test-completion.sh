@@ -1,0 +1,159 @@
+#!/bin/bash
+# The bash completion (shell-completion/bash/nspawnlite), sourced into bash with bash-completion
+# loaded and without it, asked for completions the way bash asks (COMP_WORDS, COMP_CWORD,
+# COMP_LINE, COMP_POINT): verbs and options agree with --help, option values, running machines
+# (from `list --json`, or the runtime dir), store images from a fake store, files and directories.
+# The zsh completion is syntax-checked, and loaded by compinit where zsh is installed. No root.
+# Usage: test-completion.sh NSPAWNLITE
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+NSPAWNLITE=${1:-${NSPAWNLITE:-$TOP/build/nspawnlite}}
+FAILURES=0
+CHECKS=0
+pass() { CHECKS=$((CHECKS + 1)); echo "PASS: $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL: $*"; }
+
+[ -x "$NSPAWNLITE" ] || { echo "FAIL: $NSPAWNLITE not built"; exit 1; }
+BC=/usr/share/bash-completion/bash_completion
+[ -f "$BC" ] || { echo "SKIP: needs the bash-completion package"; exit 77; }
+
+T=$(mktemp -d /tmp/nspawnlite-completion.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+# A fake store: two directory images, a raw one, what list-images does not show.
+export NSPAWNLITE_MACHINES_DIR=$T/store
+mkdir -p "$T/store/debian" "$T/store/alpine" "$T/store/.#tmp-import" "$T/store/.hidden"
+: >"$T/store/disk.raw"
+: >"$T/store/debian.nspawn"
+# A fake runtime dir: machines web and db (with a state file), a stray directory without one.
+export NSPAWNLITE_RUNTIME_DIR=$T/run
+mkdir -p "$T/run/machines/web" "$T/run/machines/db" "$T/run/machines/stray"
+echo "name=web" >"$T/run/machines/web/state"
+echo "name=db" >"$T/run/machines/db/state"
+# A command that answers list --json as a root nspawnlite with two running machines would, and one
+# that refuses (as nspawnlite does where it cannot read the registry).
+printf '#!/bin/sh\n[ "$1 $2" = "list --json" ] && echo '"'"'[{"name":"alive1","state":"running"},{"name":"alive2","state":"running"}]'"'"'\n' >"$T/listing"
+printf '#!/bin/sh\nexit 1\n' >"$T/refusing"
+chmod +x "$T/listing" "$T/refusing"
+mkdir -p "$T/files/rootfs-a" "$T/files/rootfs-b"
+: >"$T/files/image.raw"
+
+# Cases are gathered first, then asked in one bash per mode (bash-completion takes a while to load).
+# comp_all MODE < CASES: for each line "CMD<TAB>LINE", what completing LINE (cursor at its end)
+# offers, sorted, on one line. MODE is "bc" (bash-completion loaded) or "plain". The words are split
+# as bash splits them (spaces, and '=' and ':' on their own, from COMP_WORDBREAKS); LINE's first
+# word "nspawnlite" stands for CMD.
+comp_all() {
+        bash --norc --noprofile -c '
+                [ "$1" = bc ] && . '"$BC"'
+                . "$2/shell-completion/bash/nspawnlite"
+                while IFS=$'"'\\t'"' read -r cmd line; do
+                        line="$cmd ${line#nspawnlite }"
+                        COMP_LINE=$line COMP_POINT=${#line}
+                        COMP_WORDS=()
+                        rest=$line
+                        while [ -n "$rest" ]; do
+                                if [[ $rest =~ ^[[:space:]]+ ]]; then rest=${rest:${#BASH_REMATCH}}; continue; fi
+                                if [[ $rest =~ ^[=:] ]]; then COMP_WORDS+=("${rest:0:1}"); rest=${rest:1}; continue; fi
+                                [[ $rest =~ ^[^[:space:]=:]+ ]]
+                                COMP_WORDS+=("$BASH_REMATCH"); rest=${rest:${#BASH_REMATCH}}
+                        done
+                        [[ $line =~ [[:space:]]$ ]] && COMP_WORDS+=("")
+                        COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+                        COMPREPLY=()
+                        _nspawnlite "$cmd" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}" 2>&1
+                        printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " " | sed "s/ *$//"
+                        echo
+                done
+        ' _ "$1" "$TOP"
+}
+
+CASES=()
+# expect CMD LINE EXPECTED WHAT: the completions of LINE are exactly EXPECTED (space separated).
+expect() { CASES+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"); }
+
+# check MODE: asks every case gathered so far in MODE.
+check() {
+        local got=() i cmd line want what
+        mapfile -t got < <(for i in "${CASES[@]}"; do cut -f1,2 <<<"$i"; done | comp_all "$1")
+        for i in "${!CASES[@]}"; do
+                IFS=$'\t' read -r cmd line want what <<<"${CASES[i]}"
+                want=$(tr ' ' '\n' <<<"$want" | sort | tr '\n' ' ' | sed 's/ *$//')
+                if [ "${got[i]-(none)}" = "$want" ]; then
+                        pass "$what ($1)"
+                else
+                        fail "$what ($1): '$line' gave '${got[i]-(none)}', expected '$want'"
+                fi
+        done
+}
+
+N=$NSPAWNLITE
+expect "$N" "nspawnlite st" "status" "the verbs"
+expect "$N" "nspawnlite boot --netw" "--network= --network-bridge= --network-veth" "an option of boot"
+expect "$N" "nspawnlite boot --network=" "bridge bridge: veth none host" "--network= values"
+expect "$N" "nspawnlite run --console=" "interactive read-only passive pipe autopipe" "--console= values"
+expect "$N" "nspawnlite boot --volatile=" "yes no state overlay" "--volatile= values"
+expect "$N" "nspawnlite boot --settings=" "yes no trusted override" "--settings= values"
+expect "$N" "nspawnlite boot --register=" "yes no" "--register= values"
+expect "$N" "nspawnlite boot --private-users-ownership=" "map chown" "--private-users-ownership= values"
+expect "$N" "nspawnlite boot -M " "alpine debian disk" "-M: the store's images"
+expect "$N" "nspawnlite run --machine=d" "debian disk" "--machine=: the store's images"
+expect "$N" "nspawnlite remove alpine " "alpine debian disk" "remove: images, every argument"
+expect "$N" "nspawnlite clone d" "debian disk" "clone: the source image"
+expect "$N" "nspawnlite read-only debian " "yes no" "read-only: yes or no after the image"
+expect "$N" "nspawnlite create x --distro=" "debian busybox" "create --distro= values"
+expect "$N" "nspawnlite pull-tar --verify=" "no checksum signature" "pull-tar --verify= values"
+expect "$N" "nspawnlite status --" "--help --json" "status: its options"
+expect "$T/listing" "nspawnlite shell " "alive1 alive2" "shell: running machines from list --json"
+expect "$T/listing" "nspawnlite poweroff a" "alive1 alive2" "poweroff: running machines from list --json"
+expect "$T/refusing" "nspawnlite status " "db web" "status: the runtime dir's machines when list fails"
+expect "$T/listing" "nspawnlite set-limit web cpu" "cpu-weight= cpu-quota=" "set-limit: the limit keys"
+expect "$N" "nspawnlite boot --image=$T/files/im" "$T/files/image.raw" "--image=: files"
+expect "$N" "nspawnlite boot $T/files/root" "$T/files/rootfs-a $T/files/rootfs-b" "ROOTFS: directories"
+expect "$N" "nspawnlite boot -D $T/files/" "$T/files/rootfs-a $T/files/rootfs-b" "-D: directories only"
+check bc
+check plain
+
+# No store (or, for a user, one that cannot be read: it is 0700 on a real host): no names, silently.
+OUT=$(printf '%s\tnspawnlite clone \n' "$N" | NSPAWNLITE_MACHINES_DIR=$T/none comp_all bc 2>&1)
+if [ "$?" = 0 ] && [ -z "$OUT" ]; then pass "no store: no image names, nothing on stderr"; else fail "no store: '$OUT'"; fi
+
+# The verbs and the options of boot are those --help lists, no more, no fewer.
+HELP_VERBS=$("$N" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' | sort | tr '\n' ' ' | sed 's/ *$//')
+rc=$?
+COMP_VERBS=$(printf '%s\tnspawnlite \n' "$N" | comp_all bc)
+if [ "$rc" = 0 ] && [ -n "$HELP_VERBS" ] && [ "$HELP_VERBS" = "$COMP_VERBS" ]; then
+        pass "the verbs completed are the verbs of --help"
+else
+        fail "verbs: --help has '$HELP_VERBS', completion '$COMP_VERBS'"
+fi
+HELP_OPTS=$("$N" boot --help | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ' | sed 's/ *$//')
+COMP_OPTS=$(printf '%s\tnspawnlite boot --\n' "$N" | comp_all bc | tr ' ' '\n' | sed 's/=$//' | sort -u |
+        tr '\n' ' ' | sed 's/ *$//')
+if [ -n "$HELP_OPTS" ] && [ "$HELP_OPTS" = "$COMP_OPTS" ]; then
+        pass "the options of boot completed are those of boot --help"
+else
+        fail "boot options: --help has '$HELP_OPTS', completion '$COMP_OPTS'"
+fi
+
+ZSH_FILE=$TOP/shell-completion/zsh/_nspawnlite
+if command -v zsh >/dev/null; then
+        if out=$(zsh -n "$ZSH_FILE" 2>&1) && [ -z "$out" ]; then
+                pass "zsh: _nspawnlite parses"
+        else
+                fail "zsh -n: $out"
+        fi
+        # compinit finds it in fpath and binds it to nspawnlite.
+        out=$(HOME=$T zsh -fc "fpath=($TOP/shell-completion/zsh \$fpath); autoload -U compinit;
+                compinit -u -d $T/zcompdump; print -r -- \$_comps[nspawnlite]" 2>&1)
+        if [ "$?" = 0 ] && [ "$out" = _nspawnlite ]; then
+                pass "zsh: compinit binds _nspawnlite to nspawnlite"
+        else
+                fail "zsh compinit: '$out'"
+        fi
+else
+        echo "(zsh not installed: the zsh completion is not checked)"
+fi
+
+echo "test-completion: $((CHECKS - FAILURES)) passed, $FAILURES failed"
+[ "$FAILURES" = 0 ] && [ "$CHECKS" -gt 0 ]
