@@ -29,28 +29,34 @@ fi
 VERSION=$(cd "$SRC" && dpkg-parsechangelog -S Version) || die "cannot read debian/changelog"
 ARCH=$(dpkg --print-architecture)
 DEB=$WORK/src/nspawnlite_${VERSION}_${ARCH}.deb
+(cd "$SRC" && DEB_BUILD_OPTIONS="nocheck noddebs parallel=$(nproc)" exec timeout 600 \
+        dpkg-buildpackage -b -us -uc >"$WORK/build.log" 2>&1) &
+BUILD_PID=$!
+STARTED_PIDS+=("$BUILD_PID")
+
+# A fresh Debian guest, its own tree untouched (--ephemeral), offline (--network=none); it boots
+# while the package builds.
+GUEST=$(guest debian-systemd) || die "no debian-systemd guest tree"
+BB=$("$TOP/tests/guests/build.sh" busybox | tail -n 1)
+[ -d "$BB" ] || die "no busybox guest tree"
+up pkg --ephemeral --bind-ro="$WORK/src:/pkg" --bind-ro="$BB:/bb" "$GUEST" || exit 1
+
 rc=0
-(cd "$SRC" && DEB_BUILD_OPTIONS="nocheck noddebs parallel=$(nproc)" timeout 600 \
-        dpkg-buildpackage -b -us -uc >"$WORK/build.log" 2>&1) || rc=$?
+wait "$BUILD_PID" || rc=$?
 if [ "$rc" = 0 ] && [ -f "$DEB" ]; then
         pass "dpkg-buildpackage -b -us -uc builds $(basename "$DEB") from a clean copy"
+        log "package built after ${SECONDS} s"
 else
         die "dpkg-buildpackage: status $rc: $(tail -n 15 "$WORK/build.log" | tr '\n' '|')"
 fi
 MESON_VERSION=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$SRC/meson.build" | head -n 1)
 assert_eq "$MESON_VERSION" "$VERSION" "the package's version is meson's project version"
 
-rc=0
-LINT=$(timeout 120 lintian --fail-on error --display-info "$WORK/src/nspawnlite_${VERSION}_${ARCH}.changes" 2>&1) || rc=$?
-if [ "$rc" = 0 ] && ! grep -q '^E:' <<<"$LINT"; then
-        pass "lintian: no error"
-else
-        fail "lintian: status $rc: $(grep -E '^E:' <<<"$LINT" | tr '\n' '|')"
-fi
-WARN=$(grep -E '^W:' <<<"$LINT" || true)
-# A tree without man/ (the man pages are built from man/*.scd) has none to ship yet.
-compgen -G "$SRC/man/*.scd" >/dev/null || WARN=$(grep -v ': no-manual-page ' <<<"$WARN" || true)
-assert_eq "" "$WARN" "lintian: no warning left that debian/ does not override"
+# lintian takes a while: it runs while the guest installs the package.
+timeout 180 lintian --fail-on error --display-info "$WORK/src/nspawnlite_${VERSION}_${ARCH}.changes" \
+        >"$WORK/lintian.log" 2>&1 &
+LINTIAN_PID=$!
+STARTED_PIDS+=("$LINTIAN_PID")
 
 # What the package holds.
 CONTENTS=$(dpkg-deb -c "$DEB" | awk '{ print $6 }' | sed 's|^\./|/|') || fail "dpkg-deb -c"
@@ -66,21 +72,15 @@ for scd in "$SRC"/man/*.scd; do
         page=$(basename "$scd" .scd)
         f=/usr/share/man/man${page##*.}/$page.gz
         if grep -qx -- "$f" <<<"$CONTENTS"; then pass "the package holds $f"; else fail "the package lacks $f"; continue; fi
-        out=$(MANWIDTH=80 man --warnings -l "$WORK/x$f" 2>&1 >/dev/null)
-        rc=$?
-        text=$(MANWIDTH=80 man -l "$WORK/x$f" 2>/dev/null | head -n 5)
+        rc=0
+        out=$(MANWIDTH=80 man --warnings -l "$WORK/x$f" 2>&1 >/dev/null) || rc=$?
+        text=$(MANWIDTH=80 man -l "$WORK/x$f" 2>/dev/null | head -n 5 || true)
         if [ "$rc" = 0 ] && [ -z "$out" ] && [ -n "$text" ]; then
                 pass "man renders $page without a warning"
         else
                 fail "man $page: status $rc: $out"
         fi
 done
-
-# A fresh Debian guest, its own tree untouched (--ephemeral), offline (--network=none).
-GUEST=$(guest debian-systemd) || die "no debian-systemd guest tree"
-BB=$("$TOP/tests/guests/build.sh" busybox | tail -n 1)
-[ -d "$BB" ] || die "no busybox guest tree"
-up pkg --ephemeral --bind-ro="$WORK/src:/pkg" --bind-ro="$BB:/bb" "$GUEST" || exit 1
 
 inside() { timeout 120 "$NSPAWNLITE" shell pkg -- /bin/bash -c "$*" </dev/null 2>&1 || true; }
 
@@ -103,4 +103,18 @@ assert_match $'nested-ok\nrc=0$' "$OUT" "the guest: the installed nspawnlite run
 OUT=$(inside 'dpkg -r nspawnlite >/dev/null 2>&1; echo rc=$?; ls /usr/bin/nspawnlite 2>&1 | grep -c "No such"')
 assert_eq $'rc=0\n1' "$OUT" "the guest: dpkg -r removes it"
 
+rc=0
+wait "$LINTIAN_PID" || rc=$?
+LINT=$(cat "$WORK/lintian.log")
+if [ "$rc" = 0 ] && ! grep -q '^E:' <<<"$LINT"; then
+        pass "lintian: no error"
+else
+        fail "lintian: status $rc: $(grep -E '^E:' <<<"$LINT" | tr '\n' '|')"
+fi
+WARN=$(grep -E '^W:' <<<"$LINT" || true)
+# A tree without man/ (the man pages are built from man/*.scd) has none to ship yet.
+compgen -G "$SRC/man/*.scd" >/dev/null || WARN=$(grep -v ': no-manual-page ' <<<"$WARN" || true)
+assert_eq "" "$WARN" "lintian: no warning left that debian/ does not override"
+
 down pkg
+log "done after ${SECONDS} s"
