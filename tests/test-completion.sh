@@ -118,6 +118,22 @@ check plain
 OUT=$(printf '%s\tnspawnlite clone \n' "$N" | NSPAWNLITE_MACHINES_DIR=$T/none comp_all bc 2>&1)
 if [ "$?" = 0 ] && [ -z "$OUT" ]; then pass "no store: no image names, nothing on stderr"; else fail "no store: '$OUT'"; fi
 
+# The host's bridges for --network=bridge: and --network-bridge=: as root, in a network namespace
+# of the test's own with one bridge.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
+        export BC TOP
+        OUT=$(unshare --net --mount --propagation private bash -c "
+                mount -t sysfs sysfs /sys && ip link add nlcomp0 type bridge || exit 1
+                $(declare -f comp_all)
+                printf '%s\\tnspawnlite boot --network=bridge:nl\\n%s\\tnspawnlite run --network-bridge=\\n' \"\$1\" \"\$1\" |
+                        comp_all bc" _ "$N" 2>&1)
+        if [ "$OUT" = $'nlcomp0\nnlcomp0' ]; then
+                pass "the host's bridges for --network=bridge: and --network-bridge="
+        else
+                fail "bridges: '$OUT'"
+        fi
+fi
+
 # The verbs and the options of boot are those --help lists, no more, no fewer.
 HELP_VERBS=$("$N" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' | sort | tr '\n' ' ' | sed 's/ *$//')
 rc=$?
