@@ -62,8 +62,7 @@ comp_all() {
                         COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
                         COMPREPLY=()
                         _nspawnlite "$cmd" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}" 2>&1
-                        printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " " | sed "s/ *$//"
-                        echo
+                        echo "${COMPREPLY[*]}"
                 done
         ' _ "$1" "$TOP"
 }
@@ -72,17 +71,33 @@ CASES=()
 # expect CMD LINE EXPECTED WHAT: the completions of LINE are exactly EXPECTED (space separated).
 expect() { CASES+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"); }
 
+# sort_words VAR WORDS: VAR gets WORDS sorted, space separated (in bash: a case costs no process).
+sort_words() {
+        local -n _ret=$1
+        local -a w=($2)
+        local i j t
+        for ((i = 1; i < ${#w[@]}; i++)); do
+                for ((j = i; j > 0; j--)); do
+                        [[ ${w[j - 1]} > ${w[j]} ]] || break
+                        t=${w[j]} w[j]=${w[j - 1]} w[j - 1]=$t
+                done
+        done
+        _ret="${w[*]}"
+}
+
 # check MODE: asks every case gathered so far in MODE.
 check() {
-        local got=() i cmd line want what
-        mapfile -t got < <(for i in "${CASES[@]}"; do cut -f1,2 <<<"$i"; done | comp_all "$1")
+        local got=() i cmd line want what g
+        mapfile -t got < <(for i in "${CASES[@]}"; do IFS=$'\t' read -r cmd line _ <<<"$i"; printf '%s\t%s\n' "$cmd" "$line"; done | comp_all "$1")
         for i in "${!CASES[@]}"; do
                 IFS=$'\t' read -r cmd line want what <<<"${CASES[i]}"
-                want=$(tr ' ' '\n' <<<"$want" | sort | tr '\n' ' ' | sed 's/ *$//')
-                if [ "${got[i]-(none)}" = "$want" ]; then
+                sort_words want "$want"
+                g=(none)
+                [ "$i" -lt "${#got[@]}" ] && sort_words g "${got[i]}"
+                if [ "$g" = "$want" ]; then
                         pass "$what ($1)"
                 else
-                        fail "$what ($1): '$line' gave '${got[i]-(none)}', expected '$want'"
+                        fail "$what ($1): '$line' gave '$g', expected '$want'"
                 fi
         done
 }
@@ -137,7 +152,7 @@ fi
 # The verbs and the options of boot are those --help lists, no more, no fewer.
 HELP_VERBS=$("$N" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' | sort | tr '\n' ' ' | sed 's/ *$//')
 rc=$?
-COMP_VERBS=$(printf '%s\tnspawnlite \n' "$N" | comp_all bc)
+sort_words COMP_VERBS "$(printf '%s\tnspawnlite \n' "$N" | comp_all bc)"
 if [ "$rc" = 0 ] && [ -n "$HELP_VERBS" ] && [ "$HELP_VERBS" = "$COMP_VERBS" ]; then
         pass "the verbs completed are the verbs of --help"
 else
@@ -152,6 +167,36 @@ else
         fail "boot options: --help has '$HELP_OPTS', completion '$COMP_OPTS'"
 fi
 
+# zsh: each line typed into an interactive zsh on a pty (zsh/zpty), then Ctrl-D lists the choices
+# (verbs and options come with their descriptions); compinit finds _nspawnlite in fpath.
+# zsh_comp LINE…: one line of choices per LINE, sorted.
+zsh_comp() {
+        HOME=$T T=$T TOP=$TOP timeout 60 zsh -f -c '
+                zmodload zsh/zpty || exit 1
+                zpty z "PATH=$T:\$PATH TERM=dumb PS1=\"> \" zsh -f -i"
+                # Typing before zle waits at a prompt may be thrown away: wait for each prompt.
+                zpty -r z out "*> " || exit 1
+                zpty -w z "fpath=($TOP/shell-completion/zsh \$fpath); autoload -U compinit;
+                        compinit -u -d $T/zcompdump; compdef _nspawnlite listing refusing; unset zle_bracketed_paste;
+                        echo R\"\"EADY"
+                zpty -r z out "*READY*> " || exit 1
+                i=0
+                for line in "$@"; do
+                        i=$((i + 1))
+                        zpty -w -n z "$line"$'"'"'\C-d\C-u'"'"'
+                        zpty -w z "echo E\"\"ND$i"
+                        zpty -r z out "*END$i*> " || exit 1
+                        # out: the typed line, the choices, the line again at a prompt, END.
+                        words=()
+                        for l in ${${(f)${out//$'"'"'\r'"'"'/}}[2,-1]}; do
+                                [[ $l == *"> "* || $l == END* ]] && continue
+                                words+=(${=l})
+                        done
+                        print -r -- "${(j: :)words}"
+                done
+                zpty -d z' _ "$@"
+}
+
 ZSH_FILE=$TOP/shell-completion/zsh/_nspawnlite
 if command -v zsh >/dev/null; then
         if out=$(zsh -n "$ZSH_FILE" 2>&1) && [ -z "$out" ]; then
@@ -159,14 +204,30 @@ if command -v zsh >/dev/null; then
         else
                 fail "zsh -n: $out"
         fi
-        # compinit finds it in fpath and binds it to nspawnlite.
-        out=$(HOME=$T zsh -fc "fpath=($TOP/shell-completion/zsh \$fpath); autoload -U compinit;
-                compinit -u -d $T/zcompdump; print -r -- \$_comps[nspawnlite]" 2>&1)
-        if [ "$?" = 0 ] && [ "$out" = _nspawnlite ]; then
-                pass "zsh: compinit binds _nspawnlite to nspawnlite"
-        else
-                fail "zsh compinit: '$out'"
-        fi
+        ZCASES=(
+                "nspawnlite st|status -- show a machine's state, resources and limits"
+                "nspawnlite boot --network=|bridge bridge: host none veth"
+                "nspawnlite run --console=|autopipe interactive passive pipe read-only"
+                "nspawnlite boot --settings=|no override trusted yes"
+                "nspawnlite boot --private-users-ownership=|chown map"
+                "nspawnlite boot -M |alpine debian disk"
+                "nspawnlite clone |alpine debian disk"
+                "nspawnlite read-only debian |no yes"
+                "nspawnlite pull-raw --verify=|checksum no signature"
+                "listing shell |alive1 alive2"
+                "refusing status |db web"
+        )
+        ZLINES=()
+        for c in "${ZCASES[@]}"; do ZLINES+=("${c%%|*}"); done
+        mapfile -t ZGOT < <(zsh_comp "${ZLINES[@]}" 2>&1)
+        for i in "${!ZCASES[@]}"; do
+                want=${ZCASES[i]#*|}
+                if [ "${ZGOT[i]-(none)}" = "$want" ]; then
+                        pass "zsh: '${ZLINES[i]}' offers $want"
+                else
+                        fail "zsh: '${ZLINES[i]}' gave '${ZGOT[i]-(none)}', expected '$want'"
+                fi
+        done
 else
         echo "(zsh not installed: the zsh completion is not checked)"
 fi
