@@ -69,7 +69,7 @@ comp_all() {
 
 CASES=()
 # expect CMD LINE EXPECTED WHAT: the completions of LINE are exactly EXPECTED (space separated).
-expect() { CASES+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"); }
+expect() { CASES+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4"); } # (a tab would merge an empty field)
 
 # sort_words VAR WORDS: VAR gets WORDS sorted, space separated (in bash: a case costs no process).
 sort_words() {
@@ -88,9 +88,9 @@ sort_words() {
 # check MODE: asks every case gathered so far in MODE.
 check() {
         local got=() i cmd line want what g
-        mapfile -t got < <(for i in "${CASES[@]}"; do IFS=$'\t' read -r cmd line _ <<<"$i"; printf '%s\t%s\n' "$cmd" "$line"; done | comp_all "$1")
+        mapfile -t got < <(for i in "${CASES[@]}"; do IFS=$'\x1f' read -r cmd line _ <<<"$i"; printf '%s\t%s\n' "$cmd" "$line"; done | comp_all "$1")
         for i in "${!CASES[@]}"; do
-                IFS=$'\t' read -r cmd line want what <<<"${CASES[i]}"
+                IFS=$'\x1f' read -r cmd line want what <<<"${CASES[i]}"
                 sort_words want "$want"
                 g=(none)
                 [ "$i" -lt "${#got[@]}" ] && sort_words g "${got[i]}"
@@ -126,6 +126,8 @@ expect "$T/listing" "nspawnlite set-limit web cpu" "cpu-weight= cpu-quota=" "set
 expect "$N" "nspawnlite boot --image=$T/files/im" "$T/files/image.raw" "--image=: files"
 expect "$N" "nspawnlite boot $T/files/root" "$T/files/rootfs-a $T/files/rootfs-b" "ROOTFS: directories"
 expect "$N" "nspawnlite boot -D $T/files/" "$T/files/rootfs-a $T/files/rootfs-b" "-D: directories only"
+expect "$N" "nspawnlite boot $T/files/rootfs-a " "" "boot: nothing offered for the init's arguments"
+expect "$N" "nspawnlite run $T/files/rootfs-a ech" "echo" "run: a command after ROOTFS"
 check bc
 check plain
 
@@ -140,10 +142,10 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/nu
         OUT=$(unshare --net --mount --propagation private bash -c "
                 mount -t sysfs sysfs /sys && ip link add nlcomp0 type bridge || exit 1
                 $(declare -f comp_all)
-                printf '%s\\tnspawnlite boot --network=bridge:nl\\n%s\\tnspawnlite run --network-bridge=\\n' \"\$1\" \"\$1\" |
-                        comp_all bc" _ "$N" 2>&1)
-        if [ "$OUT" = $'nlcomp0\nnlcomp0' ]; then
-                pass "the host's bridges for --network=bridge: and --network-bridge="
+                printf '%s\\tnspawnlite boot --network=bridge:nl\\n%s\\tnspawnlite run --network-bridge=\\n' \"\$1\" \"\$1\" >/tmp/cases.\$\$
+                comp_all bc </tmp/cases.\$\$; comp_all plain </tmp/cases.\$\$; rm -f /tmp/cases.\$\$" _ "$N" 2>&1)
+        if [ "$OUT" = $'nlcomp0\nnlcomp0\nnlcomp0\nnlcomp0' ]; then
+                pass "the host's bridges for --network=bridge: and --network-bridge= (bc and plain)"
         else
                 fail "bridges: '$OUT'"
         fi
