@@ -85,7 +85,7 @@ static int session_open(char *err, size_t errlen) {
                 DL_FIELD(a, sd_bus_wait),
                 DL_FIELD(a, sd_bus_slot_unref),
         };
-        if (dlopen_symbols(&a->handle, "libsystemd.so.0", symbols, ELEMENTSOF(symbols)) < 0) {
+        if (dlopen_symbols(&a->handle, SONAME_SYSTEMD, symbols, ELEMENTSOF(symbols)) < 0) {
                 const char *e = dlerror();
                 snprintf(err, errlen, "Failed to load libsystemd: %s", e ? e : "a symbol is missing");
                 return -ENOPKG;

@@ -23,6 +23,8 @@ PACKAGES=(
         systemd xfsprogs btrfs-progs dosfstools
         # nspawnlite inside another container (test-nested-lxc.sh)
         lxc
+        # the man pages (man/*.scd) and their test (man --warnings)
+        scdoc man-db
         # the yardstick
         systemd-container
         # shell completion (test-completion.sh), the Debian package (test-package.sh)
