@@ -61,6 +61,13 @@ if [[ $exec_line == "ExecStart=$BINDIR/nspawnlite boot "* ]]; then
 else
         fail "the unit's ExecStart: '$exec_line'"
 fi
+# systemctl help nspawnlite@NAME opens the page that documents the unit.
+if grep -qx 'Documentation=man:nspawnlite(1)' "$D$UNITDIR/nspawnlite@.service" 2>/dev/null &&
+        { ! command -v scdoc >/dev/null || [ -f "$D$MANDIR/man1/nspawnlite.1" ]; }; then
+        pass "the unit's Documentation= is nspawnlite(1), which is installed"
+else
+        fail "the unit's Documentation=: '$(grep '^Documentation=' "$D$UNITDIR/nspawnlite@.service" 2>/dev/null)'"
+fi
 if grep -q '^complete -F _nspawnlite nspawnlite$' "$D$BASHDIR/nspawnlite" 2>/dev/null; then
         pass "the bash completion is installed under the command's name (bash-completion loads it on demand)"
 else
