@@ -27,6 +27,8 @@ PACKAGES=(
         scdoc man-db
         # the yardstick
         systemd-container
+        # shell completion (test-completion.sh), the Debian package (test-package.sh)
+        bash-completion zsh dpkg-dev debhelper lintian
 )
 
 [ "$(id -u)" = 0 ] || { echo "$0: run as root (apt-get, namespaces, cgroups)." >&2; exit 1; }
