@@ -32,6 +32,7 @@
 #include "nspawnlite/caps.h"
 #include "nspawnlite/child.h"
 #include "nspawnlite/gc.h"
+#include "nspawnlite/host-limits.h"
 #include "nspawnlite/launch-userns.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
@@ -104,6 +105,10 @@ static int preflight(Supervisor *s) {
                 log_debug("Init %s (%s).", s->init_path, init_kind_to_string(s->init_kind));
         } else
                 s->init_kind = INIT_STUB;
+
+        /* What many machines need from the host: one line per limit that falls short. */
+        if (host_limits_check(s->init_kind, c->userns.mode != USERNS_OFF, 1 + c->ttys) < 0)
+                return -ENOSPC;
 
         /* Kernel features we cannot do without, named so that the user knows what is missing. */
         static const struct {
