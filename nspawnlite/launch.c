@@ -194,8 +194,9 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
         bool into_cgroup = true;
         OwnerSwitch owner = {};
         int r = userns ? owner_switch_enter(s->userns.base, &owner) : 0;
-        if (r < 0)
-                return r;
+        if (r < 0) /* nested, without CAP_SETPCAP or the range mapped: root owns it, as before */
+                log_debug_errno(r, "Cannot create the user namespace as uid %u (%m): root owns it.",
+                                s->userns.base);
         long pid = syscall(SYS_clone3, &args, sizeof args);
         if (pid < 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY || errno == E2BIG)) {
                 /* Older kernel or a cgroup we cannot clone into: clone, then attach. */
