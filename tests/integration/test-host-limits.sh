@@ -1,6 +1,6 @@
 #!/bin/bash
 # The check of the host's limits before a machine starts (README.md "Many machines"): one line
-# naming the sysctl and a value to set. kernel.pid_max is per pid namespace (Linux 6.14 and
+# naming the sysctl and a value to set; and the error when no address is left to lease. kernel.pid_max is per pid namespace (Linux 6.14 and
 # later), so the test lowers it in a pid namespace of its own, where nothing else runs, and fills
 # it with its own sleepers: nothing global changes.
 source "$(dirname "$0")/lib.sh"
@@ -31,3 +31,20 @@ assert_match '^nspawnlite: Warning: [0-9]+ of kernel\.pid_max=400 pids are taken
 assert_eq "1" "$(echo "$out" | grep -vc '^rc=')" "one line only"
 assert_eq "rc=0" "$(echo "$out" | tail -n 1)" "a warning: the run still succeeds"
 assert_clean "the warned run leaves nothing"
+
+# --- leases: a subnet with room for one guest; the second machine is refused in one line that
+# says what to do, and leaves nothing (bridge and NAT are the test's own network namespace's).
+export NSPAWNLITE_BRIDGE_SUBNET=10.213.0.1/30
+"$NSPAWNLITE" boot -q -d --wait-ready --timeout=20 -M lease-a --network=bridge "$BUSYBOX" </dev/null >"$WORK/a.log" 2>&1 ||
+        die "lease-a did not start: $(cat "$WORK/a.log")"
+rc=0
+"$NSPAWNLITE" run -q -M lease-b --network=bridge "$BUSYBOX" /bin/true </dev/null >"$WORK/b.out" 2>"$WORK/b.err" || rc=$?
+assert_eq 1 "$(wc -l <"$WORK/b.err")" "no lease left: one line"
+assert_match '^nspawnlite: .*No free address left in 10\.213\.0\.1/30 for machine lease-b: power off another machine, or set NSPAWNLITE_BRIDGE_SUBNET to a larger subnet' \
+        "$(cat "$WORK/b.err")" "no lease left: the line names the subnet and what to do"
+[ "$rc" != 0 ] && pass "no lease left: run fails (status $rc)" || fail "no lease left: run succeeded"
+[ ! -e "$NSPAWNLITE_RUNTIME_DIR/machines/lease-b" ] && pass "no lease left: no state of lease-b" ||
+        fail "no lease left: lease-b left $(ls "$NSPAWNLITE_RUNTIME_DIR/machines/lease-b")"
+timeout 60 "$NSPAWNLITE" poweroff lease-a --timeout=20 >/dev/null 2>&1 && pass "lease-a: poweroff exits 0" ||
+        fail "lease-a: poweroff failed"
+assert_clean "the lease check leaves nothing"
