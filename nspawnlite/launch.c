@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,6 +32,7 @@
 #include "nspawnlite/caps.h"
 #include "nspawnlite/child.h"
 #include "nspawnlite/gc.h"
+#include "nspawnlite/host-limits.h"
 #include "nspawnlite/launch-userns.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
@@ -104,6 +106,10 @@ static int preflight(Supervisor *s) {
         } else
                 s->init_kind = INIT_STUB;
 
+        /* What many machines need from the host: one line per limit that falls short. */
+        if (host_limits_check(s->init_kind, c->userns.mode != USERNS_OFF, 1 + c->ttys) < 0)
+                return -ENOSPC;
+
         /* Kernel features we cannot do without, named so that the user knows what is missing. */
         static const struct {
                 const char *path;
@@ -132,6 +138,43 @@ static int preflight(Supervisor *s) {
         return 0;
 }
 
+/* -U: the kernel counts per-user limits of a user namespace's processes (inotify instances, user
+ * namespaces, mount namespaces…) against the namespace's owner, the euid of its creator, too. Owned
+ * by root, every machine would share root's fs.inotify.max_user_instances (128): a hundred systemd
+ * guests need ten times that. So the supervisor creates the namespace with the range's base as its
+ * euid, keeping its capabilities (SECBIT_NO_SETUID_FIXUP) for clone3(CLONE_INTO_CGROUP), and
+ * takes root back at once (owner_switch_leave()). */
+typedef struct {
+        int securebits, dumpable;
+        bool active;
+} OwnerSwitch;
+
+static int owner_switch_enter(uid_t owner, OwnerSwitch *ret) {
+        int bits = prctl(PR_GET_SECUREBITS);
+        int dumpable = prctl(PR_GET_DUMPABLE);
+        if (bits < 0 || dumpable < 0)
+                return -errno;
+        if (prctl(PR_SET_SECUREBITS, (unsigned long) bits | SECBIT_NO_SETUID_FIXUP) < 0)
+                return -errno;
+        if (setresuid((uid_t) -1, owner, (uid_t) -1) < 0) {
+                int r = -errno;
+                (void) prctl(PR_SET_SECUREBITS, (unsigned long) bits);
+                return r;
+        }
+        *ret = (OwnerSwitch){ .securebits = bits, .dumpable = dumpable, .active = true };
+        return 0;
+}
+
+static void owner_switch_leave(OwnerSwitch *o) {
+        if (!o->active)
+                return;
+        /* Cannot fail: the real and saved uids are still 0. A changed euid made us undumpable. */
+        (void) setresuid((uid_t) -1, 0, (uid_t) -1);
+        (void) prctl(PR_SET_SECUREBITS, (unsigned long) o->securebits);
+        (void) prctl(PR_SET_DUMPABLE, (unsigned long) o->dumpable);
+        o->active = false;
+}
+
 static int clone_child(Supervisor *s, int child_sync, const MountSources *sources, const char *stage,
                        bool *ret_into_cgroup) {
         bool userns = s->userns.lock_fd >= 0;
@@ -149,6 +192,11 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                 .cgroup = (uint64_t) s->cgroup.payload_fd,
         };
         bool into_cgroup = true;
+        OwnerSwitch owner = {};
+        int r = userns ? owner_switch_enter(s->userns.base, &owner) : 0;
+        if (r < 0) /* nested, without CAP_SETPCAP or the range mapped: root owns it, as before */
+                log_debug_errno(r, "Cannot create the user namespace as uid %u (%m): root owns it.",
+                                s->userns.base);
         long pid = syscall(SYS_clone3, &args, sizeof args);
         if (pid < 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY || errno == E2BIG)) {
                 /* Older kernel or a cgroup we cannot clone into: clone, then attach. */
@@ -157,8 +205,12 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                 into_cgroup = false;
                 pid = syscall(SYS_clone3, &args, sizeof args);
         }
-        if (pid < 0)
-                return -errno;
+        if (pid != 0) {
+                r = pid < 0 ? -errno : 0;
+                owner_switch_leave(&owner);
+                if (r < 0)
+                        return r;
+        }
         if (pid == 0) {
                 GuestNetwork guest_network;
                 network_guest_config(&s->network, &guest_network);
