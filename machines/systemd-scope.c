@@ -35,6 +35,7 @@ typedef struct {
         typeof(&sd_bus_process) sd_bus_process;
         typeof(&sd_bus_wait) sd_bus_wait;
         typeof(&sd_bus_slot_unref) sd_bus_slot_unref;
+        typeof(&sd_bus_get_property_string) sd_bus_get_property_string;
 } BusApi;
 
 /* The loaded library and the connection. Between systemd_bus_hold() and systemd_bus_release() they
@@ -84,6 +85,7 @@ static int session_open(char *err, size_t errlen) {
                 DL_FIELD(a, sd_bus_process),
                 DL_FIELD(a, sd_bus_wait),
                 DL_FIELD(a, sd_bus_slot_unref),
+                DL_FIELD(a, sd_bus_get_property_string),
         };
         if (dlopen_symbols(&a->handle, "libsystemd.so.0", symbols, ELEMENTSOF(symbols)) < 0) {
                 const char *e = dlerror();
@@ -332,6 +334,46 @@ int machined_unregister(const char *name) {
                 r = bus_call_send(&c, "unregister", err, sizeof err);
         bus_call_done(&c);
         return r;
+}
+
+int machined_forget(const char *name, const char *unit) {
+        BusCall c;
+        char err[256];
+        int r = bus_call_open(&c, err, sizeof err);
+        if (r < 0)
+                return r;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "GetMachine");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        if (r >= 0 && (r = bus_call_send(&c, "get", err, sizeof err)) < 0 &&
+            (c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.machine1.NoSuchMachine") ||
+             c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+             c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.NameHasNoOwner"))) {
+                bus_call_done(&c);
+                return 0;
+        }
+        const char *path = NULL;
+        if (r >= 0)
+                r = c.api.sd_bus_message_read(c.reply, "o", &path);
+        char *u = NULL;
+        if (r >= 0)
+                r = c.api.sd_bus_get_property_string(c.bus, "org.freedesktop.machine1", path,
+                                                     "org.freedesktop.machine1.Machine", "Unit", NULL, &u);
+        /* Another machine of that name, in another unit, is not ours to end. */
+        bool ours = r >= 0 && u && strcmp(u, unit) == 0;
+        free(u);
+        if (ours) {
+                c.api.sd_bus_message_unref(c.msg);
+                c.api.sd_bus_message_unref(c.reply);
+                c.msg = c.reply = NULL;
+                r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
+                if (r >= 0)
+                        r = c.api.sd_bus_message_append(c.msg, "s", name);
+                if (r >= 0)
+                        r = bus_call_send(&c, "unregister", err, sizeof err);
+        }
+        bus_call_done(&c);
+        return r < 0 ? r : ours;
 }
 
 int systemd_unit_files_enable(const char *const *units, bool enable, char *err, size_t errlen) {

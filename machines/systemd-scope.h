@@ -52,6 +52,9 @@ typedef struct {
 int machined_register(const MachineRegistration *m, char *err, size_t errlen);
 /* UnregisterMachine: machined forgets it (the unit stays). */
 int machined_unregister(const char *name);
+/* Unregister machine NAME if machined has it in unit (a kept unit that outlived our supervisor);
+ * 1 if it did, 0 if machined has no such machine there, -errno. */
+int machined_forget(const char *name, const char *unit);
 
 /* EnableUnitFiles (enable) or DisableUnitFiles of units (NULL-terminated), then Reload: what
  * `systemctl enable|disable` does. */

@@ -442,7 +442,14 @@ static int prepare_image_mountpoint(Supervisor *s) {
  * Only if it is ours: the parent is shared with systemd's machines and other runtime dirs. */
 static int clear_leftovers(MachineCgroup *cg, const char *name) {
         char path[PATH_MAX] = "", why[PATH_MAX] = "";
-        int r = machine_clear_leftovers(cg, name, true, path, sizeof path, why, sizeof why);
+        /* One that was in another slice or a kept unit (its state file says where) first. */
+        MachineCgroup old;
+        int r = machine_cgroup_init_dead(&old, name);
+        if (r > 0)
+                r = machine_clear_leftovers(&old, name, false, path, sizeof path, why, sizeof why);
+        machine_cgroup_done(&old);
+        if (r >= 0)
+                r = machine_clear_leftovers(cg, name, true, path, sizeof path, why, sizeof why);
         if (r == -EEXIST)
                 return log_error_errno(r, "Cgroup %s exists and was not made by nspawnlite of %s (%s); %s",
                                        path, runtime_dir(), why, "pick another name or remove it.");
