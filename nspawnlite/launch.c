@@ -132,6 +132,11 @@ static int preflight(Supervisor *s) {
         return 0;
 }
 
+/* Whether systemd-machined is to learn of the machine: where systemd made or gave its unit. */
+static bool registration_wanted(const Supervisor *s) {
+        return s->cgroup.unit_mode != CGROUP_UNIT_NONE && s->spec->register_mode != REGISTER_NO;
+}
+
 static int clone_child(Supervisor *s, int child_sync, const MountSources *sources, const char *stage,
                        bool *ret_into_cgroup) {
         bool userns = s->userns.lock_fd >= 0;
@@ -181,6 +186,7 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                         .network = guest_network,
                         .original_mask = s->original_mask,
                         .cgroup = &s->cgroup,
+                        .await_registration = registration_wanted(s),
                 };
                 child_main(&ctx);
         }
@@ -213,10 +219,11 @@ static void end_guest(Supervisor *s) {
 }
 
 /* systemd-machined learns of the machine, with its init as the leader (again after a reboot: a new
- * one), where systemd made its scope. */
-static int register_machine(Supervisor *s) {
+ * one), where systemd made its scope. Sent here, its reply read by register_machine_finish() once
+ * the child has set up its tree: the two overlap. */
+static int register_machine_send(Supervisor *s) {
         const LaunchSpec *c = s->spec;
-        if (s->cgroup.unit_mode == CGROUP_UNIT_NONE || c->register_mode == REGISTER_NO)
+        if (!registration_wanted(s))
                 return 0;
         if (s->registered)
                 (void) machined_unregister(c->machine);
@@ -242,7 +249,20 @@ static int register_machine(Supervisor *s) {
                                   .ifindices = ifindex,
                                   .n_ifindices = n_ifindex };
         char err[512];
-        int r = machined_register(&m, err, sizeof err);
+        int r = machined_register_send(&m, err, sizeof err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err);
+        s->registering = true;
+        return 0;
+}
+
+static int register_machine_finish(Supervisor *s) {
+        const LaunchSpec *c = s->spec;
+        if (!s->registering)
+                return 0;
+        s->registering = false;
+        char err[512];
+        int r = machined_register_finish(err, sizeof err);
         if (r == -EHOSTDOWN && c->register_mode == REGISTER_AUTO) {
                 log_debug("systemd-machined is not on the bus: machine %s is not registered.", c->machine);
                 return 0;
@@ -325,8 +345,8 @@ static int start_guest(Supervisor *s) {
                 log_error_errno(r, "%s: %m", err);
                 goto fail;
         }
-        r = register_machine(s);
-        systemd_bus_release();
+        systemd_bus_hold(); /* the registration's reply comes on this connection */
+        r = register_machine_send(s);
         if (r < 0)
                 goto fail;
         r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
@@ -359,6 +379,12 @@ static int start_guest(Supervisor *s) {
                         s->ttys[i].client_fd = -EBADF;
                 }
                 console_relay_set_master(&s->relay, s->master);
+                if (registration_wanted(s)) {
+                        if (register_machine_finish(s) < 0)
+                                goto fail; /* logged; the child waits, nothing of the guest ran */
+                        r = sync_send_step(pair[0], SYNC_STEP_REGISTERED, NULL, 0);
+                }
+                systemd_bus_release();
 
                 /* Init runs once the child's end closes at execve(); the stub says so explicitly. */
                 r = sync_recv(pair[0], &m, NULL, NULL);
@@ -380,6 +406,8 @@ static int start_guest(Supervisor *s) {
 fail : {
         int status = 1;
         reap_child(s, kill_first, &status);
+        s->registering = false;
+        systemd_bus_release();
         end_guest(s);
         image_mounts_close(&s->image.mounts); /* -U's, if it failed before they were attached */
         return status > 1 && status < 128 ? status : -ECHILD;
