@@ -51,19 +51,19 @@ static struct {
         bool hold;
 } session;
 
-/* The registration in flight between machined_register_send() and machined_register_finish(). */
+/* The call to machined in flight between machined_*_send() and machined_*_finish(). */
 static struct {
         sd_bus_slot *slot;
         bool done;
         int error;         /* -errno from the reply; -EHOSTDOWN: machined is not on the bus */
         char message[256]; /* the bus's message with it */
         char name[65];
-} registration;
+} pending;
 
 static void session_close(void) {
         if (!session.api.handle)
                 return;
-        registration.slot = session.api.sd_bus_slot_unref(registration.slot); /* its bus goes */
+        pending.slot = session.api.sd_bus_slot_unref(pending.slot); /* its bus goes */
         session.api.sd_bus_flush_close_unref(session.bus);
         dlclose(session.api.handle);
         session = (typeof(session)){ .hold = session.hold };
@@ -312,18 +312,17 @@ int systemd_unit_set_limit(const char *unit, LimitKey k, uint64_t v, char *err, 
         return r;
 }
 
-static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int on_pending_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const BusApi *a = &session.api;
         const sd_bus_error *e = a->sd_bus_message_get_error(m);
-        registration.done = true;
+        pending.done = true;
         if (!e)
                 return 0;
-        registration.error = a->sd_bus_message_get_errno(m) > 0 ? -a->sd_bus_message_get_errno(m) : -EIO;
+        pending.error = a->sd_bus_message_get_errno(m) > 0 ? -a->sd_bus_message_get_errno(m) : -EIO;
         if (a->sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.ServiceUnknown") ||
             a->sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.NameHasNoOwner"))
-                registration.error = -EHOSTDOWN;
-        snprintf(registration.message, sizeof registration.message, "%s",
-                 e->message ?: strerror(-registration.error));
+                pending.error = -EHOSTDOWN;
+        snprintf(pending.message, sizeof pending.message, "%s", e->message ?: strerror(-pending.error));
         return 0;
 }
 
@@ -334,11 +333,11 @@ int machined_register_send(const MachineRegistration *m, char *err, size_t errle
         int r = bus_call_open(&c, err, errlen);
         if (r < 0)
                 return r;
-        registration.slot = c.api.sd_bus_slot_unref(registration.slot);
-        registration.done = false;
-        registration.error = 0;
-        registration.message[0] = 0;
-        snprintf(registration.name, sizeof registration.name, "%s", m->name);
+        pending.slot = c.api.sd_bus_slot_unref(pending.slot);
+        pending.done = false;
+        pending.error = 0;
+        pending.message[0] = 0;
+        snprintf(pending.name, sizeof pending.name, "%s", m->name);
         r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "RegisterMachineWithNetwork");
         if (r >= 0)
                 r = c.api.sd_bus_message_append(c.msg, "s", m->name);
@@ -351,7 +350,7 @@ int machined_register_send(const MachineRegistration *m, char *err, size_t errle
                 r = c.api.sd_bus_message_append_array(c.msg, 'i', m->ifindices, m->n_ifindices * sizeof(int));
         if (r < 0)
                 snprintf(err, errlen, "Failed to build the registration of %s: %s", m->name, strerror(-r));
-        else if ((r = c.api.sd_bus_call_async(c.bus, &registration.slot, c.msg, on_register_reply, NULL,
+        else if ((r = c.api.sd_bus_call_async(c.bus, &pending.slot, c.msg, on_pending_reply, NULL,
                                               BUS_TIMEOUT_USEC)) < 0)
                 snprintf(err, errlen, "Failed to register machine %s with systemd-machined: %s", m->name,
                          strerror(-r));
@@ -359,28 +358,57 @@ int machined_register_send(const MachineRegistration *m, char *err, size_t errle
         return r;
 }
 
-int machined_register_finish(char *err, size_t errlen) {
-        if (!registration.slot || !session.bus)
+static int pending_finish(const char *what, char *err, size_t errlen) {
+        if (!pending.slot || !session.bus)
                 return -EINVAL;
         int r = 0;
         /* Bounded: sd-bus answers a call that timed out with an error reply of its own. */
-        while (!registration.done) {
+        while (!pending.done) {
                 r = session.api.sd_bus_process(session.bus, NULL);
                 if (r == 0)
                         r = session.api.sd_bus_wait(session.bus, UINT64_MAX);
                 if (r < 0)
                         break;
         }
-        registration.slot = session.api.sd_bus_slot_unref(registration.slot);
-        if (!registration.done) {
-                snprintf(err, errlen, "Failed to register machine %s with systemd-machined: %s",
-                         registration.name, strerror(-r));
+        pending.slot = session.api.sd_bus_slot_unref(pending.slot);
+        if (!pending.done) {
+                snprintf(err, errlen, "Failed to %s machine %s with systemd-machined: %s", what, pending.name,
+                         strerror(-r));
                 return r;
         }
-        if (registration.error < 0)
-                snprintf(err, errlen, "Failed to register machine %s with systemd-machined: %s",
-                         registration.name, registration.message);
-        return registration.error;
+        if (pending.error < 0)
+                snprintf(err, errlen, "Failed to %s machine %s with systemd-machined: %s", what, pending.name,
+                         pending.message);
+        return pending.error;
+}
+
+int machined_register_finish(char *err, size_t errlen) {
+        return pending_finish("register", err, errlen);
+}
+
+int machined_unregister_send(const char *name) {
+        if (!session.hold)
+                return -EINVAL;
+        BusCall c;
+        char err[256];
+        int r = bus_call_open(&c, err, sizeof err);
+        if (r < 0)
+                return r;
+        pending = (typeof(pending)){ .slot = c.api.sd_bus_slot_unref(pending.slot) };
+        snprintf(pending.name, sizeof pending.name, "%s", name);
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        if (r >= 0)
+                r = c.api.sd_bus_call_async(c.bus, &pending.slot, c.msg, on_pending_reply, NULL,
+                                            BUS_TIMEOUT_USEC);
+        bus_call_done(&c);
+        return r;
+}
+
+int machined_unregister_finish(void) {
+        char err[256];
+        return pending_finish("unregister", err, sizeof err);
 }
 
 int machined_unregister(const char *name) {

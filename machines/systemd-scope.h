@@ -55,6 +55,10 @@ int machined_register_send(const MachineRegistration *m, char *err, size_t errle
 int machined_register_finish(char *err, size_t errlen);
 /* UnregisterMachine: machined forgets it (the unit stays). */
 int machined_unregister(const char *name);
+/* The same in two halves, as for the registration: the reply must be read before the connection
+ * goes (machined asks the bus who the caller is once the call is in). */
+int machined_unregister_send(const char *name);
+int machined_unregister_finish(void);
 /* Unregister machine NAME if machined has it in unit (a kept unit that outlived our supervisor);
  * 1 if it did, 0 if machined has no such machine there, -errno. */
 int machined_forget(const char *name, const char *unit);

@@ -384,7 +384,9 @@ static int start_guest(Supervisor *s) {
                                 goto fail; /* logged; the child waits, nothing of the guest ran */
                         r = sync_send_step(pair[0], SYNC_STEP_REGISTERED, NULL, 0);
                 }
-                systemd_bus_release();
+                /* A run is short: its connection stays for the unregistration at its end. */
+                if (s->spec->kind != LAUNCH_RUN || !s->registered)
+                        systemd_bus_release();
 
                 /* Init runs once the child's end closes at execve(); the stub says so explicitly. */
                 r = sync_recv(pair[0], &m, NULL, NULL);
@@ -671,16 +673,21 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         s->signal_fd = safe_close(s->signal_fd);
         if (mask_blocked)
                 sigprocmask(SIG_SETMASK, &s->original_mask, NULL);
+        /* machined forgets the machine (and a kept unit may live on): left to machined's own
+         * clear-up after the unit, the name would still be taken for a moment after we exit, and
+         * machined would stop, by name, the unit of the next machine of that name. Sent before we
+         * leave the unit, the reply read once the rest is cleared up. */
+        bool unregistering = s->registered;
+        if (unregistering) {
+                systemd_bus_hold();
+                unregistering = machined_unregister_send(s->spec->machine) >= 0;
+        }
         if (s->cgroup.owned) {
                 (void) machine_cgroup_kill_all(&s->cgroup);
                 int r = machine_cgroup_destroy(&s->cgroup);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s->cgroup.scope));
         }
-        /* machined forgets a machine with its unit; a kept unit may outlive it. */
-        if (s->registered && s->cgroup.unit_mode == CGROUP_UNIT_KEEP)
-                (void) machined_unregister(s->spec->machine);
-        systemd_bus_release();
         machine_cgroup_watch_stop(&s->freeze_watch_fd); /* the machine is gone: the watcher too */
         machine_cgroup_done(&s->cgroup);
         network_release(&s->network);
@@ -691,7 +698,10 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         overlays_cleanup(s->spec->overlays, s->spec->n_overlays);
         if (s->lock.dir) /* the name is ours: so is its upper directory (--ephemeral-size=disk) */
                 (void) overlays_upper_dir_remove(s->spec->machine);
-        machine_lock_release(&s->lock);
+        if (unregistering)
+                (void) machined_unregister_finish();
+        systemd_bus_release();
+        machine_lock_release(&s->lock); /* the name is free from here on, machined's too */
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(s, status);
         s->ready_fd = safe_close(s->ready_fd);

@@ -109,6 +109,20 @@ OUT=$(inner 'systemd-run --quiet --scope --unit=kept.scope $N boot -d --wait-rea
 assert_eq "$(printf 'boot=0\n/system.slice/kept.scope/payload\nnot-found\nkept.scope\n"cgroup":"system.slice/kept.scope"\npoweroff=0\ninactive')" "$OUT" \
         "--keep-unit from systemd-run --scope: the guest is in kept.scope's payload, machined names kept.scope, status shows that cgroup, no machine-inkeep.scope"
 
+# Registered runs of one name back to back: each ends with machined's record gone (else the next
+# one's registration met "Machine 'NAME' already exists", or machined's clear-up of the last one
+# stopped the new unit of the same name, now and then). And with machined unreachable,
+# --register=yes starts nothing of the guest: its registration overlaps the child's setup, but the
+# command waits for it.
+OUT=$(inner 'bad=0; for i in $(seq 30); do $N run -q -M inrun --network=none /bb /bin/true 2>&1 || bad=$((bad + 1)); done;
+        echo "failed-runs=$bad"; machinectl show inrun >/dev/null 2>&1; echo "listed=$?";
+        systemctl mask --runtime --quiet systemd-machined; systemctl stop systemd-machined;
+        O=$($N run -q -M inrun --network=none --register=yes /bb /bin/echo GUEST-RAN 2>&1); echo "rc=$?";
+        echo "$O" | grep -c GUEST-RAN; echo "$O" | grep -c "^nspawnlite: Failed to register machine inrun";
+        systemctl unmask --runtime --quiet systemd-machined; systemctl start systemd-machined; echo "machined=$?"')
+assert_eq "$(printf 'failed-runs=0\nlisted=1\nrc=1\n0\n1\nmachined=0')" "$OUT" \
+        "30 registered runs of one name back to back all succeed, machined forgets each; --register=yes without machined: an error, the command never runs"
+
 # 6. A SIGKILLed supervisor in another slice: gc finds its scope where the state file says
 # (foo.slice, not machine.slice) and clears what outlived the guest (here a process that joined the
 # payload from outside), so that systemd can remove the unit.
