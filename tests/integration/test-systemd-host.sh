@@ -123,6 +123,17 @@ OUT=$(inner 'bad=0; for i in $(seq 30); do $N run -q -M inrun --network=none /bb
 assert_eq "$(printf 'failed-runs=0\nlisted=1\nrc=1\n0\n1\nmachined=0')" "$OUT" \
         "30 registered runs of one name back to back all succeed, machined forgets each; --register=yes without machined: an error, the command never runs"
 
+# The mechanism, without a race: a run's end waits for machined to have forgotten it (machined
+# stopped for 2 s, the run of a 1 s command is still there; once machined goes on, it ends and
+# machined does not list it).
+OUT=$(inner '$N run -q -M inwait --network=none /bb /bin/sleep 1 & R=$!;
+        for i in $(seq 50); do machinectl show inwait >/dev/null 2>&1 && break; sleep 0.1; done;
+        M=$(systemctl show systemd-machined -p MainPID --value); kill -STOP $M; sleep 2;
+        [ "$(sed -n "s/^State:[[:space:]]*\(.\).*/\1/p" /proc/$R/status)" != Z ] && echo "run-waits-for-machined";
+        kill -CONT $M; wait $R; echo "run=$?"; machinectl show inwait >/dev/null 2>&1; echo "listed=$?"')
+assert_eq "$(printf 'run-waits-for-machined\nrun=0\nlisted=1')" "$OUT" \
+        "a registered run ends only once machined has forgotten the machine"
+
 # 6. A SIGKILLed supervisor in another slice: gc finds its scope where the state file says
 # (foo.slice, not machine.slice) and clears what outlived the guest (here a process that joined the
 # payload from outside), so that systemd can remove the unit.
