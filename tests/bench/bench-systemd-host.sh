@@ -95,9 +95,11 @@ guest_main() {
 
 	local -a NL_REG=("$NSPAWNLITE" run -q -M nlbench --network=none --console=pipe "$tree" /bin/true)
 	local -a NS_REG=(systemd-nspawn -q -M nsbench --console=pipe -D "$tree" /bin/true)
-	local -a NL_NOREG=("$NSPAWNLITE" run -q -M nlbench --register=no --network=none --console=pipe "$tree" /bin/true)
-	local -a NS_NOREG=(systemd-nspawn -q -M nsbench --register=no --console=pipe -D "$tree" /bin/true)
+	local -a NL_NOREG=("$NSPAWNLITE" run -q -M nlnoreg --register=no --network=none --console=pipe "$tree" /bin/true)
+	local -a NS_NOREG=(systemd-nspawn -q -M nsnoreg --register=no --console=pipe -D "$tree" /bin/true)
 	local -a FLOOR=(unshare --mount --pid --fork --uts --ipc --net --cgroup chroot "$tree" /bin/true)
+	# (A name of its own for each: systemd removes a scope a moment after its machine ended, and a
+	# new one of that name waits for that.)
 
 	printf 'nspawnlite bench: %s vs systemd-nspawn, nested in a Debian guest with systemd and machined\n' \
 		"$("$NSPAWNLITE" --version 2>/dev/null | head -n 1)"
