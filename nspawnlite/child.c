@@ -390,6 +390,10 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
         r = sync_send(ctx->sync_fd, &ready, fds, n_fds);
         if (r < 0)
                 _exit(EXIT_FAILURE);
+        /* Nothing of the guest runs before machined has the machine (or its supervisor gave up). */
+        SyncMessage m;
+        if (ctx->await_registration && sync_expect(ctx->sync_fd, SYNC_STEP_REGISTERED, &m, NULL, NULL) < 0)
+                _exit(EXIT_FAILURE);
         notify = safe_close(notify);
         master = safe_close(master);
         for (unsigned i = 0; i < ready.n_ttys; i++)

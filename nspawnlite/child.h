@@ -32,6 +32,7 @@ typedef struct {
         int sync_fd;                  /* the child's end */
         sigset_t original_mask;
         const MachineCgroup *cgroup; /* the child joins its v1 hierarchies itself, first thing */
+        bool await_registration;     /* wait for SYNC_STEP_REGISTERED after SYNC_STEP_CONSOLE_READY */
 } ChildContext;
 
 /* Runs in the new namespaces as the guest's PID 1: sets up the tree, then execs init (or becomes
