@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/securebits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,4 +186,30 @@ int launch_userns_dress(Supervisor *s, UsernsMounts *outer, const char *stage) {
         }
         userns_mounts_done(outer);
         return 0;
+}
+
+int owner_switch_enter(uid_t owner, OwnerSwitch *ret) {
+        int bits = prctl(PR_GET_SECUREBITS);
+        int dumpable = prctl(PR_GET_DUMPABLE);
+        if (bits < 0 || dumpable < 0)
+                return -errno;
+        if (prctl(PR_SET_SECUREBITS, (unsigned long) bits | SECBIT_NO_SETUID_FIXUP) < 0)
+                return -errno;
+        if (setresuid((uid_t) -1, owner, (uid_t) -1) < 0) {
+                int r = -errno;
+                (void) prctl(PR_SET_SECUREBITS, (unsigned long) bits);
+                return r;
+        }
+        *ret = (OwnerSwitch){ .securebits = bits, .dumpable = dumpable, .active = true };
+        return 0;
+}
+
+void owner_switch_leave(OwnerSwitch *o) {
+        if (!o->active)
+                return;
+        /* Cannot fail: the real and saved uids are still 0. A changed euid made us undumpable. */
+        (void) setresuid((uid_t) -1, 0, (uid_t) -1);
+        (void) prctl(PR_SET_SECUREBITS, (unsigned long) o->securebits);
+        (void) prctl(PR_SET_DUMPABLE, (unsigned long) o->dumpable);
+        o->active = false;
 }

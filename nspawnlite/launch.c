@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
-#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -136,43 +135,6 @@ static int preflight(Supervisor *s) {
         if (keyring_unavailable(r))
                 log_debug_errno(r, "No keyrings here (%m): the machine gets no session keyring of its own.");
         return 0;
-}
-
-/* -U: the kernel counts per-user limits of a user namespace's processes (inotify instances, user
- * namespaces, mount namespaces…) against the namespace's owner, the euid of its creator, too. Owned
- * by root, every machine would share root's fs.inotify.max_user_instances (128): a hundred systemd
- * guests need ten times that. So the supervisor creates the namespace with the range's base as its
- * euid, keeping its capabilities (SECBIT_NO_SETUID_FIXUP) for clone3(CLONE_INTO_CGROUP), and
- * takes root back at once (owner_switch_leave()). */
-typedef struct {
-        int securebits, dumpable;
-        bool active;
-} OwnerSwitch;
-
-static int owner_switch_enter(uid_t owner, OwnerSwitch *ret) {
-        int bits = prctl(PR_GET_SECUREBITS);
-        int dumpable = prctl(PR_GET_DUMPABLE);
-        if (bits < 0 || dumpable < 0)
-                return -errno;
-        if (prctl(PR_SET_SECUREBITS, (unsigned long) bits | SECBIT_NO_SETUID_FIXUP) < 0)
-                return -errno;
-        if (setresuid((uid_t) -1, owner, (uid_t) -1) < 0) {
-                int r = -errno;
-                (void) prctl(PR_SET_SECUREBITS, (unsigned long) bits);
-                return r;
-        }
-        *ret = (OwnerSwitch){ .securebits = bits, .dumpable = dumpable, .active = true };
-        return 0;
-}
-
-static void owner_switch_leave(OwnerSwitch *o) {
-        if (!o->active)
-                return;
-        /* Cannot fail: the real and saved uids are still 0. A changed euid made us undumpable. */
-        (void) setresuid((uid_t) -1, 0, (uid_t) -1);
-        (void) prctl(PR_SET_SECUREBITS, (unsigned long) o->securebits);
-        (void) prctl(PR_SET_DUMPABLE, (unsigned long) o->dumpable);
-        o->active = false;
 }
 
 /* Whether systemd-machined is to learn of the machine: where systemd made or gave its unit. */
