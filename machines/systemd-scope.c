@@ -312,6 +312,21 @@ int systemd_unit_set_limit(const char *unit, LimitKey k, uint64_t v, char *err, 
         return r;
 }
 
+/* Whether an error says machined is not there to ask: not on the bus, or its bus activation
+ * refused because the unit is masked or missing (systemctl mask systemd-machined). */
+static bool machined_absent(const BusApi *a, const sd_bus_error *e) {
+        static const char *const names[] = {
+                "org.freedesktop.DBus.Error.ServiceUnknown",
+                "org.freedesktop.DBus.Error.NameHasNoOwner",
+                "org.freedesktop.systemd1.UnitMasked",
+                "org.freedesktop.systemd1.NoSuchUnit",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (a->sd_bus_error_has_name(e, names[i]))
+                        return true;
+        return false;
+}
+
 static int on_pending_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const BusApi *a = &session.api;
         const sd_bus_error *e = a->sd_bus_message_get_error(m);
@@ -319,8 +334,7 @@ static int on_pending_reply(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (!e)
                 return 0;
         pending.error = a->sd_bus_message_get_errno(m) > 0 ? -a->sd_bus_message_get_errno(m) : -EIO;
-        if (a->sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.ServiceUnknown") ||
-            a->sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.NameHasNoOwner"))
+        if (machined_absent(a, e))
                 pending.error = -EHOSTDOWN;
         snprintf(pending.message, sizeof pending.message, "%s", e->message ?: strerror(-pending.error));
         return 0;
@@ -437,8 +451,7 @@ int machined_forget(const char *name, const char *unit) {
                 r = c.api.sd_bus_message_append(c.msg, "s", name);
         if (r >= 0 && (r = bus_call_send(&c, "get", err, sizeof err)) < 0 &&
             (c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.machine1.NoSuchMachine") ||
-             c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.ServiceUnknown") ||
-             c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.NameHasNoOwner"))) {
+             machined_absent(&c.api, &c.error))) {
                 bus_call_done(&c);
                 return 0;
         }
