@@ -201,7 +201,8 @@ install -m 0755 "$NSPAWNLITE" "$R/usr/bin/nspawnlite"
 DLOPENED=(libblkid.so.1)
 objects=("$NSPAWNLITE")
 for so in "${DLOPENED[@]}"; do
-	path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }')
+	# (awk reads to the end: an early exit would kill ldconfig with SIGPIPE, and pipefail the lane)
+	path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ && !p { p = $NF } END { if (p) print p }')
 	[ -n "$path" ] || failed "the host lacks $so, which nspawnlite loads for the lane's image boot"
 	objects+=("$path")
 done
