@@ -242,6 +242,11 @@ if up $M; then
 	else
 		fail "after systemctl stop machine-$M.scope: $(leftovers $M); list: $("$NSP" list 2>&1 | tr '\n' ' ')"
 	fi
+	if [ "$rc" != 0 ]; then
+		# what systemd and the supervisor did meanwhile
+		journalctl -q -o short-monotonic -n 40 --no-pager 2>&1 | sed 's/^/vm-sd:   journal: /'
+		tail -n 15 "$MACHINES/$M/console.log" 2>&1 | tr -d '\r' | sed 's/^/vm-sd:   console: /'
+	fi
 fi
 
 # --- 4. nothing left -------------------------------------------------------------------------------------
