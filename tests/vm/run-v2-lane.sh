@@ -5,10 +5,12 @@
 #   2. builds an initramfs: busybox, build/nspawnlite with its libraries and loader, a busybox guest
 #      tree at /guest, init.sh as /init and vm-tests.sh;
 #   3. boots it with qemu-system-x86_64 -accel tcg, cgroup2 the only hierarchy (cgroup_no_v1=all);
-#      the tests report on the serial console, saved to a log file.
+#      the tests report on the serial console, saved to a log file;
+#   4. boots the kernel once more with systemd as PID 1 on a Debian root (sd-host.sh): the checks of
+#      nspawnlite on a systemd host, "vm-sd:" lines (NSPAWNLITE_VM_SYSTEMD=0 leaves it out).
 # Exit status: 0 if every in-VM check passed; 1 if one failed or the VM did not report; 77 (skip)
 # when not root, not on x86-64, or when qemu cannot run here or the kernel cannot be fetched.
-# The last line is "vm-v2: N passed, M failed". The whole lane is bounded by NSPAWNLITE_VM_BUDGET
+# The last line is "vm-v2: N passed, M failed" (both boots). The whole lane is bounded by NSPAWNLITE_VM_BUDGET
 # seconds (600). Environment: NSPAWNLITE (the binary), NSPAWNLITE_VM_CACHE, NSPAWNLITE_VM_LOG.
 set -euo pipefail
 
@@ -118,7 +120,16 @@ flock "$lockfd"
 # The modules --image= needs (loop, ext4 and what ext4 needs), in load order: Debian builds them as
 # modules, and busybox insmod knows no dependencies. About 2.5 MB, 0.9 MB in the gzip'd initramfs.
 VM_MODULES="crc16 mbcache jbd2 crc32c_generic ext4 loop"
-if [ ! -f "$KDIR/vmlinuz" ] || [ ! -f "$KDIR/modules/loop.ko" ]; then
+# The systemd boot (sd-host.sh) mounts its root from a virtio disk: those modules and ext4's first.
+VM_SD_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk crc16 mbcache jbd2 crc32c_generic ext4"
+kernel_cached() {
+	local m
+	[ -f "$KDIR/vmlinuz" ] || return 1
+	for m in $VM_MODULES $VM_SD_MODULES; do
+		[ -f "$KDIR/modules/$m.ko" ] || return 1
+	done
+}
+if ! kernel_cached; then
 	say "fetching $KPKG $KVER"
 	dl=$(mktemp -d "$CACHE/.fetch.XXXXXX")
 	chmod 0755 "$dl" # apt downloads as _apt
@@ -136,16 +147,20 @@ if [ ! -f "$KDIR/vmlinuz" ] || [ ! -f "$KDIR/modules/loop.ko" ]; then
 	cp "$dl"/x/boot/vmlinuz-* "$dl/out/vmlinuz"
 	cp "$dl"/x/boot/config-* "$dl/out/config"
 	mkdir "$dl/out/modules"
-	for m in $VM_MODULES; do
+	for m in $VM_MODULES $VM_SD_MODULES; do
+		[ ! -f "$dl/out/modules/$m.ko" ] || continue
 		ko=$(find "$dl"/x/lib/modules -name "$m.ko" | head -n 1)
 		[ -n "$ko" ] || { rm -rf -- "$dl"; failed "$KPKG has no $m.ko"; }
 		cp "$ko" "$dl/out/modules/"
 	done
 	printf '%s %s\n' "$KPKG" "$KVER" >"$dl/out/package"
 	if [ -f "$KDIR/vmlinuz" ]; then
-		# A cache of before the modules: add them, and leave the kernel in place for a lane
+		# A cache with fewer modules: replace them, and leave the kernel in place for a lane
 		# that may be booting it.
+		rm -rf -- "$KDIR/modules.old"
+		[ ! -d "$KDIR/modules" ] || mv "$KDIR/modules" "$KDIR/modules.old"
 		mv "$dl/out/modules" "$KDIR/modules"
+		rm -rf -- "$KDIR/modules.old"
 	else
 		rm -rf -- "$KDIR"
 		mv "$dl/out" "$KDIR"
@@ -186,7 +201,8 @@ install -m 0755 "$NSPAWNLITE" "$R/usr/bin/nspawnlite"
 DLOPENED=(libblkid.so.1)
 objects=("$NSPAWNLITE")
 for so in "${DLOPENED[@]}"; do
-	path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }')
+	# (awk reads to the end: an early exit would kill ldconfig with SIGPIPE, and pipefail the lane)
+	path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ && !p { p = $NF } END { if (p) print p }')
 	[ -n "$path" ] || failed "the host lacks $so, which nspawnlite loads for the lane's image boot"
 	objects+=("$path")
 done
@@ -249,5 +265,17 @@ if [ -z "$result" ]; then
 fi
 read -r npass nfail <<<"$result"
 say "the VM ran for $took s (qemu status $qrc); serial log: $LOG"
+
+# --- the second VM: systemd as PID 1 ---------------------------------------------------------------------
+# shellcheck source-path=SCRIPTDIR source=sd-host.sh
+. "$HERE/sd-host.sh"
+sd_lane
+if [ -n "$SD_SKIPPED" ]; then
+	echo "SKIP: vm-sd: $SD_SKIPPED"
+else
+	echo "vm-sd: $SD_PASSED passed, $SD_FAILED failed"
+fi
+npass=$((npass + SD_PASSED))
+nfail=$((nfail + SD_FAILED))
 echo "vm-v2: $npass passed, $nfail failed"
 [ "$nfail" = 0 ] && [ "$npass" -gt 0 ]
