@@ -25,6 +25,7 @@
 #include "nspawnlite/dev.h"
 #include "nspawnlite/environ.h"
 #include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/strv.h"
 #include "nspawnlite/mounts.h"
 #include "nspawnlite/overlays.h"
@@ -331,10 +332,12 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
         int r = mounts_apply_table(rootfd, &table, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
+        log_debug("Launch step: API filesystems mounted.");
 
         r = dev_populate(rootfd, ctx->userns, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_DEVICES, r, "%s: %m", err);
+        log_debug("Launch step: /dev populated.");
 
         r = setup_run_host(rootfd, ctx, err, sizeof err);
         if (r < 0)
@@ -462,16 +465,20 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         int r;
 
         child_enter(ctx);
+        log_debug("Launch step: child in its cgroups and namespaces.");
         const char *root;
         _cleanup_close_ int rootfd = child_open_root(ctx, &root);
+        log_debug("Launch step: root bound.");
         ChildTerminals t;
         child_setup_tree(ctx, rootfd, root, &t);
+        log_debug("Launch step: run/host, console and ttys made.");
         _cleanup_close_ int slave = t.slave;
 
         r = do_pivot_root(rootfd);
         if (r < 0)
                 FAIL(CHILD_STAGE_PIVOT, r, "Failed to switch to the new root: %m");
         rootfd = safe_close(rootfd);
+        log_debug("Launch step: pivoted.");
 
         if (sethostname(c->hostname, strlen(c->hostname)) < 0)
                 FAIL(CHILD_STAGE_HOSTNAME, errno, "Failed to set the hostname: %m");
@@ -517,7 +524,9 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         if (r < 0)
                 FAIL(CHILD_STAGE_EXEC, r, "Failed to build the environment: %m");
 
+        log_debug("Launch step: hostname, network and console set.");
         child_lock_down(ctx);
+        log_debug("Launch step: capabilities and seccomp applied.");
 
         if (c->kind == LAUNCH_RUN) {
                 /* The stub never calls execve(), so close-on-exec protects nothing: close every fd
