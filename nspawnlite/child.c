@@ -225,11 +225,16 @@ static void child_mount_image_parts(const ChildContext *ctx, int rootfd, RootMod
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
 
+/* The supervisor's go: we are in our cgroup everywhere, -U's ids are mapped, host0 is here. */
+static void child_wait_go(const ChildContext *ctx) {
+        SyncMessage m;
+        if (sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL) < 0)
+                _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
+}
+
 /* The first steps, in the new namespaces: into the machine's cgroup in every hierarchy, holding
  * nothing of the supervisor's, as the namespace's root, in a cgroup namespace of our own. */
 static void child_enter(const ChildContext *ctx) {
-        SyncMessage m;
-
         /* Die with the supervisor; it holds our other end of everything. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         child_mount_image(ctx);
@@ -257,9 +262,8 @@ static void child_enter(const ChildContext *ctx) {
         if (close_all_fds_except(keep, n_keep) < 0)
                 _exit(EXIT_FAILURE);
 
-        r = sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL);
-        if (r < 0)
-                _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
+        if (ctx->go_first)
+                child_wait_go(ctx);
 
         if (ctx->userns) {
                 /* Our ids are mapped now: become the namespace's root (the host's range base). */
@@ -482,6 +486,8 @@ _noreturn_ void child_main(const ChildContext *ctx) {
 
         if (sethostname(c->hostname, strlen(c->hostname)) < 0)
                 FAIL(CHILD_STAGE_HOSTNAME, errno, "Failed to set the hostname: %m");
+        if (!ctx->go_first)
+                child_wait_go(ctx);
 
         if (c->network.mode != NETWORK_HOST) {
                 r = netlink_link_up("lo");

@@ -181,6 +181,7 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                         .network = guest_network,
                         .original_mask = s->original_mask,
                         .cgroup = &s->cgroup,
+                        .go_first = userns || !into_cgroup,
                 };
                 child_main(&ctx);
         }

@@ -73,11 +73,28 @@ cmd_of() {
 	esac
 }
 
-# run_one KEY LOG [debug]: one timed cycle; fails the bench if the tool failed. With "debug",
-# nspawnlite prints its debug lines (without -q, which would silence them).
+# children_cpu_us: user + system time of this shell's reaped children so far (bash's `times`, which
+# counts what they reaped in turn: the guest, the tools' helpers), in µs, into CPU_US; no fork.
+children_cpu_us() {
+	local line u s
+	times >"$WORK/times"
+	{ read -r _ && read -r u s; } <"$WORK/times"
+	CPU_US=0
+	for line in "$u" "$s"; do
+		[[ $line =~ ^([0-9]+)m([0-9]+)\.([0-9]{3})s$ ]] || continue
+		CPU_US=$((CPU_US + (BASH_REMATCH[1] * 60 + 10#${BASH_REMATCH[2]}) * 1000000 + 10#${BASH_REMATCH[3]} * 1000))
+	done
+}
+
+# run_one KEY LOG [debug]: one timed cycle; fails the bench if the tool failed. Sets T_US and
+# T_CPU (its processor time, µs, to the ms). With "debug", nspawnlite prints its debug lines
+# (without -q, which would silence them).
 run_one() {
+	local before
 	cmd_of "$1"
 	trace_clear
+	children_cpu_us
+	before=$CPU_US
 	if [ "${3:-}" = debug ]; then
 		local -a c=()
 		local a
@@ -86,25 +103,29 @@ run_one() {
 	else
 		timed "$2" $LIMIT "${CMD[@]}"
 	fi
+	children_cpu_us
+	T_CPU=$((CPU_US - before))
 	[ "$T_RC" -eq 0 ] || failed "${LABEL[$1]}" "$2"
 }
 
 # Steps are the intervals between nspawnlite's debug lines that name them (their prefix, then the
 # step's label here, in the order they happen; each line ends the step it names). Their timestamps
-# are CLOCK_MONOTONIC, the trace's clock.
+# are CLOCK_MONOTONIC, the trace's clock. Lines marked "~" are the supervisor's work while its child
+# sets the tree up: not in the chain, each timed from the one before it (the first from the last
+# step before the clone).
 STEP_TABLE="Launch step: starting machine|start-up: exec, command line, checks
 Launch step: name locked|name lock, state directory
 Launch step: cgroups made|cgroups made in every hierarchy
 Launch step: machine set up|limits, network, control socket, signals
-Launch step: child cloned|clone3 into the new namespaces
-Launch step: network attached|veth into the child, registration
-Launch step: child in its cgroups|child: joins the v1 cgroups, cgroup ns
+~Launch step: child cloned|  supervisor meanwhile: clone3 returned
+~Launch step: network attached|  supervisor meanwhile: veth, registration
+Launch step: child in its cgroups|child: clone3, v1 cgroups joined, cgroup ns
 Launch step: root bound|child: root bound on itself
 Launch step: API filesystems mounted|child: /proc /sys /dev /run /tmp mounts
 Launch step: /dev populated|child: /dev nodes
 Launch step: run/host, console and ttys|child: /run/host, console, ttys
 Launch step: pivoted|child: pivot_root
-Launch step: hostname, network and console|child: hostname, lo and host0, setsid
+Launch step: hostname, network and console|child: hostname, go, lo and host0, setsid
 Launch step: capabilities and seccomp|child: capabilities, seccomp
 @init-exec|execve of init
 @init-exit|guest: init runs and powers off
@@ -131,7 +152,10 @@ steps_of() {
 		split("0 7 23 34 35 45 47 58 61 73 128 130 202 232 230 247 270 271 281", w, " ")
 		for (i in w) waits[w[i]] = 1
 		n = split(table, rows, "\n")
-		for (i = 1; i <= n; i++) { k = index(rows[i], "|"); key[i] = substr(rows[i], 1, k - 1); lab[i] = substr(rows[i], k + 1) }
+		for (i = 1; i <= n; i++) {
+			k = index(rows[i], "|"); key[i] = substr(rows[i], 1, k - 1); lab[i] = substr(rows[i], k + 1)
+			if (key[i] ~ /^~/) { key[i] = substr(key[i], 2); aside[i] = 1 }
+		}
 		while ((getline line < logfile) > 0) {
 			if (line !~ /^nspawnlite\[[0-9]+\.[0-9]+ /) continue
 			t = substr(line, 12) * 1e6
@@ -165,10 +189,18 @@ steps_of() {
 		}
 		for (i = 1; i <= n; i++) if (!debug && key[i] == "@init-exec") lab[i] = "before init"
 		for (i = 1; i <= n; i++) if (!debug && key[i] == "@exit") lab[i] = "after init"
-		m = 0; prev = t0
-		for (i = 1; i <= n; i++) if (i in at) { m++; e[m] = at[i]; s[m] = prev; l[m] = lab[i]; prev = at[i] }
-		for (j = 1; j <= nsc; j++) for (k = 1; k <= m; k++) if (sc_t[j] > s[k] && sc_t[j] <= e[k]) { sd[k] += sc_d[j]; sn[k]++; break }
-		for (k = 1; k <= m; k++) printf "%s\t%.0f\t%.0f\t%d\n", l[k], e[k] - s[k], sd[k], sn[k]
+		m = 0; prev = t0; aprev = 0
+		for (i = 1; i <= n; i++) {
+			if (!(i in at)) continue
+			m++; e[m] = at[i]; l[m] = lab[i]
+			if (i in aside) { s[m] = aprev ? aprev : prev; aprev = at[i]; side[m] = 1 }
+			else { s[m] = prev; prev = at[i] }
+		}
+		# A system call counts in the step of the chain during which it returned.
+		for (j = 1; j <= nsc; j++) for (k = 1; k <= m; k++) if (!(k in side) && sc_t[j] > s[k] && sc_t[j] <= e[k]) { sd[k] += sc_d[j]; sn[k]++; break }
+		for (k = 1; k <= m; k++)
+			if (k in side) printf "%s\t%.0f\t-\t-\n", l[k], e[k] - s[k]
+			else printf "%s\t%.0f\t%.0f\t%d\n", l[k], e[k] - s[k], sd[k], sn[k]
 	}' "$TRACE/trace"
 }
 
@@ -185,8 +217,9 @@ syscalls_trace() {
 	esac
 }
 
-# Samples, by key: space-separated µs; splits (trace_split) and steps (steps_of) by key.
-declare -A S=() SPLIT=() STEPS=()
+# Samples, by key: space-separated µs of wall (S) and processor (C) time; splits (trace_split)
+# and steps (steps_of) by key.
+declare -A S=() C=() SPLIT=() STEPS=()
 
 inner_main() {
 	bench_inner_setup "$1" "$2"
@@ -219,6 +252,7 @@ inner_main() {
 		for key in "${KEYS[@]}"; do
 			run_one "$key" "$L/$key-$i.log"
 			S[$key]+="$T_US "
+			C[$key]+="$T_CPU "
 			[ "$key" = floor ] || SPLIT[$key]+="$(trace_split "$T_PID") "$'\n'
 		done
 	done
@@ -260,7 +294,7 @@ step_rows() {
 	} | awk -F'\t' '
 	{ if (!($2 in seen)) { seen[$2] = ++n; name[n] = $2 } for (c = 3; c <= 5; c++) v[$1, $2, c] = v[$1, $2, c] " " $c }
 	function med(s, scale, a, k, i, j, t) {
-		k = split(s, a, " "); if (!k) return "-"
+		k = split(s, a, " "); if (!k || a[1] == "-") return "-"
 		for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 		return sprintf(scale == 1 ? "%.0f" : "%.2f", (k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2) / scale)
 	}
@@ -274,7 +308,12 @@ step_rows() {
 report() {
 	local -A M=()
 	local key nl ns o r fmt
-	for key in "${KEYS[@]}"; do M[$key]=$(med_of "$key"); done
+	local -A MC=()
+	for key in "${KEYS[@]}"; do
+		M[$key]=$(med_of "$key")
+		# shellcheck disable=SC2086 # one sample a word
+		MC[$key]=$(median ${C[$key]})
+	done
 	fmt='%-40s %10s %14s %7s %9s %9s %8s  %s\n'
 	# shellcheck disable=SC2059 # the format is ours
 	{
@@ -286,10 +325,15 @@ report() {
 			r=$(ratio "${M[$nl]}" "${M[$ns]}")
 			printf "$fmt" "${LABEL[$nl]#nspawnlite } / ${LABEL[$ns]#systemd-nspawn }" "$(fmt_ms "${M[$nl]}")" \
 				"$(fmt_ms "${M[$ns]}")" "$(fmt_ms "${M[floor]}")" "$r" "$o" "<= $TARGET" "$(meets "$o" "$TARGET")"
+			printf "$fmt" "  processor time, user + system" "$(fmt_ms "${MC[$nl]}")" "$(fmt_ms "${MC[$ns]}")" \
+				"$(fmt_ms "${MC[floor]}")" "$(ratio "${MC[$nl]}" "${MC[$ns]}")" \
+				"$(own "${MC[$nl]}" "${MC[$ns]}" "${MC[floor]}")" - ""
 		done
 	}
 	printf '\nown part = (cycle - floor) / (systemd-nspawn'"'"'s cycle - floor); raw ratio = cycle / systemd-nspawn'"'"'s.\n'
 	printf 'floor = unshare -fpmiunC chroot TREE /bin/true: what the kernel alone costs for the namespaces and an exec.\n'
+	printf 'processor time: of the tool and all it reaped (the guest too), to the ms; it leaves out waits (RCU grace\n'
+	printf 'periods, the disk) and other jobs'"'"' load, which the wall times count.\n'
 
 	if [ -n "${SPLIT[nl-none]:-}" ]; then
 		printf '\nWhere the cycle goes (ms, medians; exec and exit events from tracefs):\n'
