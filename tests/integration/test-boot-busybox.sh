@@ -59,4 +59,19 @@ assert_eq ok "$(steps_in_order "$WORK/steps.log" "Launch step: machine set up." 
         "Launch step: hostname, network and console set." "Launch step: capabilities and seccomp applied." \
         "Launch step: init ended.")" \
         "the child's steps are logged once each, in order, between the supervisor's set-up and init's end"
+
+# Clone into the cgroup, no -U: the child sets the tree up while the supervisor makes the veth, and
+# waits for its go (the sync socket's first read) only after pivot_root, before host0.
+if command -v strace >/dev/null; then
+        rc=0
+        strace -f -qq -e trace=recvmsg,pivot_root -o "$WORK/go.strace" "$NSPAWNLITE" boot -M instant \
+                --network=none --console=pipe "$WORK/instant" </dev/null >/dev/null 2>&1 || rc=$?
+        assert_eq 0 "$rc" "the same boot under strace exits 0"
+        child=$(awk '/ pivot_root\(/ { print $1; exit }' "$WORK/go.strace")
+        order=$(awk -v c="$child" '$1 == c && / (recvmsg|pivot_root)\(/ { sub(/\(.*/, "", $2); print $2 }' \
+                "$WORK/go.strace" | head -n 2 | tr '\n' ' ')
+        assert_eq "pivot_root recvmsg " "$order" "the child waits for the supervisor's go only after pivot_root"
+else
+        log "no strace: the order of the child's wait is not checked"
+fi
 assert_clean
