@@ -119,11 +119,16 @@ static int unified_restrict_devices(MachineCgroup *cg) {
 /* The scope is systemd's: only what we made in it goes. A transient unit, empty once we have left,
  * is removed by systemd itself (a new start of the name waits for that, see unit_create()). */
 static int unit_scope_leave(MachineCgroup *cg, int r) {
-        /* A kept unit ends with the supervisor, still in …/supervisor: systemd clears it then. */
-        if (cg->unit_mode == CGROUP_UNIT_KEEP)
-                return r;
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/supervisor", cg->scope);
+        /* A kept unit usually ends with the supervisor, still in …/supervisor: systemd clears it
+         * then. Once the supervisor is dead (gc) the unit may live on: its …/supervisor goes now. */
+        if (cg->unit_mode == CGROUP_UNIT_KEEP) {
+                char d[PATH_MAX];
+                snprintf(d, sizeof d, "%s/%s", cg->unified_root, p);
+                (void) rmdir(d); /* EBUSY while we are in it */
+                return r;
+        }
         int k = cgroup_rmdir_retry(cg->unified_root, p);
         if (r >= 0)
                 r = k;

@@ -90,6 +90,33 @@ int machine_cgroup_init(MachineCgroup *cg, const char *name) {
         return cg->backend->init ? cg->backend->init(cg) : 0;
 }
 
+int machine_cgroup_init_recorded(MachineCgroup *cg, const char *name, const char *scope, const char *unit,
+                                 bool kept) {
+        int r = machine_cgroup_init(cg, name);
+        if (r < 0 || !unit || !*unit)
+                return r;
+        /* Units are systemd's, on a cgroup2-only tree: elsewhere the default paths hold. */
+        if (!machine_cgroup_is_unified(cg))
+                return 0;
+        char abs[PATH_MAX];
+        const char *slash = scope ? strrchr(scope, '/') : NULL;
+        if (!slash || slash == scope || !slash[1] ||
+            snprintf(abs, sizeof abs, "/%s", scope) >= (int) sizeof abs || !path_is_safe_absolute(abs) ||
+            strchr(unit, '/'))
+                return -EINVAL;
+        free(cg->parent);
+        free(cg->scope);
+        free(cg->payload);
+        cg->payload = NULL;
+        cg->parent = strndup(scope, slash - scope);
+        cg->scope = strdup(scope);
+        cg->unit = strdup(unit);
+        cg->unit_mode = kept ? CGROUP_UNIT_KEEP : CGROUP_UNIT_TRANSIENT;
+        if (!cg->parent || !cg->scope || !cg->unit || asprintf(&cg->payload, "%s/payload", cg->scope) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int machine_cgroup_use_systemd(MachineCgroup *cg, const char *slice, bool keep_unit, const Limits *limits) {
         /* The hybrid layout is left to today's path: systemd's v1 hierarchies are not delegated. */
         if (!systemd_booted() || getenv("NSPAWNLITE_CGROUP_PARENT") || !machine_cgroup_is_unified(cg))

@@ -84,6 +84,10 @@ int cgroup_detect_layout(CgroupLayout *ret);
 /* Fill in paths for a validated machine name and pick the backend. Touches nothing: also how a
  * machine whose supervisor is gone is found again (gc). */
 int machine_cgroup_init(MachineCgroup *cg, const char *name);
+/* The same for a machine whose state file recorded its scope (a --slice=, or the unit it kept) and
+ * unit: what gc acts on. Refuses (-EINVAL) a recorded path that is not a plain relative one. */
+int machine_cgroup_init_recorded(MachineCgroup *cg, const char *name, const char *scope, const char *unit,
+                                 bool kept);
 int machine_cgroup_create(MachineCgroup *cg);
 /* On a host where systemd is PID 1 (and $NSPAWNLITE_CGROUP_PARENT is unset, which asks for a
  * cgroup path of its own), with a cgroup2-only tree: let create ask systemd for the scope, a

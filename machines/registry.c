@@ -159,6 +159,8 @@ const MachineStateKey machine_state_keys[] = {
         KEY(uid_shift, STATE_KEY_U32, uid_shift, false),
         KEY(address, STATE_KEY_STRING, address, true),
         KEY(interface, STATE_KEY_STRING, interface, true),
+        KEY(unit, STATE_KEY_STRING, unit, true),
+        KEY(unit_kept, STATE_KEY_BOOL, unit_kept, true),
 };
 #undef KEY
 const size_t machine_state_keys_n = ELEMENTSOF(machine_state_keys);
@@ -263,6 +265,8 @@ int machine_info_format(const MachineInfo *m, char *buf, size_t n) {
                         EMIT("%s=%" PRIu32 "\n", k->key, *(const uint32_t *) f);
                         break;
                 case STATE_KEY_BOOL:
+                        if (k->omit_empty && !*(const bool *) f)
+                                break;
                         EMIT("%s=%d\n", k->key, *(const bool *) f ? 1 : 0);
                         break;
                 }
@@ -383,6 +387,23 @@ int machine_state_write(const MachineLock *l, const MachineInfo *m) {
                 return r;
         snprintf(p, sizeof p, "%s/state", l->dir);
         return write_file_atomic(p, buf, 0644);
+}
+
+int machine_info_read(const char *name, MachineInfo *ret) {
+        char p[PATH_MAX];
+        int r = machine_path(name, "state", p, sizeof p);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *text = NULL;
+        r = read_file_at(AT_FDCWD, p, MACHINE_STATE_MAX, &text);
+        if (r < 0)
+                return r;
+        MachineInfo m;
+        if ((size_t) r >= MACHINE_STATE_MAX || strlen(text) != (size_t) r ||
+            machine_info_parse(text, &m) < 0 || strcmp(m.name, name) != 0)
+                return -EBADMSG;
+        *ret = m;
+        return 0;
 }
 
 int machine_info_load(const char *name, MachineInfo *ret) {

@@ -46,6 +46,10 @@ typedef struct {
         uint64_t caps; /* the guest's capability bounding set */
         bool no_new_privileges;
         uint32_t uid_shift; /* -U: the host uid of the guest's root; 0 without */
+        /* systemd hosts: the unit that holds cgroup (empty: none), and whether it is a kept one
+         * (--keep-unit) rather than our transient scope: what gc needs after a killed supervisor. */
+        char unit[256];
+        bool unit_kept;
         Limits limits;
 } MachineInfo;
 
@@ -68,7 +72,7 @@ typedef struct {
         const char *key;
         MachineStateKeyType type;
         size_t offset, size; /* of the field in MachineInfo */
-        bool omit_empty;     /* a string left out of the file when empty */
+        bool omit_empty;     /* left out of the file when empty (a string) or false (a bool) */
 } MachineStateKey;
 
 extern const MachineStateKey machine_state_keys[];
@@ -90,6 +94,9 @@ int machine_state_write(const MachineLock *l, const MachineInfo *m);
  * supervisor's state file is not one format wrote, -EACCES when the caller may not tell (not
  * root). */
 int machine_info_load(const char *name, MachineInfo *ret);
+/* The state file as it is, alive or not (gc: what a dead supervisor recorded); -ENOENT without one,
+ * -EBADMSG when it is not ours. */
+int machine_info_read(const char *name, MachineInfo *ret);
 
 /* Whether a supervisor holds NAME's lock right now: 1, 0, or -errno when it cannot be told (e.g.
  * -EACCES: the lock file is root's). machine_lock_held() is its yes (errors are a no). */

@@ -35,6 +35,11 @@ typedef struct {
         typeof(&sd_bus_process) sd_bus_process;
         typeof(&sd_bus_wait) sd_bus_wait;
         typeof(&sd_bus_slot_unref) sd_bus_slot_unref;
+        typeof(&sd_bus_get_property_string) sd_bus_get_property_string;
+        typeof(&sd_bus_match_signal_async) sd_bus_match_signal_async;
+        typeof(&sd_bus_call_async) sd_bus_call_async;
+        typeof(&sd_bus_message_get_error) sd_bus_message_get_error;
+        typeof(&sd_bus_message_get_errno) sd_bus_message_get_errno;
 } BusApi;
 
 /* The loaded library and the connection. Between systemd_bus_hold() and systemd_bus_release() they
@@ -46,9 +51,19 @@ static struct {
         bool hold;
 } session;
 
+/* The call to machined in flight between machined_*_send() and machined_*_finish(). */
+static struct {
+        sd_bus_slot *slot;
+        bool done;
+        int error;         /* -errno from the reply; -EHOSTDOWN: machined is not on the bus */
+        char message[256]; /* the bus's message with it */
+        char name[65];
+} pending;
+
 static void session_close(void) {
         if (!session.api.handle)
                 return;
+        pending.slot = session.api.sd_bus_slot_unref(pending.slot); /* its bus goes */
         session.api.sd_bus_flush_close_unref(session.bus);
         dlclose(session.api.handle);
         session = (typeof(session)){ .hold = session.hold };
@@ -84,8 +99,13 @@ static int session_open(char *err, size_t errlen) {
                 DL_FIELD(a, sd_bus_process),
                 DL_FIELD(a, sd_bus_wait),
                 DL_FIELD(a, sd_bus_slot_unref),
+                DL_FIELD(a, sd_bus_get_property_string),
+                DL_FIELD(a, sd_bus_match_signal_async),
+                DL_FIELD(a, sd_bus_call_async),
+                DL_FIELD(a, sd_bus_message_get_error),
+                DL_FIELD(a, sd_bus_message_get_errno),
         };
-        if (dlopen_symbols(&a->handle, "libsystemd.so.0", symbols, ELEMENTSOF(symbols)) < 0) {
+        if (dlopen_symbols(&a->handle, SONAME_SYSTEMD, symbols, ELEMENTSOF(symbols)) < 0) {
                 const char *e = dlerror();
                 snprintf(err, errlen, "Failed to load libsystemd: %s", e ? e : "a symbol is missing");
                 return -ENOPKG;
@@ -197,10 +217,13 @@ int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen) {
                 return r;
         JobWait wait = { .api = &c.api };
         sd_bus_slot *slot = NULL;
-        /* Before the call: a JobRemoved that comes with its reply is queued, not lost. */
-        r = c.api.sd_bus_match_signal(c.bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                      "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed,
-                                      &wait);
+        /* Before the call: a JobRemoved that comes with its reply is queued, not lost. Without
+         * waiting for the match's own reply: the bus applies a connection's messages in order, so
+         * it is in place before systemd sees the call (a failed match closes the connection, and
+         * the wait below ends with that). */
+        r = c.api.sd_bus_match_signal_async(c.bus, &slot, "org.freedesktop.systemd1",
+                                            "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                            "JobRemoved", on_job_removed, NULL, &wait);
         if (r < 0) {
                 snprintf(err, errlen, "Failed to watch systemd's jobs: %s", strerror(-r));
                 goto out;
@@ -289,11 +312,32 @@ int systemd_unit_set_limit(const char *unit, LimitKey k, uint64_t v, char *err, 
         return r;
 }
 
-int machined_register(const MachineRegistration *m, char *err, size_t errlen) {
+static int on_pending_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const BusApi *a = &session.api;
+        const sd_bus_error *e = a->sd_bus_message_get_error(m);
+        pending.done = true;
+        if (!e)
+                return 0;
+        pending.error = a->sd_bus_message_get_errno(m) > 0 ? -a->sd_bus_message_get_errno(m) : -EIO;
+        if (a->sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+            a->sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.NameHasNoOwner"))
+                pending.error = -EHOSTDOWN;
+        snprintf(pending.message, sizeof pending.message, "%s", e->message ?: strerror(-pending.error));
+        return 0;
+}
+
+int machined_register_send(const MachineRegistration *m, char *err, size_t errlen) {
+        if (!session.hold)
+                return -EINVAL; /* the reply comes on this connection: it must stay open */
         BusCall c;
         int r = bus_call_open(&c, err, errlen);
         if (r < 0)
                 return r;
+        pending.slot = c.api.sd_bus_slot_unref(pending.slot);
+        pending.done = false;
+        pending.error = 0;
+        pending.message[0] = 0;
+        snprintf(pending.name, sizeof pending.name, "%s", m->name);
         r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "RegisterMachineWithNetwork");
         if (r >= 0)
                 r = c.api.sd_bus_message_append(c.msg, "s", m->name);
@@ -306,17 +350,65 @@ int machined_register(const MachineRegistration *m, char *err, size_t errlen) {
                 r = c.api.sd_bus_message_append_array(c.msg, 'i', m->ifindices, m->n_ifindices * sizeof(int));
         if (r < 0)
                 snprintf(err, errlen, "Failed to build the registration of %s: %s", m->name, strerror(-r));
-        else {
-                char what[256];
-                snprintf(what, sizeof what, "Failed to register machine %s with systemd-machined", m->name);
-                r = bus_call_send(&c, what, err, errlen);
-                if (r < 0 &&
-                    (c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.ServiceUnknown") ||
-                     c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.NameHasNoOwner")))
-                        r = -EHOSTDOWN;
-        }
+        else if ((r = c.api.sd_bus_call_async(c.bus, &pending.slot, c.msg, on_pending_reply, NULL,
+                                              BUS_TIMEOUT_USEC)) < 0)
+                snprintf(err, errlen, "Failed to register machine %s with systemd-machined: %s", m->name,
+                         strerror(-r));
         bus_call_done(&c);
         return r;
+}
+
+static int pending_finish(const char *what, char *err, size_t errlen) {
+        if (!pending.slot || !session.bus)
+                return -EINVAL;
+        int r = 0;
+        /* Bounded: sd-bus answers a call that timed out with an error reply of its own. */
+        while (!pending.done) {
+                r = session.api.sd_bus_process(session.bus, NULL);
+                if (r == 0)
+                        r = session.api.sd_bus_wait(session.bus, UINT64_MAX);
+                if (r < 0)
+                        break;
+        }
+        pending.slot = session.api.sd_bus_slot_unref(pending.slot);
+        if (!pending.done) {
+                snprintf(err, errlen, "Failed to %s machine %s with systemd-machined: %s", what, pending.name,
+                         strerror(-r));
+                return r;
+        }
+        if (pending.error < 0)
+                snprintf(err, errlen, "Failed to %s machine %s with systemd-machined: %s", what, pending.name,
+                         pending.message);
+        return pending.error;
+}
+
+int machined_register_finish(char *err, size_t errlen) {
+        return pending_finish("register", err, errlen);
+}
+
+int machined_unregister_send(const char *name) {
+        if (!session.hold)
+                return -EINVAL;
+        BusCall c;
+        char err[256];
+        int r = bus_call_open(&c, err, sizeof err);
+        if (r < 0)
+                return r;
+        pending = (typeof(pending)){ .slot = c.api.sd_bus_slot_unref(pending.slot) };
+        snprintf(pending.name, sizeof pending.name, "%s", name);
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        if (r >= 0)
+                r = c.api.sd_bus_call_async(c.bus, &pending.slot, c.msg, on_pending_reply, NULL,
+                                            BUS_TIMEOUT_USEC);
+        bus_call_done(&c);
+        return r;
+}
+
+int machined_unregister_finish(void) {
+        char err[256];
+        return pending_finish("unregister", err, sizeof err);
 }
 
 int machined_unregister(const char *name) {
@@ -332,6 +424,46 @@ int machined_unregister(const char *name) {
                 r = bus_call_send(&c, "unregister", err, sizeof err);
         bus_call_done(&c);
         return r;
+}
+
+int machined_forget(const char *name, const char *unit) {
+        BusCall c;
+        char err[256];
+        int r = bus_call_open(&c, err, sizeof err);
+        if (r < 0)
+                return r;
+        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "GetMachine");
+        if (r >= 0)
+                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        if (r >= 0 && (r = bus_call_send(&c, "get", err, sizeof err)) < 0 &&
+            (c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.machine1.NoSuchMachine") ||
+             c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+             c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.DBus.Error.NameHasNoOwner"))) {
+                bus_call_done(&c);
+                return 0;
+        }
+        const char *path = NULL;
+        if (r >= 0)
+                r = c.api.sd_bus_message_read(c.reply, "o", &path);
+        char *u = NULL;
+        if (r >= 0)
+                r = c.api.sd_bus_get_property_string(c.bus, "org.freedesktop.machine1", path,
+                                                     "org.freedesktop.machine1.Machine", "Unit", NULL, &u);
+        /* Another machine of that name, in another unit, is not ours to end. */
+        bool ours = r >= 0 && u && strcmp(u, unit) == 0;
+        free(u);
+        if (ours) {
+                c.api.sd_bus_message_unref(c.msg);
+                c.api.sd_bus_message_unref(c.reply);
+                c.msg = c.reply = NULL;
+                r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
+                if (r >= 0)
+                        r = c.api.sd_bus_message_append(c.msg, "s", name);
+                if (r >= 0)
+                        r = bus_call_send(&c, "unregister", err, sizeof err);
+        }
+        bus_call_done(&c);
+        return r < 0 ? r : ours;
 }
 
 int systemd_unit_files_enable(const char *const *units, bool enable, char *err, size_t errlen) {

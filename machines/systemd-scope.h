@@ -47,11 +47,21 @@ typedef struct {
         size_t n_ifindices;
 } MachineRegistration;
 
-/* RegisterMachineWithNetwork with systemd-machined, for the unit the leader runs in. -EHOSTDOWN
- * when machined is not on the bus (nor activatable). */
-int machined_register(const MachineRegistration *m, char *err, size_t errlen);
+/* RegisterMachineWithNetwork with systemd-machined, for the unit the leader runs in, in two halves
+ * so that the guest sets itself up while machined works: send (between systemd_bus_hold() and
+ * systemd_bus_release(), as the reply comes on that connection), then finish, which waits for the
+ * reply: -EHOSTDOWN when machined is not on the bus (nor activatable). */
+int machined_register_send(const MachineRegistration *m, char *err, size_t errlen);
+int machined_register_finish(char *err, size_t errlen);
 /* UnregisterMachine: machined forgets it (the unit stays). */
 int machined_unregister(const char *name);
+/* The same in two halves, as for the registration: the reply must be read before the connection
+ * goes (machined asks the bus who the caller is once the call is in). */
+int machined_unregister_send(const char *name);
+int machined_unregister_finish(void);
+/* Unregister machine NAME if machined has it in unit (a kept unit that outlived our supervisor);
+ * 1 if it did, 0 if machined has no such machine there, -errno. */
+int machined_forget(const char *name, const char *unit);
 
 /* EnableUnitFiles (enable) or DisableUnitFiles of units (NULL-terminated), then Reload: what
  * `systemctl enable|disable` does. */

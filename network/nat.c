@@ -97,7 +97,7 @@ static int nft_api_open(NftApi *api, char *err, size_t errlen) {
                 DL_FIELD(api, nft_run_cmd_from_buffer),
                 DL_FIELD(api, nft_ctx_get_error_buffer),
         };
-        if (dlopen_symbols(&api->handle, "libnftables.so.1", symbols, ELEMENTSOF(symbols)) < 0) {
+        if (dlopen_symbols(&api->handle, SONAME_NFTABLES, symbols, ELEMENTSOF(symbols)) < 0) {
                 const char *e = dlerror();
                 snprintf(err, errlen, "Failed to load libnftables: %s", e ? e : "a symbol is missing");
                 return -ENOPKG;

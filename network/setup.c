@@ -255,8 +255,10 @@ int network_prepare(MachineNetwork *n, const char *machine, const NetworkSpec *c
                 if (r == -EADDRNOTAVAIL) {
                         char a[16];
                         ipv4_format(s.address, a, sizeof a);
-                        snprintf(err, errlen, "No free address left in %s/%u for machine %s", a, s.prefix,
-                                 n->machine);
+                        snprintf(err, errlen,
+                                 "No free address left in %s/%u for machine %s: power off another machine, "
+                                 "or set NSPAWNLITE_BRIDGE_SUBNET to a larger subnet",
+                                 a, s.prefix, n->machine);
                 } else if (r == -EBADMSG)
                         snprintf(err, errlen,
                                  "The lease file %s/network/leases is not one nspawnlite wrote; "

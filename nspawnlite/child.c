@@ -225,11 +225,16 @@ static void child_mount_image_parts(const ChildContext *ctx, int rootfd, RootMod
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
 
-/* The supervisor's go: we are in our cgroup everywhere, -U's ids are mapped, host0 is here. */
+/* The supervisor's go: we are in our cgroup everywhere, -U's ids are mapped, host0 is here. Read
+ * once, at the first step that needs it (its messages come in the order it sent them). */
 static void child_wait_go(const ChildContext *ctx) {
+        static bool received; /* the child is one thread */
         SyncMessage m;
+        if (received)
+                return;
         if (sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL) < 0)
                 _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
+        received = true;
 }
 
 /* The first steps, in the new namespaces: into the machine's cgroup in every hierarchy, holding
@@ -397,6 +402,13 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
         r = sync_send(ctx->sync_fd, &ready, fds, n_fds);
         if (r < 0)
                 _exit(EXIT_FAILURE);
+        /* Nothing of the guest runs before machined has the machine (or its supervisor gave up);
+         * the supervisor's go came before that. */
+        SyncMessage m;
+        if (ctx->await_registration)
+                child_wait_go(ctx);
+        if (ctx->await_registration && sync_expect(ctx->sync_fd, SYNC_STEP_REGISTERED, &m, NULL, NULL) < 0)
+                _exit(EXIT_FAILURE);
         notify = safe_close(notify);
         master = safe_close(master);
         for (unsigned i = 0; i < ready.n_ttys; i++)
@@ -486,8 +498,7 @@ _noreturn_ void child_main(const ChildContext *ctx) {
 
         if (sethostname(c->hostname, strlen(c->hostname)) < 0)
                 FAIL(CHILD_STAGE_HOSTNAME, errno, "Failed to set the hostname: %m");
-        if (!ctx->go_first)
-                child_wait_go(ctx);
+        child_wait_go(ctx); /* read already, unless the tree was set up meanwhile */
 
         if (c->network.mode != NETWORK_HOST) {
                 r = netlink_link_up("lo");

@@ -36,6 +36,7 @@ typedef struct {
          * the child to its unified cgroup itself, or maps the ids of -U. Otherwise only host0 (the
          * veth it makes meanwhile) waits for it, and the tree is set up in parallel. */
         bool go_first;
+        bool await_registration; /* wait for SYNC_STEP_REGISTERED after SYNC_STEP_CONSOLE_READY */
 } ChildContext;
 
 /* Runs in the new namespaces as the guest's PID 1: sets up the tree, then execs init (or becomes

@@ -15,6 +15,10 @@
  * the ownership check. A cgroup that cannot be removed is warned about only. */
 int machine_clear_leftovers(MachineCgroup *cg, const char *name, bool registered, char *ret_path,
                             size_t path_len, char *ret_why, size_t why_len);
+/* Initialise cg for the dead machine NAME from what its state file recorded (its unit's cgroup: a
+ * --slice=, a kept unit): 1 when it recorded a unit, 0 when cg has the default paths (no state file,
+ * or no unit in it), -errno. */
+int machine_cgroup_init_dead(MachineCgroup *cg, const char *name);
 
 /* The image store's temporaries that no writer holds any more (a clone or import killed midway):
  * removed, *ret_removed counts them. A store that does not exist has none. */

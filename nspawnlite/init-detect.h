@@ -14,7 +14,7 @@ typedef enum {
         _INIT_KIND_MAX,
 } InitKind;
 
-/* How each init is asked to power off or reboot (the README's table of inits). */
+/* How each init is asked to power off or reboot (nspawnlite(1), SHUTDOWN). */
 typedef struct {
         const char *name;
         int poweroff_signal; /* 0: none known */

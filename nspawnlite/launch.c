@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,6 +32,7 @@
 #include "nspawnlite/caps.h"
 #include "nspawnlite/child.h"
 #include "nspawnlite/gc.h"
+#include "nspawnlite/host-limits.h"
 #include "nspawnlite/launch-userns.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
@@ -104,6 +106,10 @@ static int preflight(Supervisor *s) {
         } else
                 s->init_kind = INIT_STUB;
 
+        /* What many machines need from the host: one line per limit that falls short. */
+        if (host_limits_check(s->init_kind, c->userns.mode != USERNS_OFF, 1 + c->ttys) < 0)
+                return -ENOSPC;
+
         /* Kernel features we cannot do without, named so that the user knows what is missing. */
         static const struct {
                 const char *path;
@@ -132,6 +138,48 @@ static int preflight(Supervisor *s) {
         return 0;
 }
 
+/* -U: the kernel counts per-user limits of a user namespace's processes (inotify instances, user
+ * namespaces, mount namespaces…) against the namespace's owner, the euid of its creator, too. Owned
+ * by root, every machine would share root's fs.inotify.max_user_instances (128): a hundred systemd
+ * guests need ten times that. So the supervisor creates the namespace with the range's base as its
+ * euid, keeping its capabilities (SECBIT_NO_SETUID_FIXUP) for clone3(CLONE_INTO_CGROUP), and
+ * takes root back at once (owner_switch_leave()). */
+typedef struct {
+        int securebits, dumpable;
+        bool active;
+} OwnerSwitch;
+
+static int owner_switch_enter(uid_t owner, OwnerSwitch *ret) {
+        int bits = prctl(PR_GET_SECUREBITS);
+        int dumpable = prctl(PR_GET_DUMPABLE);
+        if (bits < 0 || dumpable < 0)
+                return -errno;
+        if (prctl(PR_SET_SECUREBITS, (unsigned long) bits | SECBIT_NO_SETUID_FIXUP) < 0)
+                return -errno;
+        if (setresuid((uid_t) -1, owner, (uid_t) -1) < 0) {
+                int r = -errno;
+                (void) prctl(PR_SET_SECUREBITS, (unsigned long) bits);
+                return r;
+        }
+        *ret = (OwnerSwitch){ .securebits = bits, .dumpable = dumpable, .active = true };
+        return 0;
+}
+
+static void owner_switch_leave(OwnerSwitch *o) {
+        if (!o->active)
+                return;
+        /* Cannot fail: the real and saved uids are still 0. A changed euid made us undumpable. */
+        (void) setresuid((uid_t) -1, 0, (uid_t) -1);
+        (void) prctl(PR_SET_SECUREBITS, (unsigned long) o->securebits);
+        (void) prctl(PR_SET_DUMPABLE, (unsigned long) o->dumpable);
+        o->active = false;
+}
+
+/* Whether systemd-machined is to learn of the machine: where systemd made or gave its unit. */
+static bool registration_wanted(const Supervisor *s) {
+        return s->cgroup.unit_mode != CGROUP_UNIT_NONE && s->spec->register_mode != REGISTER_NO;
+}
+
 static int clone_child(Supervisor *s, int child_sync, const MountSources *sources, const char *stage,
                        bool *ret_into_cgroup) {
         bool userns = s->userns.lock_fd >= 0;
@@ -149,6 +197,11 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                 .cgroup = (uint64_t) s->cgroup.payload_fd,
         };
         bool into_cgroup = true;
+        OwnerSwitch owner = {};
+        int r = userns ? owner_switch_enter(s->userns.base, &owner) : 0;
+        if (r < 0) /* nested, without CAP_SETPCAP or the range mapped: root owns it, as before */
+                log_debug_errno(r, "Cannot create the user namespace as uid %u (%m): root owns it.",
+                                s->userns.base);
         long pid = syscall(SYS_clone3, &args, sizeof args);
         if (pid < 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EBUSY || errno == E2BIG)) {
                 /* Older kernel or a cgroup we cannot clone into: clone, then attach. */
@@ -157,8 +210,12 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                 into_cgroup = false;
                 pid = syscall(SYS_clone3, &args, sizeof args);
         }
-        if (pid < 0)
-                return -errno;
+        if (pid != 0) {
+                r = pid < 0 ? -errno : 0;
+                owner_switch_leave(&owner);
+                if (r < 0)
+                        return r;
+        }
         if (pid == 0) {
                 GuestNetwork guest_network;
                 network_guest_config(&s->network, &guest_network);
@@ -182,6 +239,7 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                         .original_mask = s->original_mask,
                         .cgroup = &s->cgroup,
                         .go_first = userns || !into_cgroup,
+                        .await_registration = registration_wanted(s),
                 };
                 child_main(&ctx);
         }
@@ -214,10 +272,11 @@ static void end_guest(Supervisor *s) {
 }
 
 /* systemd-machined learns of the machine, with its init as the leader (again after a reboot: a new
- * one), where systemd made its scope. */
-static int register_machine(Supervisor *s) {
+ * one), where systemd made its scope. Sent here, its reply read by register_machine_finish() once
+ * the child has set up its tree: the two overlap. */
+static int register_machine_send(Supervisor *s) {
         const LaunchSpec *c = s->spec;
-        if (s->cgroup.unit_mode == CGROUP_UNIT_NONE || c->register_mode == REGISTER_NO)
+        if (!registration_wanted(s))
                 return 0;
         if (s->registered)
                 (void) machined_unregister(c->machine);
@@ -243,7 +302,20 @@ static int register_machine(Supervisor *s) {
                                   .ifindices = ifindex,
                                   .n_ifindices = n_ifindex };
         char err[512];
-        int r = machined_register(&m, err, sizeof err);
+        int r = machined_register_send(&m, err, sizeof err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err);
+        s->registering = true;
+        return 0;
+}
+
+static int register_machine_finish(Supervisor *s) {
+        const LaunchSpec *c = s->spec;
+        if (!s->registering)
+                return 0;
+        s->registering = false;
+        char err[512];
+        int r = machined_register_finish(err, sizeof err);
         if (r == -EHOSTDOWN && c->register_mode == REGISTER_AUTO) {
                 log_debug("systemd-machined is not on the bus: machine %s is not registered.", c->machine);
                 return 0;
@@ -327,11 +399,11 @@ static int start_guest(Supervisor *s) {
                 log_error_errno(r, "%s: %m", err);
                 goto fail;
         }
-        r = register_machine(s);
-        systemd_bus_release();
+        systemd_bus_hold(); /* the registration's reply comes on this connection */
+        r = register_machine_send(s);
         if (r < 0)
                 goto fail;
-        log_debug("Launch step: network attached, machine registered.");
+        log_debug("Launch step: network attached, registration sent.");
         r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
         if (r < 0) {
                 /* It may have failed before it waited for us (joining its cgroup): say why. */
@@ -362,6 +434,14 @@ static int start_guest(Supervisor *s) {
                         s->ttys[i].client_fd = -EBADF;
                 }
                 console_relay_set_master(&s->relay, s->master);
+                if (registration_wanted(s)) {
+                        if (register_machine_finish(s) < 0)
+                                goto fail; /* logged; the child waits, nothing of the guest ran */
+                        r = sync_send_step(pair[0], SYNC_STEP_REGISTERED, NULL, 0);
+                }
+                /* A run is short: its connection stays for the unregistration at its end. */
+                if (s->spec->kind != LAUNCH_RUN || !s->registered)
+                        systemd_bus_release();
 
                 /* Init runs once the child's end closes at execve(); the stub says so explicitly. */
                 r = sync_recv(pair[0], &m, NULL, NULL);
@@ -383,6 +463,8 @@ static int start_guest(Supervisor *s) {
 fail : {
         int status = 1;
         reap_child(s, kill_first, &status);
+        s->registering = false;
+        systemd_bus_release();
         end_guest(s);
         image_mounts_close(&s->image.mounts); /* -U's, if it failed before they were attached */
         return status > 1 && status < 128 ? status : -ECHILD;
@@ -445,7 +527,14 @@ static int prepare_image_mountpoint(Supervisor *s) {
  * Only if it is ours: the parent is shared with systemd's machines and other runtime dirs. */
 static int clear_leftovers(MachineCgroup *cg, const char *name) {
         char path[PATH_MAX] = "", why[PATH_MAX] = "";
-        int r = machine_clear_leftovers(cg, name, true, path, sizeof path, why, sizeof why);
+        /* One that was in another slice or a kept unit (its state file says where) first. */
+        MachineCgroup old;
+        int r = machine_cgroup_init_dead(&old, name);
+        if (r > 0)
+                r = machine_clear_leftovers(&old, name, false, path, sizeof path, why, sizeof why);
+        machine_cgroup_done(&old);
+        if (r >= 0)
+                r = machine_clear_leftovers(cg, name, true, path, sizeof path, why, sizeof why);
         if (r == -EEXIST)
                 return log_error_errno(r, "Cgroup %s exists and was not made by nspawnlite of %s (%s); %s",
                                        path, runtime_dir(), why, "pick another name or remove it.");
@@ -642,6 +731,15 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         s->signal_fd = safe_close(s->signal_fd);
         if (mask_blocked)
                 sigprocmask(SIG_SETMASK, &s->original_mask, NULL);
+        /* machined forgets the machine (and a kept unit may live on): left to machined's own
+         * clear-up after the unit, the name would still be taken for a moment after we exit, and
+         * machined would stop, by name, the unit of the next machine of that name. Sent before we
+         * leave the unit, the reply read once the rest is cleared up. */
+        bool unregistering = s->registered;
+        if (unregistering) {
+                systemd_bus_hold();
+                unregistering = machined_unregister_send(s->spec->machine) >= 0;
+        }
         if (s->cgroup.owned) {
                 (void) machine_cgroup_kill_all(&s->cgroup);
                 int r = machine_cgroup_destroy(&s->cgroup);
@@ -649,10 +747,6 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s->cgroup.scope));
                 log_debug("Teardown step: cgroups removed.");
         }
-        /* machined forgets a machine with its unit; a kept unit may outlive it. */
-        if (s->registered && s->cgroup.unit_mode == CGROUP_UNIT_KEEP)
-                (void) machined_unregister(s->spec->machine);
-        systemd_bus_release();
         machine_cgroup_watch_stop(&s->freeze_watch_fd); /* the machine is gone: the watcher too */
         machine_cgroup_done(&s->cgroup);
         network_release(&s->network);
@@ -664,7 +758,10 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
         overlays_cleanup(s->spec->overlays, s->spec->n_overlays);
         if (s->lock.dir) /* the name is ours: so is its upper directory (--ephemeral-size=disk) */
                 (void) overlays_upper_dir_remove(s->spec->machine);
-        machine_lock_release(&s->lock);
+        if (unregistering)
+                (void) machined_unregister_finish();
+        systemd_bus_release();
+        machine_lock_release(&s->lock); /* the name is free from here on, machined's too */
         log_debug("Teardown step: state removed.");
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(s, status);

@@ -14,7 +14,7 @@
 
 #include "nspawnlite/basic/macro.h"
 
-/* Things a guest has no business doing to the shared kernel, grouped as in the README. */
+/* Things a guest has no business doing to the shared kernel, grouped as in nspawnlite(1), SECURITY. */
 const char *const seccomp_denied_syscalls[] = {
         /* keyrings are not namespaced */
         "add_key",

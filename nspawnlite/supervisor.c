@@ -51,6 +51,10 @@ int supervisor_write_state(Supervisor *s, const char *state) {
         snprintf(m.rootfs, sizeof m.rootfs, "%s", s->spec->rootfs);
         snprintf(m.uuid, sizeof m.uuid, "%s", s->uuid);
         snprintf(m.cgroup, sizeof m.cgroup, "%s", s->cgroup.scope);
+        if (s->cgroup.unit_mode != CGROUP_UNIT_NONE) {
+                snprintf(m.unit, sizeof m.unit, "%s", s->cgroup.unit);
+                m.unit_kept = s->cgroup.unit_mode == CGROUP_UNIT_KEEP;
+        }
         GuestNetwork g;
         network_guest_config(&s->network, &g);
         if (g.configure)

@@ -45,7 +45,8 @@ typedef struct {
         const char *init_path;
         InitKind init_kind;
         char uuid[40];
-        bool registered; /* with systemd-machined */
+        bool registered;  /* with systemd-machined */
+        bool registering; /* its RegisterMachineWithNetwork sent, the reply not read yet */
         MachineCgroup cgroup;
         MachineLock lock;
         MachineNetwork network;

@@ -12,6 +12,7 @@
 static const char *const step_names[_SYNC_STEP_MAX] = {
         [SYNC_STEP_CGROUP_READY] = "cgroup-ready",
         [SYNC_STEP_CONSOLE_READY] = "console-ready",
+        [SYNC_STEP_REGISTERED] = "registered",
         [SYNC_STEP_COMMAND_STARTED] = "command-started",
         [SYNC_STEP_ERROR] = "error",
 };

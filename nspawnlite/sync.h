@@ -18,6 +18,9 @@ typedef enum {
         /* child → supervisor: mounts are done; carries the console pty master (unless the console
          * is "pipe") and the notify socket, as SCM_RIGHTS. */
         SYNC_STEP_CONSOLE_READY,
+        /* supervisor → child, only when ChildContext.await_registration: machined has the
+         * machine (its registration ran while the child set up its tree); go on to exec. */
+        SYNC_STEP_REGISTERED,
         /* child → supervisor: stub init only (run): the command has been started. */
         SYNC_STEP_COMMAND_STARTED,
         /* child → supervisor: something failed; .failed_step says where. */

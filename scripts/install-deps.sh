@@ -23,8 +23,12 @@ PACKAGES=(
         systemd xfsprogs btrfs-progs dosfstools
         # nspawnlite inside another container (test-nested-lxc.sh)
         lxc
+        # the man pages (man/*.scd) and their test (man --warnings)
+        scdoc man-db
         # the yardstick
         systemd-container
+        # shell completion (test-completion.sh), the Debian package (test-package.sh)
+        bash-completion zsh dpkg-dev debhelper lintian
 )
 
 [ "$(id -u)" = 0 ] || { echo "$0: run as root (apt-get, namespaces, cgroups)." >&2; exit 1; }

@@ -126,8 +126,7 @@ static const DlSymbol archive_symbols[] = {
 };
 
 int archive_dlopen(void) {
-        return dlopen_symbols(&archive_handle, "libarchive.so.13", archive_symbols,
-                              ELEMENTSOF(archive_symbols));
+        return dlopen_symbols(&archive_handle, SONAME_ARCHIVE, archive_symbols, ELEMENTSOF(archive_symbols));
 }
 
 #define BLOCK_SIZE (128 * 1024)

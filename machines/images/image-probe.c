@@ -289,7 +289,7 @@ int image_probe(int fd, ImagePartition **ret_parts, size_t *ret_n, uint64_t *ret
         if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
                 return -EBADF;
         uint64_t size = (uint64_t) st.st_size;
-        if (dlopen_symbols(&blkid_handle, "libblkid.so.1", blkid_symbols, ELEMENTSOF(blkid_symbols)) < 0)
+        if (dlopen_symbols(&blkid_handle, SONAME_BLKID, blkid_symbols, ELEMENTSOF(blkid_symbols)) < 0)
                 return -ENOPKG;
 
         _cleanup_(probe_freep) blkid_probe pr = sym_blkid_new_probe();

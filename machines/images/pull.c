@@ -44,13 +44,12 @@ static const DlSymbol crypto_symbols[] = {
 };
 
 int pull_dlopen(void) {
-        int r = dlopen_symbols(&crypto_handle, "libcrypto.so.3", crypto_symbols, ELEMENTSOF(crypto_symbols));
+        int r = dlopen_symbols(&crypto_handle, SONAME_CRYPTO, crypto_symbols, ELEMENTSOF(crypto_symbols));
         if (r < 0)
                 return r;
-        r = dlopen_symbols(&curl_handle, "libcurl.so.4", curl_symbols, ELEMENTSOF(curl_symbols));
+        r = dlopen_symbols(&curl_handle, SONAME_CURL, curl_symbols, ELEMENTSOF(curl_symbols));
         if (r < 0) /* Debian's other flavour */
-                r = dlopen_symbols(&curl_handle, "libcurl-gnutls.so.4", curl_symbols,
-                                   ELEMENTSOF(curl_symbols));
+                r = dlopen_symbols(&curl_handle, SONAME_CURL_GNUTLS, curl_symbols, ELEMENTSOF(curl_symbols));
         return r;
 }
 

@@ -8,6 +8,16 @@
  * linked, they and their dozens of dependencies would be mapped and relocated at every start of
  * every verb, a short "run" included, and stay in every supervisor's memory. */
 
+/* The sonames of the libraries loaded on demand, in one place: their users and --version's list. */
+#define SONAME_BLKID       "libblkid.so.1"
+#define SONAME_SYSTEMD     "libsystemd.so.0"
+#define SONAME_NFTABLES    "libnftables.so.1"
+#define SONAME_ARCHIVE     "libarchive.so.13"
+#define SONAME_CURL        "libcurl.so.4"
+#define SONAME_CURL_GNUTLS "libcurl-gnutls.so.4" /* Debian's other flavour */
+#define SONAME_CRYPTO      "libcrypto.so.3"
+#define SONAME_CRYPT       "libcrypt.so.1"
+
 typedef struct {
         void **fn; /* where the address goes */
         const char *name;

@@ -1,91 +1,69 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* boot --help and run --help. */
+/* The layout of boot's and run's --help; the options and their texts are the rows of
+ * launch_options[] (options.c), which the man page test compares with nspawnlite(1). */
+#include "nspawnlite/cli/help.h"
+
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "nspawnlite/cli/options.h"
+#define HELP_COLUMN 28 /* where descriptions start */
+#define HELP_WIDTH  79
 
-void boot_help(void) {
-        printf("nspawnlite boot [OPTIONS] ROOTFS|--image=PATH|-M NAME [INIT-ARGS…]\n\n"
-               "Boot the OS tree ROOTFS as a container: its own init runs as PID 1.\n\n"
-               "  -h --help                 Show this help\n"
-               "  -D --directory=PATH       Root directory (instead of ROOTFS)\n"
-               "  -i --image=PATH           Disk image (instead of ROOTFS): a GPT with Discoverable\n"
-               "                            Partitions types, an MBR with one Linux partition, or a\n"
-               "                            bare ext4, xfs, btrfs, squashfs or erofs filesystem\n"
-               "  -M --machine=NAME         Machine name (default: the tree's directory name, or the\n"
-               "                            image's file name without .raw/.img); without ROOTFS\n"
-               "                            and --image=: the image NAME of the store (/var/lib/machines)\n"
-               "  -d --detach               Run in the background; console to the machine's log\n"
-               "     --wait-ready           With -d: return once the guest is ready (READY=1 or\n"
-               "                            a login prompt), or fail after --timeout\n"
-               "     --hostname=NAME        Hostname of the guest (default: the machine name)\n"
-               "     --console=MODE         interactive, read-only, passive or pipe\n"
-               "     --network=MODE         bridge[:NAME] (default, on nspawnlite0 with NAT), veth\n"
-               "                            (point-to-point), none (only lo) or host\n"
-               "     --private-network      Same as --network=none\n"
-               "     --network-veth         Same as --network=veth\n"
-               "     --network-bridge=NAME  Same as --network=bridge:NAME\n"
-               "  -p --port=[tcp|udp:]HOST[:GUEST]  Forward a host port to the guest\n"
-               "     --bind=SRC[:DST[:ro]]  Bind mount a host path into the guest ('\\:' for a colon\n"
-               "                            in a path)\n"
-               "     --bind-ro=SRC[:DST]    Same, read-only\n"
-               "     --tmpfs=DST            Mount a tmpfs on DST inside the guest\n"
-               "     --tmpfs-size=SIZE      Cap /tmp, /run, /dev/shm and --tmpfs mounts at SIZE each:\n"
-               "                            N%% of RAM or bytes (K, M, G suffixes; default 10%%)\n"
-               "     --read-only            Mount the root directory read-only\n"
-               "  -x --ephemeral            Run on a throwaway overlay of the tree (upper layer on a\n"
-               "                            tmpfs): nothing written reaches the tree\n"
-               "     --ephemeral-size=SIZE|disk\n"
-               "                            The upper layer of --ephemeral/--volatile=overlay: a tmpfs\n"
-               "                            of SIZE (N%% of RAM or bytes; default: --tmpfs-size's), or\n"
-               "                            disk: a directory in the runtime dir, removed when the\n"
-               "                            machine ends (or by gc after a crash)\n"
-               "     --volatile[=MODE]      yes (default): a tmpfs root with the tree's /usr read-only;\n"
-               "                            state: the tree read-only, a tmpfs on /var; overlay: as\n"
-               "                            --ephemeral; no\n"
-               "     --overlay=LOWER[:LOWER...]:UPPER:DST\n"
-               "                            Mount an overlay of host directories on DST (leftmost\n"
-               "                            lowest); writes land in UPPER\n"
-               "     --overlay-ro=LOWER:LOWER[:LOWER...]:DST\n"
-               "                            Same, read-only\n"
-               "  -E --setenv=VAR=VALUE     Set an environment variable for init (container= too)\n"
-               "  -u --user=USER            run: the command's user (from the guest's /etc/passwd)\n"
-               "     --chdir=DIR            run: the command's working directory in the guest\n"
-               "     --settings=MODE        The machine's NAME.nspawn file: yes (default), no,\n"
-               "                            trusted (trust one in the store too) or override (it\n"
-               "                            wins over the options)\n"
-               "  -U --private-users[=pick|UID[:COUNT]]\n"
-               "                            Run in a user namespace: root in the guest is an\n"
-               "                            unprivileged uid range on the host (the security boundary)\n"
-               "     --private-users-ownership=map|chown\n"
-               "                            Map the tree's owners with an idmapped mount (default), or\n"
-               "                            shift them on disk once\n"
-               "     --capability=CAPS      Add capabilities to the bounding set\n"
-               "     --drop-capability=CAPS Remove capabilities from the bounding set\n"
-               "     --no-new-privileges    Set PR_SET_NO_NEW_PRIVS for the guest\n"
-               "     --ttys=N               Login ttys /dev/tty1..N for 'nspawnlite login' (default 4)\n"
-               "     --kill-signal=SIG      Signal that asks init to power off (default: per init)\n"
-               "     --timeout=SEC          How long a poweroff may take before the machine is killed\n"
-               "     --memory-max=BYTES     Memory limit (K, M, G suffixes; infinity)\n"
-               "     --cpu-weight=N         CPU weight, 1-10000 (default 100)\n"
-               "     --cpu-quota=N%%         CPU time, as a percentage of one CPU\n"
-               "     --pids-max=N           Most tasks at once\n"
-               "     --io-weight=N          IO weight, 1-10000\n"
-               "     --register=BOOL        Register with systemd-machined (systemd hosts; default:\n"
-               "                            where it runs)\n"
-               "     --keep-unit            Use the systemd unit nspawnlite runs in as the scope\n"
-               "     --slice=NAME.slice     Slice of the machine's scope unit (default machine.slice)\n"
-               "  -q --quiet                Fewer messages\n\n"
-               "Ctrl-] three times within a second kills the machine.\n\n"
-               "Without user namespaces, root in the guest is root on the host kernel: like\n"
-               "systemd-nspawn, this is a boundary against accidents, not against a hostile guest.\n"
-               "With -U it is meant to be a boundary: the guest's root has no privilege on the host.\n");
+/* text from column HELP_COLUMN on, wrapped at spaces to HELP_WIDTH. */
+static void help_wrap(FILE *f, const char *text) {
+        size_t width = HELP_WIDTH - HELP_COLUMN;
+        while (*text) {
+                size_t n = strlen(text);
+                if (n > width) {
+                        n = width;
+                        while (n > 0 && text[n] != ' ')
+                                n--;
+                        if (n == 0) /* one word longer than the line: as it is */
+                                n = strcspn(text, " ");
+                }
+                fprintf(f, "%.*s\n", (int) n, text);
+                text += n;
+                text += strspn(text, " ");
+                if (*text)
+                        fprintf(f, "%*s", HELP_COLUMN, "");
+        }
 }
 
-void run_help(void) {
-        printf("nspawnlite run [OPTIONS] ROOTFS|--image=PATH|-M NAME [--] CMD [ARGS…]\n\n"
-               "Run one command in a fresh container; a tiny stub init is PID 1.\n"
-               "The exit status is the command's (128+N when it was killed by signal N).\n\n"
-               "Options as for 'nspawnlite boot --help'; the console defaults to 'pipe' unless\n"
-               "standard input and output are terminals.\n");
+void help_option(FILE *f, char short_name, const char *long_name, int has_arg, const char *arg,
+                 const char *text) {
+        char synopsis[128];
+        int n = snprintf(synopsis, sizeof synopsis, "  %c%c %s%s", short_name ? '-' : ' ', short_name ?: ' ',
+                         long_name ? "--" : "", long_name ?: "");
+        if (arg && (size_t) n < sizeof synopsis)
+                n += snprintf(synopsis + n, sizeof synopsis - n,
+                              has_arg == optional_argument ? "[=%s]" : "=%s", arg);
+        if (n >= HELP_COLUMN) /* too long: the description goes below */
+                fprintf(f, "%s\n%*s", synopsis, HELP_COLUMN, "");
+        else
+                fprintf(f, "%-*s", HELP_COLUMN, synopsis);
+        help_wrap(f, text);
+}
+
+void help_launch_header(FILE *f, bool run) {
+        if (run)
+                fputs("nspawnlite run [OPTIONS] ROOTFS|--image=PATH|-M NAME [--] CMD [ARGS…]\n\n"
+                      "Run one command in a fresh container; a tiny stub init is PID 1.\n"
+                      "The exit status is the command's (128+N when it was killed by signal N).\n"
+                      "The console defaults to 'pipe' unless standard input and output are terminals.\n\n",
+                      f);
+        else
+                fputs("nspawnlite boot [OPTIONS] ROOTFS|--image=PATH|-M NAME [INIT-ARGS…]\n\n"
+                      "Boot the OS tree ROOTFS as a container: its own init runs as PID 1.\n\n",
+                      f);
+}
+
+void help_launch_footer(FILE *f, bool run) {
+        if (!run)
+                fputs("\nCtrl-] three times within a second kills the machine.\n", f);
+        fputs("\nWithout user namespaces, root in the guest is root on the host kernel: like\n"
+              "systemd-nspawn, this is a boundary against accidents, not against a hostile\n"
+              "guest. With -U it is meant to be a boundary: the guest's root has no privilege\n"
+              "on the host. See nspawnlite(1).\n",
+              f);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nspawnlite/cli/options.h"
 #include "nspawnlite/cli/verbs.h"
+#include "nspawnlite/cli/help.h"
 #include "nspawnlite/cli/mount-options.h"
 #include "nspawnlite/cli/options-root.h"
 #include "nspawnlite/cli/settings.h"
@@ -204,10 +205,7 @@ typedef struct {
 typedef int (*OptionHandler)(ParseState *st, int opt, const char *arg);
 
 static int opt_help(ParseState *st, int opt, const char *arg) {
-        if (st->config->kind == LAUNCH_BOOT)
-                boot_help();
-        else
-                run_help();
+        launch_help(stdout, st->config->kind);
         return 1;
 }
 
@@ -531,63 +529,122 @@ static int opt_chdir(ParseState *st, int opt, const char *arg) {
 }
 
 /* The options of boot and run: getopt's long name (NULL for a short option alone), whether it
- * takes an argument, its letter or ARG_*, what it does, and what of a settings file it shadows. */
+ * takes an argument, its letter or ARG_*, what it does, what of a settings file it shadows, and
+ * what --help shows: the argument's name and a description. --help prints the rows in this order;
+ * nspawnlite(1) lists the same options (tests/man/check.sh compares them). */
 static const struct {
         const char *name;
         int has_arg;
         int val;
         OptionHandler handle;
         SettingGroup group;
+        const char *arg;
+        const char *help;
 } launch_options[] = {
-        { "help", no_argument, 'h', opt_help },
-        { "directory", required_argument, 'D', opt_directory },
-        { "image", required_argument, 'i', opt_image },
-        { "machine", required_argument, 'M', opt_machine },
-        { "hostname", required_argument, ARG_HOSTNAME, opt_hostname, SETTING_GROUP_HOSTNAME },
-        { "detach", no_argument, 'd', opt_flag },
-        { "boot", no_argument, 'b', opt_ignored },
-        { "quiet", no_argument, 'q', opt_flag },
-        { "console", required_argument, ARG_CONSOLE, opt_console },
-        { "network", required_argument, ARG_NETWORK, opt_network, SETTING_GROUP_NETWORK },
-        { "private-network", no_argument, ARG_PRIVATE_NETWORK, opt_flag, SETTING_GROUP_NETWORK },
-        { "network-veth", no_argument, ARG_NETWORK_VETH, opt_flag, SETTING_GROUP_NETWORK },
-        { "network-bridge", required_argument, ARG_NETWORK_BRIDGE, opt_network_bridge,
-          SETTING_GROUP_NETWORK },
-        { "bind", required_argument, ARG_BIND, opt_bind, SETTING_GROUP_MOUNTS },
-        { "bind-ro", required_argument, ARG_BIND_RO, opt_bind, SETTING_GROUP_MOUNTS },
-        { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs, SETTING_GROUP_MOUNTS },
-        { "tmpfs-size", required_argument, ARG_TMPFS_SIZE, opt_tmpfs_size },
-        { "ephemeral-size", required_argument, ARG_EPHEMERAL_SIZE, opt_ephemeral_size },
-        { "read-only", no_argument, ARG_READ_ONLY, opt_flag, SETTING_GROUP_READ_ONLY },
-        { "ephemeral", no_argument, 'x', opt_flag, SETTING_GROUP_ROOT_MODE },
-        { "volatile", optional_argument, ARG_VOLATILE, opt_volatile, SETTING_GROUP_ROOT_MODE },
-        { "overlay", required_argument, ARG_OVERLAY, opt_overlay, SETTING_GROUP_MOUNTS },
-        { "overlay-ro", required_argument, ARG_OVERLAY_RO, opt_overlay, SETTING_GROUP_MOUNTS },
-        { "setenv", required_argument, 'E', opt_setenv, SETTING_GROUP_ENV },
-        { "capability", required_argument, ARG_CAPABILITY, opt_capability, SETTING_GROUP_CAPS },
-        { "drop-capability", required_argument, ARG_DROP_CAPABILITY, opt_capability, SETTING_GROUP_CAPS },
-        { "no-new-privileges", optional_argument, ARG_NO_NEW_PRIVILEGES, opt_no_new_privileges,
-          SETTING_GROUP_NNP },
-        { "kill-signal", required_argument, ARG_KILL_SIGNAL, opt_kill_signal, SETTING_GROUP_KILL_SIGNAL },
-        { "timeout", required_argument, ARG_TIMEOUT, opt_timeout },
-        { "register", required_argument, ARG_REGISTER, opt_systemd },
-        { "keep-unit", no_argument, ARG_KEEP_UNIT, opt_systemd },
-        { "slice", required_argument, ARG_SLICE, opt_systemd },
-        { "wait-ready", no_argument, ARG_WAIT_READY, opt_flag },
-        { "memory-max", required_argument, ARG_MEMORY_MAX, opt_limit },
-        { "cpu-weight", required_argument, ARG_CPU_WEIGHT, opt_limit },
-        { "cpu-quota", required_argument, ARG_CPU_QUOTA, opt_limit },
-        { "pids-max", required_argument, ARG_PIDS_MAX, opt_limit },
-        { "io-weight", required_argument, ARG_IO_WEIGHT, opt_limit },
-        { "port", required_argument, 'p', opt_port, SETTING_GROUP_PORTS },
-        { "ttys", required_argument, ARG_TTYS, opt_ttys, SETTING_GROUP_TTYS },
-        { "private-users", optional_argument, ARG_PRIVATE_USERS, opt_private_users, SETTING_GROUP_USERNS },
+        { "help", no_argument, 'h', opt_help, .help = "Show this help" },
+        { "directory", required_argument, 'D', opt_directory, .arg = "PATH",
+          .help = "Root directory (instead of ROOTFS)" },
+        { "image", required_argument, 'i', opt_image, .arg = "PATH",
+          .help = "Disk image (instead of ROOTFS): a GPT with Discoverable Partitions types, an MBR with "
+                  "one Linux partition, or a bare ext4, xfs, btrfs, squashfs or erofs filesystem" },
+        { "machine", required_argument, 'M', opt_machine, .arg = "NAME",
+          .help = "Machine name (default: the tree's directory name, or the image's file name without "
+                  ".raw/.img); without ROOTFS and --image=: the image NAME of the store "
+                  "(/var/lib/machines)" },
+        { "detach", no_argument, 'd', opt_flag,
+          .help = "Run in the background; console to the machine's log" },
+        { "wait-ready", no_argument, ARG_WAIT_READY, opt_flag,
+          .help = "With -d: return once the guest is ready (READY=1 or a login prompt), or fail after "
+                  "--timeout" },
+        { "hostname", required_argument, ARG_HOSTNAME, opt_hostname, SETTING_GROUP_HOSTNAME, "NAME",
+          "Hostname of the guest (default: the machine name)" },
+        { "console", required_argument, ARG_CONSOLE, opt_console, .arg = "MODE",
+          .help = "interactive, read-only, passive or pipe" },
+        { "network", required_argument, ARG_NETWORK, opt_network, SETTING_GROUP_NETWORK, "MODE",
+          "bridge[:NAME] (default, on nspawnlite0 with NAT), veth (point-to-point), none (only lo) or "
+          "host" },
+        { "private-network", no_argument, ARG_PRIVATE_NETWORK, opt_flag, SETTING_GROUP_NETWORK,
+          .help = "Same as --network=none" },
+        { "network-veth", no_argument, ARG_NETWORK_VETH, opt_flag, SETTING_GROUP_NETWORK,
+          .help = "Same as --network=veth" },
+        { "network-bridge", required_argument, ARG_NETWORK_BRIDGE, opt_network_bridge, SETTING_GROUP_NETWORK,
+          "NAME", "Same as --network=bridge:NAME" },
+        { "port", required_argument, 'p', opt_port, SETTING_GROUP_PORTS, "[tcp|udp:]HOST[:GUEST]",
+          "Forward a host port to the guest" },
+        { "bind", required_argument, ARG_BIND, opt_bind, SETTING_GROUP_MOUNTS, "SRC[:DST[:ro]]",
+          "Bind mount a host path into the guest ('\\:' for a colon in a path)" },
+        { "bind-ro", required_argument, ARG_BIND_RO, opt_bind, SETTING_GROUP_MOUNTS, "SRC[:DST]",
+          "Same, read-only" },
+        { "tmpfs", required_argument, ARG_TMPFS, opt_tmpfs, SETTING_GROUP_MOUNTS, "DST",
+          "Mount a tmpfs on DST inside the guest" },
+        { "tmpfs-size", required_argument, ARG_TMPFS_SIZE, opt_tmpfs_size, .arg = "SIZE",
+          .help = "Cap /tmp, /run, /dev/shm and --tmpfs mounts at SIZE each: N% of RAM or bytes (K, M, G "
+                  "suffixes; default 10%)" },
+        { "read-only", no_argument, ARG_READ_ONLY, opt_flag, SETTING_GROUP_READ_ONLY,
+          .help = "Mount the root directory read-only" },
+        { "ephemeral", no_argument, 'x', opt_flag, SETTING_GROUP_ROOT_MODE,
+          .help = "Run on a throwaway overlay of the tree (upper layer on a tmpfs): nothing written "
+                  "reaches the tree" },
+        { "ephemeral-size", required_argument, ARG_EPHEMERAL_SIZE, opt_ephemeral_size, .arg = "SIZE|disk",
+          .help = "The upper layer of --ephemeral/--volatile=overlay: a tmpfs of SIZE (N% of RAM or "
+                  "bytes; default: --tmpfs-size's), or disk: a directory in the runtime dir, removed when "
+                  "the machine ends (or by gc after a crash)" },
+        { "volatile", optional_argument, ARG_VOLATILE, opt_volatile, SETTING_GROUP_ROOT_MODE, "MODE",
+          "yes (default): a tmpfs root with the tree's /usr read-only; state: the tree read-only, a "
+          "tmpfs on /var; overlay: as --ephemeral; no" },
+        { "overlay", required_argument, ARG_OVERLAY, opt_overlay, SETTING_GROUP_MOUNTS,
+          "LOWER[:LOWER…]:UPPER:DST",
+          "Mount an overlay of host directories on DST (leftmost lowest); writes land in UPPER" },
+        { "overlay-ro", required_argument, ARG_OVERLAY_RO, opt_overlay, SETTING_GROUP_MOUNTS,
+          "LOWER:LOWER[:LOWER…]:DST", "Same, read-only" },
+        { "setenv", required_argument, 'E', opt_setenv, SETTING_GROUP_ENV, "VAR=VALUE",
+          "Set an environment variable for init (container= too)" },
+        { "user", required_argument, 'u', opt_user, SETTING_GROUP_USER, "USER",
+          "run: the command's user (from the guest's /etc/passwd)" },
+        { "chdir", required_argument, ARG_CHDIR, opt_chdir, SETTING_GROUP_CHDIR, "DIR",
+          "run: the command's working directory in the guest" },
+        { "settings", required_argument, ARG_SETTINGS, opt_settings, .arg = "MODE",
+          .help = "The machine's NAME.nspawn file: yes (default), no, trusted (trust one in the store "
+                  "too) or override (it wins over the options)" },
+        { "private-users", optional_argument, ARG_PRIVATE_USERS, opt_private_users, SETTING_GROUP_USERNS,
+          "pick|UID[:COUNT]",
+          "Run in a user namespace: root in the guest is an unprivileged uid range on the host (the "
+          "security boundary)" },
+        { NULL, no_argument, 'U', opt_flag, SETTING_GROUP_USERNS, .help = "Same as --private-users=pick" },
         { "private-users-ownership", required_argument, ARG_PRIVATE_USERS_OWNERSHIP,
-          opt_private_users_ownership, SETTING_GROUP_USERNS },
-        { NULL, no_argument, 'U', opt_flag, SETTING_GROUP_USERNS },
-        { "settings", required_argument, ARG_SETTINGS, opt_settings },
-        { "user", required_argument, 'u', opt_user, SETTING_GROUP_USER },
-        { "chdir", required_argument, ARG_CHDIR, opt_chdir, SETTING_GROUP_CHDIR },
+          opt_private_users_ownership, SETTING_GROUP_USERNS, "map|chown",
+          "Map the tree's owners with an idmapped mount (default), or shift them on disk once" },
+        { "capability", required_argument, ARG_CAPABILITY, opt_capability, SETTING_GROUP_CAPS, "CAPS",
+          "Add capabilities to the bounding set (comma-separated names, or all)" },
+        { "drop-capability", required_argument, ARG_DROP_CAPABILITY, opt_capability, SETTING_GROUP_CAPS,
+          "CAPS", "Remove capabilities from the bounding set" },
+        { "no-new-privileges", optional_argument, ARG_NO_NEW_PRIVILEGES, opt_no_new_privileges,
+          SETTING_GROUP_NNP, "BOOL", "Set PR_SET_NO_NEW_PRIVS for the guest" },
+        { "ttys", required_argument, ARG_TTYS, opt_ttys, SETTING_GROUP_TTYS, "N",
+          "Login ttys /dev/tty1..N for 'nspawnlite login' (default 4; 0 for run)" },
+        { "kill-signal", required_argument, ARG_KILL_SIGNAL, opt_kill_signal, SETTING_GROUP_KILL_SIGNAL,
+          "SIG", "Signal that asks init to power off (default: per init)" },
+        { "timeout", required_argument, ARG_TIMEOUT, opt_timeout, .arg = "SEC",
+          .help = "How long a poweroff may take before the machine is killed (default 30 s)" },
+        { "memory-max", required_argument, ARG_MEMORY_MAX, opt_limit, .arg = "BYTES",
+          .help = "Memory limit (K, M, G, T suffixes; infinity)" },
+        { "cpu-weight", required_argument, ARG_CPU_WEIGHT, opt_limit, .arg = "N",
+          .help = "CPU weight, 1-10000 (default 100)" },
+        { "cpu-quota", required_argument, ARG_CPU_QUOTA, opt_limit, .arg = "N%",
+          .help = "CPU time, as a percentage of one CPU" },
+        { "pids-max", required_argument, ARG_PIDS_MAX, opt_limit, .arg = "N",
+          .help = "Most tasks at once (at least 16; infinity)" },
+        { "io-weight", required_argument, ARG_IO_WEIGHT, opt_limit, .arg = "N",
+          .help = "IO weight, 1-10000" },
+        { "register", required_argument, ARG_REGISTER, opt_systemd, .arg = "BOOL",
+          .help = "Register with systemd-machined (systemd hosts; default: where it runs)" },
+        { "keep-unit", no_argument, ARG_KEEP_UNIT, opt_systemd,
+          .help = "Use the systemd unit nspawnlite runs in as the scope" },
+        { "slice", required_argument, ARG_SLICE, opt_systemd, .arg = "NAME.slice",
+          .help = "Slice of the machine's scope unit (default machine.slice)" },
+        { "boot", no_argument, 'b', opt_ignored,
+          .help = "Accepted for systemd-nspawn's -b: boot always starts the tree's init (refused by run)" },
+        { "quiet", no_argument, 'q', opt_flag, .help = "Fewer messages" },
 };
 #define SHORT_OPTIONS "+hD:i:M:dbqE:p:Uxu:"
 
@@ -606,6 +663,15 @@ static ssize_t option_find(int opt) {
                 if (launch_options[i].val == opt)
                         return (ssize_t) i;
         return -1;
+}
+
+void launch_help(FILE *f, LaunchKind kind) {
+        help_launch_header(f, kind == LAUNCH_RUN);
+        for (size_t i = 0; i < ELEMENTSOF(launch_options); i++)
+                help_option(f, launch_options[i].val < 0x100 ? (char) launch_options[i].val : 0,
+                            launch_options[i].name, launch_options[i].has_arg, launch_options[i].arg,
+                            launch_options[i].help);
+        help_launch_footer(f, kind == LAUNCH_RUN);
 }
 
 int config_apply_option(Config *c, const char *name, const char *value) {

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "machines/cgroup-limits.h"
 #include "network/setup.h"
@@ -90,5 +91,5 @@ int tmpfs_size_parse(const char *s, char *ret, size_t n);
 /* --ephemeral-size=: OVERLAY_UPPER_DISK, or a size as tmpfs_size_parse() takes it. */
 int ephemeral_size_parse(const char *s, char *ret, size_t n);
 
-void boot_help(void);
-void run_help(void);
+/* boot's or run's --help, from the option table. */
+void launch_help(FILE *f, LaunchKind kind);

@@ -171,9 +171,9 @@ static int hash_password_file(const char *path, char **ret) {
                                  "leave out --root-password-file= to lock root's password.",
                                  path),
                        -EINVAL;
-        if (dlopen_symbols(&crypt_handle, "libcrypt.so.1", crypt_symbols, ELEMENTSOF(crypt_symbols)) < 0) {
+        if (dlopen_symbols(&crypt_handle, SONAME_CRYPT, crypt_symbols, ELEMENTSOF(crypt_symbols)) < 0) {
                 explicit_bzero(text, strlen(text));
-                return log_error("Cannot hash the root password: libcrypt.so.1 is missing (install "
+                return log_error("Cannot hash the root password: " SONAME_CRYPT " is missing (install "
                                  "libcrypt1)."),
                        -ENOPKG;
         }

@@ -590,7 +590,7 @@ static int gc_machine(const char *name, bool registered) {
                 return r == -EBUSY ? 0 : r;
         MachineCgroup cg;
         char path[PATH_MAX] = "", why[PATH_MAX] = "";
-        bool have_cgroup = machine_cgroup_init(&cg, name) >= 0;
+        bool have_cgroup = machine_cgroup_init_dead(&cg, name) >= 0; /* a --slice=, a kept unit */
         r = machine_clear_leftovers(have_cgroup ? &cg : NULL, name, registered, path, sizeof path, why,
                                     sizeof why);
         if (r == -EEXIST)

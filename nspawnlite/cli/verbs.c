@@ -19,6 +19,7 @@
 #include "nspawnlite/cli/verbs-machines.h"
 #include "nspawnlite/cli/verbs-systemd.h"
 #include "nspawnlite/cli/verbs-transfer.h"
+#include "nspawnlite/cli/version.h"
 
 static int verb_launch(int argc, char **argv, LaunchKind kind) {
         Config c;
@@ -92,7 +93,8 @@ static void main_help(void) {
                "A light machine manager: boots whole OS trees as containers.\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)
                 printf("  %-12s %s\n", verb_table[i].name, verb_table[i].summary);
-        printf("\n'nspawnlite VERB --help' for a verb's options.\n");
+        printf("\n'nspawnlite VERB --help' for a verb's options; man nspawnlite for all of it.\n"
+               "'nspawnlite --version' for the version and the features of this build.\n");
 }
 
 /* Root acts on what the runtime dir holds (removes files, kills cgroups): whoever could change it
@@ -159,7 +161,7 @@ int verbs_dispatch(int argc, char **argv) {
                 return 0;
         }
         if (strcmp(verb, "--version") == 0) {
-                printf("nspawnlite " NSPAWNLITE_VERSION "\n");
+                version_print(stdout, library_loadable);
                 return 0;
         }
         for (size_t i = 0; i < ELEMENTSOF(verb_table); i++)

@@ -125,7 +125,7 @@ Launch step: name locked|name lock, state directory
 Launch step: cgroups made|cgroups made in every hierarchy
 Launch step: machine set up|limits, network, control socket, signals
 ~Launch step: child cloned|  supervisor meanwhile: clone3 returned
-~Launch step: network attached|  supervisor meanwhile: veth, registration
+~Launch step: network attached|  supervisor meanwhile: veth, registration sent
 Launch step: child in its cgroups|child: clone3, v1 cgroups joined, cgroup ns
 Launch step: root bound|child: root bound on itself
 Launch step: API filesystems mounted|child: /proc /sys /dev /run /tmp mounts

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The busybox guest boots with busybox init as PID 1, sees the container interface the README describes,
+# The busybox guest boots with busybox init as PID 1, sees the container interface nspawnlite(1) describes,
 # and powers off cleanly on SIGTERM to "boot".
 . "$(dirname "$0")/lib.sh"
 

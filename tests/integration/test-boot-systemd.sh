@@ -1,6 +1,6 @@
 #!/bin/bash
 # The Debian systemd guest boots to "running" with no failed unit, sees the container interface of
-# the README (cgroup2 view it can manage, capability set, hostname), powers off from inside
+# nspawnlite(1) (cgroup2 view it can manage, capability set, hostname), powers off from inside
 # (boot exits 0), and reboots from inside (the supervisor starts it again; SIGTERM then powers it off).
 . "$(dirname "$0")/lib.sh"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# "nspawnlite create" (README "Making guests"): bad inputs each give one clear line, a non-zero
+# "nspawnlite create" (nspawnlite(1) MAKING GUESTS): bad inputs each give one clear line, a non-zero
 # status and nothing in the store (no temporary either); a create SIGKILLed midway leaves no image
 # under its name, no process and no mount, and gc removes its temporary; SIGINT cancels cleanly; a busybox guest and a Debian bookworm guest with
 # --packages and --root-password-file are made in the store, boot from it (-M NAME), and root logs in with

@@ -1,5 +1,5 @@
 #!/bin/bash
-# "nspawnlite login" (README "Logging in"), driven through tmux like test-console.sh:
+# "nspawnlite login" (nspawnlite(1) "Logging in"), driven through tmux like test-console.sh:
 # on the busybox, Debian systemd, sysvinit and OpenRC guests, login shows the guest's own login
 # prompt on a free tty (a pty of the machine's devpts: /dev/pts/N, or /dev/ttyN bound on it), root
 # logs in with its password, the window size follows the pane, exit gives a new prompt to the same

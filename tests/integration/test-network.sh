@@ -261,7 +261,7 @@ if up web -p 8080:80 --port=udp:5353:53 "$TREE" && up nat1 "$TREE"; then
         out=$(onet timeout 10 "$BUSYBOX" wget -q -O - "http://192.0.2.1:8080/" 2>&1) || true
         assert_eq "forward-ok-$$" "$out" "a client in the outside namespace reaches the guest through 192.0.2.1:8080"
         assert_eq "" "$(get "http://$GW:8081/" 2>/dev/null | grep -v "^wget:")" "an unforwarded port gets nothing"
-        # Another guest through the forward (hairpin): not promised by the README, only reported.
+        # Another guest through the forward (hairpin): not promised by the documentation, only reported.
         out=$(gx 4 nat1 wget -q -O - "http://$GW:8080/" 2>/dev/null) || true
         [ "$out" = "forward-ok-$$" ] && log "note: a guest reaches another through a forward of $GW (hairpin)" ||
                 log "note: a guest does not reach another through a forward of $GW (no hairpin NAT)"

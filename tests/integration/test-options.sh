@@ -1,5 +1,5 @@
 #!/bin/bash
-# The options of boot and run do what the README says, seen from inside a busybox guest:
+# The options of boot and run do what nspawnlite(1) says, seen from inside a busybox guest:
 # --hostname, --bind/--bind-ro/:ro, --tmpfs, --read-only, -E (also overriding container=),
 # --capability/--drop-capability, --no-new-privileges, --kill-signal with --timeout (and a second
 # SIGTERM killing at once), --network=host/none/--private-network, the --console modes, the nspawn

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The registry's files and what the verbs read from them (README "Machines"):
+# The registry's files and what the verbs read from them (nspawnlite(1) MACHINES):
 # - a tree whose path holds newlines and "leader=…" lines boots, its state file keeps the path as
 #   one escaped value, status --json shows that path and the real leader, and shell runs in the
 #   machine, not in the host process the path names;

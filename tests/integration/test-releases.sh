@@ -1,5 +1,5 @@
 #!/bin/bash
-# The guest matrix (README "Making guests"): Debian bullseye (systemd 247), bookworm (252), trixie
+# The guest matrix (nspawnlite(1) MAKING GUESTS): Debian bullseye (systemd 247), bookworm (252), trixie
 # (257) and sid, each made by "nspawnlite create" (cached: tests/guests/build.sh debian-RELEASE)
 # and booted from the store: systemd is "running" with no failed unit, "shell" works, root logs in
 # through "login", "reboot" comes back with a new leader, "poweroff" exits 0 and leaves nothing;
@@ -43,8 +43,8 @@ failed_units() {
 }
 new_leader() { local p; p=$(leader "$1"); [ -n "$p" ] && [ "$p" != "$2" ] && kill -0 "$p" 2>/dev/null; }
 
-# state_check NAME WHAT RUNNER…: systemd is running with no failed unit. Known and documented (README
-# "Making guests"): bullseye's systemd 247 under -U fails systemd-logind, whose sandbox mounts a
+# state_check NAME WHAT RUNNER…: systemd is running with no failed unit. Known and documented (nspawnlite(1)
+# MAKING GUESTS): bullseye's systemd 247 under -U fails systemd-logind, whose sandbox mounts a
 # fresh /proc that the kernel refuses in a user namespace where /proc has masked files; 248 and
 # later fall back. There the state is "degraded" with that unit alone failed, for that reason.
 state_check() {

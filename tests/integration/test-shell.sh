@@ -1,5 +1,5 @@
 #!/bin/bash
-# "nspawnlite shell" (README "Logging in"): a command or a login shell inside a running
+# "nspawnlite shell" (nspawnlite(1) "Logging in"): a command or a login shell inside a running
 # machine, without a password. Exit status passed on (127 when not found); pipes relayed when stdio
 # is not a terminal, stdout and stderr apart; --uid from the guest's passwd; -E, --chdir; a clean
 # environment; the cgroup, capability bounding set and seccomp filter of the machine's PID 1; only

@@ -8,6 +8,8 @@
 # - --register=no: the scope, but no machine in machined;
 # - --memory-max= is the unit's MemoryMax, and set-limit changes it at run time;
 # - --keep-unit: the machine lives in the unit nspawnlite was started in (systemd-run --scope);
+# - after a SIGKILL of the supervisor, gc and the next boot of the name clear what is left where the
+#   state file says (a --slice=, a kept unit that lives on, and machined's record in it);
 # - without systemd as PID 1 nothing changes (every other test).
 # The minbase guest lacks the project's libraries: the host's library directory is bound read-only
 # at /hostlib and named in LD_LIBRARY_PATH (same Debian release), as in test-nested.sh.
@@ -106,6 +108,62 @@ OUT=$(inner 'systemd-run --quiet --scope --unit=kept.scope $N boot -d --wait-rea
         systemctl show kept.scope -p ActiveState --value')
 assert_eq "$(printf 'boot=0\n/system.slice/kept.scope/payload\nnot-found\nkept.scope\n"cgroup":"system.slice/kept.scope"\npoweroff=0\ninactive')" "$OUT" \
         "--keep-unit from systemd-run --scope: the guest is in kept.scope's payload, machined names kept.scope, status shows that cgroup, no machine-inkeep.scope"
+
+# Registered runs of one name back to back: each ends with machined's record gone (else the next
+# one's registration met "Machine 'NAME' already exists", or machined's clear-up of the last one
+# stopped the new unit of the same name, now and then). And with machined unreachable,
+# --register=yes starts nothing of the guest: its registration overlaps the child's setup, but the
+# command waits for it.
+OUT=$(inner 'bad=0; for i in $(seq 30); do $N run -q -M inrun --network=none /bb /bin/true 2>&1 || bad=$((bad + 1)); done;
+        echo "failed-runs=$bad"; machinectl show inrun >/dev/null 2>&1; echo "listed=$?";
+        systemctl mask --runtime --quiet systemd-machined; systemctl stop systemd-machined;
+        O=$($N run -q -M inrun --network=none --register=yes /bb /bin/echo GUEST-RAN 2>&1); echo "rc=$?";
+        echo "$O" | grep -c GUEST-RAN; echo "$O" | grep -c "^nspawnlite: Failed to register machine inrun";
+        systemctl unmask --runtime --quiet systemd-machined; systemctl start systemd-machined; echo "machined=$?"')
+assert_eq "$(printf 'failed-runs=0\nlisted=1\nrc=1\n0\n1\nmachined=0')" "$OUT" \
+        "30 registered runs of one name back to back all succeed, machined forgets each; --register=yes without machined: an error, the command never runs"
+
+# The mechanism, without a race: a run's end waits for machined to have forgotten it (machined
+# stopped for 2 s, the run of a 1 s command is still there; once machined goes on, it ends and
+# machined does not list it).
+OUT=$(inner '$N run -q -M inwait --network=none /bb /bin/sleep 1 & R=$!;
+        for i in $(seq 50); do machinectl show inwait >/dev/null 2>&1 && break; sleep 0.1; done;
+        M=$(systemctl show systemd-machined -p MainPID --value); kill -STOP $M; sleep 2;
+        st=$(sed -n "s/^State:[[:space:]]*\(.\).*/\1/p" /proc/$R/status 2>/dev/null);
+        [ -n "$st" ] && [ "$st" != Z ] && echo "run-waits-for-machined";
+        kill -CONT $M; wait $R; echo "run=$?"; machinectl show inwait >/dev/null 2>&1; echo "listed=$?"')
+assert_eq "$(printf 'run-waits-for-machined\nrun=0\nlisted=1')" "$OUT" \
+        "a registered run ends only once machined has forgotten the machine"
+
+# 6. A SIGKILLed supervisor in another slice: gc finds its scope where the state file says
+# (foo.slice, not machine.slice) and clears what outlived the guest (here a process that joined the
+# payload from outside), so that systemd can remove the unit.
+OUT=$(inner '$N boot -d --wait-ready --timeout=60 -M inslice --slice=foo.slice --network=none /bb >/dev/null;
+        echo "boot=$?"; sed -n "s/^unit=//p" /run/nspawnlite/machines/inslice/state;
+        sleep 30 & P=$!; echo $P >/sys/fs/cgroup/foo.slice/machine-inslice.scope/payload/cgroup.procs;
+        S=$(sed -n "s/^supervisor=//p" /run/nspawnlite/machines/inslice/state); kill -KILL $S;
+        for i in $(seq 50); do [ -d /proc/$S ] || break; sleep 0.1; done;
+        $N gc >/dev/null 2>&1; echo "gc=$?";
+        for i in $(seq 50); do [ "$(systemctl show machine-inslice.scope -p LoadState --value)" = not-found ] && break; sleep 0.1; done;
+        systemctl show machine-inslice.scope -p LoadState --value;
+        kill $P 2>/dev/null; { wait $P; echo "joined=$?"; } 2>/dev/null; ls /run/nspawnlite/machines | grep -c "^inslice$"')
+assert_eq "$(printf 'boot=0\nmachine-inslice.scope\ngc=0\nnot-found\njoined=137\n0')" "$OUT" \
+        "gc after a SIGKILLed supervisor in --slice=foo.slice: the process left in its payload killed, the unit gone, no state left"
+
+# A SIGKILLed supervisor in a kept unit that lives on (a service's other process): the next boot of
+# the name clears its payload and supervisor cgroups there and machined's record of it.
+OUT=$(inner 'systemd-run --quiet --unit=keepsvc -p Delegate=yes --setenv=LD_LIBRARY_PATH=/hostlib /bin/sh -c \
+                "$N boot -d --wait-ready --timeout=60 -M inkept --keep-unit --network=none /bb; exec sleep 300";
+        for i in $(seq 150); do $N list 2>/dev/null | grep -q "^inkept  *running" && break; sleep 0.1; done;
+        machinectl show inkept -p Unit --value; sed -n "s/^unit_kept=//p" /run/nspawnlite/machines/inkept/state;
+        S=$(sed -n "s/^supervisor=//p" /run/nspawnlite/machines/inkept/state); kill -KILL $S;
+        for i in $(seq 50); do [ -d /proc/$S ] || break; sleep 0.1; done;
+        systemd-run --quiet --scope --unit=kept2.scope $N boot -d --wait-ready --timeout=60 -M inkept --keep-unit \
+                --network=none /bb 2>&1 >/dev/null; echo "boot-again=$?"; machinectl show inkept -p Unit --value;
+        ls /sys/fs/cgroup/system.slice/keepsvc.service | grep -cE "^(payload|supervisor)$";
+        $N poweroff inkept >/dev/null; echo "poweroff=$?"; systemctl stop keepsvc.service')
+assert_eq "$(printf 'keepsvc.service\n1\nboot-again=0\nkept2.scope\n0\npoweroff=0')" "$OUT" \
+        "boot after a SIGKILLed supervisor whose kept unit lives on: machined's old record and the unit's payload/supervisor cgroups cleared, the new machine registered in kept2.scope"
 
 # A Type=notify service: READY=1 from the supervisor lets systemd-run return; the guest lives in the
 # service's payload; systemctl stop powers it off, the service ends with success.

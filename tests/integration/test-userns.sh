@@ -35,6 +35,13 @@ ub_uid=$(host_uid "$(leader ub)")
         pass "two -U machines run as different unprivileged host uids ($ua_uid, $ub_uid)" ||
         fail "-U machines' host uids: $ua_uid $ub_uid"
 assert_eq "$ua_uid" "$(machine_state ua uid_shift)" "the state file records the shift"
+# The kernel counts per-user limits (fs.inotify.max_user_instances…) against a user namespace's
+# owner: owned by the machine's own uid, not root, machines do not share root's 128 instances.
+ns_owner() { python3 -c 'import fcntl,os,struct,sys
+fd=os.open("/proc/%s/ns/user" % sys.argv[1], os.O_RDONLY)
+print(struct.unpack("I", fcntl.ioctl(fd, 0xb704, b"\0"*4))[0])' "$1"; }
+assert_eq "$ua_uid $ub_uid" "$(ns_owner "$(leader ua)") $(ns_owner "$(leader ub)")" \
+        "each -U machine's user namespace is owned by its own range base, not root"
 
 # The guest's root against the host: a root-only host file bound in stays unreadable; no remount
 # of the host's filesystem, no device node, no sysrq.

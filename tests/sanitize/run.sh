@@ -77,7 +77,7 @@ else
         TESTS=(unit)
         for script in "$TOP"/tests/integration/test-*.sh "$TOP"/tests/integration/security/test-*.sh; do
                 case ${script##*/} in
-                test-releases.sh | test-nested.sh | test-nested-lxc.sh | test-systemd-host.sh | test-chaos.sh) ;;
+                test-releases.sh | test-nested.sh | test-nested-lxc.sh | test-systemd-host.sh | test-chaos.sh | test-package.sh) ;;
                 *) TESTS+=("$script") ;;
                 esac
         done

@@ -1,12 +1,12 @@
 #!/bin/bash
-# The house rules a machine can check (README.md, Layout): every file of a floor includes headers of
+# The house rules a machine can check (docs/HACKING.md, "Code layout"): every file of a floor includes headers of
 # its own floor or of those below it only, and the C sources are clang-format clean against the
 # project's .clang-format. Prints each offence; exits 1 if there is one, 77 without clang-format.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
 
-# floor PATH: the floor's rank, lowest first (README.md Layout).
+# floor PATH: the floor's rank, lowest first (docs/HACKING.md, "Code layout").
 floor() {
         case $1 in
         nspawnlite/basic/*) echo 0 ;;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One device table (machines/devices.c) and its three users: the nodes of the machine's /dev, the
  * cgroup v1 devices.allow lines the hybrid backend writes, the BPF_CGROUP_DEVICE program of v2.
- * Each user is checked against the table, and the table against the README. */
+ * Each user is checked against the table, and the table against nspawnlite(1), THE GUEST. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -17,7 +17,7 @@
 #include "nspawnlite/dev.h"
 #include "tests/unit/unit.h"
 
-/* What the v1 list was before the table, written by hand (the README plus the ptys). */
+/* What the v1 list was before the table, written by hand (the documented list plus the ptys). */
 static const char *const v1_expected[] = {
         "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",    "c 1:9 rwm",
         "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
@@ -70,7 +70,7 @@ static bool table_allows(unsigned major, unsigned minor) {
 }
 
 START_TEST(table_is_design) {
-        /* The nodes: exactly the README's list, each one device. */
+        /* The nodes: exactly the documented list, each one device. */
         static const char *const want[] = { "null", "zero", "full", "random", "urandom", "tty", "net/tun" };
         size_t named = 0;
         for (size_t i = 0; i < machine_devices_size; i++) {

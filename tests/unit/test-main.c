@@ -70,6 +70,7 @@ int main(void) {
         srunner_add_suite(sr, suite_path());
         srunner_add_suite(sr, suite_environ());
         srunner_add_suite(sr, suite_limits());
+        srunner_add_suite(sr, suite_host_limits());
         srunner_add_suite(sr, suite_registry());
         srunner_add_suite(sr, suite_devices());
         srunner_add_suite(sr, suite_process());

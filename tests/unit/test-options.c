@@ -9,6 +9,7 @@
 #include "nspawnlite/basic/macro.h"
 #include "nspawnlite/basic/strv.h"
 #include "nspawnlite/cli/options.h"
+#include "nspawnlite/cli/version.h"
 #include "tests/unit/unit.h"
 
 static char *tree;
@@ -366,6 +367,71 @@ START_TEST(short_and_long_spellings) {
 }
 END_TEST
 
+/* boot --help comes from the option table: the options are listed with their arguments, the
+ * descriptions start at one column and no line is wider than 79 columns. */
+START_TEST(help_from_table) {
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        ck_assert_ptr_nonnull(f);
+        launch_help(f, LAUNCH_BOOT);
+        ck_assert_int_eq(fclose(f), 0);
+        static const char *const want[] = {
+                "\n  -D --directory=PATH       Root directory",
+                "\n     --private-users[=pick|UID[:COUNT]]\n                            Run in a user "
+                "namespace",
+                "\n  -U                        Same as --private-users=pick\n",
+                "\n     --keep-unit            Use the systemd unit",
+                "\n     --memory-max=BYTES     Memory limit",
+                "a boundary against accidents, not against a hostile\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                ck_assert_msg(strstr(buf, want[i]), "boot --help lacks '%s':\n%s", want[i], buf);
+        unsigned options = 0;
+        for (char *line = buf, *end; *line; line = end + 1) {
+                end = strchrnul(line, '\n');
+                size_t columns = 0; /* UTF-8: count the bytes that start a character */
+                for (char *p = line; p < end; p++)
+                        columns += ((unsigned char) *p & 0xc0) != 0x80;
+                ck_assert_msg(columns <= 79, "line wider than 79 columns: %.*s", (int) (end - line), line);
+                if (strncmp(line, "  -", 3) == 0 || strncmp(line, "     --", 7) == 0) {
+                        options++;
+                        /* a description on the option's line (after two spaces) starts at column
+                         * 28; a longer option has it on the next line */
+                        char *gap = strstr(line + strspn(line, " "), "  ");
+                        if (gap && gap < end)
+                                ck_assert_msg(gap + strspn(gap, " ") == line + 28, "misaligned: %.*s",
+                                              (int) (end - line), line);
+                }
+                if (!*end)
+                        break;
+        }
+        ck_assert_uint_ge(options, 40);
+        free(buf);
+}
+END_TEST
+
+static bool probe_no_curl(const char *soname) {
+        return strstr(soname, "curl") == NULL;
+}
+
+/* --version: the version meson gives, then +FEATURE for what is built in and what loads, -FEATURE
+ * for a library this host lacks (both curl flavours missing here). */
+START_TEST(version_features) {
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        ck_assert_ptr_nonnull(f);
+        version_print(f, probe_no_curl);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_str_eq(buf,
+                         "nspawnlite " NSPAWNLITE_VERSION "\n"
+                         "+SECCOMP +IDMAP +LIBNL +LIBCAP +BLKID +SYSTEMD +NFTABLES +ARCHIVE -CURL +CRYPTO "
+                         "+CRYPT\n");
+        free(buf);
+}
+END_TEST
+
 Suite *suite_options(void) {
         Suite *s = suite_create("options");
         TCase *t = tcase_create("parse");
@@ -383,6 +449,8 @@ Suite *suite_options(void) {
         tcase_add_test(t, ephemeral_sizes);
         tcase_add_test(t, userns_ranges);
         tcase_add_test(t, short_and_long_spellings);
+        tcase_add_test(t, help_from_table);
+        tcase_add_test(t, version_features);
         suite_add_tcase(s, t);
         return s;
 }

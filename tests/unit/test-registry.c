@@ -150,6 +150,23 @@ START_TEST(state_parser_is_strict) {
 }
 END_TEST
 
+START_TEST(state_unit_keys_only_on_systemd_hosts) {
+        /* Without a unit the file is as before; with one, gc reads where the machine was. */
+        MachineInfo a = sample(), b;
+        char buf[MACHINE_STATE_MAX];
+        ck_assert_int_gt(machine_info_format(&a, buf, sizeof buf), 0);
+        ck_assert_ptr_null(strstr(buf, "unit"));
+        snprintf(a.cgroup, sizeof a.cgroup, "system.slice/kept.service");
+        snprintf(a.unit, sizeof a.unit, "kept.service");
+        a.unit_kept = true;
+        ck_assert_int_gt(machine_info_format(&a, buf, sizeof buf), 0);
+        ck_assert_ptr_nonnull(strstr(buf, "\nunit=kept.service\nunit_kept=1\n"));
+        ck_assert_int_eq(machine_info_parse(buf, &b), 0);
+        assert_same(&a, &b);
+        ck_assert(b.unit_kept);
+}
+END_TEST
+
 START_TEST(state_table_covers_the_struct) {
         /* Every field of MachineInfo but the limits has a row, and rows do not overlap. */
         size_t covered = 0;
@@ -388,6 +405,7 @@ Suite *suite_registry(void) {
         tcase_add_test(t, state_escape_helpers);
         tcase_add_test(t, state_parser_is_strict);
         tcase_add_test(t, state_table_covers_the_struct);
+        tcase_add_test(t, state_unit_keys_only_on_systemd_hosts);
         tcase_add_test(t, lease_lines);
         tcase_add_test(t, lease_file_refused_whole);
         tcase_add_test(t, lease_allocation);

@@ -90,7 +90,7 @@ START_TEST(mounts_proc_masks) {
 END_TEST
 
 START_TEST(devices) {
-        /* Exactly the README's list: the nodes are the named rows of the device table. */
+        /* Exactly the documented list: the nodes are the named rows of the device table. */
         static const char *const want[] = { "null", "zero", "full", "random", "urandom", "tty", "net/tun" };
         size_t n_nodes = 0;
         for (size_t j = 0; j < machine_devices_size; j++)

@@ -13,6 +13,7 @@ Suite *suite_init_detect(void);
 Suite *suite_path(void);
 Suite *suite_environ(void);
 Suite *suite_limits(void);
+Suite *suite_host_limits(void);
 Suite *suite_registry(void);
 Suite *suite_devices(void);
 Suite *suite_process(void);

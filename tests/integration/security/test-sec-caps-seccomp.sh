@@ -88,7 +88,7 @@ assert_clean "after the run probe"
 # audit socket can be had through it (as under systemd-nspawn). What the kernel then allows decides:
 # under -U nothing (ECONNREFUSED: audit serves the initial user namespace only); without -U no status
 # or control request (EPERM: the initial PID namespace only). User messages from a guest root
-# without -U do pass, as the rest of what such a root may do (README: no boundary without -U).
+# without -U do pass, as the rest of what such a root may do (docs/security.md: no boundary without -U).
 out=$(timeout 30 "$NSPAWNLITE" run --network=none "$PROBE_BIND" "$TREE" /nlsec-probe audit </dev/null 2>&1) || true
 sc=$(echo "$out" | awk '$1 == "i386:socketcall_audit" {print $2}')
 if [[ $sc == ENOSYS || $sc == SIG* ]]; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Isolation of machines from each other and from the host, and what the README promises about the
+# Isolation of machines from each other and from the host, and what docs/security.md promises about the
 # runtime directory and the control socket:
 # - names: hostile machine names (../x, a/b, /abs, ., .., -rf, newline, 65 and 1000 characters…)
 #   are refused by every verb before any path, cgroup, link or mount is derived from them; hostile

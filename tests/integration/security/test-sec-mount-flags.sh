@@ -9,7 +9,7 @@
 #   noexec stay on /proc and /sys, and on the bind (the host's flags of its source are kept);
 #   nosuid (and nodev) on the guest's tmpfs mounts /dev, /dev/shm, /run, /tmp;
 # - a mask cannot be unmounted to show what it covers.
-# Without -U the same attempts are recorded only (guest root is host root: README "Security").
+# Without -U the same attempts are recorded only (guest root is host root: docs/security.md).
 . "$(dirname "$0")/sec-lib.sh"
 
 TREE=$(guest_copy busybox)

@@ -11,7 +11,7 @@
 # - PID 1: SIGKILL and SIGSTOP sent from inside do nothing (pid_namespaces(7));
 # - undo attempts (umount/remount of the masks, fresh proc/sysfs/cgroup/binfmt_misc mounts,
 #   release_agent, widening the devices cgroup): with -U every one must fail (a boundary); without
-#   -U they are recorded only (not a boundary, README "Security"), and reported in the log.
+#   -U they are recorded only (not a boundary, docs/security.md), and reported in the log.
 . "$(dirname "$0")/sec-lib.sh"
 
 TREE=$(guest busybox)
