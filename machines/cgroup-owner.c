@@ -35,13 +35,31 @@ static int runtime_id_read(const char *path, char ret[static RUNTIME_ID_LEN + 1]
         return 0;
 }
 
+/* The id this process read or made, and of which runtime dir: a machine's start and teardown mark
+ * and check its scope in every hierarchy, a read of the file each. Kept for the process's life, as
+ * the marks it made carry it, even should the file be replaced meanwhile. */
+static char cached_id[RUNTIME_ID_LEN + 1], cached_dir[PATH_MAX];
+
+static int runtime_id_read_cached(const char *path, char ret[static RUNTIME_ID_LEN + 1]) {
+        if (cached_id[0] && strcmp(cached_dir, runtime_dir()) == 0) {
+                memcpy(ret, cached_id, RUNTIME_ID_LEN + 1);
+                return 0;
+        }
+        int r = runtime_id_read(path, ret);
+        if (r < 0)
+                return r;
+        memcpy(cached_id, ret, RUNTIME_ID_LEN + 1);
+        snprintf(cached_dir, sizeof cached_dir, "%s", runtime_dir());
+        return 0;
+}
+
 /* Written whole under a temporary name and linked into place: a reader never sees half an id, and
  * of two first users racing, the one whose link() lost reads the winner's. */
 int runtime_id(bool create, char ret[static RUNTIME_ID_LEN + 1]) {
         char path[PATH_MAX], tmp[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/id", runtime_dir()) >= (int) sizeof path)
                 return -ENAMETOOLONG;
-        int r = runtime_id_read(path, ret);
+        int r = runtime_id_read_cached(path, ret);
         if (r != -ENOENT || !create)
                 return r;
 
@@ -65,7 +83,7 @@ int runtime_id(bool create, char ret[static RUNTIME_ID_LEN + 1]) {
         if (r >= 0 && link(tmp, path) < 0 && errno != EEXIST)
                 r = -errno;
         (void) unlink(tmp);
-        return r < 0 ? r : runtime_id_read(path, ret);
+        return r < 0 ? r : runtime_id_read_cached(path, ret);
 }
 
 /* A supervisor killed between the mkdir() of a scope directory and its marking leaves it unmarked.
@@ -184,7 +202,10 @@ static int create_scope_once(MachineCgroup *cg, const char *root, bool *ret_crea
                         (void) rmdir(p);
                 return r;
         }
-        return cgroup_mkdir_p(root, cg->payload, NULL, NULL);
+        /* The scope is ours now (the name lock keeps others' teardowns off it): its parents exist. */
+        if (snprintf(p, sizeof p, "%s/%s", root, cg->payload) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
 int cgroup_mark_scope(const MachineCgroup *cg, const char *root) {

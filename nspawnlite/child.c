@@ -25,6 +25,7 @@
 #include "nspawnlite/dev.h"
 #include "nspawnlite/environ.h"
 #include "nspawnlite/basic/fd-util.h"
+#include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/strv.h"
 #include "nspawnlite/mounts.h"
 #include "nspawnlite/overlays.h"
@@ -224,11 +225,21 @@ static void child_mount_image_parts(const ChildContext *ctx, int rootfd, RootMod
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
 }
 
+/* The supervisor's go: we are in our cgroup everywhere, -U's ids are mapped, host0 is here. Read
+ * once, at the first step that needs it (its messages come in the order it sent them). */
+static void child_wait_go(const ChildContext *ctx) {
+        static bool received; /* the child is one thread */
+        SyncMessage m;
+        if (received)
+                return;
+        if (sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL) < 0)
+                _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
+        received = true;
+}
+
 /* The first steps, in the new namespaces: into the machine's cgroup in every hierarchy, holding
  * nothing of the supervisor's, as the namespace's root, in a cgroup namespace of our own. */
 static void child_enter(const ChildContext *ctx) {
-        SyncMessage m;
-
         /* Die with the supervisor; it holds our other end of everything. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         child_mount_image(ctx);
@@ -256,9 +267,8 @@ static void child_enter(const ChildContext *ctx) {
         if (close_all_fds_except(keep, n_keep) < 0)
                 _exit(EXIT_FAILURE);
 
-        r = sync_expect(ctx->sync_fd, SYNC_STEP_CGROUP_READY, &m, NULL, NULL);
-        if (r < 0)
-                _exit(EXIT_FAILURE); /* the supervisor is gone or confused: nothing to tell */
+        if (ctx->go_first)
+                child_wait_go(ctx);
 
         if (ctx->userns) {
                 /* Our ids are mapped now: become the namespace's root (the host's range base). */
@@ -331,10 +341,12 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
         int r = mounts_apply_table(rootfd, &table, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_MOUNTS, r, "%s: %m", err);
+        log_debug("Launch step: API filesystems mounted.");
 
         r = dev_populate(rootfd, ctx->userns, err, sizeof err);
         if (r < 0)
                 FAIL(CHILD_STAGE_DEVICES, r, "%s: %m", err);
+        log_debug("Launch step: /dev populated.");
 
         r = setup_run_host(rootfd, ctx, err, sizeof err);
         if (r < 0)
@@ -390,8 +402,11 @@ static void child_setup_tree(const ChildContext *ctx, int rootfd, const char *ro
         r = sync_send(ctx->sync_fd, &ready, fds, n_fds);
         if (r < 0)
                 _exit(EXIT_FAILURE);
-        /* Nothing of the guest runs before machined has the machine (or its supervisor gave up). */
+        /* Nothing of the guest runs before machined has the machine (or its supervisor gave up);
+         * the supervisor's go came before that. */
         SyncMessage m;
+        if (ctx->await_registration)
+                child_wait_go(ctx);
         if (ctx->await_registration && sync_expect(ctx->sync_fd, SYNC_STEP_REGISTERED, &m, NULL, NULL) < 0)
                 _exit(EXIT_FAILURE);
         notify = safe_close(notify);
@@ -466,19 +481,24 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         int r;
 
         child_enter(ctx);
+        log_debug("Launch step: child in its cgroups and namespaces.");
         const char *root;
         _cleanup_close_ int rootfd = child_open_root(ctx, &root);
+        log_debug("Launch step: root bound.");
         ChildTerminals t;
         child_setup_tree(ctx, rootfd, root, &t);
+        log_debug("Launch step: run/host, console and ttys made.");
         _cleanup_close_ int slave = t.slave;
 
         r = do_pivot_root(rootfd);
         if (r < 0)
                 FAIL(CHILD_STAGE_PIVOT, r, "Failed to switch to the new root: %m");
         rootfd = safe_close(rootfd);
+        log_debug("Launch step: pivoted.");
 
         if (sethostname(c->hostname, strlen(c->hostname)) < 0)
                 FAIL(CHILD_STAGE_HOSTNAME, errno, "Failed to set the hostname: %m");
+        child_wait_go(ctx); /* read already, unless the tree was set up meanwhile */
 
         if (c->network.mode != NETWORK_HOST) {
                 r = netlink_link_up("lo");
@@ -521,7 +541,9 @@ _noreturn_ void child_main(const ChildContext *ctx) {
         if (r < 0)
                 FAIL(CHILD_STAGE_EXEC, r, "Failed to build the environment: %m");
 
+        log_debug("Launch step: hostname, network and console set.");
         child_lock_down(ctx);
+        log_debug("Launch step: capabilities and seccomp applied.");
 
         if (c->kind == LAUNCH_RUN) {
                 /* The stub never calls execve(), so close-on-exec protects nothing: close every fd

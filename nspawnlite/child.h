@@ -32,7 +32,11 @@ typedef struct {
         int sync_fd;                  /* the child's end */
         sigset_t original_mask;
         const MachineCgroup *cgroup; /* the child joins its v1 hierarchies itself, first thing */
-        bool await_registration;     /* wait for SYNC_STEP_REGISTERED after SYNC_STEP_CONSOLE_READY */
+        /* The supervisor's go (SYNC_STEP_CGROUP_READY) is needed before anything else: it attaches
+         * the child to its unified cgroup itself, or maps the ids of -U. Otherwise only host0 (the
+         * veth it makes meanwhile) waits for it, and the tree is set up in parallel. */
+        bool go_first;
+        bool await_registration; /* wait for SYNC_STEP_REGISTERED after SYNC_STEP_CONSOLE_READY */
 } ChildContext;
 
 /* Runs in the new namespaces as the guest's PID 1: sets up the tree, then execs init (or becomes

@@ -200,6 +200,7 @@ static int clone_child(Supervisor *s, int child_sync, const MountSources *source
                         .network = guest_network,
                         .original_mask = s->original_mask,
                         .cgroup = &s->cgroup,
+                        .go_first = userns || !into_cgroup,
                         .await_registration = registration_wanted(s),
                 };
                 child_main(&ctx);
@@ -340,6 +341,7 @@ static int start_guest(Supervisor *s) {
         machine_cgroup_close_join(&s->cgroup);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the container's namespaces: %m");
+        log_debug("Launch step: child cloned.");
         pair[1] = safe_close(pair[1]);
         if (left < 0) {
                 log_error_errno(left, "Failed to return to the supervisor's mount namespace: %m");
@@ -363,6 +365,7 @@ static int start_guest(Supervisor *s) {
         r = register_machine_send(s);
         if (r < 0)
                 goto fail;
+        log_debug("Launch step: network attached, registration sent.");
         r = sync_send_step(pair[0], SYNC_STEP_CGROUP_READY, NULL, 0);
         if (r < 0) {
                 /* It may have failed before it waited for us (joining its cgroup): say why. */
@@ -557,6 +560,7 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
         if (s->cgroup.unit_fallback)
                 log_debug_errno(s->cgroup.unit_fallback, "%s (%m): cgroup %s made directly.",
                                 s->cgroup.unit_error, s->cgroup.scope);
+        log_debug("Launch step: cgroups made.");
         if (s->userns.lock_fd >= 0 && (r = machine_cgroup_delegate(&s->cgroup, s->userns.base)) < 0) {
                 log_error_errno(r, "Failed to delegate cgroup %s to the guest's root: %m", s->cgroup.payload);
                 return r;
@@ -611,6 +615,7 @@ static int setup_machine(Supervisor *s, bool *ret_mask_blocked) {
         r = console_relay_init(&s->relay, s->console, STDIN_FILENO, c->detach ? s->log_fd : STDOUT_FILENO);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the terminal: %m");
+        log_debug("Launch step: machine set up.");
         return 0;
 }
 
@@ -651,6 +656,7 @@ static int run_machine(Supervisor *s) {
 
                 GuestEnd end = GUEST_EXITED;
                 r = supervisor_run(s, &end, &status);
+                log_debug("Launch step: init ended.");
                 end_guest(s);
                 if (r < 0) {
                         status = 1;
@@ -701,10 +707,12 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
                 int r = machine_cgroup_destroy(&s->cgroup);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", strempty(s->cgroup.scope));
+                log_debug("Teardown step: cgroups removed.");
         }
         machine_cgroup_watch_stop(&s->freeze_watch_fd); /* the machine is gone: the watcher too */
         machine_cgroup_done(&s->cgroup);
         network_release(&s->network);
+        log_debug("Teardown step: network released.");
         s->log_fd = safe_close(s->log_fd);
         s->pin_fd = safe_close(s->pin_fd);
         launch_image_done(&s->image);
@@ -716,6 +724,7 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
                 (void) machined_unregister_finish();
         systemd_bus_release();
         machine_lock_release(&s->lock); /* the name is free from here on, machined's too */
+        log_debug("Teardown step: state removed.");
         /* Last: whoever waits for the end (poweroff, terminate) finds everything cleared up. */
         supervisor_end_clients(s, status);
         s->ready_fd = safe_close(s->ready_fd);
@@ -761,6 +770,7 @@ int launch_machine(const LaunchSpec *c) {
                 }
         }
 
+        log_debug("Launch step: starting machine %s.", c->machine);
         r = machine_lock_acquire(c->machine, &s.lock);
         if (r == -EBUSY) {
                 log_error("Machine %s is already running; choose another name with -M.", c->machine);
@@ -772,6 +782,8 @@ int launch_machine(const LaunchSpec *c) {
                 launch_image_done(&s.image);
                 return 1;
         }
+
+        log_debug("Launch step: name locked.");
 
         /* Unmounting its own root makes the kernel remount the filesystem beneath read-only
          * (do_umount_root), and without user namespaces that is the host's filesystem. A file

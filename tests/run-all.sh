@@ -31,7 +31,7 @@ print(f"{counts['OK']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped
 PY
 
 if [ "${NSPAWNLITE_SKIP_BENCH:-0}" != 1 ]; then
-        for b in bench-boot bench-network bench-density bench-ephemeral bench-image bench-systemd-host; do
+        for b in bench-boot bench-network bench-density bench-ephemeral bench-image bench-systemd-host bench-cycle; do
                 echo "== Benchmark $b (figures side by side with systemd-nspawn, not a test)" >&2
                 "$TOP/tests/bench/$b.sh" || echo "benchmark $b did not complete (exit $?)" >&2
         done

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static int max_level = LOG_INFO;
 static int raw_terminal;
@@ -57,10 +58,14 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
 
-        if (max_level >= LOG_DEBUG)
-                fprintf(stderr, "nspawnlite[%s:%d]: %s%s%s", file, line, prefix, buf,
-                        raw_terminal ? "\r\n" : "\n");
-        else
+        if (max_level >= LOG_DEBUG) {
+                /* CLOCK_MONOTONIC, the clock of the kernel's trace events too: the steps of a launch
+                 * (parent and child) can be timed against each other and against exec and exit. */
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                fprintf(stderr, "nspawnlite[%lld.%06ld %s:%d]: %s%s%s", (long long) ts.tv_sec,
+                        ts.tv_nsec / 1000, file, line, prefix, buf, raw_terminal ? "\r\n" : "\n");
+        } else
                 fprintf(stderr, "nspawnlite: %s%s%s", prefix, buf, raw_terminal ? "\r\n" : "\n");
 
         errno = saved;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# lib.sh: helpers shared by bench-boot.sh, bench-density.sh and bench-network.sh. Sourced, never
+# lib.sh: helpers shared by the benchmarks of this directory. Sourced, never
 # run. The caller sets `set -euo pipefail` first.
 #
 # The scripts have two parts: an outer part (checks, temporary directory, the trap that removes
@@ -283,4 +283,83 @@ failed() {
 	msg "FAILED: $1 (exit status $T_RC); last lines of its output ($2):"
 	log_tail "$2" 25
 	exit 1
+}
+
+# Where a boot's wall time goes (bench-boot.sh, bench-cycle.sh). A tracefs instance of the bench's
+# own records the exec and the exit of every process (sched_process_exec and sched_process_exit,
+# monotonic clock); for a boot, "before" is the tool's exec to the guest init's exec, "guest" that
+# to the exit of the same process (the guest's PID 1), "after" that to the tool's exit.
+# Without tracefs (or its instances), TRACE stays empty and the split is left out.
+TRACE=
+trace_start() {
+	local t=/sys/kernel/tracing e
+	[ -d "$t/instances" ] || mount -t tracefs nspawnlite-bench "$t" 2>/dev/null || return 0
+	mkdir -- "$t/instances/nspawnlite-bench-$$" 2>/dev/null || return 0
+	TRACE=$t/instances/nspawnlite-bench-$$
+	{ echo mono >"$TRACE/trace_clock" &&
+		for e in sched_process_exec sched_process_exit; do echo 1 >"$TRACE/events/sched/$e/enable"; done; } 2>/dev/null ||
+		trace_stop
+}
+trace_stop() {
+	[ -z "$TRACE" ] || rmdir -- "$TRACE" 2>/dev/null || true
+	TRACE=
+}
+
+# trace_marks PID: "EXEC INIT_EXEC INIT_EXIT EXIT" (µs, monotonic clock) of the boot whose tool ran
+# as PID, from the events recorded since trace_clear; nothing if one of the four is missing.
+trace_marks() {
+	[ -n "$TRACE" ] || return 0
+	awk -v p="$1" '
+	function ts(i) { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) return substr($i, 1, length($i) - 1) * 1e6 }
+	function val(k, i) { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) return substr($i, length(k) + 2) }
+	/ sched_process_exec: / {
+		if (val("pid") == p && !t0) t0 = ts()
+		else if (t0 && !t1 && val("filename") ~ /^(\/usr)?(\/lib\/systemd\/systemd|\/sbin\/init)$/) { t1 = ts(); g = val("pid") }
+	}
+	/ sched_process_exit: / {
+		if (t1 && !t2 && val("pid") == g) t2 = ts()
+		else if (t2 && val("pid") == p) t3 = ts()
+	}
+	END { if (t3) printf "%.0f %.0f %.0f %.0f\n", t0, t1, t2, t3 }
+	' "$TRACE/trace"
+}
+
+# trace_split PID: "BEFORE GUEST AFTER" (µs) of the same boot.
+trace_split() {
+	local t0 t1 t2 t3
+	read -r t0 t1 t2 t3 < <(trace_marks "$1") || return 0
+	printf '%s %s %s\n' "$((t1 - t0))" "$((t2 - t1))" "$((t3 - t2))"
+}
+
+# trace_clear: empties the trace before a timed run.
+trace_clear() {
+	[ -z "$TRACE" ] || : 2>/dev/null >"$TRACE/trace" || true
+}
+
+# split_add NAME: appends the split of the boot just timed (T_PID) to the array NAME.
+split_add() {
+	local -n arr=$1
+	local v
+	v=$(trace_split "$T_PID" 2>/dev/null) || v=
+	[ -z "$v" ] || arr+=("$v")
+}
+
+# split_median N SPLIT…: the median of part N (1 before, 2 guest, 3 after, 4 before + after).
+split_median() {
+	local n=$1 v x y z out=()
+	shift
+	for v in "$@"; do
+		read -r x y z <<<"$v"
+		case $n in 1) out+=("$x") ;; 2) out+=("$y") ;; 3) out+=("$z") ;; 4) out+=("$((x + z))") ;; esac
+	done
+	median "${out[@]}"
+}
+
+# split_row LABEL SPLIT…: the medians of each part and of before + after, and the count.
+split_row() {
+	local label=$1
+	shift
+	printf '  %-26s %12s %10s %12s %11s %6s\n' "$label" "$(fmt_ms "$(split_median 1 "$@")")" \
+		"$(fmt_ms "$(split_median 2 "$@")")" "$(fmt_ms "$(split_median 3 "$@")")" \
+		"$(fmt_ms "$(split_median 4 "$@")")" "$#"
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "machines/cgroup.h"
@@ -231,6 +232,32 @@ START_TEST(hybrid_stats) {
 }
 END_TEST
 
+/* The runtime dir's id marks a machine's scope in every hierarchy and is checked again at its
+ * teardown: read once, and kept by the process that marked with it even if the file changes. */
+START_TEST(runtime_id_read_once) {
+        char other[600], id_path[600], a[33], b[33], c[33];
+        snprintf(other, sizeof other, "%s/other", dir);
+        ck_assert_int_eq(mkdir(other, 0755), 0);
+        ck_assert_int_eq(setenv("NSPAWNLITE_RUNTIME_DIR", dir, 1), 0);
+        ck_assert_int_eq(runtime_id(true, a), 0);
+        ck_assert_uint_eq(strlen(a), 32);
+
+        snprintf(id_path, sizeof id_path, "%s/id", dir);
+        _cleanup_close_ int fd = open(id_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(loop_write(fd, "0123456789abcdef0123456789abcdef\n", 33), 0);
+        ck_assert_int_eq(runtime_id(false, b), 0);
+        ck_assert_str_eq(b, a);
+
+        /* Another runtime dir has an id of its own. */
+        ck_assert_int_eq(setenv("NSPAWNLITE_RUNTIME_DIR", other, 1), 0);
+        ck_assert_int_eq(runtime_id(false, c), -ENOENT);
+        ck_assert_int_eq(runtime_id(true, c), 0);
+        ck_assert_str_ne(c, a);
+        unsetenv("NSPAWNLITE_RUNTIME_DIR");
+}
+END_TEST
+
 Suite *suite_cgroup_limits(void) {
         Suite *s = suite_create("cgroup-limits");
         TCase *t = tcase_create("fake-tree");
@@ -239,6 +266,7 @@ Suite *suite_cgroup_limits(void) {
         tcase_add_test(t, hybrid_set_limit);
         tcase_add_test(t, unified_stats);
         tcase_add_test(t, hybrid_stats);
+        tcase_add_test(t, runtime_id_read_once);
         suite_add_tcase(s, t);
         return s;
 }
