@@ -44,6 +44,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# test-package.sh installs man-db into an offline minbase guest (to run `man nspawnlite` there): the
+# .debs it needs beyond minbase, fetched once into the test cache.
+MANDB_DEBS=${NSPAWNLITE_GUEST_CACHE:-/var/cache/nspawnlite-tests}/debs/man-db
+if [ ! -f "$MANDB_DEBS/.complete" ]; then
+        tmp=$(mktemp -d)
+        chmod 0755 "$tmp" # apt-get download runs as _apt
+        if (cd "$tmp" && apt-get download -qq man-db groff-base bsdextrautils libgdbm6 libpipeline1 libuchardet0 \
+                >/dev/null 2>&1); then
+                mkdir -p "${MANDB_DEBS%/*}" && rm -rf "$MANDB_DEBS" && mv "$tmp" "$MANDB_DEBS" && touch "$MANDB_DEBS/.complete"
+        else
+                echo "$0: warning: cannot fetch man-db's packages for test-package.sh (apt-get download)" >&2
+                rm -rf "$tmp"
+        fi
+fi
+
 cd "$TOP"
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null

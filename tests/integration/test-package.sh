@@ -8,7 +8,8 @@
 #   nspawnlite prints its version, has its unit and completions in place, and runs a busybox tree
 #   inside the guest (nested);
 # - its man pages (one per man/*.scd of the tree) are in the package and render without a warning
-#   (with the host's man: the minbase guest has no man-db).
+#   with the host's man, and `man nspawnlite` works in the guest once man-db is there (the minbase
+#   guest has none: its .debs come from the host's apt, the guest stays offline).
 . "$(dirname "$0")/lib.sh"
 
 for t in dpkg-buildpackage dh lintian; do
@@ -34,12 +35,18 @@ DEB=$WORK/src/nspawnlite_${VERSION}_${ARCH}.deb
 BUILD_PID=$!
 STARTED_PIDS+=("$BUILD_PID")
 
+# man-db and what it needs beyond a minbase Debian: fetched once by scripts/install-deps.sh (this
+# test runs in its own network namespace, offline).
+MANDB_DEBS=${NSPAWNLITE_GUEST_CACHE:-/var/cache/nspawnlite-tests}/debs/man-db
+MANDB_BIND=()
+[ -f "$MANDB_DEBS/.complete" ] && MANDB_BIND=(--bind-ro="$MANDB_DEBS:/man-db")
+
 # A fresh Debian guest, its own tree untouched (--ephemeral), offline (--network=none); it boots
 # while the package builds.
 GUEST=$(guest debian-systemd) || die "no debian-systemd guest tree"
 BB=$("$TOP/tests/guests/build.sh" busybox | tail -n 1)
 [ -d "$BB" ] || die "no busybox guest tree"
-up pkg --ephemeral --bind-ro="$WORK/src:/pkg" --bind-ro="$BB:/bb" "$GUEST" || exit 1
+up pkg --ephemeral --bind-ro="$WORK/src:/pkg" --bind-ro="$BB:/bb" "${MANDB_BIND[@]}" "$GUEST" || exit 1
 
 rc=0
 wait "$BUILD_PID" || rc=$?
@@ -89,6 +96,13 @@ assert_eq $'dpkg=0\ninstall ok installed' "$OUT" "the guest: dpkg -i installs th
 
 OUT=$(inside 'nspawnlite --version; echo rc=$?')
 assert_match "^nspawnlite $VERSION"$'.*\nrc=0$' "$OUT" "the guest: the installed nspawnlite --version"
+
+if [ -f "$MANDB_DEBS/.complete" ]; then
+        OUT=$(inside 'dpkg -i /man-db/*.deb >/dev/null 2>&1; echo dpkg=$?; MANWIDTH=80 man -P cat nspawnlite 2>&1 | sed -n "1p;/^NAME/,+1p"')
+        assert_match $'^dpkg=0\nnspawnlite\\(1\\).*\nNAME\n +nspawnlite - ' "$OUT" "the guest: man nspawnlite shows the installed page"
+else
+        fail "no man-db packages in $MANDB_DEBS: scripts/install-deps.sh fetches them (apt-get download)"
+fi
 
 OUT=$(inside 'command -v nspawnlite; systemctl cat nspawnlite@demo.service | grep ^ExecStart=')
 assert_eq $'/usr/bin/nspawnlite\nExecStart=/usr/bin/nspawnlite boot --keep-unit --console=read-only --wait-ready -M %i' \
