@@ -158,7 +158,8 @@ static int unit_create(MachineCgroup *cg) {
                                     .slice = cg->slice,
                                     .description = desc,
                                     .pid = getpid(),
-                                    .limits = cg->unit_limits };
+                                    .limits = cg->unit_limits,
+                                    .controller = true };
                 /* The unit of the last machine of this name is gone a moment after it ended. */
                 for (int i = 0;
                      (r = systemd_scope_start(&u, cg->unit_error, sizeof cg->unit_error)) == -EEXIST &&

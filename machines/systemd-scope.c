@@ -40,11 +40,18 @@ typedef struct {
         typeof(&sd_bus_call_async) sd_bus_call_async;
         typeof(&sd_bus_message_get_error) sd_bus_message_get_error;
         typeof(&sd_bus_message_get_errno) sd_bus_message_get_errno;
+        typeof(&sd_bus_message_get_sender) sd_bus_message_get_sender;
+        typeof(&sd_bus_get_unique_name) sd_bus_get_unique_name;
+        typeof(&sd_bus_path_encode) sd_bus_path_encode;
+        typeof(&sd_bus_get_fd) sd_bus_get_fd;
+        typeof(&sd_bus_get_events) sd_bus_get_events;
+        typeof(&sd_bus_get_timeout) sd_bus_get_timeout;
 } BusApi;
 
 /* The loaded library and the connection. Between systemd_bus_hold() and systemd_bus_release() they
- * stay open for the next call (a machine's start makes two or three); otherwise each call closes
- * them, so that a supervisor keeps nothing of libsystemd mapped. */
+ * stay open for the next call (a machine's start makes two or three), and while we control a
+ * scope (watch below); otherwise each call closes them, so that a supervisor keeps nothing of
+ * libsystemd mapped. */
 static struct {
         BusApi api;
         sd_bus *bus;
@@ -60,9 +67,17 @@ static struct {
         char name[65];
 } pending;
 
+/* The scope we control: the match of its RequestStop, and whether one came. */
+static struct {
+        sd_bus_slot *slot;
+        bool stop_requested;
+} watch;
+
 static void session_close(void) {
         if (!session.api.handle)
                 return;
+        watch.slot = session.api.sd_bus_slot_unref(watch.slot);
+        watch.stop_requested = false;
         pending.slot = session.api.sd_bus_slot_unref(pending.slot); /* its bus goes */
         session.api.sd_bus_flush_close_unref(session.bus);
         dlclose(session.api.handle);
@@ -75,7 +90,8 @@ void systemd_bus_hold(void) {
 
 void systemd_bus_release(void) {
         session.hold = false;
-        session_close();
+        if (!watch.slot)
+                session_close();
 }
 
 static int session_open(char *err, size_t errlen) {
@@ -104,6 +120,12 @@ static int session_open(char *err, size_t errlen) {
                 DL_FIELD(a, sd_bus_call_async),
                 DL_FIELD(a, sd_bus_message_get_error),
                 DL_FIELD(a, sd_bus_message_get_errno),
+                DL_FIELD(a, sd_bus_message_get_sender),
+                DL_FIELD(a, sd_bus_get_unique_name),
+                DL_FIELD(a, sd_bus_path_encode),
+                DL_FIELD(a, sd_bus_get_fd),
+                DL_FIELD(a, sd_bus_get_events),
+                DL_FIELD(a, sd_bus_get_timeout),
         };
         if (dlopen_symbols(&a->handle, SONAME_SYSTEMD, symbols, ELEMENTSOF(symbols)) < 0) {
                 const char *e = dlerror();
@@ -134,7 +156,7 @@ static void bus_call_done(BusCall *c) {
         c->api.sd_bus_message_unref(c->msg);
         c->api.sd_bus_message_unref(c->reply);
         *c = (BusCall){ .error = SD_BUS_ERROR_NULL };
-        if (!session.hold)
+        if (!session.hold && !watch.slot)
                 session_close();
 }
 
@@ -210,13 +232,106 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
+/* Whether systemd itself sent m: a signal may come from any peer of the bus (the bus's policy lets
+ * anyone send one), and a stop is for systemd alone to ask. Asked each time, as systemd's
+ * connection is a new one after a daemon-reexec. */
+static bool sent_by_systemd(sd_bus_message *m) {
+        const BusApi *a = &session.api;
+        sd_bus_message *call = NULL, *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *owner = NULL, *sender = a->sd_bus_message_get_sender(m);
+        int r = a->sd_bus_message_new_method_call(session.bus, &call, "org.freedesktop.DBus",
+                                                  "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                                  "GetNameOwner");
+        if (r >= 0)
+                r = a->sd_bus_message_append(call, "s", "org.freedesktop.systemd1");
+        if (r >= 0)
+                r = a->sd_bus_call(session.bus, call, BUS_TIMEOUT_USEC, &e, &reply);
+        if (r >= 0)
+                r = a->sd_bus_message_read(reply, "s", &owner);
+        bool ours = r >= 0 && sender && owner && strcmp(sender, owner) == 0;
+        a->sd_bus_error_free(&e);
+        a->sd_bus_message_unref(call);
+        a->sd_bus_message_unref(reply);
+        return ours;
+}
+
+static int on_request_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        if (sent_by_systemd(m))
+                watch.stop_requested = true;
+        return 0;
+}
+
+int systemd_scope_watch_fd(short *ret_events, uint64_t *ret_deadline_usec) {
+        if (!watch.slot)
+                return -EBADF;
+        int fd = session.api.sd_bus_get_fd(session.bus);
+        int events = session.api.sd_bus_get_events(session.bus);
+        uint64_t deadline = UINT64_MAX;
+        if (fd < 0 || events < 0)
+                return fd < 0 ? fd : events;
+        /* Messages sd-bus has read already (while a registration's reply was awaited) make the
+         * deadline now; so does a request seen then. */
+        if (watch.stop_requested || session.api.sd_bus_get_timeout(session.bus, &deadline) < 0)
+                deadline = 0;
+        *ret_events = (short) events;
+        *ret_deadline_usec = deadline;
+        return fd;
+}
+
+int systemd_scope_watch_process(void) {
+        if (!watch.slot)
+                return 0;
+        int r;
+        while ((r = session.api.sd_bus_process(session.bus, NULL)) > 0)
+                ;
+        if (r < 0) {
+                systemd_scope_unwatch();
+                return r;
+        }
+        bool stop = watch.stop_requested;
+        watch.stop_requested = false;
+        return stop;
+}
+
+void systemd_scope_unwatch(void) {
+        if (!watch.slot)
+                return;
+        watch.slot = session.api.sd_bus_slot_unref(watch.slot);
+        watch.stop_requested = false;
+        if (!session.hold)
+                session_close();
+}
+
+/* Before the unit exists: a stop right after its start finds the match in place. */
+static int watch_stop_requests(BusCall *c, const char *unit, sd_bus_slot **ret_slot, char *err,
+                               size_t errlen) {
+        char *path = NULL;
+        int r = c->api.sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r >= 0)
+                r = c->api.sd_bus_match_signal_async(c->bus, ret_slot, "org.freedesktop.systemd1", path,
+                                                     "org.freedesktop.systemd1.Scope", "RequestStop",
+                                                     on_request_stop, NULL, NULL);
+        free(path);
+        if (r < 0)
+                snprintf(err, errlen, "Failed to watch unit %s for stop requests: %s", unit, strerror(-r));
+        return r;
+}
+
 int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen) {
         BusCall c;
         int r = bus_call_open(&c, err, errlen);
         if (r < 0)
                 return r;
         JobWait wait = { .api = &c.api };
-        sd_bus_slot *slot = NULL;
+        sd_bus_slot *slot = NULL, *stop_slot = NULL;
+        const char *controller = NULL;
+        if (u->controller && (r = c.api.sd_bus_get_unique_name(c.bus, &controller)) < 0) {
+                snprintf(err, errlen, "Failed to get our name on the system bus: %s", strerror(-r));
+                goto out;
+        }
+        if (u->controller && (r = watch_stop_requests(&c, u->unit, &stop_slot, err, errlen)) < 0)
+                goto out;
         /* Before the call: a JobRemoved that comes with its reply is queued, not lost. Without
          * waiting for the match's own reply: the bus applies a connection's messages in order, so
          * it is in place before systemd sees the call (a failed match closes the connection, and
@@ -238,6 +353,8 @@ int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen) {
                                                 u->description, "Slice", "s", u->slice, "Delegate", "b", 1,
                                                 "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1,
                                                 (uint32_t) u->pid);
+        if (r >= 0 && controller)
+                r = c.api.sd_bus_message_append(c.msg, "(sv)", "Controller", "s", controller);
         if (r >= 0)
                 r = append_limits(&c, u->limits);
         if (r >= 0)
@@ -288,6 +405,9 @@ int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen) {
                 r = 0;
 out:
         c.api.sd_bus_slot_unref(slot); /* its userdata is on this stack */
+        if (r >= 0 && stop_slot)       /* before bus_call_done(): the connection stays for it */
+                watch.slot = TAKE_PTR(stop_slot);
+        c.api.sd_bus_slot_unref(stop_slot);
         bus_call_done(&c);
         return r;
 }

@@ -12,8 +12,9 @@
  * systemd makes with Delegate=yes, its limits are unit properties, and systemd-machined is told
  * about the machine. Everything here goes over the system bus with sd-bus; libsystemd (and the
  * compression and crypto libraries behind it) is loaded only for the moment of a call, so that a
- * supervisor keeps none of it mapped. Each function fills err with what failed, for the caller to
- * print. */
+ * supervisor keeps none of it mapped, but while it controls a scope (ScopeUnitSpec.controller):
+ * then its connection is how systemd asks it to stop. Each function fills err with what failed,
+ * for the caller to print. */
 
 /* systemd runs as PID 1 (the check of sd_booted()). */
 bool systemd_booted(void);
@@ -27,11 +28,23 @@ typedef struct {
         const char *description;
         pid_t pid; /* moved into the scope */
         const Limits *limits;
+        /* Name our connection the scope's controller: systemd then asks us to stop it (RequestStop)
+         * rather than signalling every process of it, and the connection stays open, watched,
+         * until systemd_scope_unwatch(). */
+        bool controller;
 } ScopeUnitSpec;
 
 /* StartTransientUnit of a delegated scope holding pid, and wait (bounded) for its job to end.
  * -EEXIST when a unit of that name exists already. */
 int systemd_scope_start(const ScopeUnitSpec *u, char *err, size_t errlen);
+/* The watch of the scope we control: the fd to poll and its events (-EBADF when there is none),
+ * then process, which returns 1 when systemd asked us to stop the scope (a stop of the unit from
+ * outside: systemctl stop, machinectl terminate), 0 when not; due once the fd polls ready or
+ * the deadline passed (UINT64_MAX: none), -errno when the connection broke
+ * (the watch is over then: systemd signals the scope's processes itself again). */
+int systemd_scope_watch_fd(short *ret_events, uint64_t *ret_deadline_usec); /* CLOCK_MONOTONIC */
+int systemd_scope_watch_process(void);
+void systemd_scope_unwatch(void);
 /* SetUnitProperties (runtime) of one limit. */
 int systemd_unit_set_limit(const char *unit, LimitKey k, uint64_t v, char *err, size_t errlen);
 /* The name of the unit property of k ("MemoryMax"), and its value for systemd. */

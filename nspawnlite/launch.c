@@ -722,6 +722,7 @@ static void teardown_machine(Supervisor *s, int status, bool mask_blocked) {
                 (void) overlays_upper_dir_remove(s->spec->machine);
         if (unregistering)
                 (void) machined_unregister_finish();
+        systemd_scope_unwatch(); /* the scope is gone: systemd has nothing more to ask */
         systemd_bus_release();
         machine_lock_release(&s->lock); /* the name is free from here on, machined's too */
         log_debug("Teardown step: state removed.");

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "machines/control.h"
+#include "machines/systemd-scope.h"
 #include "nspawnlite/basic/fd-util.h"
 #include "nspawnlite/basic/log.h"
 #include "nspawnlite/basic/process-util.h"
@@ -616,6 +617,20 @@ static void on_signal(Supervisor *s) {
         }
 }
 
+/* systemd asks us to stop the scope we control (systemctl stop, machinectl terminate): as a
+ * SIGTERM would, through the guest's init, rather than systemd's SIGTERM to every process of it. */
+static void on_bus(Supervisor *s) {
+        int r = systemd_scope_watch_process();
+        if (r < 0)
+                log_warning_errno(
+                        r, "Lost the system bus; a stop of unit %s now signals the machine's processes: %m",
+                        s->cgroup.unit);
+        else if (r > 0) {
+                log_info("systemd asks to stop unit %s.", s->cgroup.unit);
+                request_stop(s, s->spec->timeout);
+        }
+}
+
 static int min_timeout(int a, usec_t deadline, usec_t now) {
         if (!deadline || deadline == USEC_INFINITY)
                 return a;
@@ -634,6 +649,12 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
                 p[n++] = (struct pollfd){ .fd = s->pidfd, .events = POLLIN };
                 p[n++] = (struct pollfd){ .fd = s->notify, .events = POLLIN };
                 p[n++] = (struct pollfd){ .fd = s->control_fd, .events = POLLIN };
+                /* The bus of the scope we control (systemd hosts): negative, and so not polled, elsewhere. */
+                short bus_events = 0;
+                uint64_t bus_deadline = USEC_INFINITY;
+                size_t bus_index = n;
+                p[n++] = (struct pollfd){ .fd = systemd_scope_watch_fd(&bus_events, &bus_deadline),
+                                          .events = bus_events };
                 client_base = n;
                 for (size_t i = 0; i < s->n_clients; i++)
                         p[n++] = (struct pollfd){ .fd = s->clients[i].fd, .events = POLLIN };
@@ -643,6 +664,7 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
                 usec_t now = now_usec();
                 int timeout = min_timeout(-1, s->kill_deadline, now);
                 timeout = min_timeout(timeout, s->ready_deadline, now);
+                timeout = min_timeout(timeout, bus_deadline ?: now, now);
                 if (console_relay_wants_tick(&s->relay) && (timeout < 0 || timeout > 20))
                         timeout = 20;
 
@@ -663,6 +685,8 @@ int supervisor_run(Supervisor *s, GuestEnd *ret_end, int *ret_status) {
                         s->ready_deadline = 0;
                         kill_machine(s);
                 }
+                if (p[bus_index].fd >= 0 && (p[bus_index].revents || now >= bus_deadline))
+                        on_bus(s);
                 if (k <= 0) {
                         (void) console_relay_dispatch(&s->relay, p, now);
                         continue;

@@ -63,7 +63,7 @@ sd_lane() {
 	sed "s|@BINDIR@|/usr/bin|" "$TOP/nspawnlite/units/nspawnlite@.service.in" >"$d/nspawnlite@.service"
 	install -m 0755 "$HERE/sd-tests.sh" "$d/sd-tests.sh"
 	install -m 0644 "$HERE/nspawnlite-vm-tests.service" "$d/nspawnlite-vm-tests.service"
-	echo "SCOPE_STOP=${NSPAWNLITE_VM_SCOPE_STOP:-0}" >"$d/options"
+	echo "SCOPE_STOP=${NSPAWNLITE_VM_SCOPE_STOP:-1}" >"$d/options"
 	if ! mkfs.ext4 -q -L nlsdtests -d "$d" "$WORK/sd-tests.ext4" 64M >"$WORK/mkfs-sdt.log" 2>&1; then
 		sd_fail "mkfs.ext4 -d of the checks' disk failed: $(tail -n 2 "$WORK/mkfs-sdt.log" | tr '\n' ' ')"
 		return 0
