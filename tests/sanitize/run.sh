@@ -70,14 +70,16 @@ if [ $# -gt 0 ]; then
 else
         # Whatever integration tests exist, the hostile-guest ones (security/) too, but those whose
         # host-side code the others already drive and whose time goes into guests: the release
-        # matrix (systemd of four Debian releases booting), the nested lanes (the binary runs
-        # inside a guest, where its reports could not be written), and the chaos rounds (their
-        # supervisors die of SIGKILL, which LeakSanitizer never sees).
+        # matrix (systemd of four Debian releases booting), create (mmdebstrap's time; the unit tests
+        # drive its recipes), the nested lanes and the package (the binary runs inside a guest,
+        # where its reports could not be written), and the chaos rounds (their supervisors die of
+        # SIGKILL, which LeakSanitizer never sees).
         shopt -s nullglob
         TESTS=(unit)
         for script in "$TOP"/tests/integration/test-*.sh "$TOP"/tests/integration/security/test-*.sh; do
                 case ${script##*/} in
-                test-releases.sh | test-nested.sh | test-nested-lxc.sh | test-systemd-host.sh | test-chaos.sh | test-package.sh) ;;
+                test-releases.sh | test-create.sh | test-nested.sh | test-nested-lxc.sh | test-systemd-host.sh | test-chaos.sh | \
+                        test-package.sh) ;;
                 *) TESTS+=("$script") ;;
                 esac
         done
