@@ -432,6 +432,15 @@ int systemd_unit_set_limit(const char *unit, LimitKey k, uint64_t v, char *err, 
         return r;
 }
 
+/* c's request: machined's METHOD with the machine's NAME as its first argument; what an earlier
+ * call on c left is dropped. */
+static int machined_call_new(BusCall *c, const char *method, const char *name) {
+        c->msg = c->api.sd_bus_message_unref(c->msg);
+        c->reply = c->api.sd_bus_message_unref(c->reply);
+        int r = c->api.sd_bus_message_new_method_call(c->bus, &c->msg, MACHINED_DEST, method);
+        return r < 0 ? r : c->api.sd_bus_message_append(c->msg, "s", name);
+}
+
 /* Whether an error says machined is not there to ask: not on the bus, or its bus activation
  * refused because the unit is masked or missing (systemctl mask systemd-machined). */
 static bool machined_absent(const BusApi *a, const sd_bus_error *e) {
@@ -472,9 +481,7 @@ int machined_register_send(const MachineRegistration *m, char *err, size_t errle
         pending.error = 0;
         pending.message[0] = 0;
         snprintf(pending.name, sizeof pending.name, "%s", m->name);
-        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "RegisterMachineWithNetwork");
-        if (r >= 0)
-                r = c.api.sd_bus_message_append(c.msg, "s", m->name);
+        r = machined_call_new(&c, "RegisterMachineWithNetwork", m->name);
         if (r >= 0)
                 r = c.api.sd_bus_message_append_array(c.msg, 'y', m->uuid, 16);
         if (r >= 0)
@@ -530,9 +537,7 @@ int machined_unregister_send(const char *name) {
                 return r;
         pending = (typeof(pending)){ .slot = c.api.sd_bus_slot_unref(pending.slot) };
         snprintf(pending.name, sizeof pending.name, "%s", name);
-        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
-        if (r >= 0)
-                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        r = machined_call_new(&c, "UnregisterMachine", name);
         if (r >= 0)
                 r = c.api.sd_bus_call_async(c.bus, &pending.slot, c.msg, on_pending_reply, NULL,
                                             BUS_TIMEOUT_USEC);
@@ -551,9 +556,7 @@ int machined_unregister(const char *name) {
         int r = bus_call_open(&c, err, sizeof err);
         if (r < 0)
                 return r;
-        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
-        if (r >= 0)
-                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        r = machined_call_new(&c, "UnregisterMachine", name);
         if (r >= 0)
                 r = bus_call_send(&c, "unregister", err, sizeof err);
         bus_call_done(&c);
@@ -566,9 +569,7 @@ int machined_forget(const char *name, const char *unit) {
         int r = bus_call_open(&c, err, sizeof err);
         if (r < 0)
                 return r;
-        r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "GetMachine");
-        if (r >= 0)
-                r = c.api.sd_bus_message_append(c.msg, "s", name);
+        r = machined_call_new(&c, "GetMachine", name);
         if (r >= 0 && (r = bus_call_send(&c, "get", err, sizeof err)) < 0 &&
             (c.api.sd_bus_error_has_name(&c.error, "org.freedesktop.machine1.NoSuchMachine") ||
              machined_absent(&c.api, &c.error))) {
@@ -586,12 +587,7 @@ int machined_forget(const char *name, const char *unit) {
         bool ours = r >= 0 && u && strcmp(u, unit) == 0;
         free(u);
         if (ours) {
-                c.api.sd_bus_message_unref(c.msg);
-                c.api.sd_bus_message_unref(c.reply);
-                c.msg = c.reply = NULL;
-                r = c.api.sd_bus_message_new_method_call(c.bus, &c.msg, MACHINED_DEST, "UnregisterMachine");
-                if (r >= 0)
-                        r = c.api.sd_bus_message_append(c.msg, "s", name);
+                r = machined_call_new(&c, "UnregisterMachine", name);
                 if (r >= 0)
                         r = bus_call_send(&c, "unregister", err, sizeof err);
         }
