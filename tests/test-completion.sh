@@ -136,16 +136,18 @@ OUT=$(printf '%s\tnspawnlite clone \n' "$N" | NSPAWNLITE_MACHINES_DIR=$T/none co
 if [ "$?" = 0 ] && [ -z "$OUT" ]; then pass "no store: no image names, nothing on stderr"; else fail "no store: '$OUT'"; fi
 
 # The host's bridges for --network=bridge: and --network-bridge=: as root, in a network namespace
-# of the test's own with one bridge.
+# of the test's own with one bridge, and one whose name would run a command if compgen -W saw it
+# (interface names may hold $, ( and )): neither offered nor run.
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
         export BC TOP
         OUT=$(unshare --net --mount --propagation private bash -c "
                 mount -t sysfs sysfs /sys && ip link add nlcomp0 type bridge || exit 1
+                ip link add 'nl\$(id>&2)' type bridge || exit 1
                 $(declare -f comp_all)
                 printf '%s\\tnspawnlite boot --network=bridge:nl\\n%s\\tnspawnlite run --network-bridge=\\n' \"\$1\" \"\$1\" >/tmp/cases.\$\$
                 comp_all bc </tmp/cases.\$\$; comp_all plain </tmp/cases.\$\$; rm -f /tmp/cases.\$\$" _ "$N" 2>&1)
         if [ "$OUT" = $'nlcomp0\nnlcomp0\nnlcomp0\nnlcomp0' ]; then
-                pass "the host's bridges for --network=bridge: and --network-bridge= (bc and plain)"
+                pass "the host's bridges for --network=bridge: and --network-bridge= (bc and plain); a bridge named \$(…) is neither offered nor run"
         else
                 fail "bridges: '$OUT'"
         fi
