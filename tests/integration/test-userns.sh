@@ -113,6 +113,11 @@ wait_running deb 30 || die "Debian -U did not start: $(tail -20 "$WORK/deb.log")
 assert_eq running "$(systemd_state deb "$NSPAWNLITE" shell deb --)" "Debian systemd reaches 'running' under -U"
 assert_empty_ok "no failed unit under -U" "$NSPAWNLITE" shell deb -- systemctl --failed --plain --no-legend
 [ "$(host_uid "$(leader deb)")" -ge 524288 ] && pass "systemd runs as an unprivileged host uid" || fail "systemd runs as host uid $(host_uid "$(leader deb)")"
+# The supervisor creates the namespace with SECBIT_NO_SETUID_FIXUP set (as the range's base uid);
+# the kernel gives a new user namespace default securebits, so the guest's setuid() drops still
+# drop capabilities.
+assert_eq "Securebits: [none]" "$("$NSPAWNLITE" run -q -U --network=none -M debsb "$DEBIAN" /usr/bin/setpriv --dump 2>&1 |
+        grep ^Securebits)" "-U: the guest's processes have the default securebits (no setuid fixup kept)"
 "$NSPAWNLITE" poweroff deb
 wait_exit "$pid_deb" 30
 assert_eq 0 "$EXIT_RC" "Debian -U powers off with 0"
