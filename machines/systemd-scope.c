@@ -71,6 +71,8 @@ static struct {
 static struct {
         sd_bus_slot *slot;
         bool stop_requested;
+        char systemd[64];    /* systemd's unique name on the bus, as last asked */
+        uint64_t asked_usec; /* when it was asked (CLOCK_MONOTONIC) */
 } watch;
 
 static void session_close(void) {
@@ -233,13 +235,26 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
 }
 
 /* Whether systemd itself sent m: a signal may come from any peer of the bus (the bus's policy lets
- * anyone send one), and a stop is for systemd alone to ask. Asked each time, as systemd's
- * connection is a new one after a daemon-reexec. */
+ * anyone send one), and a stop is for systemd alone to ask. systemd's name is asked again when a
+ * signal comes from another (its connection is a new one after a daemon-reexec), but at most once
+ * a second: a flood of forged signals costs one round trip a second, not one each. */
 static bool sent_by_systemd(sd_bus_message *m) {
         const BusApi *a = &session.api;
+        const char *sender = a->sd_bus_message_get_sender(m);
+        if (!sender)
+                return false;
+        if (strcmp(sender, watch.systemd) == 0)
+                return true;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        if (watch.asked_usec && now - watch.asked_usec < 1000000u)
+                return false;
+        watch.asked_usec = now;
+
         sd_bus_message *call = NULL, *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        const char *owner = NULL, *sender = a->sd_bus_message_get_sender(m);
+        const char *owner = NULL;
         int r = a->sd_bus_message_new_method_call(session.bus, &call, "org.freedesktop.DBus",
                                                   "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                                   "GetNameOwner");
@@ -249,7 +264,9 @@ static bool sent_by_systemd(sd_bus_message *m) {
                 r = a->sd_bus_call(session.bus, call, BUS_TIMEOUT_USEC, &e, &reply);
         if (r >= 0)
                 r = a->sd_bus_message_read(reply, "s", &owner);
-        bool ours = r >= 0 && sender && owner && strcmp(sender, owner) == 0;
+        if (r >= 0 && owner)
+                snprintf(watch.systemd, sizeof watch.systemd, "%s", owner);
+        bool ours = r >= 0 && owner && strcmp(sender, owner) == 0;
         a->sd_bus_error_free(&e);
         a->sd_bus_message_unref(call);
         a->sd_bus_message_unref(reply);
@@ -282,9 +299,11 @@ int systemd_scope_watch_fd(short *ret_events, uint64_t *ret_deadline_usec) {
 int systemd_scope_watch_process(void) {
         if (!watch.slot)
                 return 0;
-        int r;
-        while ((r = session.api.sd_bus_process(session.bus, NULL)) > 0)
-                ;
+        /* A bounded number a wakeup: what is left makes the next deadline now (watch_fd), so a
+         * flood of messages cannot keep the supervisor from its other duties. */
+        int r = 1;
+        for (unsigned i = 0; i < 64 && r > 0; i++)
+                r = session.api.sd_bus_process(session.bus, NULL);
         if (r < 0) {
                 systemd_scope_unwatch();
                 return r;
