@@ -210,6 +210,6 @@ void owner_switch_leave(OwnerSwitch *o) {
         /* Cannot fail: the real and saved uids are still 0. A changed euid made us undumpable. */
         (void) setresuid((uid_t) -1, 0, (uid_t) -1);
         (void) prctl(PR_SET_SECUREBITS, (unsigned long) o->securebits);
-        (void) prctl(PR_SET_DUMPABLE, (unsigned long) o->dumpable);
+        (void) prctl(PR_SET_DUMPABLE, o->dumpable == 1 ? 1UL : 0UL); /* 2 cannot be set again */
         o->active = false;
 }
